@@ -1,0 +1,37 @@
+# `make run`  : set up a virtualenv, migrate a SQLite database, load the demo data, serve on :8000.
+# `make test` : set up, make sure Chromium is there, run the whole suite on PostgreSQL.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trunkpool
+
+.PHONY: setup run test test-sqlite lint bench
+
+setup: $(VENV)/.installed
+
+# xstatic-bootstrap ships only an sdist whose setup.py imports pkg_resources, which newer
+# setuptools dropped; building it without isolation against setuptools<81 keeps it installable.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check "setuptools<81" wheel
+	$(BIN)/pip install -q --disable-pip-version-check --no-build-isolation "xstatic-bootstrap>=5.3,<6"
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# DEBUG is on only for this local demo; production leaves it off (README, "Production").
+run: setup
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: setup
+	.ci/ensure-chromium
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Quick loop without PostgreSQL: PostgreSQL-only tests are skipped (CI refuses such a run).
+test-sqlite: setup
+	DATABASE_URL=sqlite:///:memory: $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

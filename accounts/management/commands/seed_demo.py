@@ -1,0 +1,33 @@
+"""Load the demo organization. Safe to run again: it only adds what is missing."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts import demo
+
+DEMO_PASSWORD = demo.DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Create the Demo Orthopedics organization, its users and groups (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off (never on a production database).",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates users with a published password; it refuses to run with "
+                "DEBUG off. Pass --force if this really is a throwaway database."
+            )
+        with transaction.atomic():
+            summary = demo.seed()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready in '{summary.organization}'."))
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}':")
+        for username, role, note in summary.logins:
+            self.stdout.write(f"  {username:<8} {role:<12} {note}")

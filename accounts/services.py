@@ -1,0 +1,171 @@
+"""Every write to accounts. Each function is one transaction and says what it refuses."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from .models import DistributorGroup, GroupChange, GroupMembership, Organization, Role, User
+from .policies import can_manage_users
+from .selectors import actor_for
+
+
+def _require_admin(actor_user: User, organization_id: int) -> None:
+    actor = actor_for(actor_user)
+    if not can_manage_users(actor=actor) or actor.organization_id != organization_id:
+        raise PermissionDenied("Only an admin of this organization can do that.")
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    organization: Organization,
+    username: str,
+    role: str,
+    display_name: str = "",
+    email: str = "",
+    password: str | None = None,
+) -> User:
+    """Create a user of the organization; a distributor gets their (empty) group at once.
+
+    `actor` is None only for management commands. Raises PermissionDenied for a non-admin and
+    ValidationError when the username is taken.
+    """
+    if actor is not None:
+        _require_admin(actor, organization.pk)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "That username is already taken."})
+    user = User(
+        organization=organization,
+        username=username,
+        role=role,
+        display_name=display_name,
+        email=email,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    if role == Role.DISTRIBUTOR:
+        DistributorGroup.objects.create(organization=organization, distributor=user)
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, display_name: str, email: str, role: str) -> User:
+    """Change a user's name, email or role.
+
+    A role change is refused while the user heads a group with reps or is assigned to one:
+    the group would be left with a member of the wrong role.
+    """
+    _require_admin(actor, user.organization_id)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if role != user.role:
+        if user.role == Role.REP and GroupMembership.objects.filter(rep=user).exists():
+            raise ValidationError(
+                {"role": "Remove this rep from their distributor's Assigned Users first."}
+            )
+        if user.role == Role.DISTRIBUTOR:
+            group = DistributorGroup.objects.filter(distributor=user).first()
+            if group and group.members.exists():
+                raise ValidationError(
+                    {"role": "This distributor still has assigned reps; remove them first."}
+                )
+            if group:
+                if group.changes.exists():
+                    raise ValidationError(
+                        {"role": "This distributor's group has history and cannot be dropped."}
+                    )
+                group.delete()
+        if role == Role.DISTRIBUTOR:
+            DistributorGroup.objects.create(organization_id=user.organization_id, distributor=user)
+    user.display_name = display_name
+    user.email = email
+    user.role = role
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    """Deactivate or reactivate a login. Nothing is deleted: history keeps naming the user.
+
+    An admin cannot deactivate themselves (the organization could lose its last admin).
+    """
+    _require_admin(actor, user.organization_id)
+    if user.pk == actor.pk and not active:
+        raise ValidationError("You cannot deactivate your own account.")
+    User.objects.filter(pk=user.pk).update(is_active=active)
+    user.is_active = active
+    return user
+
+
+def _locked_group(group: DistributorGroup) -> DistributorGroup:
+    # Serializes changes to one group so two admins cannot interleave assignment changes.
+    return DistributorGroup.objects.select_for_update().get(pk=group.pk)
+
+
+@transaction.atomic
+def group_assign_rep(*, actor: User, group: DistributorGroup, rep: User) -> GroupMembership:
+    """Assign a rep to the distributor's group.
+
+    Refused (ValidationError) unless the rep is an active sales rep of the same organization in
+    no other group. The unique constraint on the membership's rep is the backstop.
+    """
+    _require_admin(actor, group.organization_id)
+    group = _locked_group(group)
+    if rep.organization_id != group.organization_id:
+        raise ValidationError("That user is not in this organization.")
+    if rep.role != Role.REP:
+        raise ValidationError(f"{rep} is not a sales rep; only sales reps can be assigned.")
+    if not rep.is_active:
+        raise ValidationError(f"{rep} is deactivated; reactivate them first.")
+    existing = GroupMembership.objects.filter(rep=rep).select_related("group__distributor").first()
+    if existing:
+        if existing.group_id == group.pk:
+            raise ValidationError(f"{rep} is already assigned to {group.distributor}.")
+        raise ValidationError(
+            f"{rep} is already assigned to {existing.group.distributor}; remove them there first."
+        )
+    membership = GroupMembership.objects.create(group=group, rep=rep)
+    GroupChange.objects.create(
+        group=group, action=GroupChange.Action.REP_ADDED, rep=rep, actor=actor
+    )
+    return membership
+
+
+@transaction.atomic
+def group_unassign_rep(*, actor: User, group: DistributorGroup, rep: User) -> None:
+    """Remove a rep from the group. Their own stock stays theirs; only pool access ends."""
+    _require_admin(actor, group.organization_id)
+    group = _locked_group(group)
+    deleted, _ = GroupMembership.objects.filter(group=group, rep=rep).delete()
+    if not deleted:
+        raise ValidationError(f"{rep} is not assigned to {group.distributor}.")
+    GroupChange.objects.create(
+        group=group, action=GroupChange.Action.REP_REMOVED, rep=rep, actor=actor
+    )
+
+
+@transaction.atomic
+def group_set_pooling(*, actor: User, group: DistributorGroup, enabled: bool) -> bool:
+    """Switch Access Distributor's Inventory. Returns True when the value changed.
+
+    Setting the value it already has changes nothing and records nothing (a double submit).
+    """
+    _require_admin(actor, group.organization_id)
+    group = _locked_group(group)
+    if group.pooling_enabled == enabled:
+        return False
+    group.pooling_enabled = enabled
+    group.save(update_fields=["pooling_enabled"])
+    GroupChange.objects.create(
+        group=group,
+        action=GroupChange.Action.POOLING_ON if enabled else GroupChange.Action.POOLING_OFF,
+        actor=actor,
+    )
+    return True

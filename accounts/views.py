@@ -1,0 +1,213 @@
+"""Admin portal: users, distributor profiles, assigned users and the pooling switch."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import AssignRepForm, PoolingForm, UserCreateForm, UserEditForm, UserFilterForm
+from .models import DistributorGroup, User
+from .policies import can_manage_users
+from .selectors import actor_for, assignable_reps, user_list
+
+PAGE_SIZE = 50
+
+
+def admin_required(view):
+    """Anonymous users go to the login page; signed-in non-admins get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.organization_id is None or not can_manage_users(
+            actor=actor_for(request.user)
+        ):
+            raise PermissionDenied("Only admins manage users.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _get_user(request, pk):
+    return get_object_or_404(User.objects.visible_to(request.user), pk=pk)
+
+
+@admin_required
+def user_list_view(request):
+    form = UserFilterForm(request.GET or None)
+    search = role = ""
+    if form.is_valid():
+        search = form.cleaned_data["q"].strip()
+        role = form.cleaned_data["role"]
+    elif form.is_bound:
+        messages.error(request, "That filter is not valid; showing all users.")
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    qs = user_list(viewer=request.user, search=search, role=role)
+    start = (page - 1) * PAGE_SIZE
+    # One row past the page tells whether there is a next page without counting the table.
+    rows = list(qs[start : start + PAGE_SIZE + 1])
+    has_next = len(rows) > PAGE_SIZE
+    return render(
+        request,
+        "accounts/user_list.html",
+        {
+            "form": form,
+            "users": rows[:PAGE_SIZE],
+            "page": page,
+            "has_next": has_next,
+            "has_previous": page > 1,
+        },
+    )
+
+
+@admin_required
+def user_create_view(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(
+                actor=request.user,
+                organization=request.user.organization,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Created {user}.")
+            return redirect("accounts:user_detail", pk=user.pk)
+    return render(request, "accounts/user_form.html", {"form": form, "creating": True})
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@admin_required
+def user_edit_view(request, pk):
+    user = _get_user(request, pk)
+    initial = {"display_name": user.display_name, "email": user.email, "role": user.role}
+    form = UserEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(actor=request.user, user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Saved {user}.")
+            return redirect("accounts:user_detail", pk=user.pk)
+    return render(
+        request, "accounts/user_form.html", {"form": form, "subject": user, "creating": False}
+    )
+
+
+@admin_required
+@require_POST
+def user_set_active_view(request, pk):
+    user = _get_user(request, pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_set_active(actor=request.user, user=user, active=active)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"{user} is {'active' if active else 'deactivated'}.")
+    return redirect("accounts:user_detail", pk=user.pk)
+
+
+@admin_required
+def user_detail_view(request, pk):
+    user = _get_user(request, pk)
+    context = {"subject": user}
+    if user.is_distributor:
+        group = DistributorGroup.objects.filter(distributor=user).first()
+        if group is not None:
+            members = list(
+                group.members.select_related("rep").order_by("rep__display_name", "rep__username")
+            )
+            context.update(
+                group=group,
+                members=members,
+                assignable=list(assignable_reps(group=group)),
+                history=list(group.changes.select_related("actor", "rep")[:20]),
+            )
+    elif user.is_rep:
+        membership = getattr(user, "membership", None)
+        context["membership"] = membership
+    return render(request, "accounts/user_detail.html", context)
+
+
+def _group_of(request, pk) -> DistributorGroup:
+    distributor = _get_user(request, pk)
+    return get_object_or_404(DistributorGroup, distributor=distributor)
+
+
+def _back_to_assigned(group: DistributorGroup):
+    return redirect(
+        reverse("accounts:user_detail", args=[group.distributor_id]) + "#assigned-users"
+    )
+
+
+@admin_required
+@require_POST
+def group_assign_view(request, pk):
+    group = _group_of(request, pk)
+    form = AssignRepForm(request.POST, queryset=User.objects.visible_to(request.user))
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("rep", ["Choose a sales rep."])))
+        return _back_to_assigned(group)
+    rep = form.cleaned_data["rep"]
+    try:
+        services.group_assign_rep(actor=request.user, group=group, rep=rep)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Assigned {rep} to {group.distributor}.")
+    return _back_to_assigned(group)
+
+
+@admin_required
+@require_POST
+def group_unassign_view(request, pk, rep_pk):
+    group = _group_of(request, pk)
+    rep = _get_user(request, rep_pk)
+    try:
+        services.group_unassign_rep(actor=request.user, group=group, rep=rep)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Removed {rep} from {group.distributor}'s assigned users.")
+    return _back_to_assigned(group)
+
+
+@admin_required
+@require_POST
+def group_pooling_view(request, pk):
+    group = _group_of(request, pk)
+    form = PoolingForm(request.POST)
+    form.is_valid()  # a checkbox: absent means off, so the form is always valid
+    enabled = form.cleaned_data.get("pooling_enabled", False)
+    changed = services.group_set_pooling(actor=request.user, group=group, enabled=enabled)
+    state = "on" if enabled else "off"
+    if changed:
+        messages.success(
+            request, f"Access Distributor's Inventory is {state} for {group.distributor}."
+        )
+    else:
+        messages.info(request, f"Access Distributor's Inventory was already {state}.")
+    return _back_to_assigned(group)

@@ -1,0 +1,131 @@
+"""Every URL of the project against a declared expectation for each kind of visitor.
+
+A URL added without an entry in EXPECTATIONS fails `test_every_url_has_a_declared_expectation`,
+so nobody can add a page and forget who may open it. Expectations are status codes; 302 for an
+anonymous visitor must point at the login page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
+
+VISITORS = ("anon", "rep", "distributor", "admin", "other_admin")
+
+
+@dataclass
+class World:
+    """Organization A (admin, distributor with an assigned rep) and an admin of organization B.
+
+    Later apps add their objects (units, transfers, events) in `extend_world` hooks below.
+    """
+
+    admin: object
+    distributor: object
+    rep: object
+    other_admin: object
+    objects: dict = field(default_factory=dict)
+
+    def visitor(self, name):
+        return None if name == "anon" else getattr(self, name)
+
+
+@pytest.fixture
+def world(db):
+    org = OrganizationFactory()
+    distributor = DistributorFactory(organization=org)
+    rep = RepFactory(organization=org, assigned_to=distributor)
+    w = World(
+        admin=UserFactory(organization=org, admin=True),
+        distributor=distributor,
+        rep=rep,
+        other_admin=UserFactory(organization=OrganizationFactory(), admin=True),
+    )
+    for hook in WORLD_HOOKS:
+        hook(w)
+    return w
+
+
+WORLD_HOOKS: list[Callable[[World], None]] = []
+
+
+@dataclass(frozen=True)
+class Expect:
+    method: str
+    kwargs: Callable[[World], dict]
+    anon: int
+    rep: int
+    distributor: int
+    admin: int
+    other_admin: int
+    data: Callable[[World], dict] = staticmethod(lambda w: {})  # type: ignore[assignment]
+
+    def status_for(self, visitor):
+        return getattr(self, visitor)
+
+
+def _distributor_pk(w):
+    return {"pk": w.distributor.pk}
+
+
+ADMIN_ONLY = {"anon": 302, "rep": 403, "distributor": 403, "admin": 200, "other_admin": 404}
+ADMIN_ONLY_POST = {"anon": 302, "rep": 403, "distributor": 403, "admin": 302, "other_admin": 404}
+
+EXPECTATIONS: dict[str, Expect] = {
+    "home": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
+    "healthz": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "login": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    # Logging out is a POST that anyone may make; it always redirects to the login page.
+    "logout": Expect("post", lambda w: {}, 302, 302, 302, 302, 302),
+    "accounts:user_list": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
+    "accounts:user_create": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
+    "accounts:user_detail": Expect("get", _distributor_pk, **ADMIN_ONLY),
+    "accounts:user_edit": Expect("get", _distributor_pk, **ADMIN_ONLY),
+    "accounts:user_set_active": Expect(
+        "post", lambda w: {"pk": w.rep.pk}, **ADMIN_ONLY_POST, data=lambda w: {"active": "1"}
+    ),
+    "accounts:group_assign": Expect("post", _distributor_pk, **ADMIN_ONLY_POST),
+    "accounts:group_unassign": Expect(
+        "post", lambda w: {"pk": w.distributor.pk, "rep_pk": w.rep.pk}, **ADMIN_ONLY_POST
+    ),
+    "accounts:group_pooling": Expect("post", _distributor_pk, **ADMIN_ONLY_POST),
+}
+
+
+def _all_url_names(patterns=None, namespace=""):
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _all_url_names(entry.url_patterns, ns)
+        elif isinstance(entry, URLPattern):
+            yield f"{namespace}{entry.name}" if entry.name else f"<unnamed {entry.pattern}>"
+
+
+def test_every_url_has_a_declared_expectation():
+    names = set(_all_url_names())
+    assert sorted(names - EXPECTATIONS.keys()) == [], "declare these URLs in EXPECTATIONS"
+    assert sorted(EXPECTATIONS.keys() - names) == [], "stale expectations for removed URLs"
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_url_answers_each_visitor_as_declared(client, world, name, visitor):
+    expect = EXPECTATIONS[name]
+    user = world.visitor(visitor)
+    if user is not None:
+        client.force_login(user)
+    url = reverse(name, kwargs=expect.kwargs(world))
+    response = getattr(client, expect.method)(url, expect.data(world))
+    wanted = expect.status_for(visitor)
+    assert response.status_code == wanted, f"{expect.method.upper()} {url} as {visitor}"
+    if visitor == "anon" and wanted == 302 and name != "logout":
+        assert response["Location"].startswith(reverse("login"))
+    if expect.method == "post" and wanted in (403, 404):
+        # A refused write must not be reachable by GET either.
+        assert client.get(url).status_code in (403, 404, 405)
