@@ -54,9 +54,4 @@ def seed() -> Summary:
         group = DistributorGroup.objects.get(distributor=summary.users[distributor])
         for rep in reps:
             GroupMembership.objects.get_or_create(rep=summary.users[rep], defaults={"group": group})
-    seed_more(summary)
     return summary
-
-
-def seed_more(summary: Summary) -> None:
-    """Later apps add their demo data here (catalog, units, events)."""

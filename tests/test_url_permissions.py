@@ -97,6 +97,53 @@ EXPECTATIONS: dict[str, Expect] = {
 }
 
 
+def _inventory_world(w: World) -> None:
+    from inventory.services import transfer_create
+    from tests.inventory.factories import ProductFactory, receive_units
+
+    product = ProductFactory(organization=w.admin.organization)
+    (unit,) = receive_units(w.admin, w.rep, n=1, product=product, serial_prefix="URL-")
+    (other,) = receive_units(w.admin, w.rep, n=1, product=product, serial_prefix="URL2-")
+    (transfer,) = transfer_create(actor=w.rep, unit_ids=[other.pk], recipient=w.distributor)
+    w.objects.update(unit=unit, transfer=transfer)
+
+
+WORLD_HOOKS.append(_inventory_world)
+
+SIGNED_IN = {"anon": 302, "rep": 200, "distributor": 200, "admin": 200, "other_admin": 200}
+IN_ORG = {"anon": 302, "rep": 200, "distributor": 200, "admin": 200, "other_admin": 404}
+RECEIVERS = {"anon": 302, "rep": 403, "distributor": 200, "admin": 200, "other_admin": 200}
+
+
+def _transfer_pk(w):
+    return {"pk": w.objects["transfer"].pk}
+
+
+EXPECTATIONS.update(
+    {
+        "inventory:unit_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:unit_export": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:unit_detail": Expect("get", lambda w: {"pk": w.objects["unit"].pk}, **IN_ORG),
+        # Only admins release holds; another organization's admin finds nothing to release.
+        "inventory:hold_release": Expect("post", lambda w: {}, 302, 403, 403, 302, 302),
+        "inventory:transfer_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:transfer_new": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:transfer_detail": Expect("get", _transfer_pk, **IN_ORG),
+        # The rep sent it to the distributor: the rep may cancel, not accept or decline.
+        "inventory:transfer_accept": Expect("post", _transfer_pk, 302, 403, 302, 302, 404),
+        "inventory:transfer_decline": Expect(
+            "post", _transfer_pk, 302, 403, 302, 302, 404, data=lambda w: {"reason": "Wrong size"}
+        ),
+        "inventory:transfer_cancel": Expect("post", _transfer_pk, 302, 302, 403, 302, 404),
+        "inventory:receive": Expect("get", lambda w: {}, **RECEIVERS),
+        "inventory:receive_udi": Expect("post", lambda w: {}, **RECEIVERS),
+        "inventory:receive_csv": Expect("post", lambda w: {}, 302, 403, 400, 400, 400),
+        "inventory:product_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:location_list": Expect("get", lambda w: {}, **RECEIVERS),
+    }
+)
+
+
 def _all_url_names(patterns=None, namespace=""):
     patterns = get_resolver().url_patterns if patterns is None else patterns
     for entry in patterns:

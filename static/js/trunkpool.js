@@ -5,3 +5,4 @@ document.documentElement.classList.add("js");
 document.querySelectorAll("form[data-autosubmit] input[type=checkbox]").forEach((input) => {
   input.addEventListener("change", () => input.form.requestSubmit());
 });
+

@@ -5,12 +5,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import demo
+from inventory import demo as inventory_demo
 
 DEMO_PASSWORD = demo.DEMO_PASSWORD
 
 
 class Command(BaseCommand):
-    help = "Create the Demo Orthopedics organization, its users and groups (idempotent)."
+    help = "Create the Demo Orthopedics organization: users, groups, catalog, stock (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             summary = demo.seed()
+            inventory_demo.seed(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in '{summary.organization}'."))
         self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}':")
         for username, role, note in summary.logins:

@@ -1,0 +1,113 @@
+"""Demo catalog, locations and units for `seed_demo`, received through the services so every
+unit starts with its ledger entry. Idempotent: existing products, locations and serials are
+left alone."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from accounts.demo import Summary
+
+from . import services
+from .models import Location, Product, Unit
+from .udi import gtin_check_digit
+
+COMPANY_PREFIX = "085000123"  # a made-up GS1 company prefix
+
+PRODUCTS = [
+    # catalog number, description, manufacturer, line, single use, item reference
+    (
+        "SCR-C35-024",
+        "Cortical screw 3.5 mm x 24 mm",
+        "Keystone Ortho",
+        "Trauma Screws",
+        True,
+        "001",
+    ),
+    ("SCR-L35-030", "Locking screw 3.5 mm x 30 mm", "Keystone Ortho", "Trauma Screws", True, "002"),
+    ("PLT-LCP-08H", "LCP plate 3.5 mm, 8 holes", "Keystone Ortho", "Trauma Plates", True, "010"),
+    (
+        "KNE-FEM-S3R",
+        "Knee femoral component, size 3, right",
+        "Meridian Joint",
+        "Knee Implants",
+        True,
+        "101",
+    ),
+    ("HIP-STM-12", "Cementless hip stem, size 12", "Meridian Joint", "Hip Implants", True, "201"),
+    ("INS-DG-028", "Drill guide 2.8 mm", "Keystone Ortho", "Instruments", False, "901"),
+]
+
+LOCATIONS = [
+    ("Main Warehouse", Location.Kind.WAREHOUSE, None),
+    ("Dana's Warehouse", Location.Kind.WAREHOUSE, "dana"),
+    ("Riley's Trunk", Location.Kind.TRUNK, "riley"),
+    ("Sam's Trunk", Location.Kind.TRUNK, "sam"),
+    ("Drew's Warehouse", Location.Kind.WAREHOUSE, "drew"),
+    ("Casey's Trunk", Location.Kind.TRUNK, "casey"),
+]
+
+# holder username (None = organization custody), serial prefix
+HOLDERS = [("dana", "D"), ("riley", "R"), ("sam", "S"), ("casey", "C"), (None, "O")]
+
+# (product index, days until expiry) per unit; the same mix for every holder, so each has
+# units expiring within 30 days, and dana and the organization one already expired.
+UNIT_PLAN = [(0, 420), (1, 25), (2, 700), (3, 540), (4, 15), (5, None), (0, 200), (2, 80)]
+
+
+def gtin_for(item_reference: str) -> str:
+    body = "0" + COMPANY_PREFIX + item_reference.zfill(3)
+    return body + str(gtin_check_digit(body))
+
+
+def seed(summary: Summary) -> None:
+    org = summary.organization
+    admin = summary.users["admin"]
+    products = []
+    for number, description, maker, line, single_use, ref in PRODUCTS:
+        product, _ = Product.objects.get_or_create(
+            organization=org,
+            catalog_number=number,
+            defaults={
+                "description": description,
+                "manufacturer": maker,
+                "product_line": line,
+                "single_use": single_use,
+                "gtin": gtin_for(ref),
+                "tracking": Product.Tracking.SERIAL,
+            },
+        )
+        products.append(product)
+    locations = {}
+    for name, kind, holder in LOCATIONS:
+        location, _ = Location.objects.get_or_create(
+            organization=org, name=name, defaults={"kind": kind}
+        )
+        locations[holder] = location
+
+    today = timezone.localdate()
+    for username, prefix in HOLDERS:
+        holder = summary.users[username] if username else None
+        plan = list(UNIT_PLAN)
+        if prefix in ("D", "O"):
+            plan.append((1, -10))  # already expired: cannot be marked used
+        lines = []
+        for n, (product_index, days) in enumerate(plan, start=1):
+            serial = f"{prefix}-{1000 + n}"
+            product = products[product_index]
+            if Unit.objects.filter(product=product, serial_number=serial).exists():
+                continue
+            expiry = today + datetime.timedelta(days=days) if days is not None else None
+            lines.append(
+                services.ReceiveLine(
+                    product=product,
+                    serial_numbers=[serial],
+                    lot_number=f"L{today:%y}{product_index}{n:02d}",
+                    expiration_date=expiry,
+                    location=locations[username],
+                )
+            )
+        if lines:
+            services.units_receive(actor=admin, lines=lines, custodian=holder, note="Demo stock")

@@ -1,0 +1,156 @@
+"""The unit filters shared by the inventory list and the Mark Used Inventory screen.
+
+FilterSets only narrow a queryset that `Unit.objects.visible_to(user)` already scoped. The
+`custody` values are exactly DESIGN.md section 4's, and depend on who is looking.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.policies import Actor, own_holder_ids, pool_holder_ids, rep_holder_ids
+
+from .models import Location, Product, UnitState
+
+CUSTODY_LABELS = {
+    "mine": "My Custody",
+    "shared": "Shared by Distributor",
+    "reps": "My Reps' Custody",
+    "both": "Both",
+}
+
+
+def custody_choices(actor: Actor) -> list[tuple[str, str]]:
+    """The custody values this user may pick; none for admins (they narrow by custodian)."""
+    if actor.is_rep:
+        if actor.uses_pool:
+            return [(v, CUSTODY_LABELS[v]) for v in ("mine", "shared", "both")]
+        return [("mine", CUSTODY_LABELS["mine"])]
+    if actor.is_distributor:
+        return [(v, CUSTODY_LABELS[v]) for v in ("mine", "reps", "both")]
+    return []
+
+
+def custody_holder_ids(actor: Actor, value: str) -> frozenset[int] | None:
+    """Holder ids a custody value means for this user; None = no narrowing."""
+    if not value:
+        return None
+    mine = own_holder_ids(actor=actor)
+    if actor.is_rep:
+        pool = pool_holder_ids(actor=actor)
+        return {"mine": mine, "shared": pool, "both": mine | pool}[value]
+    if actor.is_distributor:
+        reps = rep_holder_ids(actor=actor)
+        return {"mine": mine, "reps": reps, "both": mine | reps}[value]
+    return None
+
+
+EXPIRY_CHOICES = [
+    ("expired", "Expired"),
+    ("30", "Expires within 30 days"),
+    ("90", "Expires within 90 days"),
+    ("later", "Expires after 90 days"),
+    ("none", "No expiry date"),
+]
+
+
+class UnitFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search", max_length=100)
+    custody = django_filters.ChoiceFilter(
+        method="filter_custody", label="Custody", empty_label="All I can see"
+    )
+    rep = django_filters.ChoiceFilter(method="filter_rep", label="Rep", empty_label="All my reps")
+    custodian = django_filters.ChoiceFilter(
+        method="filter_custodian", label="Custodian", empty_label="Any custodian"
+    )
+    state = django_filters.ChoiceFilter(choices=UnitState.choices, empty_label="Any state")
+    product_line = django_filters.ChoiceFilter(
+        field_name="product__product_line", label="Product line", empty_label="Any product line"
+    )
+    location = django_filters.ModelChoiceFilter(
+        queryset=Location.objects.none(), empty_label="Any location"
+    )
+    expiry = django_filters.ChoiceFilter(
+        choices=EXPIRY_CHOICES, method="filter_expiry", label="Expiry", empty_label="Any expiry"
+    )
+
+    def __init__(self, data=None, *args, actor: Actor, holders=(), product_lines=(), **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.actor = actor
+        f = self.filters
+        f["custody"].extra["choices"] = custody_choices(actor)
+        f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in holders if u.pk in actor.rep_ids]
+        custodian_choices = [("org", "Organization custody")] + [
+            (str(u.pk), u.name) for u in holders
+        ]
+        f["custodian"].extra["choices"] = custodian_choices if actor.is_admin else []
+        f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
+        f["location"].queryset = Location.objects.filter(organization_id=actor.organization_id)
+        if not actor.is_distributor:
+            del self.filters["rep"]
+        if not actor.is_admin:
+            del self.filters["custodian"]
+        if not custody_choices(actor):
+            del self.filters["custody"]
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+        if "custody" in form.fields and self.actor.is_rep and not self.actor.uses_pool:
+            form.fields["custody"].error_messages["invalid_choice"] = (
+                "Shared by Distributor appears only while your distributor has Access "
+                "Distributor's Inventory on."
+            )
+        return form
+
+    def filter_search(self, qs, name, value):
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(
+            Q(product__catalog_number__icontains=value)
+            | Q(product__description__icontains=value)
+            | Q(lot_number__icontains=value)
+            | Q(serial_number__icontains=value)
+        )
+
+    def filter_custody(self, qs, name, value):
+        ids = custody_holder_ids(self.actor, value)
+        return qs if ids is None else qs.filter(custodian_id__in=ids)
+
+    def filter_rep(self, qs, name, value):
+        return qs.filter(custodian_id=int(value)) if value else qs
+
+    def filter_custodian(self, qs, name, value):
+        if value == "org":
+            return qs.filter(custodian__isnull=True)
+        return qs.filter(custodian_id=int(value)) if value else qs
+
+    def filter_expiry(self, qs, name, value):
+        today = timezone.localdate()
+        in_days = lambda n: today + datetime.timedelta(days=n)  # noqa: E731
+        return {
+            "expired": lambda: qs.filter(expiration_date__lt=today),
+            "30": lambda: qs.filter(expiration_date__gte=today, expiration_date__lte=in_days(30)),
+            "90": lambda: qs.filter(expiration_date__gte=today, expiration_date__lte=in_days(90)),
+            "later": lambda: qs.filter(expiration_date__gt=in_days(90)),
+            "none": lambda: qs.filter(expiration_date__isnull=True),
+        }.get(value, lambda: qs)()
+
+
+def product_lines(organization_id: int) -> list[str]:
+    return list(
+        Product.objects.filter(organization_id=organization_id)
+        .exclude(product_line="")
+        .values_list("product_line", flat=True)
+        .distinct()
+        .order_by("product_line")
+    )

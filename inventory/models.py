@@ -1,0 +1,324 @@
+"""Catalog, locations, units and the append-only custody ledger, plus transfers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.policies import holder_ids_in_scope
+from accounts.selectors import actor_for
+
+
+class Product(models.Model):
+    class Tracking(models.TextChoices):
+        SERIAL = "serial", "Serial number"
+        LOT = "lot", "Lot"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    catalog_number = models.CharField(max_length=64)
+    description = models.CharField(max_length=255)
+    manufacturer = models.CharField(max_length=120)
+    product_line = models.CharField(max_length=120, blank=True)
+    gtin = models.CharField("GTIN", max_length=14, null=True, blank=True)
+    single_use = models.BooleanField(default=True)
+    tracking = models.CharField(max_length=10, choices=Tracking.choices, default=Tracking.SERIAL)
+
+    class Meta:
+        ordering = ["catalog_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "catalog_number"], name="product_catalog_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "gtin"],
+                condition=Q(gtin__isnull=False),
+                name="product_gtin_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(tracking__in=["serial", "lot"]), name="product_tracking_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.catalog_number} {self.description}"
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        WAREHOUSE = "warehouse", "Warehouse"
+        TRUNK = "trunk", "Trunk"
+        BIN = "bin", "Hospital bin"
+        OTHER = "other", "Other"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WAREHOUSE)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="location_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class UnitState(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    IN_TRANSIT = "in_transit", "In transit"
+    HOLD = "hold", "Hold"
+    ALLOCATED = "allocated", "Allocated"
+    FACILITY_STOCK = "facility_stock", "Facility stock"
+    INACTIVE = "inactive", "Inactive"
+
+
+class UnitQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one answer to "which units may this user see (and move, and use)?".
+
+        Rep: own custody, plus the distributor's while pooling is on. Distributor: own plus
+        assigned reps'. Admin: the whole organization, organization custody included.
+        Everything else answers 404.
+        """
+        if not user.is_authenticated or user.organization_id is None:
+            return self.none()
+        actor = actor_for(user)
+        qs = self.filter(organization_id=actor.organization_id)
+        scope = holder_ids_in_scope(actor=actor)
+        if scope is None:
+            return qs
+        return qs.filter(custodian_id__in=scope)
+
+
+class Unit(models.Model):
+    """One physical unit. Its custodian and state always equal what its ledger says."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="units")
+    serial_number = models.CharField(max_length=64, blank=True)
+    lot_number = models.CharField(max_length=64, blank=True)
+    expiration_date = models.DateField(null=True, blank=True)
+    udi = models.CharField("UDI", max_length=255, blank=True)
+    # NULL custodian = organization custody (receiving dock, returns, quarantine).
+    custodian = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="custody_units",
+    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT)
+    state = models.CharField(max_length=20, choices=UnitState.choices, default=UnitState.AVAILABLE)
+    # Sequence number of the unit's last ledger entry; the next entry takes ledger_seq + 1.
+    ledger_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["expiration_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "serial_number"],
+                condition=~Q(serial_number=""),
+                name="unit_serial_unique_per_product",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in UnitState]), name="unit_state_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "custodian", "state"]),
+            models.Index(fields=["organization", "expiration_date", "id"]),
+            models.Index(fields=["lot_number"]),
+            models.Index(fields=["serial_number"]),
+        ]
+
+    def __str__(self):
+        ident = f"SN {self.serial_number}" if self.serial_number else f"lot {self.lot_number}"
+        return f"{self.product.catalog_number} {ident}"
+
+    @property
+    def label(self):
+        """How a person names the unit in a message: serial, else lot and id."""
+        if self.serial_number:
+            return self.serial_number
+        return f"lot {self.lot_number} (#{self.pk})"
+
+    def is_expired(self, today=None):
+        today = today or timezone.localdate()
+        return self.expiration_date is not None and self.expiration_date < today
+
+
+class EntryKind(models.TextChoices):
+    RECEIVED = "received", "Received"
+    TRANSFER_SENT = "transfer_sent", "Transfer sent"
+    TRANSFER_ACCEPTED = "transfer_accepted", "Transfer accepted"
+    TRANSFER_DECLINED = "transfer_declined", "Transfer declined"
+    TRANSFER_CANCELLED = "transfer_cancelled", "Transfer cancelled"
+    HOLD_RELEASED = "hold_released", "Hold released"
+    MARKED_USED = "marked_used", "Marked used"
+    UNMARKED = "unmarked", "Unmarked"
+    CONSUMED = "consumed", "Consumed"
+    SOLD_TO_FACILITY = "sold_to_facility", "Sold to facility"
+    ADJUSTED = "adjusted", "Adjusted"
+
+
+class AppendOnlyError(Exception):
+    """The custody ledger is never updated or deleted."""
+
+
+class CustodyEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Custody ledger entries are never updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Custody ledger entries are never deleted.")
+
+
+class CustodyEntry(models.Model):
+    """One change of a unit's custodian or state. Append-only (and a trigger on PostgreSQL).
+
+    from/to custodian and from/to state are the unit's values before and after the entry, so
+    replaying a unit's entries in sequence order yields its current custodian and state.
+    A NULL custodian is organization custody.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="ledger")
+    sequence = models.PositiveIntegerField()
+    kind = models.CharField(max_length=30, choices=EntryKind.choices)
+    from_custodian = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_custodian = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, choices=UnitState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    transfer = models.ForeignKey(
+        "Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=500, blank=True)
+
+    objects = CustodyEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["unit_id", "sequence"]
+        verbose_name_plural = "custody entries"
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "sequence"], name="ledger_sequence_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in EntryKind]), name="ledger_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(to_state__in=[s.value for s in UnitState]),
+                name="ledger_to_state_valid",
+            ),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="ledger_sequence_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id}#{self.sequence} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Custody ledger entries are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Custody ledger entries are never deleted.")
+
+
+class TransferQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Transfers whose sender or recipient the user acts for, or that they started."""
+        if not user.is_authenticated or user.organization_id is None:
+            return self.none()
+        actor = actor_for(user)
+        qs = self.filter(organization_id=actor.organization_id)
+        scope = holder_ids_in_scope(actor=actor)
+        if scope is None:
+            return qs
+        return qs.filter(
+            Q(sender_id__in=scope) | Q(recipient_id__in=scope) | Q(started_by_id=actor.id)
+        )
+
+
+class Transfer(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    # NULL sender/recipient = organization custody.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # Where the units will sit once the recipient has them; None = not said (location cleared).
+    to_location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    decline_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    units = models.ManyToManyField(Unit, through="TransferLine", related_name="transfers")
+
+    objects = TransferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "completed", "declined", "cancelled"]),
+                name="transfer_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""),
+                name="transfer_decline_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "recipient"]),
+            models.Index(fields=["organization", "status", "sender"]),
+        ]
+
+    def __str__(self):
+        return f"Transfer #{self.pk}"
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="lines")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="transfer_lines")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "unit"], name="transfer_line_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.transfer} unit {self.unit_id}"

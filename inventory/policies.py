@@ -1,0 +1,66 @@
+"""Yes/no rules for inventory actions; services enforce them, templates use them for buttons.
+
+Pure: they read fields of the objects given and the `Actor` snapshot, never the database.
+"""
+
+from __future__ import annotations
+
+from accounts.policies import Actor, acts_for, answers_for
+
+from .models import Transfer, Unit, UnitState
+
+
+def can_act_on_unit(*, actor: Actor, unit: Unit) -> bool:
+    return acts_for(actor=actor, holder_id=unit.custodian_id, holder_org_id=unit.organization_id)
+
+
+def can_transfer_unit(*, actor: Actor, unit: Unit) -> bool:
+    return unit.state == UnitState.AVAILABLE and can_act_on_unit(actor=actor, unit=unit)
+
+
+def can_answer_transfer(*, actor: Actor, transfer: Transfer) -> bool:
+    """Accept or decline: the recipient, the recipient's distributor, or an admin."""
+    return transfer.status == Transfer.Status.PENDING and answers_for(
+        actor=actor, holder_id=transfer.recipient_id, holder_org_id=transfer.organization_id
+    )
+
+
+def can_cancel_transfer(*, actor: Actor, transfer: Transfer) -> bool:
+    """The starter may take a pending transfer back; so may an admin."""
+    if transfer.status != Transfer.Status.PENDING or not actor.is_active:
+        return False
+    if transfer.organization_id != actor.organization_id:
+        return False
+    return transfer.started_by_id == actor.id or actor.is_admin
+
+
+def completes_at_once(*, actor: Actor, recipient_id: int | None, organization_id: int) -> bool:
+    """No second step when the starter already speaks for the recipient (DESIGN.md 3)."""
+    return answers_for(actor=actor, holder_id=recipient_id, holder_org_id=organization_id)
+
+
+def can_release_hold(*, actor: Actor, unit: Unit) -> bool:
+    return (
+        actor.is_admin
+        and actor.is_active
+        and unit.state == UnitState.HOLD
+        and unit.organization_id == actor.organization_id
+    )
+
+
+def can_receive(*, actor: Actor) -> bool:
+    return actor.is_active and (actor.is_admin or actor.is_distributor)
+
+
+def can_receive_into(*, actor: Actor, custodian_id: int | None) -> bool:
+    """Admins receive into any holder's custody (or the organization's); distributors into
+    their own."""
+    if not can_receive(actor=actor):
+        return False
+    if actor.is_admin:
+        return True
+    return custodian_id == actor.id
+
+
+def can_manage_catalog(*, actor: Actor) -> bool:
+    return actor.is_active and actor.is_admin

@@ -1,0 +1,159 @@
+"""Reads of inventory that need more than one queryset call, and the custody labels."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.policies import Actor, holder_ids_in_scope
+
+from .models import CustodyEntry, Transfer, Unit, UnitState
+
+
+@dataclass(frozen=True)
+class CustodyLabel:
+    text: str
+    css: str  # custody-distributor (red), custody-own (black), custody-org (grey)
+    kind: str  # "own", "distributor", "rep", "org"
+
+
+def custody_label(*, unit: Unit, actor: Actor) -> CustodyLabel:
+    """Red for stock in a distributor's custody, black for the viewer's own (and a rep's).
+
+    The text always names the holder, so colour is never the only cue. Needs
+    `unit.custodian` loaded (select_related), so a list page pays no query per row.
+    """
+    holder = unit.custodian
+    if holder is None:
+        return CustodyLabel("Organization", "custody-org", "org")
+    if holder.pk == actor.id:
+        return CustodyLabel(f"Mine · {holder.name}", "custody-own", "own")
+    if holder.role == Role.DISTRIBUTOR:
+        return CustodyLabel(f"Distributor · {holder.name}", "custody-distributor", "distributor")
+    return CustodyLabel(f"Rep · {holder.name}", "custody-own", "rep")
+
+
+# Earliest expiry first (units without an expiry last, on every database), then oldest first.
+UNIT_ORDER = (F("expiration_date").asc(nulls_last=True), "pk")
+
+
+def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
+    """What a unit list row shows, in one query."""
+    return qs.select_related("product", "custodian", "location")
+
+
+def unit_history(*, unit: Unit) -> list[CustodyEntry]:
+    return list(
+        unit.ledger.select_related(
+            "from_custodian", "to_custodian", "actor", "on_behalf_of", "transfer__recipient"
+        ).order_by("sequence")
+    )
+
+
+def holds_stock(*, holder: User) -> bool:
+    """Does this user hold any unit that is not inactive?"""
+    return Unit.objects.filter(custodian=holder).exclude(state=UnitState.INACTIVE).exists()
+
+
+def transfers_waiting_on(*, user: User, actor: Actor) -> QuerySet[Transfer]:
+    """Pending transfers the user may accept or decline (for themselves, their reps, or, for an
+    admin, anyone of the organization)."""
+    qs = Transfer.objects.filter(
+        organization_id=actor.organization_id, status=Transfer.Status.PENDING
+    )
+    if actor.is_admin:
+        return qs
+    if actor.is_distributor:
+        return qs.filter(recipient_id__in={actor.id, *actor.rep_ids})
+    return qs.filter(recipient_id=actor.id)
+
+
+def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
+    return qs.select_related("sender", "recipient", "started_by", "on_behalf_of").annotate(
+        unit_count=Count("lines")
+    )
+
+
+def transfers_sent_pending(*, actor: Actor) -> QuerySet[Transfer]:
+    """Pending transfers the user started, or sent from stock they act for."""
+    scope = holder_ids_in_scope(actor=actor)
+    qs = Transfer.objects.filter(
+        organization_id=actor.organization_id, status=Transfer.Status.PENDING
+    )
+    if scope is None:
+        return qs.filter(started_by_id=actor.id)
+    return qs.filter(Q(started_by_id=actor.id) | Q(sender_id__in=scope))
+
+
+def recipient_choices(*, actor: Actor) -> QuerySet[User]:
+    """Every holder of the organization a unit can be sent to: active distributors and reps."""
+    return User.objects.filter(
+        organization_id=actor.organization_id,
+        is_active=True,
+        role__in=[Role.DISTRIBUTOR, Role.REP],
+    ).order_by("display_name", "username")
+
+
+def expiry_counts(*, qs: QuerySet[Unit], today: datetime.date | None = None) -> dict[str, int]:
+    today = today or timezone.localdate()
+    live = qs.exclude(state=UnitState.INACTIVE)
+    return {
+        "expired": live.filter(expiration_date__lt=today).count(),
+        "within_30": live.filter(
+            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=30)
+        ).count(),
+        "within_90": live.filter(
+            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=90)
+        ).count(),
+    }
+
+
+def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[str]]:
+    """Resolve scanned or pasted lines (GS1 UDIs or serial numbers) to units in `qs`.
+
+    Returns the units found and one problem per line that matched nothing (or several), so a
+    person can fix exactly those lines. Two queries at most, whatever the number of lines.
+    """
+    from .udi import UdiError, parse_udi
+
+    wanted: list[tuple[str, str, str, str]] = []  # (line, gtin, serial, lot)
+    problems: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        looks_gs1 = line.startswith(("(", "]")) or (line[:2] == "01" and len(line) >= 16)
+        if looks_gs1:
+            try:
+                udi = parse_udi(line)
+            except UdiError as exc:
+                problems.append(f"{line}: {exc}")
+                continue
+            wanted.append((line, udi.gtin, udi.serial, udi.lot))
+        else:
+            wanted.append((line, "", line, ""))
+    if not wanted:
+        return [], problems
+    serials = {serial for _, _, serial, _ in wanted if serial}
+    lots = {lot for _, _, serial, lot in wanted if lot and not serial}
+    candidates = list(unit_rows(qs).filter(Q(serial_number__in=serials) | Q(lot_number__in=lots)))
+    found: list[Unit] = []
+    for line, gtin, serial, lot in wanted:
+        matches = [
+            u
+            for u in candidates
+            if (not gtin or u.product.gtin == gtin)
+            and (u.serial_number == serial if serial else u.lot_number == lot)
+            and u not in found
+        ]
+        if serial and len(matches) == 1 or not serial and matches:
+            found.append(matches[0])
+        elif not matches:
+            problems.append(f"{line}: no unit you can use matches this.")
+        else:
+            problems.append(f"{line}: several units match; scan the full UDI barcode.")
+    return found, problems

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "inventory"
+
+urlpatterns = [
+    path("", views.unit_list, name="unit_list"),
+    path("export.csv", views.unit_export, name="unit_export"),
+    path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
+    path("holds/release/", views.hold_release, name="hold_release"),
+    path("transfers/", views.transfer_list, name="transfer_list"),
+    path("transfers/new/", views.transfer_new, name="transfer_new"),
+    path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
+    path("transfers/<int:pk>/accept/", views.transfer_accept, name="transfer_accept"),
+    path("transfers/<int:pk>/decline/", views.transfer_decline, name="transfer_decline"),
+    path("transfers/<int:pk>/cancel/", views.transfer_cancel, name="transfer_cancel"),
+    path("receive/", views.receive, name="receive"),
+    path("receive/scan/", views.receive_udi, name="receive_udi"),
+    path("receive/csv/", views.receive_csv, name="receive_csv"),
+    path("products/", views.product_list, name="product_list"),
+    path("locations/", views.location_list, name="location_list"),
+]

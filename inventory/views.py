@@ -1,0 +1,585 @@
+"""Inventory pages: thin. Parse input, call one selector or service, render or redirect."""
+
+from __future__ import annotations
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from accounts.selectors import actor_for, holders_for_org
+
+from . import policies, selectors, services
+from .filters import UnitFilter, product_lines
+from .forms import (
+    ORG,
+    CsvImportForm,
+    DeclineForm,
+    LocationForm,
+    ProductForm,
+    ReceiveForm,
+    ScanForm,
+    TransferForm,
+    UdiReceiveForm,
+)
+from .models import Location, Product, Transfer, Unit, UnitState
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+
+
+def org_member_required(view):
+    """Signed in and part of an organization (superusers without one see nothing here)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.organization_id is None:
+            raise PermissionDenied("Your account belongs to no organization.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _messages_of(exc: ValidationError) -> list[str]:
+    return exc.messages
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+def filtered_units(request, *, base=None):
+    """The scoped, filtered unit queryset and its filterset; an invalid filter shows nothing."""
+    actor = actor_for(request.user)
+    holders = list(holders_for_org(organization_id=actor.organization_id))
+    base = Unit.objects.visible_to(request.user) if base is None else base
+    filterset = UnitFilter(
+        request.GET or None,
+        queryset=base,
+        actor=actor,
+        holders=holders,
+        product_lines=product_lines(actor.organization_id),
+    )
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, base.none(), False
+    if "custody" in request.GET and "custody" not in filterset.filters:
+        messages.info(request, "Admins see every custodian: narrow the list by custodian instead.")
+    return filterset, filterset.qs, True
+
+
+def _page(qs, page):
+    start = (page - 1) * PAGE_SIZE
+    # One row beyond the page says whether a next page exists, without counting the table.
+    rows = list(qs[start : start + PAGE_SIZE + 1])
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def _with_labels(rows, actor):
+    for unit in rows:
+        unit.custody = selectors.custody_label(unit=unit, actor=actor)
+        unit.can_transfer = policies.can_transfer_unit(actor=actor, unit=unit)
+    return rows
+
+
+@org_member_required
+def unit_list(request):
+    actor = actor_for(request.user)
+    filterset, qs, valid = filtered_units(request)
+    if not valid:
+        for errors in filterset.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    page = _page_number(request)
+    rows, has_next = _page(selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER), page)
+    return render(
+        request,
+        "inventory/unit_list.html",
+        {
+            "filter": filterset,
+            "units": _with_labels(rows, actor),
+            "page": page,
+            "has_next": has_next,
+            "has_previous": page > 1,
+            "custody_tabs": _custody_tabs(request, filterset),
+            "can_release": actor.is_admin,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def _custody_tabs(request, filterset):
+    """The custody choices as links, keeping the other filters (a bookmarkable view)."""
+    if "custody" not in filterset.filters:
+        return []
+    current = request.GET.get("custody", "")
+    tabs = []
+    for value, label in filterset.filters["custody"].extra["choices"]:
+        params = request.GET.copy()
+        params["custody"] = value
+        params.pop("page", None)
+        tabs.append(
+            {
+                "value": value,
+                "label": label,
+                "query": params.urlencode(),
+                "active": value == current,
+            }
+        )
+    return tabs
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@org_member_required
+def unit_export(request):
+    """CSV of exactly the filtered rows (streamed, so a large export does not sit in memory)."""
+    actor = actor_for(request.user)
+    filterset, qs, valid = filtered_units(request)
+    if not valid:
+        messages.error(request, "Fix the filter before exporting.")
+        return redirect(reverse("inventory:unit_list") + "?" + request.GET.urlencode())
+    rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[:EXPORT_LIMIT]
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(
+            [
+                "catalog_number",
+                "description",
+                "product_line",
+                "lot_number",
+                "serial_number",
+                "expiration_date",
+                "state",
+                "custody",
+                "location",
+            ]
+        )
+        for unit in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    unit.product.catalog_number,
+                    unit.product.description,
+                    unit.product.product_line,
+                    unit.lot_number,
+                    unit.serial_number,
+                    unit.expiration_date.isoformat() if unit.expiration_date else "",
+                    unit.state,
+                    selectors.custody_label(unit=unit, actor=actor).text,
+                    unit.location.name if unit.location else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="trunkpool-units-{stamp}.csv"'
+    return response
+
+
+@org_member_required
+def unit_detail(request, pk):
+    actor = actor_for(request.user)
+    unit = get_object_or_404(selectors.unit_rows(Unit.objects.visible_to(request.user)), pk=pk)
+    unit.custody = selectors.custody_label(unit=unit, actor=actor)
+    return render(
+        request,
+        "inventory/unit_detail.html",
+        {
+            "unit": unit,
+            "history": selectors.unit_history(unit=unit),
+            "can_transfer": policies.can_transfer_unit(actor=actor, unit=unit),
+            "can_release": policies.can_release_hold(actor=actor, unit=unit),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+# --- Transfers -------------------------------------------------------------------------------
+
+
+def _selected_ids(values) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids[:1000]
+
+
+def _recipient(request, value) -> User | None:
+    if value == ORG:
+        return None
+    return get_object_or_404(User.objects.visible_to(request.user), pk=value)
+
+
+@org_member_required
+def transfer_new(request):
+    """Pick a recipient for the selected (or scanned) units, then send them in one go."""
+    actor = actor_for(request.user)
+    source = request.POST if request.method == "POST" else request.GET
+    ids = _selected_ids(source.getlist("unit"))
+    scoped = Unit.objects.visible_to(request.user)
+    scan_form = ScanForm(request.POST if "add_scanned" in request.POST else None)
+    holders = list(holders_for_org(organization_id=actor.organization_id))
+    form = TransferForm(
+        request.POST if "send" in request.POST else None,
+        holders=holders,
+        organization_id=actor.organization_id,
+    )
+    if scan_form.is_bound and scan_form.is_valid():
+        found, problems = selectors.units_from_scan(
+            qs=scoped.filter(state=UnitState.AVAILABLE), text=scan_form.cleaned_data["scan"]
+        )
+        for problem in problems:
+            messages.error(request, problem)
+        ids += [u.pk for u in found if u.pk not in ids]
+    elif form.is_bound and form.is_valid():
+        recipient = _recipient(request, form.cleaned_data["recipient"])
+        try:
+            transfers = services.transfer_create(
+                actor=request.user,
+                unit_ids=ids,
+                recipient=recipient,
+                note=form.cleaned_data["note"],
+                to_location=form.cleaned_data["to_location"],
+            )
+        except ValidationError as exc:
+            for message in _messages_of(exc):
+                messages.error(request, message)
+        else:
+            count = len(ids)
+            done = all(t.status == Transfer.Status.COMPLETED for t in transfers)
+            target = recipient.name if recipient else "organization custody"
+            if done:
+                messages.success(request, f"Transferred {count} unit(s) to {target}.")
+            else:
+                messages.success(
+                    request, f"Sent {count} unit(s) to {target}; waiting for them to accept."
+                )
+            if len(transfers) == 1:
+                return redirect("inventory:transfer_detail", pk=transfers[0].pk)
+            return redirect("inventory:transfer_list")
+    units = list(selectors.unit_rows(scoped.filter(pk__in=ids)).order_by("pk"))
+    return render(
+        request,
+        "inventory/transfer_form.html",
+        {
+            "form": form,
+            "scan_form": ScanForm() if scan_form.is_bound else scan_form,
+            "units": _with_labels(units, actor),
+            "missing": len(set(ids)) - len(units),
+        },
+    )
+
+
+@org_member_required
+def transfer_list(request):
+    actor = actor_for(request.user)
+    waiting = selectors.transfer_rows(
+        selectors.transfers_waiting_on(user=request.user, actor=actor)
+    )[:100]
+    sent = selectors.transfer_rows(selectors.transfers_sent_pending(actor=actor))[:100]
+    recent = selectors.transfer_rows(
+        Transfer.objects.visible_to(request.user).exclude(status=Transfer.Status.PENDING)
+    )[:50]
+    waiting = list(waiting)
+    return render(
+        request,
+        "inventory/transfer_list.html",
+        {
+            "waiting_mine": [t for t in waiting if t.recipient_id == actor.id],
+            "waiting_reps": [t for t in waiting if t.recipient_id != actor.id],
+            "sent": [t for t in sent if t not in waiting],
+            "recent": recent,
+        },
+    )
+
+
+@org_member_required
+def transfer_detail(request, pk):
+    actor = actor_for(request.user)
+    transfer = get_object_or_404(
+        Transfer.objects.visible_to(request.user).select_related(
+            "sender", "recipient", "started_by", "on_behalf_of", "resolved_by"
+        ),
+        pk=pk,
+    )
+    units = list(selectors.unit_rows(transfer.units.all()).order_by("pk"))
+    for unit in units:
+        unit.custody = selectors.custody_label(unit=unit, actor=actor)
+    return render(
+        request,
+        "inventory/transfer_detail.html",
+        {
+            "transfer": transfer,
+            "units": units,
+            "can_answer": policies.can_answer_transfer(actor=actor, transfer=transfer),
+            "can_cancel": policies.can_cancel_transfer(actor=actor, transfer=transfer),
+            "decline_form": DeclineForm(),
+        },
+    )
+
+
+def _transfer_action(request, pk, action):
+    transfer = get_object_or_404(Transfer.objects.visible_to(request.user), pk=pk)
+    try:
+        action(transfer)
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+    return redirect("inventory:transfer_detail", pk=transfer.pk)
+
+
+@org_member_required
+@require_POST
+def transfer_accept(request, pk):
+    def accept(transfer):
+        services.transfer_accept(actor=request.user, transfer=transfer)
+        messages.success(request, f"Accepted transfer #{transfer.pk}.")
+
+    return _transfer_action(request, pk, accept)
+
+
+@org_member_required
+@require_POST
+def transfer_decline(request, pk):
+    def decline(transfer):
+        form = DeclineForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(form.errors["reason"])
+        services.transfer_decline(
+            actor=request.user, transfer=transfer, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, f"Declined transfer #{transfer.pk}; the units are on hold.")
+
+    return _transfer_action(request, pk, decline)
+
+
+@org_member_required
+@require_POST
+def transfer_cancel(request, pk):
+    def cancel(transfer):
+        services.transfer_cancel(actor=request.user, transfer=transfer)
+        messages.success(request, f"Cancelled transfer #{transfer.pk}.")
+
+    return _transfer_action(request, pk, cancel)
+
+
+@org_member_required
+@require_POST
+def hold_release(request):
+    actor = actor_for(request.user)
+    if not actor.is_admin:
+        raise PermissionDenied("Only an admin releases units on hold.")
+    ids = _selected_ids(request.POST.getlist("unit"))
+    try:
+        units = services.units_release_hold(actor=request.user, unit_ids=ids)
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Released {len(units)} unit(s) from hold.")
+    back = request.POST.get("next", "")
+    if back.startswith("/inventory/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return redirect(back)
+    return redirect(reverse("inventory:unit_list") + "?state=hold")
+
+
+# --- Receiving, catalog, locations -------------------------------------------------------------
+
+
+def receiver_required(view):
+    @org_member_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not policies.can_receive(actor=actor_for(request.user)):
+            raise PermissionDenied("Only admins and distributors receive stock.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _receive_holders(actor, user):
+    if actor.is_admin:
+        return list(holders_for_org(organization_id=actor.organization_id)), True
+    return [user], False
+
+
+def _custodian_from(request, value):
+    return None if value == ORG else _recipient(request, value)
+
+
+def _form_errors(form, exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class _ReceiveForms:
+    """The receiving page's three forms (form, UDI scan, CSV), bound only where posted."""
+
+    def __init__(self, request, bound: str | None = None):
+        actor = actor_for(request.user)
+        holders, include_org = _receive_holders(actor, request.user)
+        common = {"holders": holders, "include_org": include_org}
+        data = request.POST if request.method == "POST" else None
+        self.form = ReceiveForm(
+            data if bound == "form" else None, organization_id=actor.organization_id, **common
+        )
+        self.udi_form = UdiReceiveForm(
+            data if bound == "udi" else None, organization_id=actor.organization_id, **common
+        )
+        self.csv_form = CsvImportForm(
+            data if bound == "csv" else None, request.FILES if bound == "csv" else None, **common
+        )
+
+    def render(self, request, *, active_tab=None, csv_problems=(), status=200):
+        context = {
+            "form": self.form,
+            "udi_form": self.udi_form,
+            "csv_form": self.csv_form,
+            "csv_problems": csv_problems,
+            "active_tab": active_tab,
+        }
+        return render(request, "inventory/receive_form.html", context, status=status)
+
+
+@receiver_required
+def receive(request):
+    forms = _ReceiveForms(request, bound="form")
+    form = forms.form
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        line = services.ReceiveLine(
+            product=data["product"],
+            lot_number=data["lot_number"].strip(),
+            serial_numbers=form.serials(),
+            quantity=data["quantity"],
+            expiration_date=data["expiration_date"],
+            location=data["location"],
+        )
+        try:
+            units = services.units_receive(
+                actor=request.user,
+                lines=[line],
+                custodian=_custodian_from(request, data["custodian"]),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Received {len(units)} unit(s) of {data['product']}.")
+            return redirect("inventory:receive")
+    return forms.render(request)
+
+
+@receiver_required
+@require_POST
+def receive_udi(request):
+    forms = _ReceiveForms(request, bound="udi")
+    if forms.udi_form.is_valid():
+        data = forms.udi_form.cleaned_data
+        try:
+            unit = services.unit_receive_udi(
+                actor=request.user,
+                raw=data["udi"],
+                custodian=_custodian_from(request, data["custodian"]),
+                location=data["location"],
+            )
+        except ValidationError as exc:
+            _form_errors(forms.udi_form, exc)
+        else:
+            messages.success(request, f"Received {unit.product.catalog_number} {unit.label}.")
+            return redirect("inventory:receive")
+    return forms.render(request, active_tab="scan")
+
+
+@receiver_required
+@require_POST
+def receive_csv(request):
+    forms = _ReceiveForms(request, bound="csv")
+    problems = []
+    if forms.csv_form.is_valid():
+        data = forms.csv_form.cleaned_data
+        try:
+            units = services.units_import_csv(
+                actor=request.user,
+                data=data["file"].read(services.CSV_MAX_BYTES + 1),
+                default_custodian=_custodian_from(request, data["custodian"]),
+            )
+        except ValidationError as exc:
+            problems = exc.messages
+        else:
+            messages.success(request, f"Imported {len(units)} unit(s).")
+            return redirect("inventory:receive")
+    return forms.render(request, active_tab="csv", csv_problems=problems, status=400)
+
+
+@org_member_required
+def product_list(request):
+    actor = actor_for(request.user)
+    products = Product.objects.filter(organization_id=actor.organization_id).order_by(
+        "catalog_number"
+    )
+    form = None
+    if policies.can_manage_catalog(actor=actor):
+        form = ProductForm(request.POST or None, organization_id=actor.organization_id)
+        if request.method == "POST" and form.is_valid():
+            try:
+                product = services.product_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"Added {product} to the catalog.")
+                return redirect("inventory:product_list")
+    elif request.method == "POST":
+        raise PermissionDenied("Only admins manage the catalog.")
+    page = _page_number(request)
+    rows, has_next = _page(products, page)
+    return render(
+        request,
+        "inventory/product_list.html",
+        {
+            "products": rows,
+            "form": form,
+            "page": page,
+            "has_next": has_next,
+            "has_previous": page > 1,
+        },
+    )
+
+
+@receiver_required
+def location_list(request):
+    actor = actor_for(request.user)
+    form = LocationForm(request.POST or None, organization_id=actor.organization_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            location = services.location_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Added location {location}.")
+            return redirect("inventory:location_list")
+    locations = Location.objects.filter(organization_id=actor.organization_id)[:500]
+    return render(request, "inventory/location_list.html", {"form": form, "locations": locations})

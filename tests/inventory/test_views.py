@@ -1,0 +1,387 @@
+"""The inventory pages as people use them: custody filter, labels, export, transfers."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory.models import CustodyEntry, Transfer, Unit, UnitState
+from tests.factories import DistributorFactory, RepFactory, UserFactory
+from tests.inventory.factories import ProductFactory, receive_units
+
+
+@pytest.fixture
+def stock(org, admin_user, distributor, rep):
+    """dana-like distributor with D- units, her rep with R- units, a second rep with S- units,
+    another group's rep with C- units, and organization stock O-."""
+    sam = RepFactory(organization=org, assigned_to=distributor, display_name="Sam")
+    other = DistributorFactory(organization=org)
+    casey = RepFactory(organization=org, assigned_to=other)
+    product = ProductFactory(organization=org, product_line="Trauma")
+    receive_units(admin_user, distributor, n=3, product=product, serial_prefix="D-")
+    receive_units(admin_user, rep, n=2, product=product, serial_prefix="R-")
+    receive_units(admin_user, sam, n=2, product=product, serial_prefix="S-")
+    receive_units(admin_user, casey, n=2, product=product, serial_prefix="C-")
+    receive_units(admin_user, None, n=2, product=product, serial_prefix="O-")
+    return {"sam": sam, "casey": casey, "product": product}
+
+
+def serials_on(response):
+    body = response.content.decode()
+    return sorted(
+        s
+        for s in Unit.objects.values_list("serial_number", flat=True)
+        if f'data-serial="{s}"' in body
+    )
+
+
+def prefixes(serials):
+    return sorted({s.split("-")[0] for s in serials})
+
+
+@pytest.mark.parametrize(
+    ("who", "pooling", "custody", "expected"),
+    [
+        ("rep", False, "", ["R"]),
+        ("rep", False, "mine", ["R"]),
+        ("rep", True, "mine", ["R"]),
+        ("rep", True, "shared", ["D"]),
+        ("rep", True, "both", ["D", "R"]),
+        ("rep", True, "", ["D", "R"]),
+        ("distributor", False, "mine", ["D"]),
+        ("distributor", False, "reps", ["R", "S"]),
+        ("distributor", False, "both", ["D", "R", "S"]),
+        ("distributor", True, "", ["D", "R", "S"]),
+        ("admin_user", False, "", ["C", "D", "O", "R", "S"]),
+    ],
+)
+def test_custody_filter_values(client, stock, who, pooling, custody, expected, request):
+    user = request.getfixturevalue(who)
+    group = request.getfixturevalue("distributor").distributor_group
+    group.pooling_enabled = pooling
+    group.save()
+    client.force_login(user)
+    params = {"custody": custody} if custody else {}
+    response = client.get(reverse("inventory:unit_list"), params)
+    assert response.status_code == 200
+    assert prefixes(serials_on(response)) == expected
+
+
+def test_hand_typed_shared_shows_nothing_of_the_distributors_without_pooling(client, rep, stock):
+    client.force_login(rep)
+    response = client.get(reverse("inventory:unit_list"), {"custody": "shared"})
+    assert response.status_code == 200
+    assert serials_on(response) == []
+    assert "Shared by Distributor appears only while" in response.content.decode()
+
+
+def test_distributor_narrows_to_one_rep(client, distributor, rep, stock):
+    client.force_login(distributor)
+    response = client.get(
+        reverse("inventory:unit_list"), {"custody": "reps", "rep": stock["sam"].pk}
+    )
+    assert prefixes(serials_on(response)) == ["S"]
+
+
+def test_distributor_cannot_pick_a_rep_of_another_group(client, distributor, stock):
+    client.force_login(distributor)
+    response = client.get(
+        reverse("inventory:unit_list"), {"custody": "reps", "rep": stock["casey"].pk}
+    )
+    assert serials_on(response) == []
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_admin_narrows_by_custodian_including_organization_custody(client, admin_user, stock):
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:unit_list"), {"custodian": "org"})
+    assert prefixes(serials_on(response)) == ["O"]
+
+
+def test_search_and_state_combine_with_custody(client, rep, pooled, stock):
+    client.force_login(rep)
+    response = client.get(reverse("inventory:unit_list"), {"custody": "both", "q": "D-2"})
+    assert serials_on(response) == ["D-2"]
+    response = client.get(
+        reverse("inventory:unit_list"), {"custody": "both", "state": UnitState.HOLD}
+    )
+    assert serials_on(response) == []
+
+
+def test_expiry_filter(client, admin_user, org):
+    today = timezone.localdate()
+    product = ProductFactory(organization=org)
+    receive_units(
+        admin_user,
+        None,
+        n=1,
+        product=product,
+        serial_prefix="OLD-",
+        expiration_date=today - datetime.timedelta(days=1),
+    )
+    receive_units(
+        admin_user,
+        None,
+        n=1,
+        product=product,
+        serial_prefix="SOON-",
+        expiration_date=today + datetime.timedelta(days=10),
+    )
+    receive_units(
+        admin_user,
+        None,
+        n=1,
+        product=product,
+        serial_prefix="LATE-",
+        expiration_date=today + datetime.timedelta(days=400),
+    )
+    client.force_login(admin_user)
+    assert serials_on(client.get(reverse("inventory:unit_list"), {"expiry": "expired"})) == [
+        "OLD-1"
+    ]
+    assert serials_on(client.get(reverse("inventory:unit_list"), {"expiry": "30"})) == ["SOON-1"]
+    assert serials_on(client.get(reverse("inventory:unit_list"), {"expiry": "later"})) == ["LATE-1"]
+
+
+def test_labels_are_red_for_the_distributor_and_black_for_mine(client, rep, pooled, stock):
+    client.force_login(rep)
+    body = client.get(reverse("inventory:unit_list"), {"custody": "both"}).content.decode()
+    distributor_name = pooled.distributor.name
+    assert (
+        f'custody-distributor" data-custody="distributor">Distributor · {distributor_name}' in body
+    )
+    assert f'custody-own" data-custody="own">Mine · {rep.name}' in body
+
+
+def test_bad_query_values_get_a_message_and_change_nothing(client, rep, stock):
+    client.force_login(rep)
+    before = list(Unit.objects.order_by("pk").values_list("state", "custodian_id"))
+    response = client.get(
+        reverse("inventory:unit_list"), {"custody": "bogus", "page": "x", "state": "melted"}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert list(Unit.objects.order_by("pk").values_list("state", "custodian_id")) == before
+
+
+def _query_count(client, url, params=None):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params or {})
+        assert response.status_code == 200
+    return len(ctx), response
+
+
+def test_inventory_list_query_count_does_not_grow_from_5_to_50_rows(
+    client, admin_user, distributor, rep, pooled
+):
+    product = ProductFactory(organization=admin_user.organization)
+    receive_units(admin_user, rep, n=3, product=product, serial_prefix="A-")
+    receive_units(admin_user, distributor, n=2, product=product, serial_prefix="B-")
+    client.force_login(rep)
+    url = reverse("inventory:unit_list")
+    few, response = _query_count(client, url, {"custody": "both"})
+    assert len(serials_on(response)) == 5
+    receive_units(admin_user, rep, n=25, product=product, serial_prefix="C-")
+    receive_units(admin_user, distributor, n=20, product=product, serial_prefix="E-")
+    many, response = _query_count(client, url, {"custody": "both"})
+    assert len(serials_on(response)) == 50
+    assert many == few
+
+
+def test_list_pages_without_counting(client, admin_user, org):
+    product = ProductFactory(organization=org)
+    receive_units(admin_user, None, n=55, product=product, serial_prefix="P-")
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as ctx:
+        first = client.get(reverse("inventory:unit_list"))
+    assert not any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)
+    assert len(serials_on(first)) == 50 and "Next" in first.content.decode()
+    second = client.get(reverse("inventory:unit_list"), {"page": 2})
+    assert len(serials_on(second)) == 5
+
+
+def test_csv_export_has_exactly_the_filtered_rows(client, rep, pooled, stock):
+    client.force_login(rep)
+    response = client.get(reverse("inventory:unit_export"), {"custody": "shared"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(r["serial_number"] for r in rows) == ["D-1", "D-2", "D-3"]
+    assert all(r["custody"].startswith("Distributor · ") for r in rows)
+
+
+def test_unit_outside_scope_is_404(client, rep, stock):
+    client.force_login(rep)
+    casey_unit = Unit.objects.get(serial_number="C-1")
+    assert client.get(reverse("inventory:unit_detail", args=[casey_unit.pk])).status_code == 404
+    dana_unit = Unit.objects.get(serial_number="D-1")
+    assert client.get(reverse("inventory:unit_detail", args=[dana_unit.pk])).status_code == 404
+    stranger = UserFactory(admin=True)
+    client.force_login(stranger)
+    assert client.get(reverse("inventory:unit_detail", args=[dana_unit.pk])).status_code == 404
+
+
+def test_distributor_transfers_reps_units_on_their_behalf(client, distributor, rep, stock):
+    units = list(Unit.objects.filter(serial_number__in=["R-1", "R-2"]))
+    client.force_login(distributor)
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [u.pk for u in units], "recipient": stock["sam"].pk, "send": "1"},
+        follow=True,
+    )
+    assert "Transferred 2 unit(s) to Sam" in response.content.decode()
+    transfer = Transfer.objects.get()
+    assert (transfer.status, transfer.started_by, transfer.on_behalf_of) == (
+        "completed",
+        distributor,
+        rep,
+    )
+    for unit in units:
+        unit.refresh_from_db()
+        assert unit.custodian == stock["sam"] and unit.state == UnitState.AVAILABLE
+    history = client.get(reverse("inventory:unit_detail", args=[units[0].pk])).content.decode()
+    assert f"by {distributor.name} acting for {rep.name}" in history
+
+
+def test_rep_sends_to_another_rep_who_accepts(client, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+    )
+    transfer = Transfer.objects.get()
+    assert transfer.status == "pending"
+    # riley cannot accept on sam's behalf
+    assert client.post(reverse("inventory:transfer_accept", args=[transfer.pk])).status_code == 403
+    client.force_login(stock["sam"])
+    waiting = client.get(reverse("inventory:transfer_list")).content.decode()
+    assert f"#{transfer.pk}" in waiting
+    client.post(reverse("inventory:transfer_accept", args=[transfer.pk]))
+    unit.refresh_from_db()
+    assert unit.custodian == stock["sam"]
+
+
+def test_decline_without_reason_changes_nothing(client, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+    )
+    transfer = Transfer.objects.get()
+    client.force_login(stock["sam"])
+    response = client.post(
+        reverse("inventory:transfer_decline", args=[transfer.pk]), {"reason": " "}, follow=True
+    )
+    assert "Say why you decline" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.status == "pending"
+    response = client.post(
+        reverse("inventory:transfer_decline", args=[transfer.pk]),
+        {"reason": "Wrong size"},
+        follow=True,
+    )
+    unit.refresh_from_db()
+    assert (unit.state, unit.custodian) == (UnitState.HOLD, rep)
+
+
+def test_scanning_serials_selects_units_for_transfer(client, distributor, stock):
+    client.force_login(distributor)
+    response = client.post(
+        reverse("inventory:transfer_new"), {"scan": "R-1\nS-2\nC-1\nNOPE", "add_scanned": "1"}
+    )
+    body = response.content.decode()
+    assert body.count('name="unit"') >= 2
+    assert "C-1: no unit you can use matches this." in body
+    assert "NOPE: no unit you can use matches this." in body
+
+
+def test_transfer_of_a_unit_in_transit_names_the_transfer(client, rep, distributor, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+    )
+    first = Transfer.objects.get()
+    client.force_login(distributor)
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": distributor.pk, "send": "1"},
+        follow=True,
+    )
+    assert f"R-1 is already in transit to Sam (transfer #{first.pk})" in response.content.decode()
+    assert Transfer.objects.count() == 1
+    assert CustodyEntry.objects.filter(unit=unit).count() == 2
+
+
+def test_admin_releases_hold_from_the_unit_page(client, admin_user, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+    )
+    client.force_login(stock["sam"])
+    client.post(
+        reverse("inventory:transfer_decline", args=[Transfer.objects.get().pk]),
+        {"reason": "Not mine"},
+    )
+    client.force_login(admin_user)
+    client.post(reverse("inventory:hold_release"), {"unit": [unit.pk]})
+    unit.refresh_from_db()
+    assert unit.state == UnitState.AVAILABLE and unit.custodian == rep
+
+
+def test_receive_csv_reports_every_bad_row_and_imports_nothing(client, admin_user, org):
+    ProductFactory(organization=org, catalog_number="SCR-1")
+    data = (
+        b"catalog_number,serial_number,lot_number,expiration_date\n"
+        b"SCR-1,A1,L1,2030-01-01\n"
+        b"NOPE,A2,L1,2030-01-01\n"
+        b"SCR-1,A3,L1,01/02/2030\n"
+    )
+    client.force_login(admin_user)
+    upload = io.BytesIO(data)
+    upload.name = "units.csv"
+    response = client.post(reverse("inventory:receive_csv"), {"file": upload, "custodian": "org"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Line 3: unknown catalog number &#x27;NOPE&#x27;" in body
+    assert "Line 4: expiration_date &#x27;01/02/2030&#x27; is not YYYY-MM-DD" in body
+    assert not Unit.objects.exists()
+
+
+def test_receive_udi_with_unknown_gtin_says_so(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("inventory:receive_udi"), {"udi": "(01)09506000134352(21)X1", "custodian": "org"}
+    )
+    assert "No product in the catalog has GTIN 09506000134352" in response.content.decode()
+    assert not Unit.objects.exists()
+
+
+def test_distributor_receives_only_into_own_custody(client, distributor, rep, org):
+    product = ProductFactory(organization=org)
+    client.force_login(distributor)
+    response = client.post(
+        reverse("inventory:receive"),
+        {"product": product.pk, "serial_numbers": "X1", "quantity": 1, "custodian": rep.pk},
+    )
+    assert "Select a valid choice" in response.content.decode()
+    client.post(
+        reverse("inventory:receive"),
+        {
+            "product": product.pk,
+            "serial_numbers": "X1\nX2",
+            "quantity": 2,
+            "custodian": distributor.pk,
+        },
+    )
+    assert sorted(
+        Unit.objects.filter(custodian=distributor).values_list("serial_number", flat=True)
+    ) == ["X1", "X2"]
