@@ -120,3 +120,12 @@ def on_behalf_of(*, actor: Actor, holder_id: int | None) -> int | None:
     if actor.is_rep:
         return None
     return holder_id
+
+
+def usable_holder_ids(*, actor: Actor) -> frozenset[int]:
+    """Whose stock this person may use in their own events: their own custody, plus the
+    distributor's while pooling is on. (A distributor acts for reps' stock, but a case uses
+    the representative's own stock, never silently a rep's trunk.)"""
+    if not actor.is_active or actor.is_admin:
+        return frozenset()
+    return own_holder_ids(actor=actor) | pool_holder_ids(actor=actor)

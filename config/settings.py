@@ -35,6 +35,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Links in emails need the public address of the site.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Trunkpool <no-reply@trunkpool.invalid>")
 
 INSTALLED_APPS = [
@@ -78,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "events.context_processors.notifications",
             ],
         },
     },

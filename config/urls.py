@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("users/", include("accounts.urls")),
     path("inventory/", include("inventory.urls")),
+    path("", include("events.urls")),
 ]

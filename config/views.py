@@ -6,7 +6,14 @@ from django.shortcuts import render
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    """The dashboard: what needs the person's attention first, each number a link."""
+    context = {}
+    if request.user.organization_id is not None:
+        from accounts.selectors import actor_for
+        from events.selectors import dashboard
+
+        context["dash"] = dashboard(user=request.user, actor=actor_for(request.user))
+    return render(request, "home.html", context)
 
 
 def healthz(request):

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policies import Actor, own_holder_ids, pool_holder_ids, rep_holder_ids
+from events.models import Facility
 
 from .models import Location, Product, UnitState
 
@@ -72,6 +73,9 @@ class UnitFilter(django_filters.FilterSet):
     product_line = django_filters.ChoiceFilter(
         field_name="product__product_line", label="Product line", empty_label="Any product line"
     )
+    facility = django_filters.ModelChoiceFilter(
+        queryset=Facility.objects.none(), empty_label="Any facility", label="Sold to facility"
+    )
     location = django_filters.ModelChoiceFilter(
         queryset=Location.objects.none(), empty_label="Any location"
     )
@@ -91,6 +95,7 @@ class UnitFilter(django_filters.FilterSet):
         f["custodian"].extra["choices"] = custodian_choices if actor.is_admin else []
         f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
         f["location"].queryset = Location.objects.filter(organization_id=actor.organization_id)
+        f["facility"].queryset = Facility.objects.filter(organization_id=actor.organization_id)
         if not actor.is_distributor:
             del self.filters["rep"]
         if not actor.is_admin:
@@ -110,6 +115,14 @@ class UnitFilter(django_filters.FilterSet):
                 "Distributor's Inventory on."
             )
         return form
+
+    def filter_queryset(self, queryset):
+        # Consumed and adjusted-away units keep their history but leave the working list,
+        # unless someone asks for them by state.
+        qs = super().filter_queryset(queryset)
+        if "state" in self.filters and not self.form.cleaned_data.get("state"):
+            qs = qs.exclude(state=UnitState.INACTIVE)
+        return qs
 
     def filter_search(self, qs, name, value):
         value = value.strip()

@@ -112,6 +112,10 @@ class Unit(models.Model):
     )
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT)
     state = models.CharField(max_length=20, choices=UnitState.choices, default=UnitState.AVAILABLE)
+    # The facility a unit was sold to (facility stock); kept after it is consumed, as history.
+    facility = models.ForeignKey(
+        "events.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Sequence number of the unit's last ledger entry; the next entry takes ledger_seq + 1.
     ledger_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -128,6 +132,10 @@ class Unit(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(state__in=[s.value for s in UnitState]), name="unit_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="facility_stock") | Q(facility__isnull=False),
+                name="unit_facility_stock_has_facility",
             ),
         ]
         indexes = [
@@ -205,6 +213,9 @@ class CustodyEntry(models.Model):
     )
     transfer = models.ForeignKey(
         "Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)

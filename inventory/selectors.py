@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
@@ -43,7 +44,7 @@ UNIT_ORDER = (F("expiration_date").asc(nulls_last=True), "pk")
 
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
-    return qs.select_related("product", "custodian", "location")
+    return qs.select_related("product", "custodian", "location", "facility")
 
 
 def unit_history(*, unit: Unit) -> list[CustodyEntry]:
@@ -122,7 +123,9 @@ def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[
 
     wanted: list[tuple[str, str, str, str]] = []  # (line, gtin, serial, lot)
     problems: list[str] = []
-    for raw in text.splitlines():
+    # Only real line breaks separate scans: str.splitlines() would also split at the GS
+    # character (\x1d) that sits between the fields of one raw GS1 barcode.
+    for raw in re.split(r"\r\n|\r|\n", text):
         line = raw.strip()
         if not line:
             continue

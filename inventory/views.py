@@ -66,8 +66,9 @@ def filtered_units(request, *, base=None):
     actor = actor_for(request.user)
     holders = list(holders_for_org(organization_id=actor.organization_id))
     base = Unit.objects.visible_to(request.user) if base is None else base
+    # Always bound (an empty query string is valid), so default narrowing applies too.
     filterset = UnitFilter(
-        request.GET or None,
+        request.GET,
         queryset=base,
         actor=actor,
         holders=holders,

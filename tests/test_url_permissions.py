@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 
@@ -140,6 +141,90 @@ EXPECTATIONS.update(
         "inventory:receive_csv": Expect("post", lambda w: {}, 302, 403, 400, 400, 400),
         "inventory:product_list": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:location_list": Expect("get", lambda w: {}, **RECEIVERS),
+    }
+)
+
+
+def _events_world(w: World) -> None:
+    from events import services as event_services
+    from events.models import Facility, Procedure
+
+    org = w.admin.organization
+    facility = Facility.objects.create(organization=org, name="URL Hospital")
+    procedure = Procedure.objects.create(organization=org, name="URL procedure")
+    event = event_services.event_create(
+        actor=w.rep,
+        type="case",
+        representative=w.rep,
+        facility=facility,
+        procedure=procedure,
+        scheduled_at=timezone.now(),
+    )
+    comment = event_services.comment_add(
+        actor=w.rep, event=event, body=f"@{w.distributor.username} please restock"
+    )
+    notification = w.distributor.notifications.get()
+    w.objects.update(event=event, comment=comment, notification=notification, facility=facility)
+
+
+WORLD_HOOKS.append(_events_world)
+
+
+def _event_pk(w):
+    return {"pk": w.objects["event"].pk}
+
+
+# Seen and edited by the representative (the rep), their distributor and admins.
+EVENT_GET = IN_ORG
+EVENT_POST = {"anon": 302, "rep": 302, "distributor": 302, "admin": 302, "other_admin": 404}
+
+EXPECTATIONS.update(
+    {
+        "events:event_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "events:event_create": Expect("get", lambda w: {}, **SIGNED_IN),
+        "events:event_detail": Expect("get", _event_pk, **EVENT_GET),
+        "events:event_edit": Expect("get", _event_pk, **EVENT_GET),
+        "events:mark_used": Expect("get", _event_pk, **EVENT_GET),
+        "events:unmark": Expect("post", _event_pk, **EVENT_POST),
+        "events:event_submit": Expect("post", _event_pk, **EVENT_POST),
+        "events:event_cancel": Expect("post", _event_pk, **EVENT_POST),
+        # Refused steps (not submitted yet, or not completed) redirect back with the reason.
+        "events:event_complete": Expect(
+            "post", _event_pk, **EVENT_POST, data=lambda w: {"po_number": "PO-1"}
+        ),
+        "events:event_paid": Expect("post", _event_pk, **EVENT_POST),
+        "events:event_reopen": Expect("post", _event_pk, **EVENT_POST),
+        "events:usage_csv": Expect("get", _event_pk, **EVENT_GET),
+        "events:comment_add": Expect(
+            "post", _event_pk, **EVENT_POST, data=lambda w: {"body": "Noted."}
+        ),
+        # Only the author edits a comment.
+        "events:comment_edit": Expect(
+            "get",
+            lambda w: {"pk": w.objects["event"].pk, "comment_pk": w.objects["comment"].pk},
+            302,
+            200,
+            403,
+            403,
+            404,
+        ),
+        "events:mention_autocomplete": Expect("get", _event_pk, **EVENT_GET),
+        "events:notification_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "events:notification_read": Expect("post", lambda w: {}, 302, 302, 302, 302, 302),
+        # A notification opens only for the person it was meant for.
+        "events:notification_open": Expect(
+            "get", lambda w: {"pk": w.objects["notification"].pk}, 302, 404, 302, 404, 404
+        ),
+        "events:directory": Expect("get", lambda w: {}, **SIGNED_IN),
+        "events:directory_edit": Expect(
+            "get",
+            lambda w: {"kind": "facility", "pk": w.objects["facility"].pk},
+            302,
+            403,
+            200,
+            200,
+            404,
+        ),
     }
 )
 

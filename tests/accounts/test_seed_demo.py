@@ -5,7 +5,16 @@ from accounts.models import DistributorGroup, GroupMembership, Organization, Use
 
 
 def _snapshot():
+    from events.models import Comment, Event, Facility
+    from inventory.models import CustodyEntry, Product, Unit
+
     return (
+        Product.objects.count(),
+        Unit.objects.count(),
+        CustodyEntry.objects.count(),
+        Facility.objects.count(),
+        sorted(Event.objects.values_list("name", "status")),
+        Comment.objects.count(),
         Organization.objects.count(),
         sorted(User.objects.values_list("username", "role")),
         sorted(
@@ -22,12 +31,36 @@ def test_seed_demo_is_idempotent(settings, capsys):
     first = _snapshot()
     call_command("seed_demo")
     assert _snapshot() == first
-    orgs, users, memberships, groups = first
+    *_, orgs, users, memberships, groups = first
     assert orgs == 1
     assert ("admin", "admin") in users and ("casey", "rep") in users
     assert memberships == [("dana", "riley"), ("dana", "sam"), ("drew", "casey")]
     assert groups == [("dana", False), ("drew", False)]
     assert User.objects.get(username="riley").check_password("trunkpool-demo")
+    from inventory.models import Unit
+
+    # Every holder's units carry the holder's prefix; some expire soon and one has expired.
+    for prefix, holder in [("D-", "dana"), ("R-", "riley"), ("S-", "sam"), ("C-", "casey")]:
+        assert (
+            Unit.objects.filter(
+                serial_number__startswith=prefix, custodian__username=holder
+            ).count()
+            >= 5
+        )
+    assert Unit.objects.filter(serial_number__startswith="O-", custodian__isnull=True).count() >= 5
+    from django.utils import timezone
+
+    assert Unit.objects.filter(expiration_date__lt=timezone.localdate()).exists()
+    # Facility stock at St. Mary's, sold by dana; a comment mentions @dana.
+    assert (
+        Unit.objects.filter(
+            state="facility_stock", facility__name="St. Mary's Hospital", custodian__username="dana"
+        ).count()
+        == 3
+    )
+    from events.models import Mention
+
+    assert Mention.objects.filter(user__username="dana").exists()
     out = capsys.readouterr().out
     assert "trunkpool-demo" in out and "riley" in out
 

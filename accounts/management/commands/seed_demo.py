@@ -3,15 +3,17 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 from accounts import demo
+from events import demo as events_demo
 from inventory import demo as inventory_demo
 
 DEMO_PASSWORD = demo.DEMO_PASSWORD
 
 
 class Command(BaseCommand):
-    help = "Create the Demo Orthopedics organization: users, groups, catalog, stock (idempotent)."
+    help = "Create the Demo Orthopedics organization: users, groups, stock, events (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -26,9 +28,14 @@ class Command(BaseCommand):
                 "seed_demo creates users with a published password; it refuses to run with "
                 "DEBUG off. Pass --force if this really is a throwaway database."
             )
-        with transaction.atomic():
+        # The demo's @mention sends an email; keep it out of the console and real inboxes.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+            transaction.atomic(),
+        ):
             summary = demo.seed()
             inventory_demo.seed(summary)
+            events_demo.seed(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in '{summary.organization}'."))
         self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}':")
         for username, role, note in summary.logins:

@@ -1,0 +1,116 @@
+"""Input shape only; the rules live in services and policies."""
+
+from django import forms
+from django.utils import timezone
+
+from .models import EventType, Facility, Physician, Procedure
+
+
+class EventForm(forms.Form):
+    type = forms.ChoiceField(choices=EventType.choices, initial=EventType.CASE)
+    name = forms.CharField(max_length=200, required=False, help_text="Left blank, one is made up.")
+    representative = forms.ModelChoiceField(queryset=None, empty_label=None)
+    facility = forms.ModelChoiceField(queryset=None, empty_label="Choose a facility")
+    physician = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    procedure = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="—", help_text="Required for a Case."
+    )
+    scheduled_at = forms.DateTimeField(
+        label="Date and time",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    patient_ref = forms.RegexField(
+        label="Patient reference",
+        regex=r"^[A-Za-z0-9\-_/#.]*\Z",
+        max_length=40,
+        required=False,
+        help_text="An anonymous reference such as a case number; never a patient's name.",
+        error_messages={
+            "invalid": "Use letters, digits and - _ / # . only: a reference, never a name."
+        },
+    )
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
+
+    def __init__(self, *args, organization_id, representatives, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["representative"].queryset = representatives
+        for name, model in (
+            ("facility", Facility),
+            ("physician", Physician),
+            ("procedure", Procedure),
+        ):
+            self.fields[name].queryset = model.objects.filter(organization_id=organization_id)
+        if not self.is_bound and "scheduled_at" not in self.initial:
+            self.initial["scheduled_at"] = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("type") == EventType.CASE and not data.get("procedure"):
+            self.add_error("procedure", "A Case needs a procedure.")
+        return data
+
+
+class EventFilterForm(forms.Form):
+    type = forms.ChoiceField(choices=[("", "Any type"), *EventType.choices], required=False)
+    status = forms.ChoiceField(required=False)
+    facility = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any facility")
+    representative = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From"
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To"
+    )
+
+    def __init__(self, *args, organization_id, representatives, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import EventStatus
+
+        self.fields["status"].choices = [("", "Any status"), *EventStatus.choices]
+        self.fields["facility"].queryset = Facility.objects.filter(organization_id=organization_id)
+        self.fields["representative"].queryset = representatives
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+class PoForm(forms.Form):
+    po_number = forms.CharField(label="PO number", max_length=60)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        max_length=5000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "data-mention-input": "1",
+                "placeholder": "Type @ to mention someone who can see this event",
+            }
+        ),
+    )
+
+
+class FacilityForm(forms.ModelForm):
+    class Meta:
+        model = Facility
+        fields = ["name", "kind", "city"]
+
+
+class PhysicianForm(forms.ModelForm):
+    class Meta:
+        model = Physician
+        fields = ["name", "specialty"]
+
+
+class ProcedureForm(forms.ModelForm):
+    class Meta:
+        model = Procedure
+        fields = ["name"]
+
+
+DIRECTORY_FORMS = {"facility": FacilityForm, "physician": PhysicianForm, "procedure": ProcedureForm}

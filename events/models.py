@@ -1,0 +1,261 @@
+"""Directory (facilities, physicians, procedures), events and their used units, comments with
+@mentions, and in-app notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import GroupMembership, Role
+from accounts.selectors import actor_for
+
+
+class Facility(models.Model):
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "Hospital"
+        ASC = "asc", "Surgery centre"
+        CLINIC = "clinic", "Clinic"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HOSPITAL)
+    city = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "facilities"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="facility_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Physician(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    specialty = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="physician_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Procedure(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="procedure_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class EventType(models.TextChoices):
+    CASE = "case", "Case"
+    STOCKING_ORDER = "stocking_order", "Stocking Order"
+    DAMAGE = "damage", "Damage"
+    RETURN = "return", "Return"
+    ADJUSTMENT = "adjustment", "Stock Adjustment"
+    OTHER = "other", "Other"
+
+
+class EventStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SUBMITTED = "submitted", "Submitted"
+    COMPLETED = "completed", "Completed"
+    PAID = "paid", "Paid"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class EventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The representative, the representative's distributor, and admins see an event."""
+        if not user.is_authenticated or user.organization_id is None:
+            return self.none()
+        actor = actor_for(user)
+        qs = self.filter(organization_id=actor.organization_id)
+        if actor.is_admin and actor.is_active:
+            return qs
+        if not actor.is_active:
+            return qs.none()
+        if actor.is_distributor:
+            return qs.filter(representative_id__in={actor.id, *actor.rep_ids})
+        return qs.filter(representative_id=actor.id)
+
+
+class Event(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    type = models.CharField(max_length=20, choices=EventType.choices, default=EventType.CASE)
+    name = models.CharField(max_length=200)
+    representative = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="represented_events"
+    )
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="events")
+    physician = models.ForeignKey(Physician, null=True, blank=True, on_delete=models.PROTECT)
+    procedure = models.ForeignKey(Procedure, null=True, blank=True, on_delete=models.PROTECT)
+    scheduled_at = models.DateTimeField("Date and time")
+    patient_ref = models.CharField(
+        "Patient reference",
+        max_length=40,
+        blank=True,
+        help_text="An anonymous reference only, never a name.",
+    )
+    notes = models.TextField(blank=True, max_length=5000)
+    status = models.CharField(max_length=20, choices=EventStatus.choices, default=EventStatus.OPEN)
+    po_number = models.CharField("PO number", max_length=60, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scheduled_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=[t.value for t in EventType]), name="event_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in EventStatus]), name="event_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="case") | Q(procedure__isnull=False),
+                name="event_case_has_procedure",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["completed", "paid"]) | ~Q(po_number=""),
+                name="event_completed_has_po",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "representative", "status"]),
+            models.Index(fields=["organization", "status", "scheduled_at"]),
+            models.Index(fields=["organization", "facility", "scheduled_at"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_open(self):
+        return self.status == EventStatus.OPEN
+
+
+def viewers_q(event: Event) -> Q:
+    """Users who can see `event`, as a filter on users (one query with no extra lookups)."""
+    in_group = GroupMembership.objects.filter(
+        group__distributor_id=OuterRef("pk"), rep_id=event.representative_id
+    )
+    return Q(organization_id=event.organization_id, is_active=True) & (
+        Q(pk=event.representative_id) | Q(role=Role.ADMIN) | Q(Exists(in_group))
+    )
+
+
+class EventLineQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(removed_at__isnull=True)
+
+
+class EventLine(models.Model):
+    """A unit used on an event. Unmarking keeps the row (removed_at), so nothing is lost."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="lines")
+    unit = models.ForeignKey("inventory.Unit", on_delete=models.PROTECT, related_name="event_lines")
+    billable = models.BooleanField(default=True)
+    from_facility_stock = models.BooleanField(default=False)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    marked_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = EventLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["marked_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "unit"],
+                condition=Q(removed_at__isnull=True),
+                name="eventline_unit_once_per_event",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event} · unit {self.unit_id}"
+
+
+class Comment(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    mentioned = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Mention", related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Comment {self.pk} on {self.event}"
+
+
+class Mention(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="mention_once_per_comment")
+        ]
+
+    def __str__(self):
+        return f"@{self.user_id} in {self.comment_id}"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mention"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MENTION)
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    comment = models.ForeignKey(Comment, null=True, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.user_id}"

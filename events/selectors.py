@@ -1,0 +1,147 @@
+"""Reads of events that need more than one queryset call."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.policies import Actor, usable_holder_ids
+from inventory.models import Unit, UnitState
+
+from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
+
+
+def event_rows(qs: QuerySet[Event]) -> QuerySet[Event]:
+    return qs.select_related("representative", "facility", "physician", "procedure").annotate(
+        unit_count=Count("lines", filter=Q(lines__removed_at__isnull=True))
+    )
+
+
+def usable_units(*, event: Event, rep_actor: Actor) -> QuerySet[Unit]:
+    """Units the event's representative may mark used on it: own custody and, with pooling on,
+    the distributor's; available, plus (for a Case) facility stock at the event's facility."""
+    usable = Q(state=UnitState.AVAILABLE)
+    if event.type == EventType.CASE:
+        usable |= Q(state=UnitState.FACILITY_STOCK, facility_id=event.facility_id)
+    return Unit.objects.filter(
+        usable,
+        organization_id=event.organization_id,
+        custodian_id__in=usable_holder_ids(actor=rep_actor),
+    )
+
+
+def current_lines(*, event: Event) -> list[EventLine]:
+    return list(
+        event.lines.current()
+        .select_related("unit__product", "unit__custodian", "marked_by")
+        .order_by("marked_at", "pk")
+    )
+
+
+def usage_summary(*, event: Event) -> dict:
+    lines = current_lines(event=event)
+    billable = [ln for ln in lines if ln.billable]
+    return {
+        "lines": lines,
+        "billable": billable,
+        "unbillable": [ln for ln in lines if not ln.billable],
+    }
+
+
+def resolve_mentions(*, event: Event, names: list[str]) -> tuple[list[User], list[str], list[str]]:
+    """One query: which mentioned usernames are people who can see the event.
+
+    Returns (users who can see it, names of organization users who cannot, unknown names).
+    """
+    if not names:
+        return [], [], []
+    candidates = list(
+        User.objects.annotate(lower_name=Lower("username"))
+        .filter(organization_id=event.organization_id, lower_name__in=names)
+        .annotate(can_see=Case(When(viewers_q(event), then=Value(True)), default=Value(False)))
+    )
+    by_name = {u.lower_name: u for u in candidates}
+    visible = [by_name[n] for n in names if n in by_name and by_name[n].can_see]
+    hidden = [n for n in names if n in by_name and not by_name[n].can_see]
+    unknown = [n for n in names if n not in by_name]
+    return visible, hidden, unknown
+
+
+def mention_candidates(*, event: Event, prefix: str, limit: int = 8) -> list[User]:
+    """The autocomplete: only users who can see the event, by username or name prefix."""
+    prefix = prefix.strip().lstrip("@")
+    qs = User.objects.filter(viewers_q(event))
+    if prefix:
+        qs = qs.filter(Q(username__istartswith=prefix) | Q(display_name__istartswith=prefix))
+    return list(qs.order_by("username")[:limit])
+
+
+def comments_for(*, event: Event) -> list[Comment]:
+    return list(
+        event.comments.select_related("author")
+        .prefetch_related("mentioned")
+        .order_by("created_at", "pk")
+    )
+
+
+def unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_rows(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user).select_related("event", "comment", "actor")
+
+
+def dashboard(*, user: User, actor: Actor) -> dict:
+    """The numbers a person sees first; each links to the filtered list behind it."""
+    from inventory.selectors import expiry_counts, transfers_waiting_on
+
+    today = timezone.localdate()
+    visible_units = Unit.objects.visible_to(user)
+    waiting = transfers_waiting_on(user=user, actor=actor)
+    data = {
+        "waiting_on_me": waiting.filter(recipient_id=actor.id).count(),
+        "waiting_on_reps": waiting.exclude(recipient_id=actor.id).count()
+        if (actor.is_distributor or actor.is_admin)
+        else 0,
+        # Admins represent nobody: their "open events" are the organization's.
+        "open_events": (
+            Event.objects.visible_to(user).filter(status=EventStatus.OPEN)
+            if actor.is_admin
+            else Event.objects.visible_to(user).filter(
+                status=EventStatus.OPEN, representative_id=actor.id
+            )
+        ).count(),
+        "expiry": expiry_counts(qs=visible_units, today=today),
+        "facility_stock": list(
+            visible_units.filter(state=UnitState.FACILITY_STOCK)
+            .values("facility_id", "facility__name")
+            .annotate(units=Count("pk"))
+            .order_by("facility__name")
+        ),
+    }
+    if actor.is_distributor:
+        data["pool_levels"] = list(
+            Unit.objects.filter(
+                organization_id=actor.organization_id,
+                custodian_id=actor.id,
+                state=UnitState.AVAILABLE,
+            )
+            .values("location_id", "location__name")
+            .annotate(units=Count("pk"))
+            .order_by("location__name")
+        )
+        # The whole group's open events (hers and her reps'), as the linked list shows them.
+        data["group_open_events"] = (
+            Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()
+        )
+    return data
+
+
+def expiring_window(days: int) -> tuple[datetime.date, datetime.date]:
+    today = timezone.localdate()
+    return today, today + datetime.timedelta(days=days)
