@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from .models import DistributorGroup, GroupMembership, Role, User
 from .policies import Actor
@@ -57,7 +57,11 @@ def forget_actor(user: User) -> None:
 
 
 def user_list(*, viewer: User, search: str = "", role: str = "") -> QuerySet[User]:
-    qs = User.objects.visible_to(viewer).select_related("membership__group__distributor")
+    qs = (
+        User.objects.visible_to(viewer)
+        .select_related("membership__group__distributor", "distributor_group")
+        .annotate(rep_count=Count("distributor_group__members"))
+    )
     if search:
         qs = qs.filter(
             Q(username__icontains=search)
