@@ -9,13 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from config.web import add_form_errors, page_number, page_of
+
 from . import services
 from .forms import AssignRepForm, PoolingForm, UserCreateForm, UserEditForm, UserFilterForm
 from .models import DistributorGroup, User
 from .policies import can_manage_users
 from .selectors import actor_for, assignable_reps, user_list
-
-PAGE_SIZE = 50
 
 
 def admin_required(view):
@@ -50,21 +50,14 @@ def user_list_view(request):
         role = form.cleaned_data["role"]
     elif form.is_bound:
         messages.error(request, "That filter is not valid; showing all users.")
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
-    qs = user_list(viewer=request.user, search=search, role=role)
-    start = (page - 1) * PAGE_SIZE
-    # One row past the page tells whether there is a next page without counting the table.
-    rows = list(qs[start : start + PAGE_SIZE + 1])
-    has_next = len(rows) > PAGE_SIZE
+    page = page_number(request)
+    rows, has_next = page_of(user_list(viewer=request.user, search=search, role=role), page)
     return render(
         request,
         "accounts/user_list.html",
         {
             "form": form,
-            "users": rows[:PAGE_SIZE],
+            "users": rows,
             "page": page,
             "has_next": has_next,
             "has_previous": page > 1,
@@ -83,19 +76,11 @@ def user_create_view(request):
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, f"Created {user}.")
             return redirect("accounts:user_detail", pk=user.pk)
     return render(request, "accounts/user_form.html", {"form": form, "creating": True})
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @admin_required
@@ -107,7 +92,7 @@ def user_edit_view(request, pk):
         try:
             services.user_update(actor=request.user, user=user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, f"Saved {user}.")
             return redirect("accounts:user_detail", pk=user.pk)

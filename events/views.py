@@ -14,11 +14,19 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, User
 from accounts.selectors import actor_for
+from config.web import (
+    add_form_errors,
+    flash_errors,
+    org_member_required,
+    page_number,
+    page_of,
+    selected_ids,
+)
 from inventory import selectors as inventory_selectors
 from inventory.filters import UnitFilter, product_lines
 from inventory.models import UnitState
 from inventory.selectors import units_from_scan
-from inventory.views import _page, _page_number, _selected_ids, org_member_required
+from inventory.views import custody_tabs
 
 from . import policies, selectors, services
 from .forms import DIRECTORY_FORMS, CommentForm, EventFilterForm, EventForm, PoForm
@@ -49,19 +57,6 @@ def _get_event(request, pk):
     )
 
 
-def _form_errors(form, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def _flash(request, exc: ValidationError):
-    for message in exc.messages:
-        messages.error(request, message)
-
-
 @org_member_required
 def event_list(request):
     actor = actor_for(request.user)
@@ -90,8 +85,8 @@ def event_list(request):
             for errors in form.errors.values():
                 for error in errors:
                     messages.error(request, error)
-    page = _page_number(request)
-    rows, has_next = _page(selectors.event_rows(qs).order_by("-scheduled_at", "-pk"), page)
+    page = page_number(request)
+    rows, has_next = page_of(selectors.event_rows(qs).order_by("-scheduled_at", "-pk"), page)
     return render(
         request,
         "events/event_list.html",
@@ -120,7 +115,7 @@ def event_create(request):
         try:
             event = services.event_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, f"Opened {event.name}.")
             return redirect("events:event_detail", pk=event.pk)
@@ -156,7 +151,7 @@ def event_edit(request, pk):
         try:
             services.event_update(actor=request.user, event=event, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, "Saved.")
             return redirect("events:event_detail", pk=event.pk)
@@ -229,8 +224,8 @@ def mark_used(request, pk):
                 messages.error(request, error)
     else:
         qs = filterset.qs
-    page = _page_number(request)
-    rows, has_next = _page(
+    page = page_number(request)
+    rows, has_next = page_of(
         inventory_selectors.unit_rows(qs).order_by(*inventory_selectors.UNIT_ORDER), page
     )
     today = timezone.localdate()
@@ -240,16 +235,7 @@ def mark_used(request, pk):
     lines = selectors.current_lines(event=event)
     for line in lines:
         line.unit.custody = inventory_selectors.custody_label(unit=line.unit, actor=rep_actor)
-    tabs = []
-    if "custody" in filterset.filters:
-        current = request.GET.get("custody", "")
-        for value, label in filterset.filters["custody"].extra["choices"]:
-            q = request.GET.copy()
-            q["custody"] = value
-            q.pop("page", None)
-            tabs.append(
-                {"value": value, "label": label, "query": q.urlencode(), "active": value == current}
-            )
+    tabs = custody_tabs(request, filterset)
     facility_toggle = request.GET.copy()
     facility_toggle.pop("page", None)
     if facility_only:
@@ -292,11 +278,11 @@ def _mark_used_post(request, event):
             return redirect(back)
         ids = [u.pk for u in found]
     else:
-        ids = _selected_ids(request.POST.getlist("unit"))
+        ids = selected_ids(request.POST.getlist("unit"))
     try:
         lines = services.event_mark_used(actor=request.user, event=event, unit_ids=ids)
     except ValidationError as exc:
-        _flash(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, f"Marked {len(lines)} unit(s) used on {event.name}.")
     return redirect(back)
@@ -308,10 +294,10 @@ def unmark(request, pk):
     event = _get_event(request, pk)
     try:
         count = services.event_unmark(
-            actor=request.user, event=event, unit_ids=_selected_ids(request.POST.getlist("unit"))
+            actor=request.user, event=event, unit_ids=selected_ids(request.POST.getlist("unit"))
         )
     except ValidationError as exc:
-        _flash(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, f"Unmarked {count} unit(s).")
     return redirect(
@@ -347,7 +333,7 @@ def transition(request, pk, action):
             service(actor=request.user, event=event)
             messages.success(request, done)
     except ValidationError as exc:
-        _flash(request, exc)
+        flash_errors(request, exc)
     return redirect("events:event_detail", pk=event.pk)
 
 
@@ -398,7 +384,7 @@ def comment_add(request, pk):
                 actor=request.user, event=event, body=form.cleaned_data["body"]
             )
         except ValidationError as exc:
-            _flash(request, exc)
+            flash_errors(request, exc)
             request.session["comment_draft"] = form.cleaned_data["body"]
         else:
             messages.success(request, "Comment added.")
@@ -424,7 +410,7 @@ def comment_edit(request, pk, comment_pk):
                 actor=request.user, comment=comment, body=form.cleaned_data["body"]
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, "Comment saved.")
             return redirect(
@@ -452,8 +438,8 @@ def mention_autocomplete(request, pk):
 
 @org_member_required
 def notification_list(request):
-    page = _page_number(request)
-    rows, has_next = _page(selectors.notification_rows(user=request.user), page)
+    page = page_number(request)
+    rows, has_next = page_of(selectors.notification_rows(user=request.user), page)
     return render(
         request,
         "events/notification_list.html",
@@ -464,7 +450,7 @@ def notification_list(request):
 @org_member_required
 @require_POST
 def notification_read(request):
-    ids = None if request.POST.get("all") else _selected_ids(request.POST.getlist("id"))
+    ids = None if request.POST.get("all") else selected_ids(request.POST.getlist("id"))
     count = services.notifications_mark_read(user=request.user, ids=ids)
     messages.success(request, f"Marked {count} notification(s) read.")
     return redirect("events:notification_list")
@@ -495,7 +481,7 @@ def directory(request):
             try:
                 obj = services.directory_save(actor=request.user, kind=kind, **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_form_errors(form, exc)
             else:
                 messages.success(request, f"Added {obj}.")
                 return redirect("events:directory")
@@ -514,15 +500,14 @@ def directory(request):
     )
 
 
-DIRECTORY_MODELS = {"facility": Facility, "physician": Physician, "procedure": Procedure}
-
-
 @org_member_required
 def directory_edit(request, kind, pk):
     actor = actor_for(request.user)
-    if kind not in DIRECTORY_MODELS:
+    if kind not in services.DIRECTORY_MODELS:
         raise Http404("Unknown directory entry.")
-    obj = get_object_or_404(DIRECTORY_MODELS[kind], pk=pk, organization_id=actor.organization_id)
+    obj = get_object_or_404(
+        services.DIRECTORY_MODELS[kind], pk=pk, organization_id=actor.organization_id
+    )
     if not policies.can_manage_directory(actor=actor):
         raise PermissionDenied("Only admins and distributors edit the directory.")
     form = DIRECTORY_FORMS[kind](request.POST or None, instance=obj)
@@ -532,7 +517,7 @@ def directory_edit(request, kind, pk):
                 actor=request.user, kind=kind, instance=obj, **form.cleaned_data
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, f"Saved {obj}.")
             return redirect("events:directory")

@@ -6,7 +6,6 @@ import csv
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +16,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.selectors import actor_for, holders_for_org
+from config.web import (
+    add_form_errors,
+    flash_errors,
+    org_member_required,
+    page_number,
+    page_of,
+    selected_ids,
+)
 
 from . import policies, selectors, services
 from .filters import UnitFilter, product_lines
@@ -33,32 +40,7 @@ from .forms import (
 )
 from .models import Location, Product, Transfer, Unit, UnitState
 
-PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
-
-
-def org_member_required(view):
-    """Signed in and part of an organization (superusers without one see nothing here)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.organization_id is None:
-            raise PermissionDenied("Your account belongs to no organization.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _messages_of(exc: ValidationError) -> list[str]:
-    return exc.messages
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def filtered_units(request, *, base=None):
@@ -81,13 +63,6 @@ def filtered_units(request, *, base=None):
     return filterset, filterset.qs, True
 
 
-def _page(qs, page):
-    start = (page - 1) * PAGE_SIZE
-    # One row beyond the page says whether a next page exists, without counting the table.
-    rows = list(qs[start : start + PAGE_SIZE + 1])
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-
-
 def _with_labels(rows, actor):
     for unit in rows:
         unit.custody = selectors.custody_label(unit=unit, actor=actor)
@@ -103,8 +78,8 @@ def unit_list(request):
         for errors in filterset.errors.values():
             for error in errors:
                 messages.error(request, error)
-    page = _page_number(request)
-    rows, has_next = _page(selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER), page)
+    page = page_number(request)
+    rows, has_next = page_of(selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER), page)
     return render(
         request,
         "inventory/unit_list.html",
@@ -114,14 +89,14 @@ def unit_list(request):
             "page": page,
             "has_next": has_next,
             "has_previous": page > 1,
-            "custody_tabs": _custody_tabs(request, filterset),
+            "custody_tabs": custody_tabs(request, filterset),
             "can_release": actor.is_admin,
             "today": timezone.localdate(),
         },
     )
 
 
-def _custody_tabs(request, filterset):
+def custody_tabs(request, filterset):
     """The custody choices as links, keeping the other filters (a bookmarkable view)."""
     if "custody" not in filterset.filters:
         return []
@@ -214,16 +189,6 @@ def unit_detail(request, pk):
 # --- Transfers -------------------------------------------------------------------------------
 
 
-def _selected_ids(values) -> list[int]:
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids[:1000]
-
-
 def _recipient(request, value) -> User | None:
     if value == ORG:
         return None
@@ -235,7 +200,7 @@ def transfer_new(request):
     """Pick a recipient for the selected (or scanned) units, then send them in one go."""
     actor = actor_for(request.user)
     source = request.POST if request.method == "POST" else request.GET
-    ids = _selected_ids(source.getlist("unit"))
+    ids = selected_ids(source.getlist("unit"))
     scoped = Unit.objects.visible_to(request.user)
     scan_form = ScanForm(request.POST if "add_scanned" in request.POST else None)
     holders = list(holders_for_org(organization_id=actor.organization_id))
@@ -262,8 +227,7 @@ def transfer_new(request):
                 to_location=form.cleaned_data["to_location"],
             )
         except ValidationError as exc:
-            for message in _messages_of(exc):
-                messages.error(request, message)
+            flash_errors(request, exc)
         else:
             count = len(ids)
             done = all(t.status == Transfer.Status.COMPLETED for t in transfers)
@@ -343,8 +307,7 @@ def _transfer_action(request, pk, action):
     try:
         action(transfer)
     except ValidationError as exc:
-        for message in _messages_of(exc):
-            messages.error(request, message)
+        flash_errors(request, exc)
     return redirect("inventory:transfer_detail", pk=transfer.pk)
 
 
@@ -389,12 +352,11 @@ def hold_release(request):
     actor = actor_for(request.user)
     if not actor.is_admin:
         raise PermissionDenied("Only an admin releases units on hold.")
-    ids = _selected_ids(request.POST.getlist("unit"))
+    ids = selected_ids(request.POST.getlist("unit"))
     try:
         units = services.units_release_hold(actor=request.user, unit_ids=ids)
     except ValidationError as exc:
-        for message in _messages_of(exc):
-            messages.error(request, message)
+        flash_errors(request, exc)
     else:
         messages.success(request, f"Released {len(units)} unit(s) from hold.")
     back = request.POST.get("next", "")
@@ -427,14 +389,6 @@ def _receive_holders(actor, user):
 
 def _custodian_from(request, value):
     return None if value == ORG else _recipient(request, value)
-
-
-def _form_errors(form, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 class _ReceiveForms:
@@ -487,7 +441,7 @@ def receive(request):
                 custodian=_custodian_from(request, data["custodian"]),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, f"Received {len(units)} unit(s) of {data['product']}.")
             return redirect("inventory:receive")
@@ -508,7 +462,7 @@ def receive_udi(request):
                 location=data["location"],
             )
         except ValidationError as exc:
-            _form_errors(forms.udi_form, exc)
+            add_form_errors(forms.udi_form, exc)
         else:
             messages.success(request, f"Received {unit.product.catalog_number} {unit.label}.")
             return redirect("inventory:receive")
@@ -549,14 +503,14 @@ def product_list(request):
             try:
                 product = services.product_create(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_form_errors(form, exc)
             else:
                 messages.success(request, f"Added {product} to the catalog.")
                 return redirect("inventory:product_list")
     elif request.method == "POST":
         raise PermissionDenied("Only admins manage the catalog.")
-    page = _page_number(request)
-    rows, has_next = _page(products, page)
+    page = page_number(request)
+    rows, has_next = page_of(products, page)
     return render(
         request,
         "inventory/product_list.html",
@@ -578,7 +532,7 @@ def location_list(request):
         try:
             location = services.location_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_form_errors(form, exc)
         else:
             messages.success(request, f"Added location {location}.")
             return redirect("inventory:location_list")
