@@ -1,53 +1,15 @@
 """Real concurrent connections on PostgreSQL can never double-transfer or double-resolve."""
 
-import threading
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 
-from accounts.models import User
 from inventory import services
 from inventory.models import CustodyEntry, EntryKind, Transfer, TransferLine, Unit, UnitState
+from tests.concurrency import fresh, race
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-TIMEOUT = 20
-
-
-def race(*calls):
-    """Run each call in its own thread and connection, released together by a barrier.
-
-    Returns one ("ok", result) or ("error", exception) per call, in order.
-    """
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            # Connect before the barrier, so both requests hit the rows at the same moment.
-            connection.ensure_connection()
-            barrier.wait(timeout=TIMEOUT)
-            outcomes[i] = ("ok", call())
-        except Exception as exc:  # noqa: BLE001 - the test inspects whatever was raised
-            outcomes[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread hung: deadlock or lock wait"
-    return outcomes
-
-
-def fresh(user):
-    # Each thread loads its own user: actor snapshots are cached on the instance.
-    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture
