@@ -9,10 +9,13 @@ class UserFilterForm(forms.Form):
 
 
 class UserCreateForm(forms.Form):
+    # No "@" (it would break @mentions) and no trailing . + - (a mention ends before them).
     username = forms.RegexField(
-        regex=r"^[\w.@+-]+\Z",
+        regex=r"^[\w.+-]*\w\Z",
         max_length=150,
-        error_messages={"invalid": "Use letters, digits and @ . + - _ only."},
+        error_messages={
+            "invalid": "Use letters, digits and . + - _ only, ending with a letter or digit."
+        },
     )
     display_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)

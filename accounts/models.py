@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class Organization(models.Model):
@@ -50,6 +51,8 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(role__in=[r.value for r in Role]), name="user_role_valid"
             ),
+            # "Bob" and "bob" would be one person to @mentions and to people reading lists.
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
         ]
         indexes = [models.Index(fields=["organization", "role"])]
         ordering = ["display_name", "username"]

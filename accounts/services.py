@@ -82,12 +82,37 @@ def user_update(*, actor: User, user: User, display_name: str, email: str, role:
                 group.delete()
         if role == Role.DISTRIBUTOR:
             DistributorGroup.objects.create(organization_id=user.organization_id, distributor=user)
+    if role != Role.ADMIN and user.role == Role.ADMIN:
+        _refuse_if_last_admin(user)
+    if role == Role.ADMIN and user.role != Role.ADMIN:
+        _refuse_if_holding_stock(user)
     user.display_name = display_name
     user.email = email
     user.role = role
     user.full_clean()
     user.save()
     return user
+
+
+def _refuse_if_last_admin(user: User) -> None:
+    # Lock the organization's admins so two demotions cannot both pass this check.
+    admins = list(
+        User.objects.select_for_update()
+        .filter(organization_id=user.organization_id, role=Role.ADMIN, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if admins == [user.pk]:
+        raise ValidationError({"role": "This is the organization's only active admin."})
+
+
+def _refuse_if_holding_stock(user: User) -> None:
+    from inventory.selectors import holds_stock  # inventory builds on accounts, not vice versa
+
+    if holds_stock(holder=user):
+        raise ValidationError(
+            {"role": "Admins hold no stock: transfer this user's units away first."}
+        )
 
 
 @transaction.atomic
@@ -99,6 +124,8 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
     _require_admin(actor, user.organization_id)
     if user.pk == actor.pk and not active:
         raise ValidationError("You cannot deactivate your own account.")
+    if not active and user.role == Role.ADMIN:
+        _refuse_if_last_admin(user)
     User.objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
     return user
@@ -118,6 +145,8 @@ def group_assign_rep(*, actor: User, group: DistributorGroup, rep: User) -> Grou
     """
     _require_admin(actor, group.organization_id)
     group = _locked_group(group)
+    # Lock the rep too: a concurrent role change must not slip between this check and insert.
+    rep = User.objects.select_for_update().filter(pk=rep.pk).first() or rep
     if rep.organization_id != group.organization_id:
         raise ValidationError("That user is not in this organization.")
     if rep.role != Role.REP:

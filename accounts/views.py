@@ -105,7 +105,11 @@ def user_edit_view(request, pk):
 @require_POST
 def user_set_active_view(request, pk):
     user = _get_user(request, pk)
-    active = request.POST.get("active") == "1"
+    value = request.POST.get("active")
+    if value not in ("0", "1"):
+        messages.error(request, "Say whether the account should be active (1) or not (0).")
+        return redirect("accounts:user_detail", pk=user.pk)
+    active = value == "1"
     try:
         services.user_set_active(actor=request.user, user=user, active=active)
     except ValidationError as exc:

@@ -48,9 +48,11 @@ def selected_ids(values) -> list[int]:
     ids = []
     for value in values:
         try:
-            ids.append(int(value))
+            number = int(value)
         except (TypeError, ValueError):
             continue
+        if 0 < number < 2**63:  # a primary key; anything else matches nothing
+            ids.append(number)
     return ids[:1000]
 
 

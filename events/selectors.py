@@ -98,14 +98,14 @@ def notification_rows(*, user: User) -> QuerySet[Notification]:
 
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
-    from inventory.selectors import expiry_counts, transfers_waiting_on
+    from inventory.selectors import expiry_counts, transfers_waiting_on, waiting_on_me_q
 
     today = timezone.localdate()
     visible_units = Unit.objects.visible_to(user)
     waiting = transfers_waiting_on(user=user, actor=actor)
     data = {
-        "waiting_on_me": waiting.filter(recipient_id=actor.id).count(),
-        "waiting_on_reps": waiting.exclude(recipient_id=actor.id).count()
+        "waiting_on_me": waiting.filter(waiting_on_me_q(actor=actor)).count(),
+        "waiting_on_reps": waiting.exclude(waiting_on_me_q(actor=actor)).count()
         if (actor.is_distributor or actor.is_admin)
         else 0,
         # Admins represent nobody: their "open events" are the organization's.

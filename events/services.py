@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import actor_for
-from inventory.models import EntryKind, Unit, UnitState
+from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from inventory.services import lock_units, record_entries
 
 from . import policies, selectors
@@ -44,11 +44,12 @@ DIRECTORY_MODELS = {"facility": Facility, "physician": Physician, "procedure": P
 
 
 @transaction.atomic
-def directory_save(*, actor: User, kind: str, instance=None, **fields):
-    """Add or edit a facility, physician or procedure (admins and distributors)."""
+def directory_save(*, actor: User, entry: str, fields: dict, instance=None):
+    """Add or edit a directory entry (`entry` is facility, physician or procedure; admins and
+    distributors). `fields` are the entry's own fields, e.g. a facility's name, kind and city."""
     if not policies.can_manage_directory(actor=actor_for(actor)):
         raise PermissionDenied("Only admins and distributors edit the directory.")
-    model = DIRECTORY_MODELS[kind]
+    model = DIRECTORY_MODELS[entry]
     obj = instance or model(organization_id=actor.organization_id)
     if obj.organization_id != actor.organization_id:
         raise PermissionDenied("Not found.")
@@ -58,7 +59,7 @@ def directory_save(*, actor: User, kind: str, instance=None, **fields):
         with transaction.atomic():
             obj.save()
     except IntegrityError as exc:
-        raise ValidationError({"name": f"A {kind} with this name exists already."}) from exc
+        raise ValidationError({"name": f"A {entry} with this name exists already."}) from exc
     return obj
 
 
@@ -153,6 +154,10 @@ def event_update(*, actor: User, event: Event, **fields) -> Event:
     _check_directory(
         actor, fields.get("facility"), fields.get("physician"), fields.get("procedure")
     )
+    if fields.get("type", event.type) != event.type and event.lines.current().exists():
+        # The type decides what submit does to the units (consume, sell, adjust away), and
+        # facility stock may only ever be used by a Case: unmark first.
+        raise ValidationError({"type": "Unmark the used units before changing the event's type."})
     moving = fields.get("facility") and fields["facility"].pk != event.facility_id
     if moving and event.lines.current().filter(from_facility_stock=True).exists():
         raise ValidationError(
@@ -372,8 +377,16 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     event = _event_for(actor, event, policies.can_reopen, "reopen")
     lines = list(event.lines.current())
     units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
-    consumed = [units[ln.unit_id] for ln in lines if units[ln.unit_id].state == UnitState.INACTIVE]
-    returned = [ln.pk for ln in lines if units[ln.unit_id].state != UnitState.INACTIVE]
+    # Only units whose latest ledger entry is this event's consumption come back; a reusable
+    # unit returned to stock may have been used, damaged or moved since.
+    last_consumed_here = set(
+        CustodyEntry.objects.filter(
+            unit_id__in=units, event=event, kind=EntryKind.CONSUMED
+        ).values_list("unit_id", "sequence")
+    )
+    consumed = [unit for unit in units.values() if (unit.pk, unit.ledger_seq) in last_consumed_here]
+    consumed_ids = {u.pk for u in consumed}
+    returned = [ln.pk for ln in lines if ln.unit_id not in consumed_ids]
     record_entries(
         units=consumed,
         kind=EntryKind.ADJUSTED,

@@ -24,6 +24,7 @@ from config.web import (
 )
 from inventory import selectors as inventory_selectors
 from inventory.filters import UnitFilter, product_lines
+from inventory.forms import ScanForm
 from inventory.models import UnitState
 from inventory.selectors import units_from_scan
 from inventory.views import custody_tabs
@@ -217,6 +218,16 @@ def mark_used(request, pk):
     )
     for name in ("state", "rep", "custodian"):
         filterset.filters.pop(name, None)
+    if "custody" in filterset.filters:
+        # Only the representative's own custody and (with pooling) the pool are usable here;
+        # someone else looking at the event sees the tabs named after the representative.
+        choices = filterset.filters["custody"].extra["choices"]
+        if not rep_actor.uses_pool:
+            choices = [c for c in choices if c[0] == "mine"]
+        if request.user.pk != rep_actor.id:
+            own = f"{event.representative.name}'s Custody"
+            choices = [(v, own if v == "mine" else label) for v, label in choices]
+        filterset.filters["custody"].extra["choices"] = choices
     if filterset.is_bound and not filterset.is_valid():
         qs = base.none()
         for errors in filterset.errors.values():
@@ -230,11 +241,15 @@ def mark_used(request, pk):
     )
     today = timezone.localdate()
     for unit in rows:
-        unit.custody = inventory_selectors.custody_label(unit=unit, actor=rep_actor)
+        unit.custody = inventory_selectors.custody_label(
+            unit=unit, actor=rep_actor, viewer_id=request.user.pk
+        )
         unit.expired = unit.is_expired(today)
     lines = selectors.current_lines(event=event)
     for line in lines:
-        line.unit.custody = inventory_selectors.custody_label(unit=line.unit, actor=rep_actor)
+        line.unit.custody = inventory_selectors.custody_label(
+            unit=line.unit, actor=rep_actor, viewer_id=request.user.pk
+        )
     tabs = custody_tabs(request, filterset)
     facility_toggle = request.GET.copy()
     facility_toggle.pop("page", None)
@@ -255,6 +270,8 @@ def mark_used(request, pk):
             "has_next": has_next,
             "has_previous": page > 1,
             "facility_only": facility_only,
+            # Searching keeps the "facility stock only" toggle.
+            "keep": [("facility_stock", "1")] if facility_only else [],
             "facility_toggle": facility_toggle.urlencode(),
             "can_use": policies.can_mark_used(actor=actor, event=event),
             "today": today,
@@ -268,9 +285,15 @@ def _mark_used_post(request, event):
     if query:
         back += "?" + query
     if "scan" in request.POST:
+        scan = ScanForm(request.POST)
+        if not scan.is_valid():
+            for error in scan.errors.get("scan", []):
+                messages.error(request, error)
+            return redirect(back)
         rep_actor = actor_for(event.representative)
         found, problems = units_from_scan(
-            qs=selectors.usable_units(event=event, rep_actor=rep_actor), text=request.POST["scan"]
+            qs=selectors.usable_units(event=event, rep_actor=rep_actor),
+            text=scan.cleaned_data["scan"],
         )
         if problems:
             for problem in problems:
@@ -353,7 +376,7 @@ def usage_csv(request, pk):
             "lot_number",
             "billable",
             "from_facility_stock",
-            "custodian_at_use",
+            "custodian_now",
         ]
     )
     for line in summary["lines"]:
@@ -424,7 +447,8 @@ def comment_edit(request, pk, comment_pk):
 @org_member_required
 def mention_autocomplete(request, pk):
     event = _get_event(request, pk)
-    prefix = request.GET.get("q", "")[:50]
+    # Control characters (NUL included) never start a username: answer with nobody.
+    prefix = "".join(ch for ch in request.GET.get("q", "")[:50] if ch.isprintable())
     users = selectors.mention_candidates(event=event, prefix=prefix)
     return JsonResponse(
         {
@@ -479,7 +503,9 @@ def directory(request):
         forms[kind] = form
         if form.is_valid():
             try:
-                obj = services.directory_save(actor=request.user, kind=kind, **form.cleaned_data)
+                obj = services.directory_save(
+                    actor=request.user, entry=kind, fields=form.cleaned_data
+                )
             except ValidationError as exc:
                 add_form_errors(form, exc)
             else:
@@ -514,7 +540,7 @@ def directory_edit(request, kind, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.directory_save(
-                actor=request.user, kind=kind, instance=obj, **form.cleaned_data
+                actor=request.user, entry=kind, instance=obj, fields=form.cleaned_data
             )
         except ValidationError as exc:
             add_form_errors(form, exc)

@@ -22,7 +22,7 @@ class CustodyLabel:
     kind: str  # "own", "distributor", "rep", "org"
 
 
-def custody_label(*, unit: Unit, actor: Actor) -> CustodyLabel:
+def custody_label(*, unit: Unit, actor: Actor, viewer_id: int | None = None) -> CustodyLabel:
     """Red for stock in a distributor's custody, black for the viewer's own (and a rep's).
 
     The text always names the holder, so colour is never the only cue. Needs
@@ -32,7 +32,9 @@ def custody_label(*, unit: Unit, actor: Actor) -> CustodyLabel:
     if holder is None:
         return CustodyLabel("Organization", "custody-org", "org")
     if holder.pk == actor.id:
-        return CustodyLabel(f"Mine · {holder.name}", "custody-own", "own")
+        # Seen by someone else (a distributor or admin on a rep's event), "Mine" would lie.
+        mine = "Mine" if viewer_id in (None, actor.id) else "Rep"
+        return CustodyLabel(f"{mine} · {holder.name}", "custody-own", "own")
     if holder.role == Role.DISTRIBUTOR:
         return CustodyLabel(f"Distributor · {holder.name}", "custody-distributor", "distributor")
     return CustodyLabel(f"Rep · {holder.name}", "custody-own", "rep")
@@ -71,6 +73,17 @@ def transfers_waiting_on(*, user: User, actor: Actor) -> QuerySet[Transfer]:
     if actor.is_distributor:
         return qs.filter(recipient_id__in={actor.id, *actor.rep_ids})
     return qs.filter(recipient_id=actor.id)
+
+
+def waits_on_me(*, transfer: Transfer, actor: Actor) -> bool:
+    """Sent to this person, or, for an admin, to organization custody (only admins take it)."""
+    if transfer.recipient_id is None:
+        return actor.is_admin
+    return transfer.recipient_id == actor.id
+
+
+def waiting_on_me_q(*, actor: Actor) -> Q:
+    return Q(recipient__isnull=True) if actor.is_admin else Q(recipient_id=actor.id)
 
 
 def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:

@@ -365,9 +365,22 @@ def _check_receiver(actor: User, custodian: User | None) -> None:
         raise ValidationError({"custodian": "Distributors receive stock into their own custody."})
 
 
+MAX_CODE = 64  # serial and lot numbers (the columns' length)
+
+
 def _expand(line: ReceiveLine, problems: list[str]) -> list[dict]:
     prefix = f"Line {line.line}: " if line.line else ""
     serials = [s.strip() for s in line.serial_numbers if s and s.strip()]
+    too_long = [s for s in [*serials, line.lot_number] if len(s) > MAX_CODE]
+    if too_long:
+        problems.append(
+            f"{prefix}serial and lot numbers have at most {MAX_CODE} characters "
+            f"('{too_long[0][:20]}…' has {len(too_long[0])})."
+        )
+        return []
+    if any("\x00" in s for s in [*serials, line.lot_number]):
+        problems.append(f"{prefix}a serial or lot number contains a NUL character.")
+        return []
     if line.product.tracking == Product.Tracking.SERIAL:
         if not serials:
             problems.append(
@@ -540,6 +553,19 @@ CSV_COLUMNS = [
 CSV_MAX_BYTES = 5 * 1024 * 1024
 
 
+class _numbered:
+    """Rows of a DictReader with the line number each ends on (for error messages)."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.line_num = 0
+
+    def __iter__(self):
+        for row in self.reader:
+            self.line_num = self.reader.line_num
+            yield self.line_num, row
+
+
 @transaction.atomic
 def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None) -> list[Unit]:
     """Import units from CSV: all or nothing, every bad row reported with its line number.
@@ -550,6 +576,8 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
     """
     if len(data) > CSV_MAX_BYTES:
         raise ValidationError("That file is larger than 5 MB; split it.")
+    if b"\x00" in data:
+        raise ValidationError("The file contains NUL bytes: it is not a CSV text file.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -564,6 +592,7 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
     if unknown:
         raise ValidationError(f"Unknown column(s): {', '.join(unknown)}.")
     reader.fieldnames = header
+    reader = _numbered(reader)
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors receive stock.")
@@ -578,8 +607,13 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
     by_custodian: dict[int | None, tuple[User | None, list[ReceiveLine]]] = {}
     serial_lines: dict[tuple[int, str], int] = {}
     rows = 0
-    for row in reader:
-        line_no = reader.line_num
+    try:
+        records = list(reader)
+    except csv.Error as exc:  # e.g. a runaway quoted field
+        raise ValidationError(
+            f"The CSV cannot be read after line {reader.line_num}: {exc}."
+        ) from exc
+    for line_no, row in records:
         rows += 1
         if None in row:
             problems.append(f"Line {line_no}: more values than columns.")

@@ -229,7 +229,7 @@ def transfer_new(request):
         except ValidationError as exc:
             flash_errors(request, exc)
         else:
-            count = len(ids)
+            count = len(set(ids))
             done = all(t.status == Transfer.Status.COMPLETED for t in transfers)
             target = recipient.name if recipient else "organization custody"
             if done:
@@ -269,8 +269,10 @@ def transfer_list(request):
         request,
         "inventory/transfer_list.html",
         {
-            "waiting_mine": [t for t in waiting if t.recipient_id == actor.id],
-            "waiting_reps": [t for t in waiting if t.recipient_id != actor.id],
+            "waiting_mine": [t for t in waiting if selectors.waits_on_me(transfer=t, actor=actor)],
+            "waiting_reps": [
+                t for t in waiting if not selectors.waits_on_me(transfer=t, actor=actor)
+            ],
             "sent": [t for t in sent if t not in waiting],
             "recent": recent,
         },

@@ -106,3 +106,40 @@ def test_admin_cannot_deactivate_themselves(admin_user):
         services.user_set_active(actor=admin_user, user=admin_user, active=False)
     admin_user.refresh_from_db()
     assert admin_user.is_active
+
+
+def test_a_stock_holder_cannot_become_an_admin(admin_user, org):
+    from tests.inventory.factories import receive_units
+
+    sam = RepFactory(organization=org)
+    receive_units(admin_user, sam, n=2)
+    with pytest.raises(ValidationError, match="Admins hold no stock"):
+        services.user_update(
+            actor=admin_user, user=sam, display_name="Sam", email="", role=Role.ADMIN
+        )
+    sam.refresh_from_db()
+    assert sam.role == Role.REP
+
+
+def test_the_last_admin_cannot_demote_themselves(admin_user):
+    with pytest.raises(ValidationError, match="only active admin"):
+        services.user_update(
+            actor=admin_user, user=admin_user, display_name="A", email="", role=Role.REP
+        )
+    admin_user.refresh_from_db()
+    assert admin_user.role == Role.ADMIN
+
+
+def test_an_admin_can_step_down_while_another_admin_remains(admin_user, org):
+    other = UserFactory(organization=org, admin=True)
+    services.user_update(actor=other, user=admin_user, display_name="A", email="", role=Role.REP)
+    admin_user.refresh_from_db()
+    assert admin_user.role == Role.REP
+
+
+def test_usernames_are_unique_ignoring_case_in_the_database(org):
+    from django.db import IntegrityError, transaction
+
+    UserFactory(organization=org, username="Bob")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserFactory(organization=org, username="bob")

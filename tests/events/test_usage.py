@@ -545,7 +545,7 @@ def test_usage_csv_lists_billable_and_unbillable_lines(client, riley, used_case)
     assert got == [("B-1", "yes", "no"), ("B-2", "yes", "no"), ("FS-1", "no", "yes")]
     assert {r["event"] for r in rows} == {"Knee for Dr. A"}
     assert {r["catalog_number"] for r in rows} == {"KNEE-1"}
-    assert {r["custodian_at_use"] for r in rows} == {riley.name}
+    assert {r["custodian_now"] for r in rows} == {riley.name}
 
 
 def test_event_page_shows_the_usage_counts(client, riley, used_case):
@@ -556,3 +556,59 @@ def test_event_page_shows_the_usage_counts(client, riley, used_case):
     assert "Usage (2 billable, 1 unbillable)" in body
     assert "Unbillable (facility stock)" in body
     assert 'data-serial="GONE-1"' not in body
+
+
+# --- Found in review: the type decides what submit does, and reopen must not revive units -----
+
+
+def test_changing_the_type_of_an_event_with_used_units_is_refused(admin_user, dana, riley, pooled):
+    facility = FacilityFactory(organization=riley.organization)
+    (shelf,) = receive_units(admin_user, dana, n=1, serial_prefix="SHELF-")
+    sell_to_facility(dana, representative=dana, facility=facility, units=[shelf])
+    case = open_event(riley, facility=facility)
+    mark_used(riley, case, [shelf])
+    before = state_of(shelf)
+
+    message = refused(
+        lambda: services.event_update(actor=riley, event=case, type=EventType.STOCKING_ORDER)
+    )
+
+    assert "Unmark the used units before changing the event's type" in message
+    case.refresh_from_db()
+    assert case.type == EventType.CASE
+    assert state_of(shelf) == before
+    assert ledger_problems() == []
+
+
+def test_reopening_a_case_leaves_a_reusable_unit_damaged_since_on_the_damage_record(
+    admin_user, dana, riley
+):
+    reusable = ProductFactory(organization=riley.organization, single_use=False)
+    (guide,) = receive_units(admin_user, riley, n=1, product=reusable, serial_prefix="GUIDE-")
+    case = open_event(riley)
+    mark_used(riley, case, [guide])
+    services.event_submit(actor=riley, event=case)  # reusable: back to available
+    damage = open_event(riley, type=EventType.DAMAGE, facility=case.facility)
+    mark_used(riley, damage, [guide])
+    services.event_submit(actor=riley, event=damage)  # adjusted away: inactive
+    damaged = state_of(guide)
+
+    services.event_reopen(actor=dana, event=case)
+
+    assert state_of(guide) == damaged
+    assert Unit.objects.get(pk=guide.pk).state == UnitState.INACTIVE
+    assert not case.lines.current().exists()
+    assert ledger_problems() == []
+
+
+def test_reopening_a_case_brings_back_only_what_it_consumed(admin_user, dana, riley):
+    (screw,) = receive_units(admin_user, riley, n=1, serial_prefix="SCREW-")
+    case = open_event(riley)
+    mark_used(riley, case, [screw])
+    services.event_submit(actor=riley, event=case)
+
+    services.event_reopen(actor=dana, event=case)
+
+    assert Unit.objects.get(pk=screw.pk).state == UnitState.ALLOCATED
+    assert list(case.lines.current().values_list("unit_id", flat=True)) == [screw.pk]
+    assert ledger_problems() == []

@@ -686,3 +686,24 @@ def test_admin_dashboard_counts_every_open_event_of_the_organization(client, adm
     )
     assert value == 4
     assert rows_behind(client, href) == value
+
+
+def test_mark_used_names_the_representative_for_someone_else_looking(
+    client, admin_user, distributor, rep, pooled
+):
+    receive_units(admin_user, rep, n=1, serial_prefix="OWN-")
+    event = open_event(rep)
+    client.force_login(distributor)
+    body = client.get(reverse("events:mark_used", args=[event.pk])).content.decode()
+    assert f"{rep.name}&#x27;s Custody" in body
+    assert "My Reps&#x27; Custody" not in body
+    assert f"Rep · {rep.name}" in body and f"Mine · {rep.name}" not in body
+
+
+def test_searching_keeps_the_facility_stock_only_toggle(client, rep, pooled):
+    event = open_event(rep)
+    client.force_login(rep)
+    body = client.get(
+        reverse("events:mark_used", args=[event.pk]), {"facility_stock": "1"}
+    ).content.decode()
+    assert '<input type="hidden" name="facility_stock" value="1">' in body

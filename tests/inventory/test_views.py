@@ -410,3 +410,59 @@ def test_inactive_units_leave_the_list_unless_asked_for(client, admin_user, org)
     assert serials_on(response) == [gone.serial_number]
     detail = client.get(reverse("inventory:unit_detail", args=[gone.pk]))
     assert detail.status_code == 200 and "Adjusted" in detail.content.decode()
+
+
+def test_the_selection_form_posts_so_no_csrf_token_lands_in_a_url(client, admin_user, stock):
+    client.force_login(admin_user)
+    body = client.get(reverse("inventory:unit_list")).content.decode()
+    assert '<form method="post" action="/inventory/transfers/new/" id="unit-select-form">' in body
+    unit = Unit.objects.get(serial_number="R-1")
+    response = client.post(reverse("inventory:transfer_new"), {"unit": [unit.pk]})
+    assert "Transfer 1 unit" in response.content.decode()
+    assert not Transfer.objects.exists()
+
+
+def test_units_on_hold_can_be_ticked_only_by_admins(client, admin_user, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+    )
+    client.force_login(stock["sam"])
+    client.post(
+        reverse("inventory:transfer_decline", args=[Transfer.objects.get().pk]), {"reason": "No"}
+    )
+    checkbox = f'name="unit" value="{unit.pk}" aria-label="Select R-1" disabled'
+    client.force_login(rep)
+    assert checkbox in client.get(reverse("inventory:unit_list")).content.decode()
+    client.force_login(admin_user)
+    assert checkbox not in client.get(reverse("inventory:unit_list")).content.decode()
+
+
+def test_a_doubled_unit_id_counts_once(client, distributor, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(distributor)
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk, unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        follow=True,
+    )
+    assert "Transferred 1 unit(s) to Sam" in response.content.decode()
+
+
+def test_returns_to_organization_custody_wait_on_the_admin(client, admin_user, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    client.post(
+        reverse("inventory:transfer_new"), {"unit": [unit.pk], "recipient": "org", "send": "1"}
+    )
+    transfer = Transfer.objects.get()
+    client.force_login(admin_user)
+    body = client.get(reverse("inventory:transfer_list")).content.decode()
+    waiting_on_me = body.split('id="waiting-on-me"')[1].split("</section>")[0]
+    assert f"#{transfer.pk}" in waiting_on_me
+    from accounts.selectors import actor_for
+    from events.selectors import dashboard
+
+    assert dashboard(user=admin_user, actor=actor_for(admin_user))["waiting_on_me"] == 1
