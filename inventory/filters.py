@@ -128,12 +128,16 @@ class UnitFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return qs
-        return qs.filter(
-            Q(product__catalog_number__icontains=value)
-            | Q(product__description__icontains=value)
-            | Q(lot_number__icontains=value)
-            | Q(serial_number__icontains=value)
+        # Products are few: match them first (one small query). A serial or lot search then
+        # matches no product, and PostgreSQL answers the rest from the serial and lot trigram
+        # indexes (inventory migration 0005) instead of walking every unit in list order.
+        product_ids = list(
+            Product.objects.filter(organization_id=self.actor.organization_id)
+            .filter(Q(catalog_number__icontains=value) | Q(description__icontains=value))
+            .values_list("pk", flat=True)
         )
+        codes = Q(lot_number__icontains=value) | Q(serial_number__icontains=value)
+        return qs.filter(Q(product_id__in=product_ids) | codes if product_ids else codes)
 
     def filter_custody(self, qs, name, value):
         ids = custody_holder_ids(self.actor, value)

@@ -140,6 +140,10 @@ class Unit(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "custodian", "state"]),
+            # A holder's stock in list order (earliest expiry first) without scanning the org.
+            models.Index(
+                fields=["custodian", "expiration_date", "id"], name="unit_custodian_expiry_idx"
+            ),
             models.Index(fields=["organization", "expiration_date", "id"]),
             models.Index(fields=["lot_number"]),
             models.Index(fields=["serial_number"]),
