@@ -143,6 +143,13 @@ class Event(models.Model):
             ),
         ]
         indexes = [
+            # The event list's order (newest first) for an admin and for one representative.
+            models.Index(
+                fields=["organization", "-scheduled_at", "-id"], name="event_org_when_idx"
+            ),
+            models.Index(
+                fields=["representative", "-scheduled_at", "-id"], name="event_rep_when_idx"
+            ),
             models.Index(fields=["organization", "representative", "status"]),
             models.Index(fields=["organization", "status", "scheduled_at"]),
             models.Index(fields=["organization", "facility", "scheduled_at"]),
