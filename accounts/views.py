@@ -9,13 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from config.web import add_form_errors, page_number, page_of
+from config.keyset import keyset_page
+from config.web import add_form_errors
 
 from . import services
 from .forms import AssignRepForm, PoolingForm, UserCreateForm, UserEditForm, UserFilterForm
 from .models import DistributorGroup, User
 from .policies import can_manage_users
 from .selectors import actor_for, assignable_reps, user_list
+
+USER_LIST_ORDER = [("display_name", "asc"), ("username", "asc"), ("pk", "asc")]
 
 
 def admin_required(view):
@@ -50,18 +53,13 @@ def user_list_view(request):
         role = form.cleaned_data["role"]
     elif form.is_bound:
         messages.error(request, "That filter is not valid; showing all users.")
-    page = page_number(request)
-    rows, has_next = page_of(user_list(viewer=request.user, search=search, role=role), page)
-    return render(
+    page = keyset_page(
         request,
-        "accounts/user_list.html",
-        {
-            "form": form,
-            "users": rows,
-            "page": page,
-            "has_next": has_next,
-            "has_previous": page > 1,
-        },
+        user_list(viewer=request.user, search=search, role=role),
+        USER_LIST_ORDER,
+    )
+    return render(
+        request, "accounts/user_list.html", {"form": form, "users": page.rows, "page": page}
     )
 
 

@@ -159,3 +159,45 @@ def test_deactivated_user_cannot_log_in(client, admin_user, org):
 def test_login_page_uses_standard_fields(client):
     body = client.get(reverse("login")).content.decode()
     assert 'name="username"' in body and 'name="password"' in body
+
+
+def _next_link(body):
+    import html
+    import re
+
+    match = re.search(r'rel="next" href="([^"]+)"', body)
+    return html.unescape(match.group(1)) if match else None
+
+
+def test_user_list_pages_by_cursor_without_skipping_users_added_between_clicks(
+    admin_client, org, admin_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    RepFactory.create_batch(55, organization=org, display_name="Same Name")  # ties on the key
+    url = reverse("accounts:user_list")
+    with CaptureQueriesContext(connection) as first:
+        body = admin_client.get(url, {"role": "rep"}).content.decode()
+    seen = body.count('<td><a href="/users/')
+    assert seen == 50 and "Page 1" in body
+    next_url = _next_link(body)
+    assert "after=" in next_url and "role=rep" in next_url  # other filters survive
+    # A user who sorts before the cursor and one who sorts after it arrive between clicks.
+    RepFactory(organization=org, display_name="Aaron Early")
+    RepFactory(organization=org, display_name="Zed Late")
+    with CaptureQueriesContext(connection) as second:
+        body = admin_client.get(url + next_url).content.decode()
+    assert len(second) == len(first)
+    assert "Zed Late" in body and "Aaron Early" not in body
+    assert body.count("Same Name") == 5 and _next_link(body) is None
+    sql = [q["sql"] for q in second.captured_queries if "LIMIT" in q["sql"]][-1]
+    assert "OFFSET" not in sql.upper() and sql.rstrip().endswith("LIMIT 51")
+
+
+def test_user_list_with_a_broken_cursor_says_so_and_shows_the_first_page(admin_client, org):
+    RepFactory(organization=org, display_name="Riley Rep")
+    response = admin_client.get(reverse("accounts:user_list"), {"after": "garbage!"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "That page link is broken or out of date" in body and "Riley Rep" in body
