@@ -198,38 +198,60 @@ class Keyset:
     def _equal(field: str, value) -> Q:
         return Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
 
-    def _past(self, model, values: list, reverse: bool) -> Q:
-        """Rows strictly after the cursor in the walking order (the usual keyset OR-chain),
-        plus a leading "not before the first column's value" bound an index can range-scan."""
+    def _chain(self, model, keys, values, reverse: bool) -> Q:
+        """Rows strictly after the cursor on these columns (the usual keyset OR-chain)."""
         chain = Q(pk__in=[])
         prefix = Q()
-        for key, value in zip(self.keys, values, strict=True):
+        for key, value in zip(keys, values, strict=True):
             descending = key.descending != reverse
             nulls_last = self._nullable(model, key.field) and not reverse
             chain |= prefix & self._beyond(key.field, value, descending, nulls_last)
             prefix &= self._equal(key.field, value)
-        first = self.keys[0]
+        return chain
+
+    def _segments(self, model, values: list, reverse: bool) -> list[Q]:
+        """The rows past the cursor, as one or two conditions to read in turn.
+
+        Each condition starts with a plain range (or IS NULL) on the first column, so an index
+        on it is range-scanned from the cursor on. "value > x OR value IS NULL" would not be:
+        PostgreSQL then reads every row before the cursor, as OFFSET does. So a nullable first
+        column splits into the dated rows and the NULL rows, read in walking order.
+        """
+        first, v0 = self.keys[0], values[0]
+        field = first.field
         descending = first.descending != reverse
-        nulls_last = self._nullable(model, first.field) and not reverse
-        bound = self._equal(first.field, values[0]) | self._beyond(
-            first.field, values[0], descending, nulls_last
+        ties = self._chain(model, self.keys[1:], values[1:], reverse)
+        if v0 is None:
+            within_nulls = Q(**{f"{field}__isnull": True}) & ties
+            # Walking back (NULLs first), every dated row lies past the NULL rows.
+            return [within_nulls, Q(**{f"{field}__isnull": False})] if reverse else [within_nulls]
+        dated = Q(**{f"{field}__{'lte' if descending else 'gte'}": v0}) & (
+            Q(**{f"{field}__{'lt' if descending else 'gt'}": v0}) | (Q(**{field: v0}) & ties)
         )
-        return bound & chain
+        if self._nullable(model, field) and not reverse:
+            return [dated, Q(**{f"{field}__isnull": True})]
+        return [dated]
+
+    def _read(self, qs, values, reverse: bool) -> list:
+        """Up to size + 1 rows past the cursor; one query per segment, whatever the data."""
+        model = qs.model
+        order = self._order_by(model, self.keys, reverse=reverse)
+        segments = self._segments(model, values, reverse) if values is not None else [Q()]
+        rows: list = []
+        for segment in segments:
+            rows.extend(qs.filter(segment).order_by(*order)[: self.size + 1])
+        return rows[: self.size + 1]
 
     def page(self, qs: QuerySet, *, after: str | None = None, before: str | None = None):
         """One page of `qs`: the first page, the page after `after`, or before `before`.
 
-        Runs one query with LIMIT size + 1 (the extra row says whether more follow). Raises
-        InvalidCursor when the cursor given cannot be read.
+        Runs one query with LIMIT size + 1 (the extra row says whether more follow); two when
+        the first sort column is nullable and the page may cross into (or out of) its NULLs.
+        Raises InvalidCursor when the cursor given cannot be read.
         """
         model = qs.model
         if before:
-            values = self.decode(model, before)
-            rows = list(
-                qs.filter(self._past(model, values, reverse=True)).order_by(
-                    *self._order_by(model, self.keys, reverse=True)
-                )[: self.size + 1]
-            )
+            rows = self._read(qs, self.decode(model, before), reverse=True)
             at_start = len(rows) <= self.size
             rows = rows[: self.size][::-1]
             return KeysetPage(
@@ -239,10 +261,7 @@ class Keyset:
                 previous_cursor=None if at_start else self.cursor_for(rows[0]),
                 is_first_page=at_start,
             )
-        values = self.decode(model, after) if after else None
-        if values is not None:
-            qs = qs.filter(self._past(model, values, reverse=False))
-        rows = list(qs.order_by(*self._order_by(model, self.keys, reverse=False))[: self.size + 1])
+        rows = self._read(qs, self.decode(model, after) if after else None, reverse=False)
         more = len(rows) > self.size
         rows = rows[: self.size]
         # An empty page (a hand-made cursor past the end) offers only the way back to page 1.

@@ -57,12 +57,28 @@ def test_a_page_reads_one_row_past_the_page_and_never_uses_offset(stock):
     with CaptureQueriesContext(connection) as ctx:
         second = keyset.page(Unit.objects.all(), after=first.next_cursor)
         keyset.page(Unit.objects.all(), before=second.previous_cursor)
-    assert len(ctx) == 2
+    # Forward from a dated row: the dated rows past it, then the NULL-expiry rows (two range
+    # scans instead of one "> x OR IS NULL" that an index cannot start at the cursor).
+    assert len(ctx) == 3
     for query in ctx.captured_queries:
         sql = query["sql"].upper()
         assert "OFFSET" not in sql
         assert "COUNT(" not in sql
+        assert " OR " not in sql.split("WHERE")[1].split("AND")[0]
         assert sql.rstrip().endswith("LIMIT 5")
+
+
+def test_a_list_ordered_by_a_column_that_is_never_null_reads_one_query_a_page(org):
+    UserFactory.create_batch(7, organization=org)
+    keyset = Keyset([("username", "asc"), ("pk", "asc")], size=3)
+    from accounts.models import User
+
+    first = keyset.page(User.objects.all())
+    with CaptureQueriesContext(connection) as ctx:
+        keyset.page(User.objects.all(), after=first.next_cursor)
+    (query,) = ctx.captured_queries
+    assert "OFFSET" not in query["sql"].upper() and query["sql"].endswith("LIMIT 4")
+    assert '"username" >= ' in query["sql"]  # a range an index can start at the cursor
 
 
 @pytest.mark.parametrize("ordering", [ASCENDING, DESCENDING], ids=["asc", "desc"])
