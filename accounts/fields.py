@@ -121,10 +121,12 @@ class HolderField(forms.Field):
         found = list(scope.filter(exact).order_by("pk")[:2])
         if len(found) == 1:
             return found[0]
-        if labelled and not found:
-            # A label typed by hand or stale: fall back to searching the name part.
-            text = text[: labelled.start()].strip() or labelled.group(1)
-        matches = found or holder_matches(
+        if not found and (labelled or text.isdigit()):
+            # A chosen label or an id names one person exactly; never guess another in its place.
+            raise forms.ValidationError(
+                self.error_messages["not_found"], code="not_found", params={"text": text}
+            )
+        matches = holder_matches(
             actor=actor,
             purpose=self.purpose,
             query=text,
