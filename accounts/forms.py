@@ -1,6 +1,8 @@
 from django import forms
 
+from .fields import HolderField
 from .models import Role, User
+from .selectors import HolderPurpose
 
 
 class UserFilterForm(forms.Form):
@@ -38,18 +40,19 @@ class UserEditForm(forms.Form):
 
 
 class AssignRepForm(forms.Form):
-    rep = forms.ModelChoiceField(
-        queryset=User.objects.none(),
-        empty_label="Choose a sales rep",
-        error_messages={
-            "invalid_choice": "That user cannot be assigned: pick an active sales rep of this "
-            "organization who is in no other group.",
-        },
+    rep = HolderField(
+        purpose=HolderPurpose.UNASSIGNED_REP,
+        label="Sales rep to assign",
+        not_found="Nobody matches “%(text)s” who can be assigned: pick an active sales rep of "
+        "this organization who is in no other group.",
     )
 
-    def __init__(self, *args, queryset, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["rep"].queryset = queryset
+        self.fields["rep"].set_user(user)
+        self.fields["rep"].widget.attrs.update(
+            {"class": "form-control", "placeholder": "Type a rep's name or username"}
+        )
 
 
 class PoolingForm(forms.Form):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
 from .models import DistributorGroup, GroupMembership, Role, User
-from .policies import Actor
+from .policies import Actor, holder_ids_in_scope
 
 _CACHE_ATTR = "_trunkpool_actor"
 
@@ -73,15 +73,6 @@ def user_list(*, viewer: User, search: str = "", role: str = "") -> QuerySet[Use
     return qs.order_by("display_name", "username")
 
 
-def assignable_reps(*, group: DistributorGroup) -> QuerySet[User]:
-    """Active reps of the group's organization who are in no group yet."""
-    return (
-        User.objects.filter(organization_id=group.organization_id, role=Role.REP, is_active=True)
-        .exclude(Exists(GroupMembership.objects.filter(rep_id=OuterRef("pk"))))
-        .order_by("display_name", "username")
-    )
-
-
 def holders_for_org(*, organization_id: int) -> QuerySet[User]:
     """Users who can hold stock: active distributors and reps of the organization."""
     return User.objects.filter(
@@ -89,3 +80,72 @@ def holders_for_org(*, organization_id: int) -> QuerySet[User]:
         is_active=True,
         role__in=[Role.DISTRIBUTOR, Role.REP],
     ).order_by("display_name", "username")
+
+
+class HolderPurpose:
+    """What a holder picker is for; each decides who may be picked (see `holder_scope`)."""
+
+    RECIPIENT = "recipient"  # anyone active in the organization may receive a transfer
+    CUSTODIAN = "custodian"  # the holders whose stock the person acts for
+    REP = "rep"  # a distributor's assigned reps (admins: any rep of the organization)
+    UNASSIGNED_REP = "unassigned_rep"  # admins assigning reps: active reps in no group
+
+    ALL = (RECIPIENT, CUSTODIAN, REP, UNASSIGNED_REP)
+
+
+def holder_scope(*, actor: Actor, purpose: str, exclude_id: int | None = None) -> QuerySet[User]:
+    """The people `actor` may pick for `purpose`: active distributors and reps of their own
+    organization, narrowed by who speaks for whom. The type-ahead endpoint and the form field
+    that validates its value both start here, so they cannot disagree.
+
+    Raises ValueError for an unknown purpose.
+    """
+    if purpose not in HolderPurpose.ALL:
+        raise ValueError(f"Unknown holder purpose {purpose!r}")
+    qs = User.objects.filter(
+        organization_id=actor.organization_id,
+        is_active=True,
+        role__in=[Role.DISTRIBUTOR, Role.REP],
+    )
+    if not actor.is_active or actor.organization_id is None:
+        return qs.none()
+    if purpose == HolderPurpose.CUSTODIAN:
+        scope = holder_ids_in_scope(actor=actor)
+        if scope is not None:
+            qs = qs.filter(pk__in=scope)
+    elif purpose == HolderPurpose.REP:
+        qs = qs.filter(role=Role.REP)
+        if actor.is_distributor:
+            qs = qs.filter(pk__in=actor.rep_ids)
+        elif not actor.is_admin:
+            qs = qs.none()
+    elif purpose == HolderPurpose.UNASSIGNED_REP:
+        if not actor.is_admin:
+            return qs.none()
+        qs = qs.filter(role=Role.REP).exclude(
+            Exists(GroupMembership.objects.filter(rep_id=OuterRef("pk")))
+        )
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return qs
+
+
+def holder_matches(
+    *, actor: Actor, purpose: str, query: str, exclude_id: int | None = None, limit: int = 20
+) -> list[User]:
+    """At most `limit` pickable holders whose name or username contains `query`, those that
+    start with it first. One query, whatever the organization's size."""
+    qs = holder_scope(actor=actor, purpose=purpose, exclude_id=exclude_id)
+    query = query.strip()
+    if query:
+        qs = qs.filter(Q(username__icontains=query) | Q(display_name__icontains=query)).annotate(
+            starts=Case(
+                When(
+                    Q(username__istartswith=query) | Q(display_name__istartswith=query),
+                    then=Value(0),
+                ),
+                default=Value(1),
+            )
+        )
+        return list(qs.order_by("starts", "display_name", "username", "pk")[:limit])
+    return list(qs.order_by("display_name", "username", "pk")[:limit])

@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.user_list_view, name="user_list"),
     path("new/", views.user_create_view, name="user_create"),
+    path("holders/", views.holder_search_view, name="holder_search"),
     path("<int:pk>/", views.user_detail_view, name="user_detail"),
     path("<int:pk>/edit/", views.user_edit_view, name="user_edit"),
     path("<int:pk>/active/", views.user_set_active_view, name="user_set_active"),

@@ -5,17 +5,22 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from config.web import add_form_errors, page_number, page_of
+from config.keyset import keyset_page
+from config.web import add_form_errors
 
 from . import services
+from .fields import holder_label
 from .forms import AssignRepForm, PoolingForm, UserCreateForm, UserEditForm, UserFilterForm
 from .models import DistributorGroup, User
 from .policies import can_manage_users
-from .selectors import actor_for, assignable_reps, user_list
+from .selectors import HolderPurpose, actor_for, holder_matches, user_list
+
+USER_LIST_ORDER = [("display_name", "asc"), ("username", "asc"), ("pk", "asc")]
 
 
 def admin_required(view):
@@ -50,18 +55,13 @@ def user_list_view(request):
         role = form.cleaned_data["role"]
     elif form.is_bound:
         messages.error(request, "That filter is not valid; showing all users.")
-    page = page_number(request)
-    rows, has_next = page_of(user_list(viewer=request.user, search=search, role=role), page)
-    return render(
+    page = keyset_page(
         request,
-        "accounts/user_list.html",
-        {
-            "form": form,
-            "users": rows,
-            "page": page,
-            "has_next": has_next,
-            "has_previous": page > 1,
-        },
+        user_list(viewer=request.user, search=search, role=role),
+        USER_LIST_ORDER,
+    )
+    return render(
+        request, "accounts/user_list.html", {"form": form, "users": page.rows, "page": page}
     )
 
 
@@ -122,6 +122,10 @@ def user_set_active_view(request, pk):
 @admin_required
 def user_detail_view(request, pk):
     user = _get_user(request, pk)
+    return render(request, "accounts/user_detail.html", _detail_context(request, user))
+
+
+def _detail_context(request, user, *, assign_form=None) -> dict:
     context = {"subject": user}
     if user.is_distributor:
         group = DistributorGroup.objects.filter(distributor=user).first()
@@ -132,13 +136,49 @@ def user_detail_view(request, pk):
             context.update(
                 group=group,
                 members=members,
-                assignable=list(assignable_reps(group=group)),
+                assign_form=assign_form or AssignRepForm(user=request.user),
                 history=list(group.changes.select_related("actor", "rep")[:20]),
             )
     elif user.is_rep:
         membership = getattr(user, "membership", None)
         context["membership"] = membership
-    return render(request, "accounts/user_detail.html", context)
+    return context
+
+
+@login_required
+def holder_search_view(request):
+    """Type-ahead for holder pickers: at most 20 people the user may pick for `purpose`."""
+    if request.user.organization_id is None:
+        raise PermissionDenied("Your account belongs to no organization.")
+    purpose = request.GET.get("purpose", "")
+    if purpose not in HolderPurpose.ALL:
+        return JsonResponse(
+            {"error": f"Say what the holder is for: purpose={' | '.join(HolderPurpose.ALL)}."},
+            status=400,
+        )
+    try:
+        exclude_id = int(request.GET.get("exclude", ""))
+    except ValueError:
+        exclude_id = None
+    # Control characters (NUL included) never appear in a name: drop them.
+    query = "".join(ch for ch in request.GET.get("q", "")[:50] if ch.isprintable())
+    people = holder_matches(
+        actor=actor_for(request.user), purpose=purpose, query=query, exclude_id=exclude_id
+    )
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": u.pk,
+                    "name": u.name,
+                    "username": u.username,
+                    "role": u.get_role_display(),
+                    "label": holder_label(u),
+                }
+                for u in people
+            ]
+        }
+    )
 
 
 def _group_of(request, pk) -> DistributorGroup:
@@ -156,10 +196,12 @@ def _back_to_assigned(group: DistributorGroup):
 @require_POST
 def group_assign_view(request, pk):
     group = _group_of(request, pk)
-    form = AssignRepForm(request.POST, queryset=User.objects.visible_to(request.user))
+    form = AssignRepForm(request.POST, user=request.user)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("rep", ["Choose a sales rep."])))
-        return _back_to_assigned(group)
+        # Typed without the suggestions (or they matched several): the page comes back with
+        # the text as typed and the message next to the box.
+        context = _detail_context(request, group.distributor, assign_form=form)
+        return render(request, "accounts/user_detail.html", context)
     rep = form.cleaned_data["rep"]
     try:
         services.group_assign_rep(actor=request.user, group=group, rep=rep)

@@ -98,7 +98,12 @@ def notification_rows(*, user: User) -> QuerySet[Notification]:
 
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
-    from inventory.selectors import expiry_counts, transfers_waiting_on, waiting_on_me_q
+    from inventory.selectors import (
+        expiry_counts,
+        pool_levels,
+        transfers_waiting_on,
+        waiting_on_me_q,
+    )
 
     today = timezone.localdate()
     visible_units = Unit.objects.visible_to(user)
@@ -125,16 +130,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         ),
     }
     if actor.is_distributor:
-        data["pool_levels"] = list(
-            Unit.objects.filter(
-                organization_id=actor.organization_id,
-                custodian_id=actor.id,
-                state=UnitState.AVAILABLE,
-            )
-            .values("location_id", "location__name")
-            .annotate(units=Count("pk"))
-            .order_by("location__name")
-        )
+        data["pool_levels"] = pool_levels(actor=actor)
         # The whole group's open events (hers and her reps'), as the linked list shows them.
         data["group_open_events"] = (
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()

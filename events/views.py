@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, User
 from accounts.selectors import actor_for
+from config.keyset import keyset_page
 from config.web import (
     add_form_errors,
     flash_errors,
@@ -462,12 +463,13 @@ def mention_autocomplete(request, pk):
 
 @org_member_required
 def notification_list(request):
-    page = page_number(request)
-    rows, has_next = page_of(selectors.notification_rows(user=request.user), page)
-    return render(
+    page = keyset_page(
         request,
-        "events/notification_list.html",
-        {"notifications": rows, "page": page, "has_next": has_next, "has_previous": page > 1},
+        selectors.notification_rows(user=request.user),
+        [("created_at", "desc"), ("pk", "desc")],
+    )
+    return render(
+        request, "events/notification_list.html", {"notifications": page.rows, "page": page}
     )
 
 

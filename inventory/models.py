@@ -147,6 +147,23 @@ class Unit(models.Model):
             models.Index(fields=["organization", "expiration_date", "id"]),
             models.Index(fields=["lot_number"]),
             models.Index(fields=["serial_number"]),
+            # Dashboard: expiry counts per holder read only live units near expiry, and pool
+            # levels count a holder's available units per location, from the index alone.
+            models.Index(
+                fields=["organization", "custodian", "expiration_date"],
+                condition=~Q(state="inactive"),
+                name="unit_live_expiry_idx",
+            ),
+            models.Index(
+                fields=["organization", "expiration_date"],
+                condition=~Q(state="inactive"),
+                name="unit_org_live_expiry_idx",
+            ),
+            models.Index(
+                fields=["organization", "custodian", "location"],
+                condition=Q(state="available"),
+                name="unit_available_location_idx",
+            ),
         ]
 
     def __str__(self):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.policies import Actor, holder_ids_in_scope
 
-from .models import CustodyEntry, Transfer, Unit, UnitState
+from .models import CustodyEntry, Location, Transfer, Unit, UnitState
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,55 @@ def recipient_choices(*, actor: Actor) -> QuerySet[User]:
 
 
 def expiry_counts(*, qs: QuerySet[Unit], today: datetime.date | None = None) -> dict[str, int]:
+    """Units still in stock that expired, or expire within 30 and 90 days, in one query.
+
+    Reads only units expiring within 90 days (or already expired) through the partial index
+    on live units' (custodian, expiration_date) (migration 0010), an index-only range scan per
+    holder; it never aggregates a holder's whole stock. Dates are compared on every view, so a
+    unit crossing a window at midnight is counted right without any write.
+    """
     today = today or timezone.localdate()
-    live = qs.exclude(state=UnitState.INACTIVE)
-    return {
-        "expired": live.filter(expiration_date__lt=today).count(),
-        "within_30": live.filter(
-            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=30)
-        ).count(),
-        "within_90": live.filter(
-            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=90)
-        ).count(),
-    }
+    in_30 = today + datetime.timedelta(days=30)
+    in_90 = today + datetime.timedelta(days=90)
+    return (
+        qs.exclude(state=UnitState.INACTIVE)
+        .filter(expiration_date__lte=in_90)
+        .aggregate(
+            expired=Count("expiration_date", filter=Q(expiration_date__lt=today)),
+            within_30=Count(
+                "expiration_date", filter=Q(expiration_date__gte=today, expiration_date__lte=in_30)
+            ),
+            within_90=Count("expiration_date", filter=Q(expiration_date__gte=today)),
+        )
+    )
+
+
+def pool_levels(*, actor: Actor) -> list[dict]:
+    """The distributor's available units per location, by location name.
+
+    Counted on the partial index of available units by (custodian, location) (inventory
+    migration 0010) with no join, so PostgreSQL streams index entries instead of joining
+    and hashing every unit; the few location names come in a second query.
+    """
+    counts = list(
+        Unit.objects.filter(
+            organization_id=actor.organization_id,
+            custodian_id=actor.id,
+            state=UnitState.AVAILABLE,
+        )
+        .values("location_id")
+        .annotate(units=Count("*"))
+        .order_by("location_id")
+    )
+    names = dict(
+        Location.objects.filter(
+            organization_id=actor.organization_id,
+            pk__in=[row["location_id"] for row in counts if row["location_id"]],
+        ).values_list("pk", "name")
+    )
+    rows = [{**row, "location__name": names.get(row["location_id"])} for row in counts]
+    # By name; units with no location recorded last.
+    return sorted(rows, key=lambda r: (r["location__name"] is None, r["location__name"] or ""))
 
 
 def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[str]]:

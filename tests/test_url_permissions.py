@@ -90,11 +90,16 @@ EXPECTATIONS: dict[str, Expect] = {
     "accounts:user_set_active": Expect(
         "post", lambda w: {"pk": w.rep.pk}, **ADMIN_ONLY_POST, data=lambda w: {"active": "1"}
     ),
-    "accounts:group_assign": Expect("post", _distributor_pk, **ADMIN_ONLY_POST),
+    # An empty pick puts the profile back with the message next to the rep box.
+    "accounts:group_assign": Expect("post", _distributor_pk, **ADMIN_ONLY),
     "accounts:group_unassign": Expect(
         "post", lambda w: {"pk": w.distributor.pk, "rep_pk": w.rep.pk}, **ADMIN_ONLY_POST
     ),
     "accounts:group_pooling": Expect("post", _distributor_pk, **ADMIN_ONLY_POST),
+    # The holder type-ahead answers every member of an organization, within their own scope.
+    "accounts:holder_search": Expect(
+        "get", lambda w: {}, 302, 200, 200, 200, 200, data=lambda w: {"purpose": "recipient"}
+    ),
 }
 
 

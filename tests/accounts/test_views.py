@@ -96,29 +96,52 @@ def test_assigning_a_rep_of_another_group_gives_a_clear_message(admin_client, or
     response = admin_client.post(
         reverse("accounts:group_assign", args=[distributor.pk]), {"rep": casey.pk}, follow=True
     )
-    assert "Casey is already assigned to Drew" in response.content.decode()
+    assert "who can be assigned" in response.content.decode()
     assert GroupMembership.objects.get(rep=casey).group == other.distributor_group
 
 
 def test_assigning_a_user_of_another_organization_changes_nothing(admin_client, distributor):
     stranger = RepFactory()
-    response = admin_client.post(
-        reverse("accounts:group_assign", args=[distributor.pk]), {"rep": stranger.pk}, follow=True
-    )
-    assert "cannot be assigned" in response.content.decode()
+    for typed in (stranger.pk, stranger.username, f"{stranger.name} ({stranger.username})"):
+        response = admin_client.post(
+            reverse("accounts:group_assign", args=[distributor.pk]), {"rep": typed}, follow=True
+        )
+        assert "who can be assigned" in response.content.decode()
     assert not GroupMembership.objects.filter(rep=stranger).exists()
     assert not GroupChange.objects.exists()
 
 
-def test_assigned_users_offers_only_free_active_reps(admin_client, org, distributor):
-    free = RepFactory(organization=org, display_name="Free Rep")
-    RepFactory(organization=org, display_name="Gone Rep", is_active=False)
-    RepFactory(
-        organization=org, display_name="Taken Rep", assigned_to=DistributorFactory(organization=org)
-    )
-    body = admin_client.get(reverse("accounts:user_detail", args=[distributor.pk])).content.decode()
-    assert f'<option value="{free.pk}">Free Rep' in body
-    assert "Gone Rep" not in body and "Taken Rep" not in body
+def test_assigning_a_rep_by_typing_part_of_the_name_works_without_javascript(
+    admin_client, org, distributor
+):
+    riley = RepFactory(organization=org, username="riley", display_name="Riley Rowe")
+    url = reverse("accounts:group_assign", args=[distributor.pk])
+    response = admin_client.post(url, {"rep": "rowe"}, follow=True)
+    assert "Assigned Riley Rowe" in response.content.decode()
+    assert GroupMembership.objects.get(rep=riley).group == distributor.distributor_group
+
+
+def test_an_ambiguous_name_puts_the_form_back_listing_the_matches(admin_client, org, distributor):
+    RepFactory(organization=org, username="sam1", display_name="Sam North")
+    RepFactory(organization=org, username="sam2", display_name="Sam South")
+    url = reverse("accounts:group_assign", args=[distributor.pk])
+    response = admin_client.post(url, {"rep": "sam"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "matches several people: Sam North (sam1), Sam South (sam2)" in body
+    assert 'value="sam"' in body  # the text as typed, to refine
+    assert not GroupMembership.objects.exists()
+    response = admin_client.post(url, {"rep": "Sam South (sam2)"}, follow=True)
+    assert "Assigned Sam South" in response.content.decode()
+
+
+def test_assigned_users_picker_lists_nobody_and_asks_the_endpoint(admin_client, org, distributor):
+    RepFactory.create_batch(3, organization=org)
+    body = admin_client.get(reverse("accounts:user_detail", args=[distributor.pk])).content
+    body = body.decode()
+    assert "<option" not in body.split('data-testid="assign-rep"')[1]
+    assert 'data-holder-url="/users/holders/?purpose=unassigned_rep"' in body
+    assert 'list="id_rep_options"' in body and '<datalist id="id_rep_options">' in body
 
 
 def test_another_organizations_user_ids_are_404(admin_client):
@@ -159,3 +182,45 @@ def test_deactivated_user_cannot_log_in(client, admin_user, org):
 def test_login_page_uses_standard_fields(client):
     body = client.get(reverse("login")).content.decode()
     assert 'name="username"' in body and 'name="password"' in body
+
+
+def _next_link(body):
+    import html
+    import re
+
+    match = re.search(r'rel="next" href="([^"]+)"', body)
+    return html.unescape(match.group(1)) if match else None
+
+
+def test_user_list_pages_by_cursor_without_skipping_users_added_between_clicks(
+    admin_client, org, admin_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    RepFactory.create_batch(55, organization=org, display_name="Same Name")  # ties on the key
+    url = reverse("accounts:user_list")
+    with CaptureQueriesContext(connection) as first:
+        body = admin_client.get(url, {"role": "rep"}).content.decode()
+    seen = body.count('<td><a href="/users/')
+    assert seen == 50 and "Page 1" in body
+    next_url = _next_link(body)
+    assert "after=" in next_url and "role=rep" in next_url  # other filters survive
+    # A user who sorts before the cursor and one who sorts after it arrive between clicks.
+    RepFactory(organization=org, display_name="Aaron Early")
+    RepFactory(organization=org, display_name="Zed Late")
+    with CaptureQueriesContext(connection) as second:
+        body = admin_client.get(url + next_url).content.decode()
+    assert len(second) == len(first)
+    assert "Zed Late" in body and "Aaron Early" not in body
+    assert body.count("Same Name") == 5 and _next_link(body) is None
+    sql = [q["sql"] for q in second.captured_queries if "LIMIT" in q["sql"]][-1]
+    assert "OFFSET" not in sql.upper() and sql.rstrip().endswith("LIMIT 51")
+
+
+def test_user_list_with_a_broken_cursor_says_so_and_shows_the_first_page(admin_client, org):
+    RepFactory(organization=org, display_name="Riley Rep")
+    response = admin_client.get(reverse("accounts:user_list"), {"after": "garbage!"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "That page link is broken or out of date" in body and "Riley Rep" in body
