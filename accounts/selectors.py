@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from .models import DistributorGroup, GroupMembership, Role, User
 from .policies import Actor
@@ -89,3 +92,16 @@ def holders_for_org(*, organization_id: int) -> QuerySet[User]:
         is_active=True,
         role__in=[Role.DISTRIBUTOR, Role.REP],
     ).order_by("display_name", "username")
+
+
+def login_failures(*, user: User) -> dict:
+    """Recorded failed sign-ins for this username (django-axes), and whether any client
+    address is locked out now."""
+    attempts = AccessAttempt.objects.filter(username=user.username)
+    if settings.AXES_COOLOFF_TIME:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME)
+    rows = list(attempts.values_list("failures_since_start", flat=True))
+    return {
+        "failures": sum(rows),
+        "locked": any(count >= settings.AXES_FAILURE_LIMIT for count in rows),
+    }
