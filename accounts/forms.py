@@ -1,4 +1,8 @@
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
+from django.template import loader
+
+from config.mail import send_after_commit
 
 from .fields import HolderField
 from .models import Role, User
@@ -20,11 +24,9 @@ class UserCreateForm(forms.Form):
         },
     )
     display_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False)
+    # The invitation to set a password goes here; admins never choose passwords.
+    email = forms.EmailField(help_text="The invitation to set a password is sent here.")
     role = forms.ChoiceField(choices=Role.choices)
-    password = forms.CharField(
-        widget=forms.PasswordInput, min_length=8, help_text="At least 8 characters."
-    )
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -57,3 +59,29 @@ class AssignRepForm(forms.Form):
 
 class PoolingForm(forms.Form):
     pooling_enabled = forms.BooleanField(required=False, label="Access Distributor's Inventory")
+
+
+class TrunkpoolPasswordResetForm(PasswordResetForm):
+    """Django's reset form, sending through the app's one mail path (config.mail).
+
+    It also reaches people who never set a password (an invitation they lost): the emailed
+    link is how they set one.
+    """
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email, is_active=True)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        send_after_commit(
+            subject=loader.render_to_string(subject_template_name, context),
+            body=loader.render_to_string(email_template_name, context),
+            to=[to_email],
+        )

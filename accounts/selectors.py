@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from .models import DistributorGroup, GroupMembership, Role, User
 from .policies import Actor, holder_ids_in_scope
@@ -149,3 +152,16 @@ def holder_matches(
         )
         return list(qs.order_by("starts", "display_name", "username", "pk")[:limit])
     return list(qs.order_by("display_name", "username", "pk")[:limit])
+
+
+def login_failures(*, user: User) -> dict:
+    """Recorded failed sign-ins for this username (django-axes), and whether any client
+    address is locked out now."""
+    attempts = AccessAttempt.objects.filter(username=user.username)
+    if settings.AXES_COOLOFF_TIME:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME)
+    rows = list(attempts.values_list("failures_since_start", flat=True))
+    return {
+        "failures": sum(rows),
+        "locked": any(count >= settings.AXES_FAILURE_LIMIT for count in rows),
+    }

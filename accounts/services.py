@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from axes.utils import reset
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from config.mail import send_after_commit
 
 from .models import DistributorGroup, GroupChange, GroupMembership, Organization, Role, User
 from .policies import can_manage_users
@@ -29,11 +38,17 @@ def user_create(
 ) -> User:
     """Create a user of the organization; a distributor gets their (empty) group at once.
 
-    `actor` is None only for management commands. Raises PermissionDenied for a non-admin and
+    An admin never chooses the password: the new user gets an invitation email (after commit)
+    with a link to set their own. `actor` is None only for management commands, which may give
+    a password and send no invitation. Raises PermissionDenied for a non-admin and
     ValidationError when the username is taken.
     """
     if actor is not None:
         _require_admin(actor, organization.pk)
+        if password:
+            raise ValidationError(
+                {"password": "Admins never choose passwords: the invitation lets the user set one."}
+            )
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "That username is already taken."})
     user = User(
@@ -51,7 +66,56 @@ def user_create(
     user.save()
     if role == Role.DISTRIBUTOR:
         DistributorGroup.objects.create(organization=organization, distributor=user)
+    if actor is not None and user.email:
+        _send_invitation(actor=actor, user=user)
     return user
+
+
+def password_link(user: User) -> str:
+    """The full address of the page where this user sets a new password (single use: the token
+    stops working once the password changes, and after PASSWORD_RESET_TIMEOUT)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
+
+
+def _send_invitation(*, actor: User, user: User) -> None:
+    context = {
+        "user": user,
+        "actor": actor,
+        "organization": user.organization,
+        "link": password_link(user),
+        "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+    }
+    send_after_commit(
+        subject=f"{actor.name} invited you to Trunkpool ({user.organization})",
+        body=render_to_string("accounts/email/invitation.txt", context),
+        to=[user.email],
+    )
+
+
+@transaction.atomic
+def user_invite(*, actor: User, user: User) -> None:
+    """Send (again) the invitation to set a password, e.g. when the first link expired.
+
+    Raises PermissionDenied for a non-admin, ValidationError when the user has no email or is
+    deactivated. Sending happens after commit; a failure to send is logged, not raised.
+    """
+    _require_admin(actor, user.organization_id)
+    if not user.is_active:
+        raise ValidationError(f"{user} is deactivated; reactivate them first.")
+    if not user.email:
+        raise ValidationError(f"{user} has no email address: add one first.")
+    _send_invitation(actor=actor, user=user)
+
+
+def user_unlock(*, actor: User, user: User) -> int:
+    """Lift a login lockout (django-axes) on this username, from every address.
+
+    Returns how many recorded failures were cleared. Raises PermissionDenied for a non-admin.
+    """
+    _require_admin(actor, user.organization_id)
+    return reset(username=user.username)
 
 
 @transaction.atomic

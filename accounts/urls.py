@@ -11,6 +11,8 @@ urlpatterns = [
     path("<int:pk>/", views.user_detail_view, name="user_detail"),
     path("<int:pk>/edit/", views.user_edit_view, name="user_edit"),
     path("<int:pk>/active/", views.user_set_active_view, name="user_set_active"),
+    path("<int:pk>/invite/", views.user_invite_view, name="user_invite"),
+    path("<int:pk>/unlock/", views.user_unlock_view, name="user_unlock"),
     path("<int:pk>/assigned/", views.group_assign_view, name="group_assign"),
     path(
         "<int:pk>/assigned/<int:rep_pk>/remove/",

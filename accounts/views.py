@@ -18,7 +18,7 @@ from .fields import holder_label
 from .forms import AssignRepForm, PoolingForm, UserCreateForm, UserEditForm, UserFilterForm
 from .models import DistributorGroup, User
 from .policies import can_manage_users
-from .selectors import HolderPurpose, actor_for, holder_matches, user_list
+from .selectors import HolderPurpose, actor_for, holder_matches, login_failures, user_list
 
 USER_LIST_ORDER = [("display_name", "asc"), ("username", "asc"), ("pk", "asc")]
 
@@ -78,7 +78,10 @@ def user_create_view(request):
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
-            messages.success(request, f"Created {user}.")
+            messages.success(
+                request,
+                f"Created {user}; an invitation to set a password is on its way to {user.email}.",
+            )
             return redirect("accounts:user_detail", pk=user.pk)
     return render(request, "accounts/user_form.html", {"form": form, "creating": True})
 
@@ -120,13 +123,38 @@ def user_set_active_view(request, pk):
 
 
 @admin_required
+@require_POST
+def user_invite_view(request, pk):
+    user = _get_user(request, pk)
+    try:
+        services.user_invite(actor=request.user, user=user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Sent {user} a new invitation to set a password ({user.email}).")
+    return redirect("accounts:user_detail", pk=user.pk)
+
+
+@admin_required
+@require_POST
+def user_unlock_view(request, pk):
+    user = _get_user(request, pk)
+    cleared = services.user_unlock(actor=request.user, user=user)
+    if cleared:
+        messages.success(request, f"{user} can sign in again: the failed sign-ins are cleared.")
+    else:
+        messages.info(request, f"{user} was not locked out.")
+    return redirect("accounts:user_detail", pk=user.pk)
+
+
+@admin_required
 def user_detail_view(request, pk):
     user = _get_user(request, pk)
     return render(request, "accounts/user_detail.html", _detail_context(request, user))
 
 
 def _detail_context(request, user, *, assign_form=None) -> dict:
-    context = {"subject": user}
+    context = {"subject": user, "login": login_failures(user=user)}
     if user.is_distributor:
         group = DistributorGroup.objects.filter(distributor=user).first()
         if group is not None:

@@ -3,10 +3,12 @@
 Production sets DEBUG=False, SECRET_KEY, DATABASE_URL (PostgreSQL), ALLOWED_HOSTS and EMAIL_URL.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
 import xstatic.pkg.bootstrap
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +31,8 @@ CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
+# A kept connection that died (a database restart) is replaced before a request uses it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo server handles one request at a time per write; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -50,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
     "accounts",
     "inventory",
     "events",
@@ -57,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.web.SelectionLimitMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +101,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in while its username + client address is locked out, before any check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -133,6 +147,44 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env("SECURE_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+
+# Login throttling (django-axes): ten wrong passwords for one username from one client address
+# lock that pair for 15 minutes, so a stranger elsewhere cannot lock a rep out before a case.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address: behind exactly one load balancer, which appends the address it was
+# connected from to X-Forwarded-For (README, "Production"). Only that right-most entry is
+# trusted (no further proxies listed before it: count 0, non-strict so a client-sent
+# X-Forwarded-For cannot choose its own address); without the header, REMOTE_ADDR.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_IPWARE_PROXY_COUNT = 0
+AXES_IPWARE_PROXY_ORDER = "left-most"
+IPWARE_STRICT = False
+
+# Content-Security-Policy (django-csp): only this site's own files run or style a page; no
+# inline script or style anywhere. data: images are Bootstrap's CSS icons and the empty favicon.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# How many units one request may select (transfer, mark used, release hold), and what Django
+# accepts: the selection's ids plus headroom for the form's other fields, so a selection over
+# the cap reaches the app's own message (config.web) rather than a bare 400.
+MAX_SELECTION = 1000
+DATA_UPLOAD_MAX_NUMBER_FIELDS = MAX_SELECTION + 100
+# Receiving: the units one lot line may create, and one CSV import in all (rows x quantity).
+RECEIVE_MAX_QUANTITY = env.int("RECEIVE_MAX_QUANTITY", default=1000)
+IMPORT_MAX_UNITS = env.int("IMPORT_MAX_UNITS", default=5000)
 
 LOGGING = {
     "version": 1,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import render
 
 PAGE_SIZE = 50
 
@@ -43,8 +45,23 @@ def page_of(qs, page: int, size: int = PAGE_SIZE):
     return rows[:size], len(rows) > size
 
 
+class SelectionTooLarge(Exception):
+    """More items selected than one request may act on (settings.MAX_SELECTION)."""
+
+    def __init__(self, count: int):
+        super().__init__(f"{count} selected; at most {settings.MAX_SELECTION}.")
+        self.count = count
+
+
 def selected_ids(values) -> list[int]:
-    """Integer ids from a form's repeated field; other values are ignored (at most 1,000)."""
+    """Integer ids from a form's repeated field; other values are ignored.
+
+    More than settings.MAX_SELECTION values raise SelectionTooLarge (answered with a page that
+    names the limit, by SelectionLimitMiddleware); nothing is silently dropped.
+    """
+    values = list(values)
+    if len(values) > settings.MAX_SELECTION:
+        raise SelectionTooLarge(len(values))
     ids = []
     for value in values:
         try:
@@ -53,7 +70,32 @@ def selected_ids(values) -> list[int]:
             continue
         if 0 < number < 2**63:  # a primary key; anything else matches nothing
             ids.append(number)
-    return ids[:1000]
+    return ids
+
+
+def selection_too_large(request, count: int | None = None):
+    """The page for a selection over the limit; it names the limit. Nothing was changed."""
+    return render(
+        request,
+        "selection_too_large.html",
+        {"limit": settings.MAX_SELECTION, "count": count},
+        status=400,
+    )
+
+
+class SelectionLimitMiddleware:
+    """Turns SelectionTooLarge raised by any view into the page that names the limit."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, SelectionTooLarge):
+            return selection_too_large(request, exception.count)
+        return None
 
 
 def add_form_errors(form, exc: ValidationError) -> None:

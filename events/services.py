@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import actor_for
+from config.mail import send_after_commit
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from inventory.services import lock_units, record_entries
 
@@ -427,15 +427,12 @@ def _notify(*, actor: User, event: Event, comment: Comment, users: list[User]) -
     )
     url = settings.SITE_URL + reverse("events:event_detail", args=[event.pk])
     url += f"#comment-{comment.pk}"
-    recipients = [(u.email, u.name) for u in users if u.email]
+    # Names are user-typed: config.mail keeps line breaks out of the subject header.
     subject = f"{actor.name} mentioned you on {event.name}"
     text = f"{actor.name} wrote on “{event.name}”:\n\n{comment.body}\n\nOpen it: {url}\n"
-
-    def send():
-        for email, _ in recipients:
-            send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=True)
-
-    transaction.on_commit(send)
+    for user in users:
+        if user.email:
+            send_after_commit(subject=subject, body=text, to=[user.email])
 
 
 @transaction.atomic

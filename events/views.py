@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, User
 from accounts.selectors import actor_for
+from config import csvsafe
 from config.keyset import keyset_page
 from config.web import (
     add_form_errors,
@@ -367,7 +366,7 @@ def usage_csv(request, pk):
     summary = selectors.usage_summary(event=event)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="event-{event.pk}-usage.csv"'
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(
         [
             "event",

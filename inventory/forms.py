@@ -1,6 +1,7 @@
 """Input shape only; the rules live in services and policies."""
 
 from django import forms
+from django.conf import settings
 
 from .models import Location, Product
 from .udi import is_valid_gtin
@@ -64,13 +65,21 @@ class ReceiveForm(forms.Form):
         help_text="Serial-tracked products: one serial number per line.",
     )
     quantity = forms.IntegerField(
-        min_value=1, max_value=1000, initial=1, help_text="Lot-tracked products: how many units."
+        min_value=1, initial=1, help_text="Lot-tracked products: how many units."
     )
     location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False)
     custodian = forms.ChoiceField(label="Into the custody of")
 
     def __init__(self, *args, organization_id, holders, include_org, **kwargs):
         super().__init__(*args, **kwargs)
+        # The same cap as the receiving service and the CSV import (settings, read per form).
+        cap = settings.RECEIVE_MAX_QUANTITY
+        self.fields["quantity"] = forms.IntegerField(
+            min_value=1,
+            max_value=cap,
+            initial=1,
+            help_text=f"Lot-tracked products: how many units (at most {cap:,} at a time).",
+        )
         self.fields["product"].queryset = Product.objects.filter(organization_id=organization_id)
         self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id)
         self.fields["custodian"].choices = holder_choice_list(holders, include_org=include_org)[1:]

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.policies import holder_ids_in_scope
+from accounts.policies import holder_ids_in_scope, rep_holder_ids
 from accounts.selectors import actor_for
 
 
@@ -272,7 +272,14 @@ class CustodyEntry(models.Model):
 
 class TransferQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Transfers whose sender or recipient the user acts for, or that they started."""
+        """Transfers that name the user (or, for a distributor, one of their reps) as sender,
+        recipient, starter or the person acted for, and transfers whose units were all in the
+        user's scope when sent, i.e. whose sender is in it.
+
+        So a pooled rep sees the distributor's transfers of the distributor's own stock, but not
+        a transfer that someone of another group sent *to* the distributor: its units were
+        never the rep's to see. Admins see the organization's.
+        """
         if not user.is_authenticated or user.organization_id is None:
             return self.none()
         actor = actor_for(user)
@@ -280,8 +287,14 @@ class TransferQuerySet(models.QuerySet):
         scope = holder_ids_in_scope(actor=actor)
         if scope is None:
             return qs
+        if not actor.is_active:
+            return qs.none()
+        named = {actor.id, *rep_holder_ids(actor=actor)}
         return qs.filter(
-            Q(sender_id__in=scope) | Q(recipient_id__in=scope) | Q(started_by_id=actor.id)
+            Q(sender_id__in=named | scope)
+            | Q(recipient_id__in=named)
+            | Q(started_by_id__in=named)
+            | Q(on_behalf_of_id__in=named)
         )
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -400,8 +401,9 @@ def _expand(line: ReceiveLine, problems: list[str]) -> list[dict]:
         return []
     if serials:
         return [{"serial_number": s} for s in serials]
-    if not 1 <= line.quantity <= 1000:
-        problems.append(f"{prefix}quantity must be between 1 and 1000.")
+    cap = settings.RECEIVE_MAX_QUANTITY
+    if not 1 <= line.quantity <= cap:
+        problems.append(f"{prefix}quantity must be between 1 and {cap:,} (the limit per line).")
         return []
     return [{"serial_number": ""} for _ in range(line.quantity)]
 
@@ -420,6 +422,12 @@ def units_receive(
     tracking data, serials duplicated in the input or already on record for the product.
     """
     _check_receiver(actor, custodian)
+    cap = settings.IMPORT_MAX_UNITS
+    if _units_planned(lines) > cap:
+        raise ValidationError(
+            f"That would create {_units_planned(lines):,} units; one receiving creates at most "
+            f"{cap:,}. Split it."
+        )
     problems: list[str] = []
     planned: list[tuple[ReceiveLine, dict]] = []
     for line in lines:
@@ -553,17 +561,189 @@ CSV_COLUMNS = [
 CSV_MAX_BYTES = 5 * 1024 * 1024
 
 
-class _numbered:
-    """Rows of a DictReader with the line number each ends on (for error messages)."""
+@dataclass
+class _CsvRow:
+    line: int  # the line the row starts on, as a spreadsheet numbers it
+    values: dict[str, str]
 
-    def __init__(self, reader):
-        self.reader = reader
-        self.line_num = 0
 
-    def __iter__(self):
-        for row in self.reader:
-            self.line_num = self.reader.line_num
-            yield self.line_num, row
+@dataclass
+class _ImportLookups:
+    """The organization's products, locations and holders, by the lower-cased names a file
+    uses, fetched once per import."""
+
+    products: dict[str, Product]
+    locations: dict[str, Location]
+    holders: dict[str, User]
+
+    @classmethod
+    def for_organization(cls, organization_id: int) -> _ImportLookups:
+        return cls(
+            products={
+                p.catalog_number.lower(): p
+                for p in Product.objects.filter(organization_id=organization_id)
+            },
+            locations={
+                loc.name.lower(): loc
+                for loc in Location.objects.filter(organization_id=organization_id)
+            },
+            holders={
+                u.username.lower(): u
+                for u in User.objects.filter(
+                    organization_id=organization_id, role__in=[Role.DISTRIBUTOR, Role.REP]
+                )
+            },
+        )
+
+
+def _csv_text(data: bytes) -> str:
+    """The upload as text, or a ValidationError saying why it is not a CSV text file."""
+    if len(data) > CSV_MAX_BYTES:
+        raise ValidationError("That file is larger than 5 MB; split it.")
+    if b"\x00" in data:
+        raise ValidationError("The file contains NUL bytes: it is not a CSV text file.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("The file is not UTF-8 text; save it as CSV (UTF-8).") from exc
+
+
+def _csv_rows_strict(text: str) -> tuple[list[_CsvRow], list[str]]:
+    """Parse strictly: the well-formed rows, and a numbered problem for each line that is not
+    (a quote that never closes, text after a closing quote, more or fewer values than the
+    header names), never guessed at. Blank lines are skipped. A file without a header, or
+    with more rows than one import may create units for (each row creates at least one), is
+    refused at once."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    max_units = settings.IMPORT_MAX_UNITS
+    rows: list[_CsvRow] = []
+    problems: list[str] = []
+    header: list[str] | None = None
+    last_line = 0
+    try:
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not any(value.strip() for value in record):
+                continue
+            if header is None:
+                header = _csv_header(record)
+                continue
+            if len(record) != len(header):
+                problems.append(
+                    f"Line {start}: {len(record)} value(s), but the header names "
+                    f"{len(header)} column(s)."
+                )
+                continue
+            rows.append(
+                _CsvRow(
+                    start, {col: value.strip() for col, value in zip(header, record, strict=True)}
+                )
+            )
+            if len(rows) > max_units:
+                raise ValidationError(
+                    f"The file has more than {max_units:,} rows; one import creates at most "
+                    f"{max_units:,} units. Split the file."
+                )
+    except csv.Error as exc:
+        problems.append(
+            f"Line {last_line + 1}: the file cannot be read from here ({exc}); "
+            "is a quote left open?"
+        )
+    if header is None:
+        raise ValidationError(
+            "The first row must name the columns: " + ", ".join(CSV_COLUMNS) + "."
+        )
+    if not rows and not problems:
+        raise ValidationError("The file has a header but no rows.")
+    return rows, problems
+
+
+def _csv_header(record: list[str]) -> list[str]:
+    header = [h.strip().lower() for h in record]
+    if "catalog_number" not in header:
+        raise ValidationError(
+            "The first row must name the columns: " + ", ".join(CSV_COLUMNS) + "."
+        )
+    unknown = sorted(set(header) - set(CSV_COLUMNS))
+    if unknown:
+        raise ValidationError(f"Unknown column(s): {', '.join(unknown)}.")
+    return header
+
+
+def _csv_receive_line(
+    row: _CsvRow, *, who, lookups: _ImportLookups, default_custodian: User | None
+) -> tuple[User | None, ReceiveLine | None, list[str]]:
+    """One row checked against the organization: (custodian, the line to receive, problems)."""
+    get = lambda col: row.values.get(col, "")  # noqa: E731
+    problems = []
+    product = lookups.products.get(get("catalog_number").lower())
+    if product is None:
+        problems.append(f"unknown catalog number '{get('catalog_number')}'")
+    expiry = None
+    if get("expiration_date"):
+        try:
+            expiry = datetime.date.fromisoformat(get("expiration_date"))
+        except ValueError:
+            problems.append(f"expiration_date '{get('expiration_date')}' is not YYYY-MM-DD")
+    quantity = 1
+    if get("quantity"):
+        try:
+            quantity = int(get("quantity"))
+        except ValueError:
+            problems.append(f"quantity '{get('quantity')}' is not a whole number")
+    cap = settings.RECEIVE_MAX_QUANTITY
+    if not 1 <= quantity <= cap:
+        problems.append(f"quantity must be between 1 and {cap:,} per row (limit {cap:,})")
+    location = None
+    if get("location"):
+        location = lookups.locations.get(get("location").lower())
+        if location is None:
+            problems.append(f"unknown location '{get('location')}'")
+    custodian = default_custodian
+    if get("custodian"):
+        if get("custodian").lower() == "organization":
+            custodian = None
+        else:
+            custodian = lookups.holders.get(get("custodian").lower())
+            if custodian is None:
+                problems.append(f"unknown holder '{get('custodian')}'")
+            elif not custodian.is_active:
+                problems.append(f"holder '{get('custodian')}' is deactivated")
+    if not problems and not policies.can_receive_into(
+        actor=who, custodian_id=custodian.pk if custodian else None
+    ):
+        problems.append(
+            f"you can receive only into your own custody, not {custodian or 'the organization'}'s"
+        )
+    if problems:
+        return custodian, None, problems
+    line = ReceiveLine(
+        product=product,
+        lot_number=get("lot_number"),
+        serial_numbers=[get("serial_number")] if get("serial_number") else (),
+        quantity=quantity,
+        expiration_date=expiry,
+        location=location,
+        line=row.line,
+    )
+    return custodian, line, []
+
+
+def _repeated_serial(line: ReceiveLine, first_line: dict[tuple[int, str], int]) -> str:
+    """A problem when the row's serial appeared on an earlier row of the file (rows for
+    different holders land in different receive calls, so no single call would see it)."""
+    for serial in line.serial_numbers:
+        key = (line.product.pk, serial)
+        if key in first_line:
+            return (
+                f"Line {line.line}: serial {serial} appears twice (also on line {first_line[key]})."
+            )
+        first_line[key] = line.line
+    return ""
+
+
+def _units_planned(lines: Iterable[ReceiveLine]) -> int:
+    return sum(len(line.serial_numbers) or line.quantity for line in lines)
 
 
 @transaction.atomic
@@ -573,115 +753,44 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
     Columns (header row required): catalog_number, serial_number, lot_number,
     expiration_date (YYYY-MM-DD), quantity (lot-tracked, default 1), location (name, optional),
     custodian (username, optional; defaults to `default_custodian`).
+
+    Permission is checked before the file is read. Parsing is strict (see _csv_rows_strict).
+    One row creates at most settings.RECEIVE_MAX_QUANTITY units and one file at most
+    settings.IMPORT_MAX_UNITS (rows x quantity); the messages name the limits.
     """
-    if len(data) > CSV_MAX_BYTES:
-        raise ValidationError("That file is larger than 5 MB; split it.")
-    if b"\x00" in data:
-        raise ValidationError("The file contains NUL bytes: it is not a CSV text file.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError("The file is not UTF-8 text; save it as CSV (UTF-8).") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "catalog_number" not in header:
-        raise ValidationError(
-            "The first row must name the columns: " + ", ".join(CSV_COLUMNS) + "."
-        )
-    unknown = sorted(set(header) - set(CSV_COLUMNS))
-    if unknown:
-        raise ValidationError(f"Unknown column(s): {', '.join(unknown)}.")
-    reader.fieldnames = header
-    reader = _numbered(reader)
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors receive stock.")
-    org = actor.organization_id
-    products = {p.catalog_number.lower(): p for p in Product.objects.filter(organization_id=org)}
-    locations = {loc.name.lower(): loc for loc in Location.objects.filter(organization_id=org)}
-    holders = {
-        u.username.lower(): u
-        for u in User.objects.filter(organization_id=org, role__in=[Role.DISTRIBUTOR, Role.REP])
-    }
-    problems: list[str] = []
+    rows, problems = _csv_rows_strict(_csv_text(data))
+    lookups = _ImportLookups.for_organization(actor.organization_id)
+    accepted: list[ReceiveLine] = []
+    first_line: dict[tuple[int, str], int] = {}
     by_custodian: dict[int | None, tuple[User | None, list[ReceiveLine]]] = {}
-    serial_lines: dict[tuple[int, str], int] = {}
-    rows = 0
-    try:
-        records = list(reader)
-    except csv.Error as exc:  # e.g. a runaway quoted field
-        raise ValidationError(
-            f"The CSV cannot be read after line {reader.line_num}: {exc}."
-        ) from exc
-    for line_no, row in records:
-        rows += 1
-        if None in row:
-            problems.append(f"Line {line_no}: more values than columns.")
-            continue
-        values = {col: (row.get(col) or "").strip() for col in CSV_COLUMNS}
-        get = values.get
-        row_problems = []
-        product = products.get(get("catalog_number").lower())
-        if product is None:
-            row_problems.append(f"unknown catalog number '{get('catalog_number')}'")
-        elif get("serial_number"):
-            # Duplicates across holders would land in different receive calls: catch them here.
-            key = (product.pk, get("serial_number"))
-            if key in serial_lines:
-                row_problems.append(
-                    f"serial {key[1]} appears twice (also on line {serial_lines[key]})"
-                )
-            serial_lines.setdefault(key, line_no)
-        expiry = None
-        if get("expiration_date"):
-            try:
-                expiry = datetime.date.fromisoformat(get("expiration_date"))
-            except ValueError:
-                row_problems.append(f"expiration_date '{get('expiration_date')}' is not YYYY-MM-DD")
-        quantity = 1
-        if get("quantity"):
-            try:
-                quantity = int(get("quantity"))
-            except ValueError:
-                row_problems.append(f"quantity '{get('quantity')}' is not a whole number")
-        location = None
-        if get("location"):
-            location = locations.get(get("location").lower())
-            if location is None:
-                row_problems.append(f"unknown location '{get('location')}'")
-        custodian = default_custodian
-        if get("custodian"):
-            if get("custodian").lower() == "organization":
-                custodian = None
-            else:
-                custodian = holders.get(get("custodian").lower())
-                if custodian is None:
-                    row_problems.append(f"unknown holder '{get('custodian')}'")
-                elif not custodian.is_active:
-                    row_problems.append(f"holder '{get('custodian')}' is deactivated")
-        if not row_problems and not policies.can_receive_into(
-            actor=who, custodian_id=custodian.pk if custodian else None
-        ):
-            row_problems.append(
-                f"you can receive only into your own custody, not {custodian or 'the organization'}'s"
-            )
-        if row_problems:
-            problems.append(f"Line {line_no}: " + "; ".join(row_problems) + ".")
-            continue
-        key = custodian.pk if custodian else None
-        by_custodian.setdefault(key, (custodian, []))[1].append(
-            ReceiveLine(
-                product=product,
-                lot_number=get("lot_number"),
-                serial_numbers=[get("serial_number")] if get("serial_number") else (),
-                quantity=quantity,
-                expiration_date=expiry,
-                location=location,
-                line=line_no,
-            )
+    for row in rows:
+        custodian, line, row_problems = _csv_receive_line(
+            row, who=who, lookups=lookups, default_custodian=default_custodian
         )
-    if rows == 0:
-        problems.append("The file has a header but no rows.")
+        if row_problems:
+            problems.append(f"Line {row.line}: " + "; ".join(row_problems) + ".")
+            continue
+        repeated = _repeated_serial(line, first_line)
+        if repeated:
+            problems.append(repeated)
+            continue
+        accepted.append(line)
+        key = custodian.pk if custodian else None
+        by_custodian.setdefault(key, (custodian, []))[1].append(line)
+    planned, cap = _units_planned(accepted), settings.IMPORT_MAX_UNITS
+    if planned > cap:  # refused before any unit is made: the work itself is the harm
+        raise ValidationError(
+            [
+                f"This file would create {planned:,} units; one import creates at most {cap:,}. "
+                "Split the file.",
+                *problems,
+            ]
+        )
+    # Rows that passed are still received (and rolled back below) so that their own problems,
+    # such as serials already on record, are reported together with the rest.
     received: list[Unit] = []
     for custodian, lines in by_custodian.values():
         try:

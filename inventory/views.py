@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.selectors import actor_for, holders_for_org
+from config import csvsafe
 from config.web import (
     add_form_errors,
     flash_errors,
@@ -131,7 +131,7 @@ def unit_export(request):
         messages.error(request, "Fix the filter before exporting.")
         return redirect(reverse("inventory:unit_list") + "?" + request.GET.urlencode())
     rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[:EXPORT_LIMIT]
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())
 
     def lines():
         yield writer.writerow(

@@ -141,6 +141,6 @@ def test_usernames_with_an_at_sign_are_refused(client, admin_user):
     client.force_login(admin_user)
     response = client.post(
         reverse("accounts:user_create"),
-        {"username": "jo@x.com", "role": "rep", "password": "long-enough-1"},
+        {"username": "jo@x.com", "role": "rep", "email": "jo@example.com"},
     )
     assert "Use letters, digits and . + - _ only" in response.content.decode()

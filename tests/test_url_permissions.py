@@ -100,6 +100,18 @@ EXPECTATIONS: dict[str, Expect] = {
     "accounts:holder_search": Expect(
         "get", lambda w: {}, 302, 200, 200, 200, 200, data=lambda w: {"purpose": "recipient"}
     ),
+    "accounts:user_invite": Expect("post", lambda w: {"pk": w.rep.pk}, **ADMIN_ONLY_POST),
+    "accounts:user_unlock": Expect("post", lambda w: {"pk": w.rep.pk}, **ADMIN_ONLY_POST),
+    # Everyone signed in changes their own password; anyone may ask for a reset link.
+    "password_change": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
+    "password_change_done": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
+    "password_reset": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "password_reset_done": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "password_reset_complete": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    # A made-up token shows "this link no longer works", to anyone.
+    "password_reset_confirm": Expect(
+        "get", lambda w: {"uidb64": "MQ", "token": "set-password"}, 200, 200, 200, 200, 200
+    ),
 }
 
 
@@ -112,6 +124,21 @@ def _inventory_world(w: World) -> None:
     (other,) = receive_units(w.admin, w.rep, n=1, product=product, serial_prefix="URL2-")
     (transfer,) = transfer_create(actor=w.rep, unit_ids=[other.pk], recipient=w.distributor)
     w.objects.update(unit=unit, transfer=transfer)
+
+    # Another distributor group of the same organization, and its transfers: one sent to this
+    # group's distributor (its units were never the pooled rep's) and one inside that group.
+    group = w.distributor.distributor_group
+    group.pooling_enabled = True
+    group.save(update_fields=["pooling_enabled"])
+    drew = DistributorFactory(organization=w.admin.organization)
+    casey = RepFactory(organization=w.admin.organization, assigned_to=drew)
+    (to_pool,) = receive_units(w.admin, casey, n=1, product=product, serial_prefix="CASEY-")
+    (inside,) = receive_units(w.admin, casey, n=1, product=product, serial_prefix="CASEY2-")
+    (casey_to_distributor,) = transfer_create(
+        actor=casey, unit_ids=[to_pool.pk], recipient=w.distributor
+    )
+    (casey_to_drew,) = transfer_create(actor=casey, unit_ids=[inside.pk], recipient=drew)
+    w.objects.update(casey_to_distributor=casey_to_distributor, casey_to_drew=casey_to_drew)
 
 
 WORLD_HOOKS.append(_inventory_world)
@@ -266,3 +293,32 @@ def test_url_answers_each_visitor_as_declared(client, world, name, visitor):
     if expect.method == "post" and wanted in (403, 404):
         # A refused write must not be reachable by GET either.
         assert client.get(url).status_code in (403, 404, 405)
+
+
+# Another group's transfers, by id: (transfer, URL name) -> status per visitor. The rep's pool
+# is on, and still casey's transfer to the rep's distributor answers 404 to the rep.
+OTHER_GROUP_TRANSFERS = {
+    ("casey_to_distributor", "transfer_detail"): (302, 404, 200, 200, 404),
+    ("casey_to_distributor", "transfer_accept"): (302, 404, 302, 302, 404),
+    ("casey_to_distributor", "transfer_decline"): (302, 404, 302, 302, 404),
+    ("casey_to_distributor", "transfer_cancel"): (302, 404, 403, 302, 404),
+    ("casey_to_drew", "transfer_detail"): (302, 404, 404, 200, 404),
+    ("casey_to_drew", "transfer_accept"): (302, 404, 404, 302, 404),
+    ("casey_to_drew", "transfer_decline"): (302, 404, 404, 302, 404),
+    ("casey_to_drew", "transfer_cancel"): (302, 404, 404, 302, 404),
+}
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+@pytest.mark.parametrize(("transfer", "name"), sorted(OTHER_GROUP_TRANSFERS))
+def test_another_groups_transfers_answer_each_visitor_as_declared(
+    client, world, transfer, name, visitor
+):
+    user = world.visitor(visitor)
+    if user is not None:
+        client.force_login(user)
+    url = reverse(f"inventory:{name}", kwargs={"pk": world.objects[transfer].pk})
+    method = "get" if name == "transfer_detail" else "post"
+    response = getattr(client, method)(url, {"reason": "Wrong size"})
+    wanted = OTHER_GROUP_TRANSFERS[(transfer, name)][VISITORS.index(visitor)]
+    assert response.status_code == wanted, f"{method.upper()} {url} as {visitor}"

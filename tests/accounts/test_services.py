@@ -12,7 +12,6 @@ def test_creating_a_distributor_creates_their_group(admin_user):
         organization=admin_user.organization,
         username="newdist",
         role=Role.DISTRIBUTOR,
-        password="long-enough-1",
     )
     group = DistributorGroup.objects.get(distributor=user)
     assert group.pooling_enabled is False

@@ -14,6 +14,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CSP_LISTENER = Path(__file__).with_name("csp_listener.js")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--headless",
@@ -44,13 +45,34 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+def _is_csp_violation(message) -> bool:
+    text = message.text
+    return message.type == "error" and (
+        "CSP violation" in text or "Content Security Policy" in text
+    )
+
+
+def _page_failing_on_csp_violations(context):
+    """A page of the context; the test fails if any page broke the Content-Security-Policy
+    (the listener reports each violation, and Chromium logs its own refusals, as errors)."""
+    violations = []
+    context.add_init_script(path=str(CSP_LISTENER))
+    context.on(
+        "console",
+        lambda message: violations.append(message.text) if _is_csp_violation(message) else None,
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
     context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    yield from _page_failing_on_csp_violations(context)
 
 
 @pytest.fixture
@@ -61,10 +83,7 @@ def phone_page(browser, live_server):
         is_mobile=True,
         has_touch=True,
     )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _page_failing_on_csp_violations(context)
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ def test_lot_tracked_product_needs_a_lot_number(admin_user, rep, lot_product):
 
 @pytest.mark.parametrize("quantity", [0, -1, 1001])
 def test_lot_quantity_must_be_sensible(admin_user, rep, lot_product, quantity):
-    with pytest.raises(ValidationError, match="between 1 and 1000"):
+    with pytest.raises(ValidationError, match="between 1 and 1,000"):
         services.units_receive(
             actor=admin_user,
             lines=[ReceiveLine(product=lot_product, lot_number="L", quantity=quantity)],
@@ -400,7 +400,7 @@ def test_csv_with_several_bad_rows_reports_each_line_and_creates_nothing(
     assert "Line 6: unknown location 'Nowhere'." in messages
     assert "Line 7: unknown holder 'nobody'." in messages
     assert "Line 8: KN-100 is tracked by serial number: give one per unit." in messages
-    assert "Line 9: more values than columns." in messages
+    assert "Line 9: 8 value(s), but the header names 7 column(s)." in messages
     assert nothing_received()
 
 

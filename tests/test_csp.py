@@ -1,0 +1,116 @@
+"""Every page carries a strict Content-Security-Policy, and no page needs inline script or style.
+
+(The browser tests fail on any violation the browser reports; this checks the header and the
+markup of the main pages of every role without a browser.)
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.events.factories import open_event
+from tests.inventory.factories import receive_units
+
+INLINE = [
+    re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # a script without src
+    re.compile(r"<style[\s>]", re.I),
+    re.compile(r"\sstyle\s*=", re.I),
+    re.compile(r"\son[a-z]+\s*=", re.I),  # onclick=, onchange=, ...
+    re.compile(r"javascript:", re.I),
+]
+
+
+def directives(response) -> dict[str, str]:
+    header = response["Content-Security-Policy"]
+    return dict(
+        (part.strip().split(" ", 1) + [""])[:2] for part in header.split(";") if part.strip()
+    )
+
+
+def assert_strict(response):
+    policy = directives(response)
+    assert policy["default-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+    assert "unsafe-eval" not in response["Content-Security-Policy"]
+    for directive in ("script-src", "style-src"):
+        assert directive not in policy or policy[directive] == "'self'"
+
+
+def assert_no_inline(response):
+    body = response.content.decode()
+    found = [m.group(0) for pattern in INLINE for m in pattern.finditer(body)]
+    assert not found, f"{response.wsgi_request.path}: inline {found[:3]}"
+
+
+def test_anonymous_pages_carry_the_policy(client, db):
+    for name in ("login", "password_reset"):
+        response = client.get(reverse(name))
+        assert response.status_code == 200
+        assert_strict(response)
+        assert_no_inline(response)
+
+
+@pytest.fixture
+def stocked(admin_user, pooled, distributor, rep):
+    receive_units(admin_user, rep, n=2, serial_prefix="R-")
+    receive_units(admin_user, distributor, n=2, serial_prefix="D-")
+    return distributor, rep
+
+
+def _main_pages(user, event, unit):
+    pages = [
+        reverse("home"),
+        reverse("inventory:unit_list"),
+        reverse("inventory:unit_list") + "?custody=both",
+        reverse("inventory:unit_detail", args=[unit.pk]),
+        reverse("inventory:transfer_list"),
+        reverse("inventory:product_list"),
+        reverse("events:event_list"),
+        reverse("events:event_create"),
+        reverse("events:event_detail", args=[event.pk]),
+        reverse("events:mark_used", args=[event.pk]),
+        reverse("events:notification_list"),
+        reverse("events:directory"),
+        reverse("password_change"),
+    ]
+    if user.is_org_admin or user.is_distributor:
+        pages += [reverse("inventory:receive"), reverse("inventory:location_list")]
+    if user.is_org_admin:
+        pages += [
+            reverse("accounts:user_list"),
+            reverse("accounts:user_create"),
+            reverse("accounts:user_detail", args=[user.pk]),
+        ]
+    return pages
+
+
+def test_main_pages_of_every_role_carry_the_policy_and_no_inline_code(client, admin_user, stocked):
+    distributor, rep = stocked
+    event = open_event(rep)
+    unit = rep.custody_units.first()
+    for user in (admin_user, distributor, rep):
+        client.force_login(user)
+        for path in _main_pages(user, event, unit):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert_strict(response)
+            assert_no_inline(response)
+
+
+def test_error_pages_carry_the_policy_too(client, rep):
+    client.force_login(rep)
+    response = client.get("/inventory/units/999999999/")
+    assert response.status_code == 404
+    assert_strict(response)
+    assert_no_inline(response)
+
+
+def test_the_inline_check_catches_inline_code():
+    class Fake:
+        content = b'<div style="color:red" onclick="x()"><script>alert(1)</script>'
+        wsgi_request = type("R", (), {"path": "/fake"})()
+
+    with pytest.raises(AssertionError):
+        assert_no_inline(Fake())
