@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import GroupMembership
+from accounts.models import GroupMembership, User
 from accounts.selectors import actor_for, forget_actor
 from events import policies, services
-from events.models import Event, EventLine, EventStatus, EventType
+from events.models import Event, EventLine, EventStatus, EventType, viewers_q
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from tests.events.factories import (
     FacilityFactory,
@@ -377,6 +377,7 @@ def cast(org, admin_user, distributor, rep, pooled):
         "unassigned_rep": RepFactory(organization=org),
         "other_org_admin": UserFactory(organization=other_org, admin=True),
         "inactive_admin": UserFactory(organization=org, admin=True, is_active=False),
+        "inactive_rep": RepFactory(organization=org, assigned_to=distributor, is_active=False),
         "reps_event": open_event(rep),
         "distributors_event": open_event(distributor),
     }
@@ -395,6 +396,7 @@ def cast(org, admin_user, distributor, rep, pooled):
         ("unassigned_rep", set()),
         ("other_org_admin", set()),
         ("inactive_admin", set()),
+        ("inactive_rep", set()),
     ],
 )
 def test_event_visibility(cast, viewer, sees):
@@ -403,9 +405,12 @@ def test_event_visibility(cast, viewer, sees):
     visible = set(Event.objects.visible_to(user).values_list("pk", flat=True))
 
     assert visible == {cast[n].pk for n in sees}
-    # The policy the templates use agrees with the queryset that scopes every lookup.
+    # The policy the templates use agrees with the queryset that scopes every lookup...
     actor = actor_for(user)
     assert {n for n in names if policies.can_see_event(actor=actor, event=cast[n])} == sees
+    # ...and with the filter on users that @mentions and the autocomplete use.
+    seen_by = {n for n in names if User.objects.filter(viewers_q(cast[n]), pk=user.pk).exists()}
+    assert seen_by == sees
 
 
 @pytest.mark.parametrize("viewer", ["same_group_rep", "other_group_rep", "other_org_admin"])
