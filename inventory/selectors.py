@@ -10,8 +10,10 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.policies import Actor, holder_ids_in_scope
+from accounts.policies import Actor, holder_ids_in_scope, spoken_for_ids
+from accounts.selectors import holders_for_org
 
+from . import policies
 from .models import CustodyEntry, Transfer, Unit, UnitState
 
 
@@ -63,16 +65,14 @@ def holds_stock(*, holder: User) -> bool:
 
 
 def transfers_waiting_on(*, user: User, actor: Actor) -> QuerySet[Transfer]:
-    """Pending transfers the user may accept or decline (for themselves, their reps, or, for an
-    admin, anyone of the organization)."""
+    """Pending transfers the user may accept or decline: those sent to someone they answer for
+    (`accounts.policies.answers_for`: themselves, their reps, or, for an admin, anyone of the
+    organization and organization custody)."""
     qs = Transfer.objects.filter(
         organization_id=actor.organization_id, status=Transfer.Status.PENDING
     )
-    if actor.is_admin:
-        return qs
-    if actor.is_distributor:
-        return qs.filter(recipient_id__in={actor.id, *actor.rep_ids})
-    return qs.filter(recipient_id=actor.id)
+    scope = spoken_for_ids(actor=actor)
+    return qs if scope is None else qs.filter(recipient_id__in=scope)
 
 
 def waits_on_me(*, transfer: Transfer, actor: Actor) -> bool:
@@ -84,6 +84,17 @@ def waits_on_me(*, transfer: Transfer, actor: Actor) -> bool:
 
 def waiting_on_me_q(*, actor: Actor) -> Q:
     return Q(recipient__isnull=True) if actor.is_admin else Q(recipient_id=actor.id)
+
+
+def receive_custodians(*, actor: Actor) -> tuple[list[User], bool]:
+    """Whom the receiving forms offer as custodian: the holders `can_receive_into` allows, and
+    whether organization custody is one of them."""
+    candidates = holders_for_org(organization_id=actor.organization_id)
+    scope = policies.receivable_holder_ids(actor=actor)
+    if scope is not None:  # only narrows the read; the policy below decides
+        candidates = candidates.filter(pk__in=scope)
+    holders = [u for u in candidates if policies.can_receive_into(actor=actor, custodian_id=u.pk)]
+    return holders, policies.can_receive_into(actor=actor, custodian_id=None)
 
 
 def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
@@ -101,15 +112,6 @@ def transfers_sent_pending(*, actor: Actor) -> QuerySet[Transfer]:
     if scope is None:
         return qs.filter(started_by_id=actor.id)
     return qs.filter(Q(started_by_id=actor.id) | Q(sender_id__in=scope))
-
-
-def recipient_choices(*, actor: Actor) -> QuerySet[User]:
-    """Every holder of the organization a unit can be sent to: active distributors and reps."""
-    return User.objects.filter(
-        organization_id=actor.organization_id,
-        is_active=True,
-        role__in=[Role.DISTRIBUTOR, Role.REP],
-    ).order_by("display_name", "username")
 
 
 def expiry_counts(*, qs: QuerySet[Unit], today: datetime.date | None = None) -> dict[str, int]:

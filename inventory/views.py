@@ -383,12 +383,6 @@ def receiver_required(view):
     return wrapper
 
 
-def _receive_holders(actor, user):
-    if actor.is_admin:
-        return list(holders_for_org(organization_id=actor.organization_id)), True
-    return [user], False
-
-
 def _custodian_from(request, value):
     return None if value == ORG else _recipient(request, value)
 
@@ -398,7 +392,7 @@ class _ReceiveForms:
 
     def __init__(self, request, bound: str | None = None):
         actor = actor_for(request.user)
-        holders, include_org = _receive_holders(actor, request.user)
+        holders, include_org = selectors.receive_custodians(actor=actor)
         common = {"holders": holders, "include_org": include_org}
         data = request.POST if request.method == "POST" else None
         self.form = ReceiveForm(
