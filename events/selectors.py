@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -98,6 +96,7 @@ def notification_rows(*, user: User) -> QuerySet[Notification]:
 
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
+    from inventory.expiry import unexpired_q
     from inventory.selectors import expiry_counts, transfers_waiting_on, waiting_on_me_q
 
     today = timezone.localdate()
@@ -125,8 +124,10 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         ),
     }
     if actor.is_distributor:
+        # What the pool can still give: available and not expired (an expired unit cannot be used).
         data["pool_levels"] = list(
             Unit.objects.filter(
+                unexpired_q(today=today),
                 organization_id=actor.organization_id,
                 custodian_id=actor.id,
                 state=UnitState.AVAILABLE,
@@ -140,8 +141,3 @@ def dashboard(*, user: User, actor: Actor) -> dict:
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()
         )
     return data
-
-
-def expiring_window(days: int) -> tuple[datetime.date, datetime.date]:
-    today = timezone.localdate()
-    return today, today + datetime.timedelta(days=days)

@@ -23,11 +23,10 @@ from config.web import (
     selected_ids,
 )
 from inventory import selectors as inventory_selectors
-from inventory.filters import UnitFilter, product_lines
+from inventory.filters import custody_tabs
 from inventory.forms import ScanForm
 from inventory.models import UnitState
 from inventory.selectors import units_from_scan
-from inventory.views import custody_tabs
 
 from . import policies, selectors, services
 from .forms import DIRECTORY_FORMS, CommentForm, EventFilterForm, EventForm, PoForm
@@ -193,77 +192,27 @@ def event_detail(request, pk):
 def mark_used(request, pk):
     """Mark Used Inventory: what the event's representative may use, with the custody filter."""
     event = _get_event(request, pk)
-    actor = actor_for(request.user)
-    if not policies.can_see_event(actor=actor, event=event):
-        raise PermissionDenied  # unreachable: visible_to already scoped the lookup
-    rep_actor = actor_for(event.representative)
     if request.method == "POST":
         return _mark_used_post(request, event)
-    base = selectors.usable_units(event=event, rep_actor=rep_actor)
+    rep_actor = actor_for(event.representative)
     facility_only = request.GET.get("facility_stock") == "1"
-    if facility_only:
-        base = base.filter(state=UnitState.FACILITY_STOCK, facility_id=event.facility_id)
-    holder_ids = {rep_actor.id} | (
-        {rep_actor.distributor_id} if rep_actor.distributor_id else set()
-    )
-    holders = list(User.objects.filter(pk__in=holder_ids))
-    params = request.GET.copy()
-    params.pop("facility_stock", None)
-    filterset = UnitFilter(
-        params,
-        queryset=base,
-        actor=rep_actor,
-        holders=holders,
-        product_lines=product_lines(event.organization_id),
-    )
-    for name in ("state", "rep", "custodian"):
-        filterset.filters.pop(name, None)
-    if "custody" in filterset.filters:
-        # Only the representative's own custody and (with pooling) the pool are usable here;
-        # someone else looking at the event sees the tabs named after the representative.
-        choices = filterset.filters["custody"].extra["choices"]
-        if not rep_actor.uses_pool:
-            choices = [c for c in choices if c[0] == "mine"]
-        if request.user.pk != rep_actor.id:
-            own = f"{event.representative.name}'s Custody"
-            choices = [(v, own if v == "mine" else label) for v, label in choices]
-        filterset.filters["custody"].extra["choices"] = choices
-    if filterset.is_bound and not filterset.is_valid():
-        qs = base.none()
-        for errors in filterset.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        qs = filterset.qs
+    filterset, qs = _usable_units_filtered(request, event, rep_actor, facility_only=facility_only)
     page = page_number(request)
     rows, has_next = page_of(
         inventory_selectors.unit_rows(qs).order_by(*inventory_selectors.UNIT_ORDER), page
     )
     today = timezone.localdate()
-    for unit in rows:
-        unit.custody = inventory_selectors.custody_label(
-            unit=unit, actor=rep_actor, viewer_id=request.user.pk
-        )
+    for unit in _label_custody(rows, rep_actor, viewer=request.user):
         unit.expired = unit.is_expired(today)
     lines = selectors.current_lines(event=event)
-    for line in lines:
-        line.unit.custody = inventory_selectors.custody_label(
-            unit=line.unit, actor=rep_actor, viewer_id=request.user.pk
-        )
-    tabs = custody_tabs(request, filterset)
-    facility_toggle = request.GET.copy()
-    facility_toggle.pop("page", None)
-    if facility_only:
-        facility_toggle.pop("facility_stock", None)
-    else:
-        facility_toggle["facility_stock"] = "1"
+    _label_custody([line.unit for line in lines], rep_actor, viewer=request.user)
     return render(
         request,
         "events/mark_used.html",
         {
             "event": event,
             "filter": filterset,
-            "custody_tabs": tabs,
+            "custody_tabs": custody_tabs(request.GET, filterset),
             "units": rows,
             "lines": lines,
             "page": page,
@@ -272,11 +221,50 @@ def mark_used(request, pk):
             "facility_only": facility_only,
             # Searching keeps the "facility stock only" toggle.
             "keep": [("facility_stock", "1")] if facility_only else [],
-            "facility_toggle": facility_toggle.urlencode(),
-            "can_use": policies.can_mark_used(actor=actor, event=event),
+            "facility_toggle": _facility_toggle_query(request, facility_only),
+            "can_use": policies.can_mark_used(actor=actor_for(request.user), event=event),
             "today": today,
         },
     )
+
+
+def _usable_units_filtered(request, event, rep_actor, *, facility_only: bool):
+    """What the representative may use on the event, through the inventory list's filters
+    (the same custody values and holder ids, so pooling is decided in one place)."""
+    base = selectors.usable_units(event=event, rep_actor=rep_actor)
+    if facility_only:
+        base = base.filter(state=UnitState.FACILITY_STOCK, facility_id=event.facility_id)
+    params = request.GET.copy()
+    params.pop("facility_stock", None)
+    # Someone else looking sees the tabs named after the representative.
+    own_label = f"{event.representative.name}'s Custody" if request.user.pk != rep_actor.id else ""
+    filterset, qs, valid = inventory_selectors.filtered_units(
+        params=params, actor=rep_actor, queryset=base, for_use=True, own_label=own_label
+    )
+    if not valid:
+        for errors in filterset.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return filterset, qs
+
+
+def _label_custody(units, rep_actor, *, viewer):
+    for unit in units:
+        unit.custody = inventory_selectors.custody_label(
+            unit=unit, actor=rep_actor, viewer_id=viewer.pk
+        )
+    return units
+
+
+def _facility_toggle_query(request, facility_only: bool) -> str:
+    """The link that turns "facility stock only" on or off, keeping the other filters."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    if facility_only:
+        query.pop("facility_stock", None)
+    else:
+        query["facility_stock"] = "1"
+    return query.urlencode()
 
 
 def _mark_used_post(request, event):

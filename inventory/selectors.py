@@ -14,6 +14,8 @@ from accounts.policies import Actor, holder_ids_in_scope, spoken_for_ids
 from accounts.selectors import holders_for_org
 
 from . import policies
+from .expiry import expiry_q
+from .filters import UnitFilter, product_lines
 from .models import CustodyEntry, Transfer, Unit, UnitState
 
 
@@ -49,6 +51,37 @@ UNIT_ORDER = (F("expiration_date").asc(nulls_last=True), "pk")
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
     return qs.select_related("product", "custodian", "location", "facility")
+
+
+def filtered_units(
+    *,
+    params,
+    actor: Actor,
+    queryset: QuerySet[Unit],
+    for_use: bool = False,
+    own_label: str = "",
+) -> tuple[UnitFilter, QuerySet[Unit], bool]:
+    """The shared unit filters (custody, search, state, expiry...) applied to an already scoped
+    queryset: `Unit.objects.visible_to(user)` for the inventory list, what an event's
+    representative may use for Mark Used (`for_use`, with `actor` the representative).
+
+    Returns the filterset, the filtered queryset and whether the filters were valid; invalid
+    filters show nothing rather than everything.
+    """
+    holders = [] if for_use else list(holders_for_org(organization_id=actor.organization_id))
+    # Always bound (an empty query string is valid), so default narrowing applies too.
+    filterset = UnitFilter(
+        params,
+        queryset=queryset,
+        actor=actor,
+        holders=holders,
+        product_lines=product_lines(actor.organization_id),
+        for_use=for_use,
+        own_label=own_label,
+    )
+    if not filterset.is_valid():
+        return filterset, queryset.none(), False
+    return filterset, filterset.qs, True
 
 
 def unit_history(*, unit: Unit) -> list[CustodyEntry]:
@@ -115,16 +148,13 @@ def transfers_sent_pending(*, actor: Actor) -> QuerySet[Transfer]:
 
 
 def expiry_counts(*, qs: QuerySet[Unit], today: datetime.date | None = None) -> dict[str, int]:
+    """How many units not yet inactive fall in each dashboard expiry window (`inventory.expiry`)."""
     today = today or timezone.localdate()
     live = qs.exclude(state=UnitState.INACTIVE)
     return {
-        "expired": live.filter(expiration_date__lt=today).count(),
-        "within_30": live.filter(
-            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=30)
-        ).count(),
-        "within_90": live.filter(
-            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=90)
-        ).count(),
+        "expired": live.filter(expiry_q("expired", today=today)).count(),
+        "within_30": live.filter(expiry_q("30", today=today)).count(),
+        "within_90": live.filter(expiry_q("90", today=today)).count(),
     }
 
 
