@@ -1,10 +1,15 @@
 """Selectors that answer in SQL what a policy answers for one object: they must agree."""
 
+import datetime
+
 import pytest
+from django.http import QueryDict
+from django.utils import timezone
 
 from accounts.selectors import actor_for
+from events.selectors import dashboard
 from inventory import policies, selectors, services
-from inventory.models import Transfer
+from inventory.models import Transfer, Unit
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
 
@@ -70,3 +75,48 @@ def test_transfers_waiting_on_me_are_exactly_those_i_may_answer(pending, viewer,
     }
     assert may_answer == answers
     assert waiting == {transfers[name].pk for name in answers}
+
+
+# --- Expiry windows: one definition, read by the list filter, the counts and the dashboard ------
+
+WINDOWS = ("expired", "30", "90", "later", "none")
+
+
+@pytest.mark.parametrize(
+    ("days", "windows"),
+    [
+        (-1, {"expired"}),
+        (0, {"30", "90"}),  # expires today: still usable, so not expired
+        (29, {"30", "90"}),
+        (30, {"30", "90"}),
+        (31, {"90"}),
+        (89, {"90"}),
+        (90, {"90"}),
+        (91, {"later"}),
+        (None, {"none"}),
+    ],
+)
+def test_expiry_windows_at_their_boundaries(admin_user, days, windows):
+    today = timezone.localdate()
+    expiry = None if days is None else today + datetime.timedelta(days=days)
+    (unit,) = receive_units(admin_user, None, n=1, expiration_date=expiry)
+    actor = actor_for(admin_user)
+    scoped = Unit.objects.visible_to(admin_user)
+
+    listed_in = set()
+    for window in WINDOWS:
+        _, qs, valid = selectors.filtered_units(
+            params=QueryDict(f"expiry={window}"), actor=actor, queryset=scoped
+        )
+        assert valid
+        if qs.filter(pk=unit.pk).exists():
+            listed_in.add(window)
+    assert listed_in == windows
+
+    counts = {
+        "expired": int("expired" in windows),
+        "within_30": int("30" in windows),
+        "within_90": int("90" in windows),
+    }
+    assert selectors.expiry_counts(qs=scoped, today=today) == counts
+    assert dashboard(user=admin_user, actor=actor)["expiry"] == counts
