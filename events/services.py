@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from inventory.services import lock_units, record_entries
@@ -178,6 +179,13 @@ def event_update(*, actor: User, event: Event, **fields) -> Event:
     return event
 
 
+def _acting_for(actor: User, event: Event) -> int | None:
+    """Whom the ledger names as acted for on this event's units: its representative when a
+    distributor or an admin acts (`accounts.policies.on_behalf_of`), nobody when they act
+    themselves."""
+    return behalf_of(actor=actor_for(actor), holder_id=event.representative_id)
+
+
 def _holding_event_problem(unit: Unit) -> str:
     """Which event took a unit that is allocated (for the person who lost the race)."""
     line = (
@@ -229,9 +237,7 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
             kind=EntryKind.MARKED_USED,
             to_state=UnitState.ALLOCATED,
             actor=actor,
-            on_behalf_of_id=event.representative_id
-            if event.representative_id != actor.pk
-            else None,
+            on_behalf_of_id=_acting_for(actor, event),
             entry_extra={"event": event},
         )
     now = timezone.now()
@@ -263,6 +269,7 @@ def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "
             kind=EntryKind.UNMARKED,
             to_state=state,
             actor=actor,
+            on_behalf_of_id=_acting_for(actor, event),
             note=note,
             entry_extra={"event": event},
         )
@@ -294,7 +301,11 @@ def event_submit(*, actor: User, event: Event) -> Event:
     event = _event_for(actor, event, policies.can_submit, "submit")
     lines = list(event.lines.current().select_related("unit__product"))
     units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
-    common = {"actor": actor, "entry_extra": {"event": event}}
+    common = {
+        "actor": actor,
+        "on_behalf_of_id": _acting_for(actor, event),
+        "entry_extra": {"event": event},
+    }
     if event.type == EventType.STOCKING_ORDER:
         record_entries(
             units=list(units.values()),
@@ -389,9 +400,10 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     returned = [ln.pk for ln in lines if ln.unit_id not in consumed_ids]
     record_entries(
         units=consumed,
-        kind=EntryKind.ADJUSTED,
+        kind=EntryKind.REALLOCATED,
         to_state=UnitState.ALLOCATED,
         actor=actor,
+        on_behalf_of_id=_acting_for(actor, event),
         note="Case reopened",
         entry_extra={"event": event},
     )

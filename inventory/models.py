@@ -177,6 +177,7 @@ class EntryKind(models.TextChoices):
     CONSUMED = "consumed", "Consumed"
     SOLD_TO_FACILITY = "sold_to_facility", "Sold to facility"
     ADJUSTED = "adjusted", "Adjusted"
+    REALLOCATED = "reallocated", "Re-allocated on reopen"
 
 
 class AppendOnlyError(Exception):
