@@ -44,18 +44,39 @@ from .models import (
 DIRECTORY_MODELS = {"facility": Facility, "physician": Physician, "procedure": Procedure}
 
 
+# The details each kind of directory entry has, besides its name.
+DIRECTORY_DETAILS = {"facility": ("kind", "city"), "physician": ("specialty",), "procedure": ()}
+
+
 @transaction.atomic
-def directory_save(*, actor: User, entry: str, fields: dict, instance=None):
-    """Add or edit a directory entry (`entry` is facility, physician or procedure; admins and
-    distributors). `fields` are the entry's own fields, e.g. a facility's name, kind and city."""
+def directory_save(
+    *,
+    actor: User,
+    entry: str,
+    name: str,
+    kind: str | None = None,
+    city: str | None = None,
+    specialty: str | None = None,
+    instance: Facility | Physician | Procedure | None = None,
+) -> Facility | Physician | Procedure:
+    """Add or edit a directory entry (admins and distributors). `entry` is facility (name, kind,
+    city), physician (name, specialty) or procedure (name); a detail left None stays as it is
+    (or takes its default on a new entry). Raises TypeError for a detail the entry does not
+    have, ValidationError when the name is taken."""
     if not policies.can_manage_directory(actor=actor_for(actor)):
         raise PermissionDenied("Only admins and distributors edit the directory.")
     model = DIRECTORY_MODELS[entry]
+    details = {"kind": kind, "city": city, "specialty": specialty}
+    foreign = [f for f, v in details.items() if v is not None and f not in DIRECTORY_DETAILS[entry]]
+    if foreign:
+        raise TypeError(f"A {entry} has no {', '.join(foreign)}.")
     obj = instance or model(organization_id=actor.organization_id)
-    if obj.organization_id != actor.organization_id:
+    if obj.organization_id != actor.organization_id or not isinstance(obj, model):
         raise PermissionDenied("Not found.")
-    for name, value in fields.items():
-        setattr(obj, name, value)
+    obj.name = name
+    for field in DIRECTORY_DETAILS[entry]:
+        if details[field] is not None:
+            setattr(obj, field, details[field])
     try:
         with transaction.atomic():
             obj.save()
@@ -139,10 +160,52 @@ def _event_for(actor: User, event: Event, allowed, action: str) -> Event:
     return event
 
 
+class _Unchanged:
+    """A detail event_update leaves as it is."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = _Unchanged()
+
+
 @transaction.atomic
-def event_update(*, actor: User, event: Event, **fields) -> Event:
-    """Edit an open event's details. The representative cannot change once units are used
-    (they were chosen from that person's stock)."""
+def event_update(
+    *,
+    actor: User,
+    event: Event,
+    type: str | _Unchanged = UNCHANGED,
+    name: str | _Unchanged = UNCHANGED,
+    representative: User | _Unchanged = UNCHANGED,
+    facility: Facility | _Unchanged = UNCHANGED,
+    physician: Physician | None | _Unchanged = UNCHANGED,
+    procedure: Procedure | None | _Unchanged = UNCHANGED,
+    scheduled_at: datetime.datetime | _Unchanged = UNCHANGED,
+    patient_ref: str | _Unchanged = UNCHANGED,
+    notes: str | _Unchanged = UNCHANGED,
+) -> Event:
+    """Edit an open event's details; a detail not given stays as it is.
+
+    The representative cannot change once units are used (they were chosen from that person's
+    stock), nor the type (it decides what submit does to them), nor the facility while facility
+    stock is marked. Status moves only through the lifecycle services (submit, cancel, ...).
+    """
+    fields = {
+        key: value
+        for key, value in {
+            "type": type,
+            "name": name,
+            "representative": representative,
+            "facility": facility,
+            "physician": physician,
+            "procedure": procedure,
+            "scheduled_at": scheduled_at,
+            "patient_ref": patient_ref,
+            "notes": notes,
+        }.items()
+        if value is not UNCHANGED
+    }
     event = _event_for(actor, event, policies.can_edit_event, "edit")
     rep = fields.get("representative", event.representative)
     if rep.pk != event.representative_id:
@@ -164,8 +227,8 @@ def event_update(*, actor: User, event: Event, **fields) -> Event:
         raise ValidationError(
             {"facility": "Unmark the facility stock before moving the event elsewhere."}
         )
-    for name, value in fields.items():
-        setattr(event, name, value)
+    for field, value in fields.items():
+        setattr(event, field, value)
     if event.type == EventType.CASE and event.procedure_id is None:
         raise ValidationError({"procedure": "A Case needs a procedure."})
     if not event.name.strip():

@@ -100,6 +100,22 @@ def event_list(request):
     )
 
 
+def _event_details(form: EventForm) -> dict:
+    """The event form's fields by name, as event_create and event_update take them."""
+    data = form.cleaned_data
+    return {
+        "type": data["type"],
+        "name": data["name"],
+        "representative": data["representative"],
+        "facility": data["facility"],
+        "physician": data["physician"],
+        "procedure": data["procedure"],
+        "scheduled_at": data["scheduled_at"],
+        "patient_ref": data["patient_ref"],
+        "notes": data["notes"],
+    }
+
+
 @org_member_required
 def event_create(request):
     actor = actor_for(request.user)
@@ -113,7 +129,7 @@ def event_create(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            event = services.event_create(actor=request.user, **form.cleaned_data)
+            event = services.event_create(actor=request.user, **_event_details(form))
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
@@ -149,7 +165,7 @@ def event_edit(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.event_update(actor=request.user, event=event, **form.cleaned_data)
+            services.event_update(actor=request.user, event=event, **_event_details(form))
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
@@ -478,6 +494,17 @@ def notification_open(request, pk):
     return redirect(target)
 
 
+def _directory_details(form) -> dict:
+    """A directory form's fields by name: name, and the kind, city or specialty it has."""
+    data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "kind": data.get("kind"),
+        "city": data.get("city"),
+        "specialty": data.get("specialty"),
+    }
+
+
 @org_member_required
 def directory(request):
     actor = actor_for(request.user)
@@ -492,7 +519,7 @@ def directory(request):
         if form.is_valid():
             try:
                 obj = services.directory_save(
-                    actor=request.user, entry=kind, fields=form.cleaned_data
+                    actor=request.user, entry=kind, **_directory_details(form)
                 )
             except ValidationError as exc:
                 add_form_errors(form, exc)
@@ -528,7 +555,7 @@ def directory_edit(request, kind, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.directory_save(
-                actor=request.user, entry=kind, instance=obj, fields=form.cleaned_data
+                actor=request.user, entry=kind, instance=obj, **_directory_details(form)
             )
         except ValidationError as exc:
             add_form_errors(form, exc)

@@ -699,11 +699,30 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
 
 
 @transaction.atomic
-def product_create(*, actor: User, **fields) -> Product:
+def product_create(
+    *,
+    actor: User,
+    catalog_number: str,
+    description: str,
+    manufacturer: str,
+    product_line: str = "",
+    gtin: str | None = None,
+    single_use: bool = True,
+    tracking: str = Product.Tracking.SERIAL,
+) -> Product:
     """Add a catalog product (admins). Unique catalog number and GTIN per organization."""
     if not policies.can_manage_catalog(actor=actor_for(actor)):
         raise PermissionDenied("Only admins manage the catalog.")
-    product = Product(organization_id=actor.organization_id, **fields)
+    product = Product(
+        organization_id=actor.organization_id,
+        catalog_number=catalog_number,
+        description=description,
+        manufacturer=manufacturer,
+        product_line=product_line,
+        gtin=gtin or None,
+        single_use=single_use,
+        tracking=tracking,
+    )
     try:
         with transaction.atomic():
             product.save()

@@ -466,7 +466,17 @@ def product_list(request):
         form = ProductForm(request.POST or None, organization_id=actor.organization_id)
         if request.method == "POST" and form.is_valid():
             try:
-                product = services.product_create(actor=request.user, **form.cleaned_data)
+                data = form.cleaned_data
+                product = services.product_create(
+                    actor=request.user,
+                    catalog_number=data["catalog_number"],
+                    description=data["description"],
+                    manufacturer=data["manufacturer"],
+                    product_line=data["product_line"],
+                    gtin=data["gtin"],
+                    single_use=data["single_use"],
+                    tracking=data["tracking"],
+                )
             except ValidationError as exc:
                 add_form_errors(form, exc)
             else:
@@ -495,7 +505,9 @@ def location_list(request):
     form = LocationForm(request.POST or None, organization_id=actor.organization_id)
     if request.method == "POST" and form.is_valid():
         try:
-            location = services.location_create(actor=request.user, **form.cleaned_data)
+            location = services.location_create(
+                actor=request.user, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"]
+            )
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:

@@ -496,3 +496,37 @@ def test_completing_on_the_page_records_the_po_number(client, people):
 
     event.refresh_from_db()
     assert (event.status, event.po_number) == (EventStatus.COMPLETED, "PO-12")
+
+
+# --- The directory takes named details ----------------------------------------------------------
+
+
+def test_directory_save_takes_each_entrys_own_details(people):
+    admin = people["admin"]
+
+    facility = services.directory_save(
+        actor=admin, entry="facility", name="Mercy", kind="asc", city="Springfield"
+    )
+    physician = services.directory_save(
+        actor=admin, entry="physician", name="Dr. Who", specialty="Knees"
+    )
+
+    assert (facility.name, facility.kind, facility.city) == ("Mercy", "asc", "Springfield")
+    assert (physician.name, physician.specialty) == ("Dr. Who", "Knees")
+    services.directory_save(actor=admin, entry="facility", name="Mercy West", instance=facility)
+    facility.refresh_from_db()
+    assert (facility.name, facility.kind, facility.city) == ("Mercy West", "asc", "Springfield")
+
+
+@pytest.mark.parametrize(
+    ("entry", "details"),
+    [
+        ("procedure", {"specialty": "Knees"}),
+        ("physician", {"city": "Springfield"}),
+        ("facility", {"organization_id": 0}),
+        ("facility", {"fields": {"name": "X"}}),
+    ],
+)
+def test_directory_save_refuses_a_detail_the_entry_does_not_have(people, entry, details):
+    with pytest.raises(TypeError):
+        services.directory_save(actor=people["admin"], entry=entry, name="X", **details)
