@@ -7,9 +7,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.policies import Actor, usable_holder_ids
+from accounts.policies import Actor, event_rep_scope, usable_holder_ids
+from accounts.selectors import holders_for_org
 from inventory.models import Unit, UnitState
 
+from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
 
 
@@ -17,6 +19,19 @@ def event_rows(qs: QuerySet[Event]) -> QuerySet[Event]:
     return qs.select_related("representative", "facility", "physician", "procedure").annotate(
         unit_count=Count("lines", filter=Q(lines__removed_at__isnull=True))
     )
+
+
+def representative_choices(*, actor: Actor) -> QuerySet[User]:
+    """Whom the actor may name as an event's representative: the active holders of the
+    organization for whom `policies.can_create_event_for` says yes."""
+    candidates = holders_for_org(organization_id=actor.organization_id)
+    scope = event_rep_scope(actor=actor)
+    if scope is not None:  # only narrows the read; the policy below decides
+        candidates = candidates.filter(pk__in=scope)
+    allowed = [
+        u.pk for u in candidates if policies.can_create_event_for(actor=actor, representative=u)
+    ]
+    return User.objects.filter(pk__in=allowed).order_by("display_name", "username")
 
 
 def usable_units(*, event: Event, rep_actor: Actor) -> QuerySet[Unit]:

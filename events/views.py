@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.selectors import actor_for
 from config.web import (
     add_form_errors,
@@ -29,23 +29,9 @@ from inventory.models import UnitState
 from inventory.selectors import units_from_scan
 
 from . import policies, selectors, services
-from .forms import DIRECTORY_FORMS, CommentForm, EventFilterForm, EventForm, PoForm
+from .filters import EventFilter
+from .forms import DIRECTORY_FORMS, CommentForm, EventForm, PoForm
 from .models import Comment, Event, Facility, Notification, Physician, Procedure
-
-
-def _representatives(user):
-    """Whom the user may pick as an event's representative (form choices start from scope)."""
-    actor = actor_for(user)
-    qs = User.objects.filter(
-        organization_id=actor.organization_id,
-        is_active=True,
-        role__in=[Role.REP, Role.DISTRIBUTOR],
-    )
-    if actor.is_admin:
-        return qs
-    if actor.is_distributor:
-        return qs.filter(pk__in={actor.id, *actor.rep_ids})
-    return qs.filter(pk=actor.id)
 
 
 def _get_event(request, pk):
@@ -60,38 +46,26 @@ def _get_event(request, pk):
 @org_member_required
 def event_list(request):
     actor = actor_for(request.user)
-    form = EventFilterForm(
-        request.GET or None,
+    filterset = EventFilter(
+        request.GET,
+        queryset=Event.objects.visible_to(request.user),
         organization_id=actor.organization_id,
-        representatives=_representatives(request.user),
+        representatives=selectors.representative_choices(actor=actor),
     )
-    qs = Event.objects.visible_to(request.user)
-    if form.is_bound:
-        if form.is_valid():
-            data = form.cleaned_data
-            for field in ("type", "status"):
-                if data[field]:
-                    qs = qs.filter(**{field: data[field]})
-            if data["facility"]:
-                qs = qs.filter(facility=data["facility"])
-            if data["representative"]:
-                qs = qs.filter(representative=data["representative"])
-            if data["date_from"]:
-                qs = qs.filter(scheduled_at__date__gte=data["date_from"])
-            if data["date_to"]:
-                qs = qs.filter(scheduled_at__date__lte=data["date_to"])
-        else:
-            qs = qs.none()
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
+    if filterset.is_valid():
+        qs = filterset.qs
+    else:
+        qs = Event.objects.none()
+        for errors in filterset.errors.values():
+            for error in errors:
+                messages.error(request, error)
     page = page_number(request)
     rows, has_next = page_of(selectors.event_rows(qs).order_by("-scheduled_at", "-pk"), page)
     return render(
         request,
         "events/event_list.html",
         {
-            "form": form,
+            "form": filterset.form,
             "events": rows,
             "page": page,
             "has_next": has_next,
@@ -119,7 +93,7 @@ def _event_details(form: EventForm) -> dict:
 @org_member_required
 def event_create(request):
     actor = actor_for(request.user)
-    reps = _representatives(request.user)
+    reps = selectors.representative_choices(actor=actor)
     initial = {"representative": request.user.pk} if not actor.is_admin else {}
     form = EventForm(
         request.POST or None,
@@ -160,7 +134,7 @@ def event_edit(request, pk):
         request.POST or None,
         initial=initial,
         organization_id=actor.organization_id,
-        representatives=_representatives(request.user)
+        representatives=selectors.representative_choices(actor=actor)
         | User.objects.filter(pk=event.representative_id),
     )
     if request.method == "POST" and form.is_valid():

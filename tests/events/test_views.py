@@ -761,3 +761,24 @@ def test_searching_keeps_the_facility_stock_only_toggle(client, rep, pooled):
         reverse("events:mark_used", args=[event.pk]), {"facility_stock": "1"}
     ).content.decode()
     assert '<input type="hidden" name="facility_stock" value="1">' in body
+
+
+# --- Whom the event form offers as representative -------------------------------------------------
+
+
+def test_the_event_form_offers_exactly_whom_one_may_create_events_for(
+    client, org, admin_user, distributor, rep
+):
+    sam = RepFactory(organization=org, assigned_to=distributor)
+    loner = RepFactory(organization=org)
+    other = DistributorFactory(organization=org)
+    RepFactory(organization=org, is_active=False)
+
+    def offered(user):
+        client.force_login(user)
+        form = client.get(reverse("events:event_create")).context["form"]
+        return set(form.fields["representative"].queryset)
+
+    assert offered(rep) == {rep}
+    assert offered(distributor) == {distributor, rep, sam}
+    assert offered(admin_user) == {distributor, rep, sam, loner, other}
