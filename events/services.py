@@ -207,6 +207,25 @@ def event_update(
         if value is not UNCHANGED
     }
     event = _event_for(actor, event, policies.can_edit_event, "edit")
+    _check_event_change(actor, event, fields)
+    for field, value in fields.items():
+        setattr(event, field, value)
+    if event.type == EventType.CASE and event.procedure_id is None:
+        raise ValidationError({"procedure": "A Case needs a procedure."})
+    if not event.name.strip():
+        event.name = default_name(
+            type=event.type,
+            facility=event.facility,
+            scheduled_at=event.scheduled_at,
+            procedure=event.procedure,
+        )
+    event.save()
+    return event
+
+
+def _check_event_change(actor: User, event: Event, fields: dict) -> None:
+    """Refuse a representative one may not assign, a directory entry of another organization,
+    and a change that would contradict the units already marked on the event."""
     rep = fields.get("representative", event.representative)
     if rep.pk != event.representative_id:
         if event.lines.current().exists():
@@ -227,19 +246,6 @@ def event_update(
         raise ValidationError(
             {"facility": "Unmark the facility stock before moving the event elsewhere."}
         )
-    for field, value in fields.items():
-        setattr(event, field, value)
-    if event.type == EventType.CASE and event.procedure_id is None:
-        raise ValidationError({"procedure": "A Case needs a procedure."})
-    if not event.name.strip():
-        event.name = default_name(
-            type=event.type,
-            facility=event.facility,
-            scheduled_at=event.scheduled_at,
-            procedure=event.procedure,
-        )
-    event.save()
-    return event
 
 
 def _acting_for(actor: User, event: Event) -> int | None:
