@@ -21,9 +21,6 @@ class Role(models.TextChoices):
 
 
 class UserQuerySet(models.QuerySet):
-    def in_org(self, organization_id):
-        return self.filter(organization_id=organization_id)
-
     def visible_to(self, user):
         """Users a person may look up: their organization only (admins manage, others pick)."""
         if not user.is_authenticated or user.organization_id is None:
@@ -63,10 +60,6 @@ class User(AbstractUser):
     @property
     def name(self):
         return self.display_name or self.username
-
-    @property
-    def is_org_admin(self):
-        return self.role == Role.ADMIN
 
     @property
     def is_distributor(self):

@@ -77,6 +77,30 @@ def holder_ids_in_scope(*, actor: Actor) -> frozenset[int] | None:
     return own_holder_ids(actor=actor) | pool_holder_ids(actor=actor)
 
 
+def spoken_for_ids(*, actor: Actor) -> frozenset[int] | None:
+    """The people the actor speaks for: themselves and, for a distributor, the assigned reps.
+
+    None means everyone of the organization (an admin). Pooling plays no part: it lets a rep
+    use the distributor's stock, never speak for the distributor. An inactive user, or one of
+    no organization, speaks for nobody.
+    """
+    if not actor.is_active or actor.organization_id is None:
+        return frozenset()
+    if actor.is_admin:
+        return None
+    return own_holder_ids(actor=actor) | rep_holder_ids(actor=actor)
+
+
+def event_rep_scope(*, actor: Actor) -> frozenset[int] | None:
+    """Whose events the actor may see, by representative; None means all of the organization.
+
+    The representative, the representative's distributor and admins see an event, so this is
+    exactly the people the actor speaks for. `Event.objects.visible_to`, `can_see_event` and
+    `accounts.selectors.event_viewers_q` (its inverse, as a filter on users) all answer from it.
+    """
+    return spoken_for_ids(actor=actor)
+
+
 def acts_for(*, actor: Actor, holder_id: int | None, holder_org_id: int | None) -> bool:
     """May the actor see, transfer and use stock held by this holder?
 
@@ -98,15 +122,12 @@ def answers_for(*, actor: Actor, holder_id: int | None, holder_org_id: int | Non
     answer for the distributor. A transfer whose starter answers for the recipient completes at
     once.
     """
-    if not actor.is_active or holder_org_id is None or holder_org_id != actor.organization_id:
+    if holder_org_id is None or holder_org_id != actor.organization_id:
         return False
-    if actor.is_admin:
+    scope = spoken_for_ids(actor=actor)
+    if scope is None:
         return True
-    if holder_id is None:
-        return False
-    if holder_id == actor.id:
-        return True
-    return actor.is_distributor and holder_id in actor.rep_ids
+    return holder_id is not None and holder_id in scope
 
 
 def on_behalf_of(*, actor: Actor, holder_id: int | None) -> int | None:

@@ -76,6 +76,21 @@ def user_list(*, viewer: User, search: str = "", role: str = "") -> QuerySet[Use
     return qs.order_by("display_name", "username")
 
 
+def event_viewers_q(*, organization_id: int, representative_id: int) -> Q:
+    """Users who may see the events this person represents, as one filter on users.
+
+    The inverse of `policies.event_rep_scope` (whose scope holds the representative): active
+    users of the organization who are the representative, the representative's distributor
+    (whose group has them as a rep) or an admin. A parametrized test holds the two in step.
+    """
+    speaks_as_distributor = GroupMembership.objects.filter(
+        group__distributor_id=OuterRef("pk"), rep_id=representative_id
+    )
+    return Q(organization_id=organization_id, is_active=True) & (
+        Q(pk=representative_id) | Q(role=Role.ADMIN) | Q(Exists(speaks_as_distributor))
+    )
+
+
 def holders_for_org(*, organization_id: int) -> QuerySet[User]:
     """Users who can hold stock: active distributors and reps of the organization."""
     return User.objects.filter(

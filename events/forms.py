@@ -53,30 +53,6 @@ class EventForm(forms.Form):
         return data
 
 
-class EventFilterForm(forms.Form):
-    type = forms.ChoiceField(choices=[("", "Any type"), *EventType.choices], required=False)
-    status = forms.ChoiceField(required=False)
-    facility = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any facility")
-    representative = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
-    date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From"
-    )
-    date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To"
-    )
-
-    def __init__(self, *args, organization_id, representatives, **kwargs):
-        super().__init__(*args, **kwargs)
-        from .models import EventStatus
-
-        self.fields["status"].choices = [("", "Any status"), *EventStatus.choices]
-        self.fields["facility"].queryset = Facility.objects.filter(organization_id=organization_id)
-        self.fields["representative"].queryset = representatives
-        for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
-
-
 class PoForm(forms.Form):
     po_number = forms.CharField(label="PO number", max_length=60)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import GroupMembership, Role
-from accounts.selectors import actor_for
+from accounts.policies import event_rep_scope
+from accounts.selectors import actor_for, event_viewers_q
 
 
 class Facility(models.Model):
@@ -86,14 +86,9 @@ class EventQuerySet(models.QuerySet):
         if not user.is_authenticated or user.organization_id is None:
             return self.none()
         actor = actor_for(user)
+        scope = event_rep_scope(actor=actor)
         qs = self.filter(organization_id=actor.organization_id)
-        if actor.is_admin and actor.is_active:
-            return qs
-        if not actor.is_active:
-            return qs.none()
-        if actor.is_distributor:
-            return qs.filter(representative_id__in={actor.id, *actor.rep_ids})
-        return qs.filter(representative_id=actor.id)
+        return qs if scope is None else qs.filter(representative_id__in=scope)
 
 
 class Event(models.Model):
@@ -158,18 +153,11 @@ class Event(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def is_open(self):
-        return self.status == EventStatus.OPEN
-
 
 def viewers_q(event: Event) -> Q:
     """Users who can see `event`, as a filter on users (one query with no extra lookups)."""
-    in_group = GroupMembership.objects.filter(
-        group__distributor_id=OuterRef("pk"), rep_id=event.representative_id
-    )
-    return Q(organization_id=event.organization_id, is_active=True) & (
-        Q(pk=event.representative_id) | Q(role=Role.ADMIN) | Q(Exists(in_group))
+    return event_viewers_q(
+        organization_id=event.organization_id, representative_id=event.representative_id
     )
 
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import datetime
 
 from accounts.models import Role
-from accounts.policies import Actor, usable_holder_ids
+from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 
 from .models import Event, EventStatus, EventType
 
 
+def _speaks_for_representative(*, actor: Actor, representative_id: int) -> bool:
+    scope = event_rep_scope(actor=actor)
+    return scope is None or representative_id in scope
+
+
 def can_see_event(*, actor: Actor, event: Event) -> bool:
-    """The representative, the representative's distributor, and admins."""
-    if not actor.is_active or event.organization_id != actor.organization_id:
+    """The representative, the representative's distributor, and admins (`event_rep_scope`)."""
+    if event.organization_id != actor.organization_id:
         return False
-    if actor.is_admin:
-        return True
-    if actor.is_distributor:
-        return event.representative_id == actor.id or event.representative_id in actor.rep_ids
-    return event.representative_id == actor.id
+    return _speaks_for_representative(actor=actor, representative_id=event.representative_id)
 
 
 def can_edit_event(*, actor: Actor, event: Event) -> bool:
@@ -26,16 +27,14 @@ def can_edit_event(*, actor: Actor, event: Event) -> bool:
 
 
 def can_create_event_for(*, actor: Actor, representative) -> bool:
-    """Reps create their own events; distributors theirs and their reps'; admins anyone's."""
+    """Reps create their own events; distributors theirs and their reps'; admins anyone's
+    (whose events one may see, one may open); the representative is an active rep or
+    distributor of the organization."""
     if not actor.is_active or representative.organization_id != actor.organization_id:
         return False
     if not representative.is_active or representative.role not in (Role.REP, Role.DISTRIBUTOR):
         return False
-    if actor.is_admin:
-        return True
-    if actor.is_distributor:
-        return representative.pk == actor.id or representative.pk in actor.rep_ids
-    return representative.pk == actor.id
+    return _speaks_for_representative(actor=actor, representative_id=representative.pk)
 
 
 def can_mark_used(*, actor: Actor, event: Event) -> bool:

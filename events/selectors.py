@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.policies import Actor, usable_holder_ids
+from accounts.policies import Actor, event_rep_scope, usable_holder_ids
+from accounts.selectors import holders_for_org
 from inventory.models import Unit, UnitState
 
+from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
 
 
@@ -19,6 +19,19 @@ def event_rows(qs: QuerySet[Event]) -> QuerySet[Event]:
     return qs.select_related("representative", "facility", "physician", "procedure").annotate(
         unit_count=Count("lines", filter=Q(lines__removed_at__isnull=True))
     )
+
+
+def representative_choices(*, actor: Actor) -> QuerySet[User]:
+    """Whom the actor may name as an event's representative: the active holders of the
+    organization for whom `policies.can_create_event_for` says yes."""
+    candidates = holders_for_org(organization_id=actor.organization_id)
+    scope = event_rep_scope(actor=actor)
+    if scope is not None:  # only narrows the read; the policy below decides
+        candidates = candidates.filter(pk__in=scope)
+    allowed = [
+        u.pk for u in candidates if policies.can_create_event_for(actor=actor, representative=u)
+    ]
+    return User.objects.filter(pk__in=allowed).order_by("display_name", "username")
 
 
 def usable_units(*, event: Event, rep_actor: Actor) -> QuerySet[Unit]:
@@ -130,14 +143,9 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         ),
     }
     if actor.is_distributor:
-        data["pool_levels"] = pool_levels(actor=actor)
+        data["pool_levels"] = pool_levels(actor=actor, today=today)
         # The whole group's open events (hers and her reps'), as the linked list shows them.
         data["group_open_events"] = (
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()
         )
     return data
-
-
-def expiring_window(days: int) -> tuple[datetime.date, datetime.date]:
-    today = timezone.localdate()
-    return today, today + datetime.timedelta(days=days)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from config.mail import send_after_commit
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
@@ -43,18 +44,39 @@ from .models import (
 DIRECTORY_MODELS = {"facility": Facility, "physician": Physician, "procedure": Procedure}
 
 
+# The details each kind of directory entry has, besides its name.
+DIRECTORY_DETAILS = {"facility": ("kind", "city"), "physician": ("specialty",), "procedure": ()}
+
+
 @transaction.atomic
-def directory_save(*, actor: User, entry: str, fields: dict, instance=None):
-    """Add or edit a directory entry (`entry` is facility, physician or procedure; admins and
-    distributors). `fields` are the entry's own fields, e.g. a facility's name, kind and city."""
+def directory_save(
+    *,
+    actor: User,
+    entry: str,
+    name: str,
+    kind: str | None = None,
+    city: str | None = None,
+    specialty: str | None = None,
+    instance: Facility | Physician | Procedure | None = None,
+) -> Facility | Physician | Procedure:
+    """Add or edit a directory entry (admins and distributors). `entry` is facility (name, kind,
+    city), physician (name, specialty) or procedure (name); a detail left None stays as it is
+    (or takes its default on a new entry). Raises TypeError for a detail the entry does not
+    have, ValidationError when the name is taken."""
     if not policies.can_manage_directory(actor=actor_for(actor)):
         raise PermissionDenied("Only admins and distributors edit the directory.")
     model = DIRECTORY_MODELS[entry]
+    details = {"kind": kind, "city": city, "specialty": specialty}
+    foreign = [f for f, v in details.items() if v is not None and f not in DIRECTORY_DETAILS[entry]]
+    if foreign:
+        raise TypeError(f"A {entry} has no {', '.join(foreign)}.")
     obj = instance or model(organization_id=actor.organization_id)
-    if obj.organization_id != actor.organization_id:
+    if obj.organization_id != actor.organization_id or not isinstance(obj, model):
         raise PermissionDenied("Not found.")
-    for name, value in fields.items():
-        setattr(obj, name, value)
+    obj.name = name
+    for field in DIRECTORY_DETAILS[entry]:
+        if details[field] is not None:
+            setattr(obj, field, details[field])
     try:
         with transaction.atomic():
             obj.save()
@@ -138,11 +160,72 @@ def _event_for(actor: User, event: Event, allowed, action: str) -> Event:
     return event
 
 
+class _Unchanged:
+    """A detail event_update leaves as it is."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = _Unchanged()
+
+
 @transaction.atomic
-def event_update(*, actor: User, event: Event, **fields) -> Event:
-    """Edit an open event's details. The representative cannot change once units are used
-    (they were chosen from that person's stock)."""
+def event_update(
+    *,
+    actor: User,
+    event: Event,
+    type: str | _Unchanged = UNCHANGED,
+    name: str | _Unchanged = UNCHANGED,
+    representative: User | _Unchanged = UNCHANGED,
+    facility: Facility | _Unchanged = UNCHANGED,
+    physician: Physician | None | _Unchanged = UNCHANGED,
+    procedure: Procedure | None | _Unchanged = UNCHANGED,
+    scheduled_at: datetime.datetime | _Unchanged = UNCHANGED,
+    patient_ref: str | _Unchanged = UNCHANGED,
+    notes: str | _Unchanged = UNCHANGED,
+) -> Event:
+    """Edit an open event's details; a detail not given stays as it is.
+
+    The representative cannot change once units are used (they were chosen from that person's
+    stock), nor the type (it decides what submit does to them), nor the facility while facility
+    stock is marked. Status moves only through the lifecycle services (submit, cancel, ...).
+    """
+    fields = {
+        key: value
+        for key, value in {
+            "type": type,
+            "name": name,
+            "representative": representative,
+            "facility": facility,
+            "physician": physician,
+            "procedure": procedure,
+            "scheduled_at": scheduled_at,
+            "patient_ref": patient_ref,
+            "notes": notes,
+        }.items()
+        if value is not UNCHANGED
+    }
     event = _event_for(actor, event, policies.can_edit_event, "edit")
+    _check_event_change(actor, event, fields)
+    for field, value in fields.items():
+        setattr(event, field, value)
+    if event.type == EventType.CASE and event.procedure_id is None:
+        raise ValidationError({"procedure": "A Case needs a procedure."})
+    if not event.name.strip():
+        event.name = default_name(
+            type=event.type,
+            facility=event.facility,
+            scheduled_at=event.scheduled_at,
+            procedure=event.procedure,
+        )
+    event.save()
+    return event
+
+
+def _check_event_change(actor: User, event: Event, fields: dict) -> None:
+    """Refuse a representative one may not assign, a directory entry of another organization,
+    and a change that would contradict the units already marked on the event."""
     rep = fields.get("representative", event.representative)
     if rep.pk != event.representative_id:
         if event.lines.current().exists():
@@ -163,19 +246,13 @@ def event_update(*, actor: User, event: Event, **fields) -> Event:
         raise ValidationError(
             {"facility": "Unmark the facility stock before moving the event elsewhere."}
         )
-    for name, value in fields.items():
-        setattr(event, name, value)
-    if event.type == EventType.CASE and event.procedure_id is None:
-        raise ValidationError({"procedure": "A Case needs a procedure."})
-    if not event.name.strip():
-        event.name = default_name(
-            type=event.type,
-            facility=event.facility,
-            scheduled_at=event.scheduled_at,
-            procedure=event.procedure,
-        )
-    event.save()
-    return event
+
+
+def _acting_for(actor: User, event: Event) -> int | None:
+    """Whom the ledger names as acted for on this event's units: its representative when a
+    distributor or an admin acts (`accounts.policies.on_behalf_of`), nobody when they act
+    themselves."""
+    return behalf_of(actor=actor_for(actor), holder_id=event.representative_id)
 
 
 def _holding_event_problem(unit: Unit) -> str:
@@ -229,9 +306,7 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
             kind=EntryKind.MARKED_USED,
             to_state=UnitState.ALLOCATED,
             actor=actor,
-            on_behalf_of_id=event.representative_id
-            if event.representative_id != actor.pk
-            else None,
+            on_behalf_of_id=_acting_for(actor, event),
             entry_extra={"event": event},
         )
     now = timezone.now()
@@ -263,6 +338,7 @@ def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "
             kind=EntryKind.UNMARKED,
             to_state=state,
             actor=actor,
+            on_behalf_of_id=_acting_for(actor, event),
             note=note,
             entry_extra={"event": event},
         )
@@ -294,7 +370,11 @@ def event_submit(*, actor: User, event: Event) -> Event:
     event = _event_for(actor, event, policies.can_submit, "submit")
     lines = list(event.lines.current().select_related("unit__product"))
     units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
-    common = {"actor": actor, "entry_extra": {"event": event}}
+    common = {
+        "actor": actor,
+        "on_behalf_of_id": _acting_for(actor, event),
+        "entry_extra": {"event": event},
+    }
     if event.type == EventType.STOCKING_ORDER:
         record_entries(
             units=list(units.values()),
@@ -389,9 +469,10 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     returned = [ln.pk for ln in lines if ln.unit_id not in consumed_ids]
     record_entries(
         units=consumed,
-        kind=EntryKind.ADJUSTED,
+        kind=EntryKind.REALLOCATED,
         to_state=UnitState.ALLOCATED,
         actor=actor,
+        on_behalf_of_id=_acting_for(actor, event),
         note="Case reopened",
         entry_extra={"event": event},
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.selectors import actor_for
 from config import csvsafe
 from config.keyset import keyset_page
@@ -23,30 +23,15 @@ from config.web import (
     selected_ids,
 )
 from inventory import selectors as inventory_selectors
-from inventory.filters import UnitFilter, product_lines
+from inventory.filters import custody_tabs
 from inventory.forms import ScanForm
 from inventory.models import UnitState
 from inventory.selectors import units_from_scan
-from inventory.views import custody_tabs
 
 from . import policies, selectors, services
-from .forms import DIRECTORY_FORMS, CommentForm, EventFilterForm, EventForm, PoForm
+from .filters import EventFilter
+from .forms import DIRECTORY_FORMS, CommentForm, EventForm, PoForm
 from .models import Comment, Event, Facility, Notification, Physician, Procedure
-
-
-def _representatives(user):
-    """Whom the user may pick as an event's representative (form choices start from scope)."""
-    actor = actor_for(user)
-    qs = User.objects.filter(
-        organization_id=actor.organization_id,
-        is_active=True,
-        role__in=[Role.REP, Role.DISTRIBUTOR],
-    )
-    if actor.is_admin:
-        return qs
-    if actor.is_distributor:
-        return qs.filter(pk__in={actor.id, *actor.rep_ids})
-    return qs.filter(pk=actor.id)
 
 
 def _get_event(request, pk):
@@ -61,38 +46,26 @@ def _get_event(request, pk):
 @org_member_required
 def event_list(request):
     actor = actor_for(request.user)
-    form = EventFilterForm(
-        request.GET or None,
+    filterset = EventFilter(
+        request.GET,
+        queryset=Event.objects.visible_to(request.user),
         organization_id=actor.organization_id,
-        representatives=_representatives(request.user),
+        representatives=selectors.representative_choices(actor=actor),
     )
-    qs = Event.objects.visible_to(request.user)
-    if form.is_bound:
-        if form.is_valid():
-            data = form.cleaned_data
-            for field in ("type", "status"):
-                if data[field]:
-                    qs = qs.filter(**{field: data[field]})
-            if data["facility"]:
-                qs = qs.filter(facility=data["facility"])
-            if data["representative"]:
-                qs = qs.filter(representative=data["representative"])
-            if data["date_from"]:
-                qs = qs.filter(scheduled_at__date__gte=data["date_from"])
-            if data["date_to"]:
-                qs = qs.filter(scheduled_at__date__lte=data["date_to"])
-        else:
-            qs = qs.none()
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
+    if filterset.is_valid():
+        qs = filterset.qs
+    else:
+        qs = Event.objects.none()
+        for errors in filterset.errors.values():
+            for error in errors:
+                messages.error(request, error)
     page = page_number(request)
     rows, has_next = page_of(selectors.event_rows(qs).order_by("-scheduled_at", "-pk"), page)
     return render(
         request,
         "events/event_list.html",
         {
-            "form": form,
+            "form": filterset.form,
             "events": rows,
             "page": page,
             "has_next": has_next,
@@ -101,10 +74,26 @@ def event_list(request):
     )
 
 
+def _event_details(form: EventForm) -> dict:
+    """The event form's fields by name, as event_create and event_update take them."""
+    data = form.cleaned_data
+    return {
+        "type": data["type"],
+        "name": data["name"],
+        "representative": data["representative"],
+        "facility": data["facility"],
+        "physician": data["physician"],
+        "procedure": data["procedure"],
+        "scheduled_at": data["scheduled_at"],
+        "patient_ref": data["patient_ref"],
+        "notes": data["notes"],
+    }
+
+
 @org_member_required
 def event_create(request):
     actor = actor_for(request.user)
-    reps = _representatives(request.user)
+    reps = selectors.representative_choices(actor=actor)
     initial = {"representative": request.user.pk} if not actor.is_admin else {}
     form = EventForm(
         request.POST or None,
@@ -114,7 +103,7 @@ def event_create(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            event = services.event_create(actor=request.user, **form.cleaned_data)
+            event = services.event_create(actor=request.user, **_event_details(form))
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
@@ -145,12 +134,12 @@ def event_edit(request, pk):
         request.POST or None,
         initial=initial,
         organization_id=actor.organization_id,
-        representatives=_representatives(request.user)
+        representatives=selectors.representative_choices(actor=actor)
         | User.objects.filter(pk=event.representative_id),
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.event_update(actor=request.user, event=event, **form.cleaned_data)
+            services.event_update(actor=request.user, event=event, **_event_details(form))
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
@@ -193,77 +182,27 @@ def event_detail(request, pk):
 def mark_used(request, pk):
     """Mark Used Inventory: what the event's representative may use, with the custody filter."""
     event = _get_event(request, pk)
-    actor = actor_for(request.user)
-    if not policies.can_see_event(actor=actor, event=event):
-        raise PermissionDenied  # unreachable: visible_to already scoped the lookup
-    rep_actor = actor_for(event.representative)
     if request.method == "POST":
         return _mark_used_post(request, event)
-    base = selectors.usable_units(event=event, rep_actor=rep_actor)
+    rep_actor = actor_for(event.representative)
     facility_only = request.GET.get("facility_stock") == "1"
-    if facility_only:
-        base = base.filter(state=UnitState.FACILITY_STOCK, facility_id=event.facility_id)
-    holder_ids = {rep_actor.id} | (
-        {rep_actor.distributor_id} if rep_actor.distributor_id else set()
-    )
-    holders = list(User.objects.filter(pk__in=holder_ids))
-    params = request.GET.copy()
-    params.pop("facility_stock", None)
-    filterset = UnitFilter(
-        params,
-        queryset=base,
-        actor=rep_actor,
-        holders=holders,
-        product_lines=product_lines(event.organization_id),
-    )
-    for name in ("state", "rep", "custodian"):
-        filterset.filters.pop(name, None)
-    if "custody" in filterset.filters:
-        # Only the representative's own custody and (with pooling) the pool are usable here;
-        # someone else looking at the event sees the tabs named after the representative.
-        choices = filterset.filters["custody"].extra["choices"]
-        if not rep_actor.uses_pool:
-            choices = [c for c in choices if c[0] == "mine"]
-        if request.user.pk != rep_actor.id:
-            own = f"{event.representative.name}'s Custody"
-            choices = [(v, own if v == "mine" else label) for v, label in choices]
-        filterset.filters["custody"].extra["choices"] = choices
-    if filterset.is_bound and not filterset.is_valid():
-        qs = base.none()
-        for errors in filterset.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        qs = filterset.qs
+    filterset, qs = _usable_units_filtered(request, event, rep_actor, facility_only=facility_only)
     page = page_number(request)
     rows, has_next = page_of(
         inventory_selectors.unit_rows(qs).order_by(*inventory_selectors.UNIT_ORDER), page
     )
     today = timezone.localdate()
-    for unit in rows:
-        unit.custody = inventory_selectors.custody_label(
-            unit=unit, actor=rep_actor, viewer_id=request.user.pk
-        )
+    for unit in _label_custody(rows, rep_actor, viewer=request.user):
         unit.expired = unit.is_expired(today)
     lines = selectors.current_lines(event=event)
-    for line in lines:
-        line.unit.custody = inventory_selectors.custody_label(
-            unit=line.unit, actor=rep_actor, viewer_id=request.user.pk
-        )
-    tabs = custody_tabs(request, filterset)
-    facility_toggle = request.GET.copy()
-    facility_toggle.pop("page", None)
-    if facility_only:
-        facility_toggle.pop("facility_stock", None)
-    else:
-        facility_toggle["facility_stock"] = "1"
+    _label_custody([line.unit for line in lines], rep_actor, viewer=request.user)
     return render(
         request,
         "events/mark_used.html",
         {
             "event": event,
             "filter": filterset,
-            "custody_tabs": tabs,
+            "custody_tabs": custody_tabs(request.GET, filterset),
             "units": rows,
             "lines": lines,
             "page": page,
@@ -272,11 +211,50 @@ def mark_used(request, pk):
             "facility_only": facility_only,
             # Searching keeps the "facility stock only" toggle.
             "keep": [("facility_stock", "1")] if facility_only else [],
-            "facility_toggle": facility_toggle.urlencode(),
-            "can_use": policies.can_mark_used(actor=actor, event=event),
+            "facility_toggle": _facility_toggle_query(request, facility_only),
+            "can_use": policies.can_mark_used(actor=actor_for(request.user), event=event),
             "today": today,
         },
     )
+
+
+def _usable_units_filtered(request, event, rep_actor, *, facility_only: bool):
+    """What the representative may use on the event, through the inventory list's filters
+    (the same custody values and holder ids, so pooling is decided in one place)."""
+    base = selectors.usable_units(event=event, rep_actor=rep_actor)
+    if facility_only:
+        base = base.filter(state=UnitState.FACILITY_STOCK, facility_id=event.facility_id)
+    params = request.GET.copy()
+    params.pop("facility_stock", None)
+    # Someone else looking sees the tabs named after the representative.
+    own_label = f"{event.representative.name}'s Custody" if request.user.pk != rep_actor.id else ""
+    filterset, qs, valid = inventory_selectors.filtered_units(
+        params=params, actor=rep_actor, queryset=base, for_use=True, own_label=own_label
+    )
+    if not valid:
+        for errors in filterset.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return filterset, qs
+
+
+def _label_custody(units, rep_actor, *, viewer):
+    for unit in units:
+        unit.custody = inventory_selectors.custody_label(
+            unit=unit, actor=rep_actor, viewer_id=viewer.pk
+        )
+    return units
+
+
+def _facility_toggle_query(request, facility_only: bool) -> str:
+    """The link that turns "facility stock only" on or off, keeping the other filters."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    if facility_only:
+        query.pop("facility_stock", None)
+    else:
+        query["facility_stock"] = "1"
+    return query.urlencode()
 
 
 def _mark_used_post(request, event):
@@ -491,6 +469,17 @@ def notification_open(request, pk):
     return redirect(target)
 
 
+def _directory_details(form) -> dict:
+    """A directory form's fields by name: name, and the kind, city or specialty it has."""
+    data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "kind": data.get("kind"),
+        "city": data.get("city"),
+        "specialty": data.get("specialty"),
+    }
+
+
 @org_member_required
 def directory(request):
     actor = actor_for(request.user)
@@ -505,7 +494,7 @@ def directory(request):
         if form.is_valid():
             try:
                 obj = services.directory_save(
-                    actor=request.user, entry=kind, fields=form.cleaned_data
+                    actor=request.user, entry=kind, **_directory_details(form)
                 )
             except ValidationError as exc:
                 add_form_errors(form, exc)
@@ -541,7 +530,7 @@ def directory_edit(request, kind, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.directory_save(
-                actor=request.user, entry=kind, instance=obj, fields=form.cleaned_data
+                actor=request.user, entry=kind, instance=obj, **_directory_details(form)
             )
         except ValidationError as exc:
             add_form_errors(form, exc)

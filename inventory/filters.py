@@ -6,16 +6,21 @@ FilterSets only narrow a queryset that `Unit.objects.visible_to(user)` already s
 
 from __future__ import annotations
 
-import datetime
-
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.policies import Actor, own_holder_ids, pool_holder_ids, rep_holder_ids
+from accounts.policies import (
+    Actor,
+    own_holder_ids,
+    pool_holder_ids,
+    rep_holder_ids,
+    usable_holder_ids,
+)
 from events.models import Facility
 
+from .expiry import EXPIRY_CHOICES, expiry_q
 from .models import Location, Product, UnitState
 
 CUSTODY_LABELS = {
@@ -37,6 +42,19 @@ def custody_choices(actor: Actor) -> list[tuple[str, str]]:
     return []
 
 
+def usable_custody_choices(actor: Actor) -> list[tuple[str, str]]:
+    """The custody values whose stock this person may use in their own events (Mark Used): of
+    `custody_choices`, those whose holders `usable_holder_ids` covers. So a rep keeps every tab
+    the pool gives her, and a distributor keeps only her own custody (her reps' trunks are
+    never used silently on her events)."""
+    usable = usable_holder_ids(actor=actor)
+    return [
+        (value, label)
+        for value, label in custody_choices(actor)
+        if (custody_holder_ids(actor, value) or frozenset()) <= usable
+    ]
+
+
 def custody_holder_ids(actor: Actor, value: str) -> frozenset[int] | None:
     """Holder ids a custody value means for this user; None = no narrowing."""
     if not value:
@@ -49,15 +67,6 @@ def custody_holder_ids(actor: Actor, value: str) -> frozenset[int] | None:
         reps = rep_holder_ids(actor=actor)
         return {"mine": mine, "reps": reps, "both": mine | reps}[value]
     return None
-
-
-EXPIRY_CHOICES = [
-    ("expired", "Expired"),
-    ("30", "Expires within 30 days"),
-    ("90", "Expires within 90 days"),
-    ("later", "Expires after 90 days"),
-    ("none", "No expiry date"),
-]
 
 
 class UnitFilter(django_filters.FilterSet):
@@ -83,11 +92,27 @@ class UnitFilter(django_filters.FilterSet):
         choices=EXPIRY_CHOICES, method="filter_expiry", label="Expiry", empty_label="Any expiry"
     )
 
-    def __init__(self, data=None, *args, actor: Actor, holders=(), product_lines=(), **kwargs):
+    def __init__(
+        self,
+        data=None,
+        *args,
+        actor: Actor,
+        holders=(),
+        product_lines=(),
+        for_use: bool = False,
+        own_label: str = "",
+        **kwargs,
+    ):
+        """`for_use`: the Mark Used screen, which lists what `actor` (the event's representative)
+        may use: only the custody values whose stock is usable, no state, rep or custodian
+        narrowing. `own_label` renames "My Custody" for someone looking on another's behalf."""
         super().__init__(data, *args, **kwargs)
         self.actor = actor
         f = self.filters
-        f["custody"].extra["choices"] = custody_choices(actor)
+        choices = usable_custody_choices(actor) if for_use else custody_choices(actor)
+        if own_label:
+            choices = [(v, own_label if v == "mine" else label) for v, label in choices]
+        f["custody"].extra["choices"] = choices
         f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in holders if u.pk in actor.rep_ids]
         custodian_choices = [("org", "Organization custody")] + [
             (str(u.pk), u.name) for u in holders
@@ -96,11 +121,14 @@ class UnitFilter(django_filters.FilterSet):
         f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
         f["location"].queryset = Location.objects.filter(organization_id=actor.organization_id)
         f["facility"].queryset = Facility.objects.filter(organization_id=actor.organization_id)
+        if for_use:
+            for name in ("state", "rep", "custodian"):
+                del self.filters[name]
         if not actor.is_distributor:
-            del self.filters["rep"]
+            self.filters.pop("rep", None)
         if not actor.is_admin:
-            del self.filters["custodian"]
-        if not custody_choices(actor):
+            self.filters.pop("custodian", None)
+        if not choices:
             del self.filters["custody"]
 
     @property
@@ -152,15 +180,23 @@ class UnitFilter(django_filters.FilterSet):
         return qs.filter(custodian_id=int(value)) if value else qs
 
     def filter_expiry(self, qs, name, value):
-        today = timezone.localdate()
-        in_days = lambda n: today + datetime.timedelta(days=n)  # noqa: E731
-        return {
-            "expired": lambda: qs.filter(expiration_date__lt=today),
-            "30": lambda: qs.filter(expiration_date__gte=today, expiration_date__lte=in_days(30)),
-            "90": lambda: qs.filter(expiration_date__gte=today, expiration_date__lte=in_days(90)),
-            "later": lambda: qs.filter(expiration_date__gt=in_days(90)),
-            "none": lambda: qs.filter(expiration_date__isnull=True),
-        }.get(value, lambda: qs)()
+        return qs.filter(expiry_q(value, today=timezone.localdate())) if value else qs
+
+
+def custody_tabs(params, filterset: UnitFilter) -> list[dict]:
+    """The filterset's custody choices as links that keep the other filters (bookmarkable)."""
+    if "custody" not in filterset.filters:
+        return []
+    current = params.get("custody", "")
+    tabs = []
+    for value, label in filterset.filters["custody"].extra["choices"]:
+        query = params.copy()
+        query["custody"] = value
+        query.pop("page", None)
+        tabs.append(
+            {"value": value, "label": label, "query": query.urlencode(), "active": value == current}
+        )
+    return tabs
 
 
 def product_lines(organization_id: int) -> list[str]:

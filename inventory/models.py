@@ -160,7 +160,7 @@ class Unit(models.Model):
                 name="unit_org_live_expiry_idx",
             ),
             models.Index(
-                fields=["organization", "custodian", "location"],
+                fields=["organization", "custodian", "location", "expiration_date"],
                 condition=Q(state="available"),
                 name="unit_available_location_idx",
             ),
@@ -194,6 +194,7 @@ class EntryKind(models.TextChoices):
     CONSUMED = "consumed", "Consumed"
     SOLD_TO_FACILITY = "sold_to_facility", "Sold to facility"
     ADJUSTED = "adjusted", "Adjusted"
+    REALLOCATED = "reallocated", "Re-allocated on reopen"
 
 
 class AppendOnlyError(Exception):

@@ -5,7 +5,7 @@ Pure: they read fields of the objects given and the `Actor` snapshot, never the 
 
 from __future__ import annotations
 
-from accounts.policies import Actor, acts_for, answers_for
+from accounts.policies import Actor, acts_for, answers_for, own_holder_ids
 
 from .models import Transfer, Unit, UnitState
 
@@ -52,14 +52,21 @@ def can_receive(*, actor: Actor) -> bool:
     return actor.is_active and (actor.is_admin or actor.is_distributor)
 
 
+def receivable_holder_ids(*, actor: Actor) -> frozenset[int] | None:
+    """Whose custody the actor may receive stock into. None: any holder of the organization,
+    organization custody included (admins); a distributor: their own; anyone else: nobody."""
+    if not can_receive(actor=actor):
+        return frozenset()
+    if actor.is_admin:
+        return None
+    return own_holder_ids(actor=actor)
+
+
 def can_receive_into(*, actor: Actor, custodian_id: int | None) -> bool:
     """Admins receive into any holder's custody (or the organization's); distributors into
     their own."""
-    if not can_receive(actor=actor):
-        return False
-    if actor.is_admin:
-        return True
-    return custodian_id == actor.id
+    scope = receivable_holder_ids(actor=actor)
+    return scope is None or custodian_id in scope
 
 
 def can_manage_catalog(*, actor: Actor) -> bool:

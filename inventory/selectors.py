@@ -10,8 +10,12 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.policies import Actor, holder_ids_in_scope
+from accounts.policies import Actor, holder_ids_in_scope, spoken_for_ids
+from accounts.selectors import holders_for_org
 
+from . import policies
+from .expiry import WITHIN_90, expiry_q, unexpired_q
+from .filters import UnitFilter, product_lines
 from .models import CustodyEntry, Location, Transfer, Unit, UnitState
 
 
@@ -49,6 +53,37 @@ def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     return qs.select_related("product", "custodian", "location", "facility")
 
 
+def filtered_units(
+    *,
+    params,
+    actor: Actor,
+    queryset: QuerySet[Unit],
+    for_use: bool = False,
+    own_label: str = "",
+) -> tuple[UnitFilter, QuerySet[Unit], bool]:
+    """The shared unit filters (custody, search, state, expiry...) applied to an already scoped
+    queryset: `Unit.objects.visible_to(user)` for the inventory list, what an event's
+    representative may use for Mark Used (`for_use`, with `actor` the representative).
+
+    Returns the filterset, the filtered queryset and whether the filters were valid; invalid
+    filters show nothing rather than everything.
+    """
+    holders = [] if for_use else list(holders_for_org(organization_id=actor.organization_id))
+    # Always bound (an empty query string is valid), so default narrowing applies too.
+    filterset = UnitFilter(
+        params,
+        queryset=queryset,
+        actor=actor,
+        holders=holders,
+        product_lines=product_lines(actor.organization_id),
+        for_use=for_use,
+        own_label=own_label,
+    )
+    if not filterset.is_valid():
+        return filterset, queryset.none(), False
+    return filterset, filterset.qs, True
+
+
 def unit_history(*, unit: Unit) -> list[CustodyEntry]:
     return list(
         unit.ledger.select_related(
@@ -63,16 +98,14 @@ def holds_stock(*, holder: User) -> bool:
 
 
 def transfers_waiting_on(*, user: User, actor: Actor) -> QuerySet[Transfer]:
-    """Pending transfers the user may accept or decline (for themselves, their reps, or, for an
-    admin, anyone of the organization)."""
+    """Pending transfers the user may accept or decline: those sent to someone they answer for
+    (`accounts.policies.answers_for`: themselves, their reps, or, for an admin, anyone of the
+    organization and organization custody)."""
     qs = Transfer.objects.filter(
         organization_id=actor.organization_id, status=Transfer.Status.PENDING
     )
-    if actor.is_admin:
-        return qs
-    if actor.is_distributor:
-        return qs.filter(recipient_id__in={actor.id, *actor.rep_ids})
-    return qs.filter(recipient_id=actor.id)
+    scope = spoken_for_ids(actor=actor)
+    return qs if scope is None else qs.filter(recipient_id__in=scope)
 
 
 def waits_on_me(*, transfer: Transfer, actor: Actor) -> bool:
@@ -84,6 +117,17 @@ def waits_on_me(*, transfer: Transfer, actor: Actor) -> bool:
 
 def waiting_on_me_q(*, actor: Actor) -> Q:
     return Q(recipient__isnull=True) if actor.is_admin else Q(recipient_id=actor.id)
+
+
+def receive_custodians(*, actor: Actor) -> tuple[list[User], bool]:
+    """Whom the receiving forms offer as custodian: the holders `can_receive_into` allows, and
+    whether organization custody is one of them."""
+    candidates = holders_for_org(organization_id=actor.organization_id)
+    scope = policies.receivable_holder_ids(actor=actor)
+    if scope is not None:  # only narrows the read; the policy below decides
+        candidates = candidates.filter(pk__in=scope)
+    holders = [u for u in candidates if policies.can_receive_into(actor=actor, custodian_id=u.pk)]
+    return holders, policies.can_receive_into(actor=actor, custodian_id=None)
 
 
 def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
@@ -103,15 +147,6 @@ def transfers_sent_pending(*, actor: Actor) -> QuerySet[Transfer]:
     return qs.filter(Q(started_by_id=actor.id) | Q(sender_id__in=scope))
 
 
-def recipient_choices(*, actor: Actor) -> QuerySet[User]:
-    """Every holder of the organization a unit can be sent to: active distributors and reps."""
-    return User.objects.filter(
-        organization_id=actor.organization_id,
-        is_active=True,
-        role__in=[Role.DISTRIBUTOR, Role.REP],
-    ).order_by("display_name", "username")
-
-
 def expiry_counts(*, qs: QuerySet[Unit], today: datetime.date | None = None) -> dict[str, int]:
     """Units still in stock that expired, or expire within 30 and 90 days, in one query.
 
@@ -121,30 +156,31 @@ def expiry_counts(*, qs: QuerySet[Unit], today: datetime.date | None = None) -> 
     unit crossing a window at midnight is counted right without any write.
     """
     today = today or timezone.localdate()
-    in_30 = today + datetime.timedelta(days=30)
-    in_90 = today + datetime.timedelta(days=90)
+    # Every window lies at or before the 90-day edge: read only that range of the index.
+    in_90 = today + datetime.timedelta(days=WITHIN_90)
     return (
         qs.exclude(state=UnitState.INACTIVE)
         .filter(expiration_date__lte=in_90)
         .aggregate(
-            expired=Count("expiration_date", filter=Q(expiration_date__lt=today)),
-            within_30=Count(
-                "expiration_date", filter=Q(expiration_date__gte=today, expiration_date__lte=in_30)
-            ),
-            within_90=Count("expiration_date", filter=Q(expiration_date__gte=today)),
+            expired=Count("expiration_date", filter=expiry_q("expired", today=today)),
+            within_30=Count("expiration_date", filter=expiry_q("30", today=today)),
+            within_90=Count("expiration_date", filter=expiry_q("90", today=today)),
         )
     )
 
 
-def pool_levels(*, actor: Actor) -> list[dict]:
-    """The distributor's available units per location, by location name.
+def pool_levels(*, actor: Actor, today: datetime.date | None = None) -> list[dict]:
+    """The distributor's usable units per location, by location name: available and not
+    expired (an expired unit cannot be used, so it does not stock the pool).
 
     Counted on the partial index of available units by (custodian, location) (inventory
     migration 0010) with no join, so PostgreSQL streams index entries instead of joining
     and hashing every unit; the few location names come in a second query.
     """
+    today = today or timezone.localdate()
     counts = list(
         Unit.objects.filter(
+            unexpired_q(today=today),
             organization_id=actor.organization_id,
             custodian_id=actor.id,
             state=UnitState.AVAILABLE,

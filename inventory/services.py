@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 
@@ -159,16 +160,50 @@ def transfer_create(
     recorded if none is given: the sender's shelf is no longer where they are.
     """
     who = actor_for(actor)
+    _check_transfer_request(actor, unit_ids=unit_ids, recipient=recipient, to_location=to_location)
+    units = lock_units(unit_ids)
+    problems = _transfer_problems(who, units=units, unit_ids=unit_ids, recipient=recipient)
+    if problems:
+        raise ValidationError(problems)
+    by_sender: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_sender[unit.custodian_id].append(unit)
+    recipient_id = recipient.pk if recipient else None
+    at_once = policies.completes_at_once(
+        actor=who, recipient_id=recipient_id, organization_id=actor.organization_id
+    )
+    return [
+        _send_from_one_holder(
+            actor,
+            who,
+            sender_id=sender_id,
+            units=sender_units,
+            recipient_id=recipient_id,
+            at_once=at_once,
+            note=note,
+            to_location=to_location,
+        )
+        for sender_id, sender_units in by_sender.items()
+    ]
+
+
+def _check_transfer_request(
+    actor: User, *, unit_ids: Sequence[int], recipient: User | None, to_location: Location | None
+) -> None:
     if to_location is not None and to_location.organization_id != actor.organization_id:
         raise ValidationError({"to_location": "Choose a location of your organization."})
     if not unit_ids:
         raise ValidationError("Select at least one unit to transfer.")
     _check_recipient(actor, recipient)
+
+
+def _transfer_problems(
+    who: Actor, *, units: list[Unit], unit_ids: Sequence[int], recipient: User | None
+) -> list[str]:
+    """Every reason the locked units cannot move to the recipient, one line per unit."""
     recipient_id = recipient.pk if recipient else None
-    units = lock_units(unit_ids)
     problems = []
-    found = {u.pk for u in units}
-    missing = sorted(set(unit_ids) - found)
+    missing = sorted(set(unit_ids) - {u.pk for u in units})
     if missing:
         problems.append(f"{len(missing)} selected unit(s) were not found.")
     for unit in units:
@@ -178,58 +213,60 @@ def transfer_create(
             problems.append(_state_problem(unit))
         elif unit.custodian_id == recipient_id:
             problems.append(f"{unit.label} is already in {_holder_name(recipient)}'s custody.")
-    if problems:
-        raise ValidationError(problems)
+    return problems
 
-    by_sender: dict[int | None, list[Unit]] = defaultdict(list)
-    for unit in units:
-        by_sender[unit.custodian_id].append(unit)
-    at_once = policies.completes_at_once(
-        actor=who, recipient_id=recipient_id, organization_id=actor.organization_id
-    )
-    transfers = []
+
+def _send_from_one_holder(
+    actor: User,
+    who: Actor,
+    *,
+    sender_id: int | None,
+    units: list[Unit],
+    recipient_id: int | None,
+    at_once: bool,
+    note: str,
+    to_location: Location | None,
+) -> Transfer:
+    """One transfer of one holder's units: sent (in transit), and accepted at once when the
+    starter answers for the recipient."""
+    behalf = behalf_of(actor=who, holder_id=sender_id)
     now = timezone.now()
-    for sender_id, sender_units in by_sender.items():
-        behalf = behalf_of(actor=who, holder_id=sender_id)
-        transfer = Transfer.objects.create(
-            organization_id=actor.organization_id,
-            sender_id=sender_id,
-            recipient_id=recipient_id,
-            started_by=actor,
-            on_behalf_of_id=behalf,
-            to_location=to_location,
-            status=Transfer.Status.COMPLETED if at_once else Transfer.Status.PENDING,
-            note=note[:500],
-            created_at=now,
-            resolved_at=now if at_once else None,
-            resolved_by=actor if at_once else None,
-        )
-        TransferLine.objects.bulk_create(
-            [TransferLine(transfer=transfer, unit=u) for u in sender_units]
-        )
+    transfer = Transfer.objects.create(
+        organization_id=actor.organization_id,
+        sender_id=sender_id,
+        recipient_id=recipient_id,
+        started_by=actor,
+        on_behalf_of_id=behalf,
+        to_location=to_location,
+        status=Transfer.Status.COMPLETED if at_once else Transfer.Status.PENDING,
+        note=note[:500],
+        created_at=now,
+        resolved_at=now if at_once else None,
+        resolved_by=actor if at_once else None,
+    )
+    TransferLine.objects.bulk_create([TransferLine(transfer=transfer, unit=u) for u in units])
+    record_entries(
+        units=units,
+        kind=EntryKind.TRANSFER_SENT,
+        to_state=UnitState.IN_TRANSIT,
+        actor=actor,
+        on_behalf_of_id=behalf,
+        transfer=transfer,
+        note=note,
+    )
+    if at_once:
         record_entries(
-            units=sender_units,
-            kind=EntryKind.TRANSFER_SENT,
-            to_state=UnitState.IN_TRANSIT,
+            units=units,
+            kind=EntryKind.TRANSFER_ACCEPTED,
+            to_state=UnitState.AVAILABLE,
+            to_custodian_id=recipient_id,
             actor=actor,
-            on_behalf_of_id=behalf,
+            on_behalf_of_id=behalf_of(actor=who, holder_id=recipient_id),
             transfer=transfer,
-            note=note,
+            note="Completed at once: the starter speaks for the recipient.",
+            extra={"location_id": to_location.pk if to_location else None},
         )
-        if at_once:
-            record_entries(
-                units=sender_units,
-                kind=EntryKind.TRANSFER_ACCEPTED,
-                to_state=UnitState.AVAILABLE,
-                to_custodian_id=recipient_id,
-                actor=actor,
-                on_behalf_of_id=behalf_of(actor=who, holder_id=recipient_id),
-                transfer=transfer,
-                note="Completed at once: the starter speaks for the recipient.",
-                extra={"location_id": to_location.pk if to_location else None},
-            )
-        transfers.append(transfer)
-    return transfers
+    return transfer
 
 
 def _locked_pending_transfer(transfer: Transfer) -> tuple[Transfer, list[Unit]]:
@@ -429,6 +466,20 @@ def units_receive(
             f"{cap:,}. Split it."
         )
     problems: list[str] = []
+    planned = _plan_units(actor, lines, problems)
+    problems += _serial_problems(planned)
+    if not planned and not problems:
+        problems.append("Nothing to receive.")
+    if problems:
+        raise ValidationError(problems)
+    return _create_received_units(actor, planned, custodian=custodian, note=note)
+
+
+def _plan_units(
+    actor: User, lines: Sequence[ReceiveLine], problems: list[str]
+) -> list[tuple[ReceiveLine, dict]]:
+    """One (line, unit fields) pair per unit to create; what cannot be planned goes to
+    `problems`."""
     planned: list[tuple[ReceiveLine, dict]] = []
     for line in lines:
         if line.product.organization_id != actor.organization_id:
@@ -438,6 +489,12 @@ def units_receive(
             problems.append("Unknown location.")
             continue
         planned.extend((line, fields) for fields in _expand(line, problems))
+    return planned
+
+
+def _serial_problems(planned: list[tuple[ReceiveLine, dict]]) -> list[str]:
+    """Serials given twice in the input, and serials already on record for their product."""
+    problems = []
     seen: dict[tuple[int, str], int | None] = {}
     for line, fields in planned:
         serial = fields["serial_number"]
@@ -462,10 +519,13 @@ def units_receive(
                 problems.append(
                     f"{prefix}{line.product.catalog_number} serial {key[1]} is already on record."
                 )
-    if not planned and not problems:
-        problems.append("Nothing to receive.")
-    if problems:
-        raise ValidationError(problems)
+    return problems
+
+
+def _create_received_units(
+    actor: User, planned: list[tuple[ReceiveLine, dict]], *, custodian: User | None, note: str
+) -> list[Unit]:
+    """Insert the planned units and their "received" ledger entries (sequence 1)."""
     now = timezone.now()
     units = [
         Unit(
@@ -808,11 +868,30 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
 
 
 @transaction.atomic
-def product_create(*, actor: User, **fields) -> Product:
+def product_create(
+    *,
+    actor: User,
+    catalog_number: str,
+    description: str,
+    manufacturer: str,
+    product_line: str = "",
+    gtin: str | None = None,
+    single_use: bool = True,
+    tracking: str = Product.Tracking.SERIAL,
+) -> Product:
     """Add a catalog product (admins). Unique catalog number and GTIN per organization."""
     if not policies.can_manage_catalog(actor=actor_for(actor)):
         raise PermissionDenied("Only admins manage the catalog.")
-    product = Product(organization_id=actor.organization_id, **fields)
+    product = Product(
+        organization_id=actor.organization_id,
+        catalog_number=catalog_number,
+        description=description,
+        manufacturer=manufacturer,
+        product_line=product_line,
+        gtin=gtin or None,
+        single_use=single_use,
+        tracking=tracking,
+    )
     try:
         with transaction.atomic():
             product.save()

@@ -26,7 +26,7 @@ from config.web import (
 )
 
 from . import policies, selectors, services
-from .filters import UnitFilter, product_lines
+from .filters import custody_tabs
 from .forms import (
     ORG,
     CsvImportForm,
@@ -43,24 +43,14 @@ from .models import Location, Product, Transfer, Unit, UnitState
 EXPORT_LIMIT = 100_000
 
 
-def filtered_units(request, *, base=None):
-    """The scoped, filtered unit queryset and its filterset; an invalid filter shows nothing."""
+def _filtered_units(request):
     actor = actor_for(request.user)
-    holders = list(holders_for_org(organization_id=actor.organization_id))
-    base = Unit.objects.visible_to(request.user) if base is None else base
-    # Always bound (an empty query string is valid), so default narrowing applies too.
-    filterset = UnitFilter(
-        request.GET,
-        queryset=base,
-        actor=actor,
-        holders=holders,
-        product_lines=product_lines(actor.organization_id),
+    filterset, qs, valid = selectors.filtered_units(
+        params=request.GET, actor=actor, queryset=Unit.objects.visible_to(request.user)
     )
-    if filterset.is_bound and not filterset.is_valid():
-        return filterset, base.none(), False
-    if "custody" in request.GET and "custody" not in filterset.filters:
+    if valid and "custody" in request.GET and "custody" not in filterset.filters:
         messages.info(request, "Admins see every custodian: narrow the list by custodian instead.")
-    return filterset, filterset.qs, True
+    return filterset, qs, valid
 
 
 def _with_labels(rows, actor):
@@ -73,7 +63,7 @@ def _with_labels(rows, actor):
 @org_member_required
 def unit_list(request):
     actor = actor_for(request.user)
-    filterset, qs, valid = filtered_units(request)
+    filterset, qs, valid = _filtered_units(request)
     if not valid:
         for errors in filterset.errors.values():
             for error in errors:
@@ -89,32 +79,11 @@ def unit_list(request):
             "page": page,
             "has_next": has_next,
             "has_previous": page > 1,
-            "custody_tabs": custody_tabs(request, filterset),
+            "custody_tabs": custody_tabs(request.GET, filterset),
             "can_release": actor.is_admin,
             "today": timezone.localdate(),
         },
     )
-
-
-def custody_tabs(request, filterset):
-    """The custody choices as links, keeping the other filters (a bookmarkable view)."""
-    if "custody" not in filterset.filters:
-        return []
-    current = request.GET.get("custody", "")
-    tabs = []
-    for value, label in filterset.filters["custody"].extra["choices"]:
-        params = request.GET.copy()
-        params["custody"] = value
-        params.pop("page", None)
-        tabs.append(
-            {
-                "value": value,
-                "label": label,
-                "query": params.urlencode(),
-                "active": value == current,
-            }
-        )
-    return tabs
 
 
 class _Echo:
@@ -126,7 +95,7 @@ class _Echo:
 def unit_export(request):
     """CSV of exactly the filtered rows (streamed, so a large export does not sit in memory)."""
     actor = actor_for(request.user)
-    filterset, qs, valid = filtered_units(request)
+    filterset, qs, valid = _filtered_units(request)
     if not valid:
         messages.error(request, "Fix the filter before exporting.")
         return redirect(reverse("inventory:unit_list") + "?" + request.GET.urlencode())
@@ -383,12 +352,6 @@ def receiver_required(view):
     return wrapper
 
 
-def _receive_holders(actor, user):
-    if actor.is_admin:
-        return list(holders_for_org(organization_id=actor.organization_id)), True
-    return [user], False
-
-
 def _custodian_from(request, value):
     return None if value == ORG else _recipient(request, value)
 
@@ -398,7 +361,7 @@ class _ReceiveForms:
 
     def __init__(self, request, bound: str | None = None):
         actor = actor_for(request.user)
-        holders, include_org = _receive_holders(actor, request.user)
+        holders, include_org = selectors.receive_custodians(actor=actor)
         common = {"holders": holders, "include_org": include_org}
         data = request.POST if request.method == "POST" else None
         self.form = ReceiveForm(
@@ -503,7 +466,17 @@ def product_list(request):
         form = ProductForm(request.POST or None, organization_id=actor.organization_id)
         if request.method == "POST" and form.is_valid():
             try:
-                product = services.product_create(actor=request.user, **form.cleaned_data)
+                data = form.cleaned_data
+                product = services.product_create(
+                    actor=request.user,
+                    catalog_number=data["catalog_number"],
+                    description=data["description"],
+                    manufacturer=data["manufacturer"],
+                    product_line=data["product_line"],
+                    gtin=data["gtin"],
+                    single_use=data["single_use"],
+                    tracking=data["tracking"],
+                )
             except ValidationError as exc:
                 add_form_errors(form, exc)
             else:
@@ -532,7 +505,9 @@ def location_list(request):
     form = LocationForm(request.POST or None, organization_id=actor.organization_id)
     if request.method == "POST" and form.is_valid():
         try:
-            location = services.location_create(actor=request.user, **form.cleaned_data)
+            location = services.location_create(
+                actor=request.user, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"]
+            )
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:

@@ -8,8 +8,10 @@ from accounts.policies import (
     acts_for,
     answers_for,
     can_manage_users,
+    event_rep_scope,
     holder_ids_in_scope,
     on_behalf_of,
+    spoken_for_ids,
 )
 
 ORG, OTHER_ORG = 1, 2
@@ -145,3 +147,27 @@ def test_on_behalf_of_table(who, holder, expected):
 @pytest.mark.parametrize(("who", "expected"), [("admin", True), ("dana", False), ("riley", False)])
 def test_only_admins_manage_users(who, expected):
     assert can_manage_users(actor=actor(who)) is expected
+
+
+@pytest.mark.parametrize(
+    ("who", "pooling", "active", "expected"),
+    [
+        ("admin", False, True, None),
+        ("dana", False, True, {DANA, RILEY, SAM}),
+        # Pooling shares the distributor's stock, never her events or her voice.
+        ("riley", True, True, {RILEY}),
+        ("loner", False, True, {99}),
+        ("admin", False, False, set()),
+        ("dana", False, False, set()),
+        ("riley", True, False, set()),
+    ],
+)
+def test_event_rep_scope_is_the_people_one_speaks_for(who, pooling, active, expected):
+    subject = actor(who, pooling, active=active)
+    scope = event_rep_scope(actor=subject)
+    assert scope == (None if expected is None else frozenset(expected))
+    assert spoken_for_ids(actor=subject) == scope
+
+
+def test_nobody_of_no_organization_has_an_event_scope():
+    assert event_rep_scope(actor=Actor(id=5, organization_id=None, role=Role.ADMIN)) == frozenset()

@@ -137,6 +137,8 @@ def test_mentioning_yourself_notifies_nobody(cast, mailoutbox, django_capture_on
     [
         ("@casey take a look", "@casey cannot see this event, so they cannot be mentioned here."),
         ("@sam take a look", "@sam cannot see this event, so they cannot be mentioned here."),
+        # A distributor speaks only for her own group's reps.
+        ("@drew take a look", "@drew cannot see this event, so they cannot be mentioned here."),
         ("@gone take a look", "@gone cannot see this event, so they cannot be mentioned here."),
         # Another organization's user is "unknown": nothing across organizations leaks.
         ("@olga take a look", "There is no user @olga in your organization."),

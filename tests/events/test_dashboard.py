@@ -52,8 +52,8 @@ def test_distributor_dashboard_counts_expiry_windows_and_pool_levels(distributor
         data = dashboard(user=distributor, actor=actor_for(distributor))
 
     assert data["expiry"] == {"expired": 2, "within_30": 5, "within_90": 8}
+    # Alpha Warehouse holds only expired units now: an expired unit does not stock the pool.
     assert [(r["location__name"], r["units"]) for r in data["pool_levels"]] == [
-        ("Alpha Warehouse", 2),
         ("Bin B", 3),
         (None, 1),
     ]

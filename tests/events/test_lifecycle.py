@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import GroupMembership
+from accounts.models import GroupMembership, User
 from accounts.selectors import actor_for, forget_actor
 from events import policies, services
-from events.models import Event, EventLine, EventStatus, EventType
+from events.models import Event, EventLine, EventStatus, EventType, viewers_q
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from tests.events.factories import (
     FacilityFactory,
@@ -377,6 +377,7 @@ def cast(org, admin_user, distributor, rep, pooled):
         "unassigned_rep": RepFactory(organization=org),
         "other_org_admin": UserFactory(organization=other_org, admin=True),
         "inactive_admin": UserFactory(organization=org, admin=True, is_active=False),
+        "inactive_rep": RepFactory(organization=org, assigned_to=distributor, is_active=False),
         "reps_event": open_event(rep),
         "distributors_event": open_event(distributor),
     }
@@ -395,6 +396,7 @@ def cast(org, admin_user, distributor, rep, pooled):
         ("unassigned_rep", set()),
         ("other_org_admin", set()),
         ("inactive_admin", set()),
+        ("inactive_rep", set()),
     ],
 )
 def test_event_visibility(cast, viewer, sees):
@@ -403,9 +405,12 @@ def test_event_visibility(cast, viewer, sees):
     visible = set(Event.objects.visible_to(user).values_list("pk", flat=True))
 
     assert visible == {cast[n].pk for n in sees}
-    # The policy the templates use agrees with the queryset that scopes every lookup.
+    # The policy the templates use agrees with the queryset that scopes every lookup...
     actor = actor_for(user)
     assert {n for n in names if policies.can_see_event(actor=actor, event=cast[n])} == sees
+    # ...and with the filter on users that @mentions and the autocomplete use.
+    seen_by = {n for n in names if User.objects.filter(viewers_q(cast[n]), pk=user.pk).exists()}
+    assert seen_by == sees
 
 
 @pytest.mark.parametrize("viewer", ["same_group_rep", "other_group_rep", "other_org_admin"])
@@ -491,3 +496,37 @@ def test_completing_on_the_page_records_the_po_number(client, people):
 
     event.refresh_from_db()
     assert (event.status, event.po_number) == (EventStatus.COMPLETED, "PO-12")
+
+
+# --- The directory takes named details ----------------------------------------------------------
+
+
+def test_directory_save_takes_each_entrys_own_details(people):
+    admin = people["admin"]
+
+    facility = services.directory_save(
+        actor=admin, entry="facility", name="Mercy", kind="asc", city="Springfield"
+    )
+    physician = services.directory_save(
+        actor=admin, entry="physician", name="Dr. Who", specialty="Knees"
+    )
+
+    assert (facility.name, facility.kind, facility.city) == ("Mercy", "asc", "Springfield")
+    assert (physician.name, physician.specialty) == ("Dr. Who", "Knees")
+    services.directory_save(actor=admin, entry="facility", name="Mercy West", instance=facility)
+    facility.refresh_from_db()
+    assert (facility.name, facility.kind, facility.city) == ("Mercy West", "asc", "Springfield")
+
+
+@pytest.mark.parametrize(
+    ("entry", "details"),
+    [
+        ("procedure", {"specialty": "Knees"}),
+        ("physician", {"city": "Springfield"}),
+        ("facility", {"organization_id": 0}),
+        ("facility", {"fields": {"name": "X"}}),
+    ],
+)
+def test_directory_save_refuses_a_detail_the_entry_does_not_have(people, entry, details):
+    with pytest.raises(TypeError):
+        services.directory_save(actor=people["admin"], entry=entry, name="X", **details)

@@ -612,3 +612,84 @@ def test_reopening_a_case_brings_back_only_what_it_consumed(admin_user, dana, ri
     assert Unit.objects.get(pk=screw.pk).state == UnitState.ALLOCATED
     assert list(case.lines.current().values_list("unit_id", flat=True)) == [screw.pk]
     assert ledger_problems() == []
+
+
+def test_the_representative_of_an_event_with_units_marked_cannot_change(
+    admin_user, dana, riley, pooled
+):
+    sam = RepFactory(organization=riley.organization, assigned_to=dana)
+    (unit,) = receive_units(admin_user, riley, n=1)
+    case = open_event(dana, representative=riley)
+    mark_used(dana, case, [unit])
+    before = state_of(unit)
+
+    message = refused(lambda: services.event_update(actor=dana, event=case, representative=sam))
+
+    assert "Unmark the used units before changing the representative" in message
+    case.refresh_from_db()
+    assert case.representative == riley
+    assert state_of(unit) == before
+
+
+def test_with_nothing_marked_the_representative_can_change(dana, riley):
+    sam = RepFactory(organization=riley.organization, assigned_to=dana)
+    case = open_event(dana, representative=riley)
+
+    services.event_update(actor=dana, event=case, representative=sam)
+
+    case.refresh_from_db()
+    assert case.representative == sam
+
+
+def test_an_event_with_facility_stock_marked_cannot_move_to_another_facility(
+    admin_user, riley, facility
+):
+    (shelf,) = receive_units(admin_user, riley, n=1)
+    sell_to_facility(riley, representative=riley, facility=facility, units=[shelf])
+    case = open_event(riley, facility=facility)
+    mark_used(riley, case, [shelf])
+    elsewhere = FacilityFactory(organization=riley.organization)
+
+    message = refused(lambda: services.event_update(actor=riley, event=case, facility=elsewhere))
+
+    assert "Unmark the facility stock before moving the event elsewhere" in message
+    case.refresh_from_db()
+    assert case.facility == facility
+
+
+def test_an_event_with_only_fresh_units_marked_may_move_to_another_facility(admin_user, riley):
+    (unit,) = receive_units(admin_user, riley, n=1)
+    case = open_event(riley)
+    mark_used(riley, case, [unit])
+    elsewhere = FacilityFactory(organization=riley.organization)
+
+    services.event_update(actor=riley, event=case, facility=elsewhere)
+
+    case.refresh_from_db()
+    assert case.facility == elsewhere
+
+
+# --- Services take named, typed details; lifecycle moves only through their own services --------
+
+
+@pytest.mark.parametrize(
+    "smuggled",
+    [
+        {"status": EventStatus.CANCELLED},
+        {"status": EventStatus.PAID},
+        {"submitted_at": None},
+        {"po_number": "PO-1"},
+        {"organization_id": 0},
+    ],
+)
+def test_event_update_takes_no_lifecycle_or_unknown_field(admin_user, riley, smuggled):
+    (unit,) = receive_units(admin_user, riley, n=1)
+    case = open_event(riley)
+    mark_used(riley, case, [unit])
+
+    with pytest.raises(TypeError):
+        services.event_update(actor=riley, event=case, **smuggled)
+
+    case.refresh_from_db()
+    assert case.status == EventStatus.OPEN
+    assert Unit.objects.get(pk=unit.pk).state == UnitState.ALLOCATED

@@ -147,6 +147,60 @@ def test_with_pooling_the_tabs_are_bookmarkable_links(client, rep, pooled, trunk
     assert 'aria-current="page" href="?custody=shared&amp;q=D-"' in body
 
 
+def tab_labels(client, event):
+    response = client.get(reverse("events:mark_used", args=[event.pk]))
+    return [tab["label"] for tab in response.context["custody_tabs"]]
+
+
+def test_mark_used_tabs_are_the_inventory_lists_custody_choices(client, rep, pooled, trunk):
+    client.force_login(rep)
+
+    assert tab_labels(client, trunk["case"]) == ["My Custody", "Shared by Distributor", "Both"]
+    inventory = client.get(reverse("inventory:unit_list")).context["custody_tabs"]
+    assert [tab["label"] for tab in inventory] == ["My Custody", "Shared by Distributor", "Both"]
+
+
+def test_without_pooling_mark_used_offers_only_the_reps_own_custody(client, rep, trunk):
+    client.force_login(rep)
+
+    assert tab_labels(client, trunk["case"]) == ["My Custody"]
+
+
+def test_turning_pooling_off_takes_the_pool_off_mark_used(client, rep, pooled, trunk):
+    pooled.pooling_enabled = False
+    pooled.save(update_fields=["pooling_enabled"])
+    client.force_login(rep)
+    url = reverse("events:mark_used", args=[trunk["case"].pk])
+
+    assert tab_labels(client, trunk["case"]) == ["My Custody"]
+    assert prefixes(usable(client.get(url))) == ["R"]
+
+
+def test_a_distributors_own_case_offers_only_her_own_custody(
+    client, distributor, rep, pooled, trunk
+):
+    case = open_event(distributor)
+    client.force_login(distributor)
+
+    assert tab_labels(client, case) == ["My Custody"]
+    # Her reps' trunks are never used on her own events, though she acts for them.
+    url = reverse("events:mark_used", args=[case.pk])
+    assert prefixes(usable(client.get(url))) == ["D"]
+    assert usable(client.get(url, {"custody": "reps"})) == {}
+
+
+def test_the_distributor_on_her_reps_case_sees_the_reps_tabs_named_after_the_rep(
+    client, distributor, rep, pooled, trunk
+):
+    client.force_login(distributor)
+
+    assert tab_labels(client, trunk["case"]) == [
+        f"{rep.name}'s Custody",
+        "Shared by Distributor",
+        "Both",
+    ]
+
+
 def test_mark_used_search_combines_with_custody(client, rep, pooled, trunk):
     client.force_login(rep)
     url = reverse("events:mark_used", args=[trunk["case"].pk])
@@ -707,3 +761,24 @@ def test_searching_keeps_the_facility_stock_only_toggle(client, rep, pooled):
         reverse("events:mark_used", args=[event.pk]), {"facility_stock": "1"}
     ).content.decode()
     assert '<input type="hidden" name="facility_stock" value="1">' in body
+
+
+# --- Whom the event form offers as representative -------------------------------------------------
+
+
+def test_the_event_form_offers_exactly_whom_one_may_create_events_for(
+    client, org, admin_user, distributor, rep
+):
+    sam = RepFactory(organization=org, assigned_to=distributor)
+    loner = RepFactory(organization=org)
+    other = DistributorFactory(organization=org)
+    RepFactory(organization=org, is_active=False)
+
+    def offered(user):
+        client.force_login(user)
+        form = client.get(reverse("events:event_create")).context["form"]
+        return set(form.fields["representative"].queryset)
+
+    assert offered(rep) == {rep}
+    assert offered(distributor) == {distributor, rep, sam}
+    assert offered(admin_user) == {distributor, rep, sam, loner, other}

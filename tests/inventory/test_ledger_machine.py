@@ -464,6 +464,8 @@ def test_random_custody_histories_keep_the_ledger_true(db):
         LedgerMachine,
         settings=settings(
             max_examples=40,
+            # A fixed sequence of examples, so a red run replays exactly on any machine.
+            derandomize=True,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from inventory import services
 from inventory.models import CustodyEntry, EntryKind, Product, Unit, UnitState
@@ -556,3 +557,24 @@ def test_product_catalog_numbers_of_another_organization_are_unknown_in_csv(
         services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
     assert Product.objects.filter(catalog_number="FOREIGN-1").count() == 1
     assert nothing_received()
+
+
+def _custodian_choices(client, user):
+    client.force_login(user)
+    response = client.get(reverse("inventory:receive"))
+    return [value for value, _ in response.context["form"].fields["custodian"].choices]
+
+
+def test_the_receive_page_offers_an_admin_the_organization_and_every_holder(
+    client, admin_user, distributor, rep
+):
+    inactive = RepFactory(organization=admin_user.organization, is_active=False)
+
+    choices = _custodian_choices(client, admin_user)
+
+    assert set(choices) == {"org", str(distributor.pk), str(rep.pk)}
+    assert str(inactive.pk) not in choices
+
+
+def test_the_receive_page_offers_a_distributor_only_her_own_custody(client, distributor, rep):
+    assert _custodian_choices(client, distributor) == [str(distributor.pk)]

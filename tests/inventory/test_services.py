@@ -671,3 +671,20 @@ def test_deactivated_distributor_can_no_longer_move_reps_stock(
 
     with pytest.raises(ValidationError, match="was not found"):
         send(distributor, rep_units[:1], second_rep)
+
+
+def test_product_create_takes_only_the_products_own_details(admin_user):
+    from inventory.services import product_create
+
+    with pytest.raises(TypeError):
+        product_create(
+            actor=admin_user,
+            catalog_number="K-1",
+            description="Knee",
+            manufacturer="Acme",
+            organization_id=0,
+        )
+    product = product_create(
+        actor=admin_user, catalog_number="K-1", description="Knee", manufacturer="Acme"
+    )
+    assert (product.organization_id, product.gtin) == (admin_user.organization_id, None)

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0005_search_trigram_indexes")]
+    dependencies = [("inventory", "0006_reallocated_entry_kind")]
 
     operations = [
         migrations.AddIndex(
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             model_name="unit",
             index=models.Index(
                 condition=models.Q(state="available"),
-                fields=["organization", "custodian", "location"],
+                fields=["organization", "custodian", "location", "expiration_date"],
                 name="unit_available_location_idx",
             ),
         ),

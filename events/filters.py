@@ -1,0 +1,41 @@
+"""The event list's filters: input shape only, narrowing `Event.objects.visible_to(user)`."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+
+from .models import EventStatus, EventType, Facility
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"})
+
+
+class EventFilter(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(choices=EventType.choices, empty_label="Any type")
+    status = django_filters.ChoiceFilter(choices=EventStatus.choices, empty_label="Any status")
+    facility = django_filters.ModelChoiceFilter(
+        queryset=Facility.objects.none(), empty_label="Any facility"
+    )
+    representative = django_filters.ModelChoiceFilter(queryset=None, empty_label="Anyone")
+    date_from = django_filters.DateFilter(
+        field_name="scheduled_at", lookup_expr="date__gte", label="From", widget=_date_input()
+    )
+    date_to = django_filters.DateFilter(
+        field_name="scheduled_at", lookup_expr="date__lte", label="To", widget=_date_input()
+    )
+
+    def __init__(self, data=None, *args, organization_id: int, representatives, **kwargs):
+        """`representatives`: whom the person may pick (`selectors.representative_choices`)."""
+        super().__init__(data, *args, **kwargs)
+        self.filters["facility"].queryset = Facility.objects.filter(organization_id=organization_id)
+        self.filters["representative"].queryset = representatives
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+        return form
