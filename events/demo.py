@@ -8,10 +8,10 @@ import datetime
 from django.utils import timezone
 
 from accounts.demo import Summary
-from inventory.models import Unit
+from inventory.models import Facility, Unit
 
 from . import services
-from .models import Comment, Event, EventType, Facility, Physician, Procedure
+from .models import Comment, Event, EventType, Physician, Procedure
 
 FACILITIES = [
     ("St. Mary's Hospital", Facility.Kind.HOSPITAL, "Springfield"),

@@ -3,7 +3,9 @@
 from django import forms
 from django.utils import timezone
 
-from .models import EventType, Facility, Physician, Procedure
+from inventory.models import Facility
+
+from .models import EventType, Physician, Procedure
 
 
 class EventForm(forms.Form):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import actor_for
-from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
+from inventory.models import CustodyEntry, EntryKind, Facility, Unit, UnitState
 from inventory.services import lock_units, record_entries
 
 from . import policies, selectors
@@ -31,7 +31,6 @@ from .models import (
     EventLine,
     EventStatus,
     EventType,
-    Facility,
     Mention,
     Notification,
     Physician,
@@ -232,7 +231,7 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
             on_behalf_of_id=event.representative_id
             if event.representative_id != actor.pk
             else None,
-            entry_extra={"event": event},
+            entry_extra={"event_id": event.pk},
         )
     now = timezone.now()
     stock_ids = {u.pk for u in from_stock}
@@ -264,7 +263,7 @@ def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "
             to_state=state,
             actor=actor,
             note=note,
-            entry_extra={"event": event},
+            entry_extra={"event_id": event.pk},
         )
     EventLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(
         removed_at=timezone.now(), removed_by=actor
@@ -294,7 +293,7 @@ def event_submit(*, actor: User, event: Event) -> Event:
     event = _event_for(actor, event, policies.can_submit, "submit")
     lines = list(event.lines.current().select_related("unit__product"))
     units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
-    common = {"actor": actor, "entry_extra": {"event": event}}
+    common = {"actor": actor, "entry_extra": {"event_id": event.pk}}
     if event.type == EventType.STOCKING_ORDER:
         record_entries(
             units=list(units.values()),
@@ -381,7 +380,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     # unit returned to stock may have been used, damaged or moved since.
     last_consumed_here = set(
         CustodyEntry.objects.filter(
-            unit_id__in=units, event=event, kind=EntryKind.CONSUMED
+            unit_id__in=units, event_id=event.pk, kind=EntryKind.CONSUMED
         ).values_list("unit_id", "sequence")
     )
     consumed = [unit for unit in units.values() if (unit.pk, unit.ledger_seq) in last_consumed_here]
@@ -393,7 +392,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
         to_state=UnitState.ALLOCATED,
         actor=actor,
         note="Case reopened",
-        entry_extra={"event": event},
+        entry_extra={"event_id": event.pk},
     )
     EventLine.objects.filter(pk__in=returned).update(removed_at=timezone.now(), removed_by=actor)
     event.status = EventStatus.OPEN

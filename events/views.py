@@ -25,13 +25,13 @@ from config.web import (
 from inventory import selectors as inventory_selectors
 from inventory.filters import UnitFilter, product_lines
 from inventory.forms import ScanForm
-from inventory.models import UnitState
+from inventory.models import Facility, UnitState
 from inventory.selectors import units_from_scan
 from inventory.views import custody_tabs
 
 from . import policies, selectors, services
 from .forms import DIRECTORY_FORMS, CommentForm, EventFilterForm, EventForm, PoForm
-from .models import Comment, Event, Facility, Notification, Physician, Procedure
+from .models import Comment, Event, Notification, Physician, Procedure
 
 
 def _representatives(user):

@@ -14,9 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.policies import Actor, own_holder_ids, pool_holder_ids, rep_holder_ids
-from events.models import Facility
 
-from .models import Location, Product, UnitState
+from .models import Facility, Location, Product, UnitState
 
 CUSTODY_LABELS = {
     "mine": "My Custody",

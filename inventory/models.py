@@ -66,6 +66,30 @@ class Location(models.Model):
         return self.name
 
 
+class Facility(models.Model):
+    """A hospital or surgery centre: events happen there and facility stock sits there."""
+
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "Hospital"
+        ASC = "asc", "Surgery centre"
+        CLINIC = "clinic", "Clinic"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HOSPITAL)
+    city = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "facilities"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="facility_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 class UnitState(models.TextChoices):
     AVAILABLE = "available", "Available"
     IN_TRANSIT = "in_transit", "In transit"
@@ -114,7 +138,7 @@ class Unit(models.Model):
     state = models.CharField(max_length=20, choices=UnitState.choices, default=UnitState.AVAILABLE)
     # The facility a unit was sold to (facility stock); kept after it is consumed, as history.
     facility = models.ForeignKey(
-        "events.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # Sequence number of the unit's last ledger entry; the next entry takes ledger_seq + 1.
     ledger_seq = models.PositiveIntegerField(default=0)
@@ -218,9 +242,10 @@ class CustodyEntry(models.Model):
     transfer = models.ForeignKey(
         "Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
-    event = models.ForeignKey(
-        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # The event a "marked used", "unmarked", "consumed" (or reopen) entry belongs to. A plain
+    # column, not a foreign key: events build on inventory, never the other way round. The
+    # events services write it and keep it pointing at an event of the same organization.
+    event_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)
 

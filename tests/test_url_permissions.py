@@ -147,7 +147,8 @@ EXPECTATIONS.update(
 
 def _events_world(w: World) -> None:
     from events import services as event_services
-    from events.models import Facility, Procedure
+    from events.models import Procedure
+    from inventory.models import Facility
 
     org = w.admin.organization
     facility = Facility.objects.create(organization=org, name="URL Hospital")

@@ -323,7 +323,7 @@ def test_submitting_an_event_with_no_units_just_closes_it(riley):
     services.event_submit(actor=riley, event=event)
     event.refresh_from_db()
     assert event.status == EventStatus.SUBMITTED
-    assert not CustodyEntry.objects.filter(event=event).exists()
+    assert not CustodyEntry.objects.filter(event_id=event.pk).exists()
 
 
 def test_a_stocking_order_makes_facility_stock_sold_by_the_representative(
