@@ -6,10 +6,12 @@ import datetime
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.policies import Actor, usable_holder_ids
+from inventory.hooks import EventRef
 from inventory.models import Unit, UnitState
 
 from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
@@ -145,3 +147,18 @@ def dashboard(*, user: User, actor: Actor) -> dict:
 def expiring_window(days: int) -> tuple[datetime.date, datetime.date]:
     today = timezone.localdate()
     return today, today + datetime.timedelta(days=days)
+
+
+def events_by_id(*, user: User, event_ids) -> dict[int, Event]:
+    """The events among `event_ids` that the user may see, by id, in one query."""
+    return {e.pk: e for e in Event.objects.visible_to(user).filter(pk__in=set(event_ids))}
+
+
+def ledger_event_refs(*, user: User, event_ids) -> dict[int, EventRef]:
+    """Name and link of the events a unit's ledger entries belong to (registered with
+    inventory.hooks, so a unit's history names its events without inventory importing events).
+    """
+    return {
+        pk: EventRef(name=event.name, url=reverse("events:event_detail", args=[pk]))
+        for pk, event in events_by_id(user=user, event_ids=event_ids).items()
+    }

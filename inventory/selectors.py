@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.policies import Actor, holder_ids_in_scope
 
+from . import hooks
 from .models import CustodyEntry, Transfer, Unit, UnitState
 
 
@@ -49,12 +50,18 @@ def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     return qs.select_related("product", "custodian", "location", "facility")
 
 
-def unit_history(*, unit: Unit) -> list[CustodyEntry]:
-    return list(
+def unit_history(*, unit: Unit, viewer: User) -> list[CustodyEntry]:
+    """A unit's ledger in order; each entry's `event_ref` names its event (None when the entry
+    has no event or the viewer may not see it). Two queries, however long the history."""
+    entries = list(
         unit.ledger.select_related(
             "from_custodian", "to_custodian", "actor", "on_behalf_of", "transfer__recipient"
         ).order_by("sequence")
     )
+    refs = hooks.ledger_event_refs(user=viewer, event_ids={e.event_id for e in entries})
+    for entry in entries:
+        entry.event_ref = refs.get(entry.event_id)
+    return entries
 
 
 def holds_stock(*, holder: User) -> bool:

@@ -178,7 +178,7 @@ def unit_detail(request, pk):
         "inventory/unit_detail.html",
         {
             "unit": unit,
-            "history": selectors.unit_history(unit=unit),
+            "history": selectors.unit_history(unit=unit, viewer=request.user),
             "can_transfer": policies.can_transfer_unit(actor=actor, unit=unit),
             "can_release": policies.can_release_hold(actor=actor, unit=unit),
             "today": timezone.localdate(),

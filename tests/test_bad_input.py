@@ -8,8 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from inventory.models import Facility
-from inventory.models import Transfer, Unit
+from inventory.models import Facility, Transfer, Unit
 from tests.events.factories import FacilityFactory, open_event
 from tests.inventory.factories import ProductFactory, receive_units
 
