@@ -48,12 +48,6 @@ class EventForm(forms.Form):
         if not self.is_bound and "scheduled_at" not in self.initial:
             self.initial["scheduled_at"] = timezone.localtime().replace(second=0, microsecond=0)
 
-    def clean(self):
-        data = super().clean()
-        if data.get("type") == EventType.CASE and not data.get("procedure"):
-            self.add_error("procedure", "A Case needs a procedure.")
-        return data
-
 
 class EventFilterForm(forms.Form):
     type = forms.ChoiceField(choices=[("", "Any type"), *EventType.choices], required=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.policies import holder_ids_in_scope
@@ -28,8 +29,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["catalog_number"]
         constraints = [
+            # "abc-1" and "ABC-1" are one catalog number to the people who type them.
             models.UniqueConstraint(
-                fields=["organization", "catalog_number"], name="product_catalog_number_unique"
+                Lower("catalog_number"), "organization", name="product_catalog_number_ci_unique"
             ),
             models.UniqueConstraint(
                 fields=["organization", "gtin"],
@@ -59,7 +61,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="location_name_unique")
+            models.UniqueConstraint(Lower("name"), "organization", name="location_name_ci_unique")
         ]
 
     def __str__(self):

@@ -700,28 +700,48 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
 
 @transaction.atomic
 def product_create(*, actor: User, **fields) -> Product:
-    """Add a catalog product (admins). Unique catalog number and GTIN per organization."""
+    """Add a catalog product (admins). Catalog numbers (regardless of case) and GTINs are unique
+    per organization: a clash is a ValidationError on that field, and the database's
+    constraints catch one that a concurrent request slips in."""
     if not policies.can_manage_catalog(actor=actor_for(actor)):
         raise PermissionDenied("Only admins manage the catalog.")
     product = Product(organization_id=actor.organization_id, **fields)
+    if clashes := _product_clashes(product):
+        raise ValidationError(clashes)
     try:
         with transaction.atomic():
             product.save()
     except IntegrityError as exc:
-        raise ValidationError("That catalog number or GTIN is already in the catalog.") from exc
+        clashes = _product_clashes(product)
+        raise ValidationError(clashes or "That product clashes with one in the catalog.") from exc
     return product
+
+
+def _product_clashes(product: Product) -> dict[str, str]:
+    """Which unique fields of `product` another product of its organization already has."""
+    others = Product.objects.filter(organization_id=product.organization_id).exclude(pk=product.pk)
+    clashes = {}
+    if others.filter(catalog_number__iexact=product.catalog_number).exists():
+        clashes["catalog_number"] = "Another product already has this catalog number."
+    if product.gtin and others.filter(gtin=product.gtin).exists():
+        clashes["gtin"] = "Another product already has this GTIN."
+    return clashes
 
 
 @transaction.atomic
 def location_create(*, actor: User, name: str, kind: str) -> Location:
-    """Add a location (admins and distributors): a warehouse, a trunk, a hospital bin."""
+    """Add a location (admins and distributors): a warehouse, a trunk, a hospital bin. Names
+    are unique per organization regardless of case (ValidationError on `name`)."""
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors add locations.")
+    taken = {"name": "A location with this name exists already."}
+    if Location.objects.filter(organization_id=actor.organization_id, name__iexact=name).exists():
+        raise ValidationError(taken)
     try:
         with transaction.atomic():
             return Location.objects.create(
                 organization_id=actor.organization_id, name=name, kind=kind
             )
     except IntegrityError as exc:
-        raise ValidationError({"name": "A location with this name exists already."}) from exc
+        raise ValidationError(taken) from exc

@@ -500,7 +500,7 @@ def product_list(request):
     )
     form = None
     if policies.can_manage_catalog(actor=actor):
-        form = ProductForm(request.POST or None, organization_id=actor.organization_id)
+        form = ProductForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 product = services.product_create(actor=request.user, **form.cleaned_data)
@@ -529,7 +529,7 @@ def product_list(request):
 @receiver_required
 def location_list(request):
     actor = actor_for(request.user)
-    form = LocationForm(request.POST or None, organization_id=actor.organization_id)
+    form = LocationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             location = services.location_create(actor=request.user, **form.cleaned_data)

@@ -491,3 +491,25 @@ def test_completing_on_the_page_records_the_po_number(client, people):
 
     event.refresh_from_db()
     assert (event.status, event.po_number) == (EventStatus.COMPLETED, "PO-12")
+
+
+def test_event_form_leaves_the_procedure_rule_to_the_service(client, people):
+    """The form checks shape only; the service refuses a Case without a procedure, shown next
+    to the field, and nothing is created."""
+    rep = people["rep"]
+    facility = FacilityFactory(organization=rep.organization)
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("events:event_create"),
+        {
+            "type": EventType.CASE,
+            "representative": rep.pk,
+            "facility": facility.pk,
+            "scheduled_at": "2030-01-02T08:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"procedure": ["A Case needs a procedure."]}
+    assert not Event.objects.exists()
