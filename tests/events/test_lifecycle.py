@@ -1,4 +1,4 @@
-"""Event lifecycle (DESIGN.md section 5): who opens events for whom, who sees them, and every
+"""Event lifecycle (README, "Events and facility stock"): who opens events for whom, who sees them, and every
 allowed and refused step of open -> submitted -> completed -> paid, cancel and reopen."""
 
 import pytest
