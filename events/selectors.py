@@ -133,6 +133,8 @@ def dashboard(*, user: User, actor: Actor) -> dict:
                 custodian_id=actor.id,
                 state=UnitState.AVAILABLE,
             )
+            # An expired unit is no usable stock (units without an expiry date are).
+            .exclude(expiration_date__lt=today)
             .values("location_id", "location__name")
             .annotate(units=Count("pk"))
             .order_by("location__name")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 
 from django.contrib import messages
@@ -31,7 +32,7 @@ from inventory.views import custody_tabs
 
 from . import policies, selectors, services
 from .forms import DIRECTORY_FORMS, CommentForm, EventFilterForm, EventForm, PoForm
-from .models import Comment, Event, Notification, Physician, Procedure
+from .models import Comment, Event, EventStatus, EventType, Notification, Physician, Procedure
 
 
 def _representatives(user):
@@ -230,9 +231,8 @@ def mark_used(request, pk):
         filterset.filters["custody"].extra["choices"] = choices
     if filterset.is_bound and not filterset.is_valid():
         qs = base.none()
-        for errors in filterset.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in filterset.error_messages():
+            messages.error(request, error)
     else:
         qs = filterset.qs
     page = page_number(request)
@@ -327,6 +327,38 @@ def unmark(request, pk):
         request.POST.get("next")
         if request.POST.get("next", "").startswith("/events/")
         else reverse("events:mark_used", args=[event.pk])
+    )
+
+
+@org_member_required
+def submit_confirm(request, pk):
+    """Before submitting: say what submitting will do to the units and who can undo it."""
+    event = _get_event(request, pk)
+    actor = actor_for(request.user)
+    if not policies.can_submit(actor=actor, event=event):
+        messages.error(request, policies.refusal_reason(event=event, action="submit", actor=actor))
+        return redirect("events:event_detail", pk=event.pk)
+    lines = selectors.current_lines(event=event)
+    as_submitted = copy.copy(event)
+    as_submitted.status = EventStatus.SUBMITTED
+    return render(
+        request,
+        "events/event_submit_confirm.html",
+        {
+            "event": event,
+            "lines": lines,
+            "consumed": [
+                ln for ln in lines if ln.unit.product.single_use or ln.from_facility_stock
+            ],
+            "returned": [
+                ln for ln in lines if not ln.unit.product.single_use and not ln.from_facility_stock
+            ],
+            "is_stocking_order": event.type == EventType.STOCKING_ORDER,
+            "is_adjustment": event.type
+            in (EventType.DAMAGE, EventType.RETURN, EventType.ADJUSTMENT),
+            "can_reopen_after": policies.can_reopen(actor=actor, event=as_submitted),
+            "reopenable": event.type == EventType.CASE,
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """The unit filters shared by the inventory list and the Mark Used Inventory screen.
 
 FilterSets only narrow a queryset that `Unit.objects.visible_to(user)` already scoped. The
-`custody` values are exactly DESIGN.md section 4's, and depend on who is looking.
+`custody` values are those of the README section "The custody filter", and depend on who is
+looking.
 """
 
 from __future__ import annotations
@@ -83,6 +84,21 @@ class UnitFilter(django_filters.FilterSet):
     )
 
     def __init__(self, data=None, *args, actor: Actor, holders=(), product_lines=(), **kwargs):
+        self.note = ""
+        if (
+            data is not None
+            and actor.is_rep
+            and not actor.uses_pool
+            and data.get("custody") in ("shared", "both")
+        ):
+            # A bookmark from while pooling was on: show the rep's own stock and say why,
+            # rather than an empty list.
+            data = data.copy()
+            data["custody"] = "mine"
+            self.note = (
+                "Access Distributor's Inventory is off for your group, so only your own custody "
+                "is shown."
+            )
         super().__init__(data, *args, **kwargs)
         self.actor = actor
         f = self.filters
@@ -114,6 +130,15 @@ class UnitFilter(django_filters.FilterSet):
                 "Distributor's Inventory on."
             )
         return form
+
+    def error_messages(self) -> list[str]:
+        """Each invalid filter's errors, named after the filter ("Custody: ...")."""
+        form = self.form
+        return [
+            f"{form.fields[name].label}: {error}" if name in form.fields else error
+            for name, errors in self.errors.items()
+            for error in errors
+        ]
 
     def filter_queryset(self, queryset):
         # Consumed and adjusted-away units keep their history but leave the working list,

@@ -352,6 +352,15 @@ class Transfer(models.Model):
     def __str__(self):
         return f"Transfer #{self.pk}"
 
+    @property
+    def resolved_for(self):
+        """Whom the person who closed the transfer answered for, when not themselves: the
+        recipient of an accepted or declined transfer, the sender of a cancelled one."""
+        party = self.sender if self.status == self.Status.CANCELLED else self.recipient
+        if self.resolved_by_id is None or party is None or party.pk == self.resolved_by_id:
+            return None
+        return party
+
 
 class TransferLine(models.Model):
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="lines")

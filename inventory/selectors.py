@@ -61,7 +61,14 @@ def unit_history(*, unit: Unit, viewer: User) -> list[CustodyEntry]:
     refs = hooks.ledger_event_refs(user=viewer, event_ids={e.event_id for e in entries})
     for entry in entries:
         entry.event_ref = refs.get(entry.event_id)
+        entry.from_state_label = state_label(entry.from_state)
+        entry.to_state_label = state_label(entry.to_state)
     return entries
+
+
+def state_label(state: str) -> str:
+    """A unit state in words ("In transit"); a unit's first entry starts from "New"."""
+    return UnitState(state).label if state in UnitState.values else (state or "New")
 
 
 def holds_stock(*, holder: User) -> bool:

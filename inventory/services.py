@@ -38,6 +38,7 @@ from .models import (
 from .udi import Udi, UdiError, parse_udi
 
 KEEP = object()  # "custodian unchanged" for record_entries
+NOT_FOUND = "A selected unit was not found."
 
 
 def lock_units(unit_ids: Iterable[int]) -> list[Unit]:
@@ -165,14 +166,15 @@ def transfer_create(
     _check_recipient(actor, recipient)
     recipient_id = recipient.pk if recipient else None
     units = lock_units(unit_ids)
-    problems = []
+    problems: list[str] = []
     found = {u.pk for u in units}
     missing = sorted(set(unit_ids) - found)
     if missing:
         problems.append(f"{len(missing)} selected unit(s) were not found.")
     for unit in units:
         if not policies.can_act_on_unit(actor=who, unit=unit):
-            problems.append(f"Unit #{unit.pk} was not found.")  # out of scope answers "missing"
+            # Out of scope answers "missing", naming neither its id nor anything of its holder's.
+            problems.append(NOT_FOUND)
         elif unit.state != UnitState.AVAILABLE:
             problems.append(_state_problem(unit))
         elif unit.custodian_id == recipient_id:

@@ -75,9 +75,8 @@ def unit_list(request):
     actor = actor_for(request.user)
     filterset, qs, valid = filtered_units(request)
     if not valid:
-        for errors in filterset.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in filterset.error_messages():
+            messages.error(request, error)
     page = page_number(request)
     rows, has_next = page_of(selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER), page)
     return render(
@@ -100,11 +99,15 @@ def custody_tabs(request, filterset):
     """The custody choices as links, keeping the other filters (a bookmarkable view)."""
     if "custody" not in filterset.filters:
         return []
-    current = request.GET.get("custody", "")
+    # The filter's own data: a custody value it corrected (pooling off) marks the right tab.
+    current = filterset.data.get("custody", "") if filterset.data is not None else ""
     tabs = []
-    for value, label in filterset.filters["custody"].extra["choices"]:
+    # "All" (no custody narrowing) is a tab too, so the default view is one that is marked.
+    for value, label in [("", "All"), *filterset.filters["custody"].extra["choices"]]:
         params = request.GET.copy()
         params["custody"] = value
+        if not value:
+            del params["custody"]
         params.pop("page", None)
         tabs.append(
             {
@@ -204,6 +207,11 @@ def transfer_new(request):
     scoped = Unit.objects.visible_to(request.user)
     scan_form = ScanForm(request.POST if "add_scanned" in request.POST else None)
     holders = list(holders_for_org(organization_id=actor.organization_id))
+    # Sending units to the one who already holds them is no transfer: leave that holder out
+    # (everyone else of the organization stays on offer).
+    senders = set(scoped.filter(pk__in=ids).values_list("custodian_id", flat=True))
+    if len(senders) == 1:
+        holders = [h for h in holders if h.pk not in senders]
     form = TransferForm(
         request.POST if "send" in request.POST else None,
         holders=holders,
@@ -404,11 +412,18 @@ class _ReceiveForms:
         self.form = ReceiveForm(
             data if bound == "form" else None, organization_id=actor.organization_id, **common
         )
+        # Prefixes keep the three forms' element ids apart (a label must point at its field).
         self.udi_form = UdiReceiveForm(
-            data if bound == "udi" else None, organization_id=actor.organization_id, **common
+            data if bound == "udi" else None,
+            prefix="udi",
+            organization_id=actor.organization_id,
+            **common,
         )
         self.csv_form = CsvImportForm(
-            data if bound == "csv" else None, request.FILES if bound == "csv" else None, **common
+            data if bound == "csv" else None,
+            request.FILES if bound == "csv" else None,
+            prefix="csv",
+            **common,
         )
 
     def render(self, request, *, active_tab=None, csv_problems=(), status=200):

@@ -188,6 +188,7 @@ EXPECTATIONS.update(
         "events:mark_used": Expect("get", _event_pk, **EVENT_GET),
         "events:unmark": Expect("post", _event_pk, **EVENT_POST),
         "events:event_submit": Expect("post", _event_pk, **EVENT_POST),
+        "events:event_submit_confirm": Expect("get", _event_pk, **EVENT_GET),
         "events:event_cancel": Expect("post", _event_pk, **EVENT_POST),
         # Refused steps (not submitted yet, or not completed) redirect back with the reason.
         "events:event_complete": Expect(

@@ -117,15 +117,17 @@ def test_the_distributor_on_her_reps_case_sees_what_the_rep_may_use(
     assert prefixes(rows) == ["D", "R"]
 
 
-def test_without_pooling_a_hand_typed_shared_shows_nothing_of_the_distributors(client, rep, trunk):
+def test_without_pooling_a_hand_typed_shared_shows_own_units_and_says_why(client, rep, trunk):
     client.force_login(rep)
     url = reverse("events:mark_used", args=[trunk["case"].pk])
 
     assert prefixes(usable(client.get(url))) == ["R"]
     for custody in ("shared", "both"):
         response = client.get(url, {"custody": custody})
-        assert usable(response) == {}
-        assert "Shared by Distributor appears only while" in response.content.decode()
+        assert prefixes(usable(response)) == ["R"]  # nothing of the distributor's
+        assert "Access Distributor&#x27;s Inventory is off" in response.content.decode()
+        active = [t["label"] for t in response.context["custody_tabs"] if t["active"]]
+        assert active == ["My Custody"]
 
 
 def test_without_pooling_the_rep_has_no_shared_tab(client, rep, trunk):
