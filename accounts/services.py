@@ -14,6 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from config.mail import send_after_commit
 
+from . import hooks
 from .models import DistributorGroup, GroupChange, GroupMembership, Organization, Role, User
 from .policies import can_manage_users
 from .selectors import actor_for
@@ -171,9 +172,8 @@ def _refuse_if_last_admin(user: User) -> None:
 
 
 def _refuse_if_holding_stock(user: User) -> None:
-    from inventory.selectors import holds_stock  # inventory builds on accounts, not vice versa
-
-    if holds_stock(holder=user):
+    # Inventory builds on accounts, not vice versa: it registers the stock check (accounts.hooks).
+    if hooks.holds_stock(holder=user):
         raise ValidationError(
             {"role": "Admins hold no stock: transfer this user's units away first."}
         )

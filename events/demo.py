@@ -8,10 +8,10 @@ import datetime
 from django.utils import timezone
 
 from accounts.demo import Summary
-from inventory.models import Unit
+from inventory.models import Facility, Unit
 
 from . import services
-from .models import Comment, Event, EventType, Facility, Physician, Procedure
+from .models import Comment, Event, EventType, Physician, Procedure
 
 FACILITIES = [
     ("St. Mary's Hospital", Facility.Kind.HOSPITAL, "Springfield"),
@@ -63,7 +63,7 @@ def seed(summary: Summary) -> None:
     lakeside = facilities["Lakeside Surgery Center"]
 
     # Facility stock at St. Mary's sold by dana: any of her reps can use it there once pooling
-    # is on (DESIGN.md 5: why stocking orders are best performed as the distributor).
+    # is on (README, "Events and facility stock": why stocking orders are best done by the distributor).
     _get_or_create_event(
         name="Stocking order · St. Mary's consignment",
         actor=users["dana"],

@@ -3,7 +3,9 @@
 from django import forms
 from django.utils import timezone
 
-from .models import EventType, Facility, Physician, Procedure
+from inventory.models import Facility
+
+from .models import EventType, Physician, Procedure
 
 
 class EventForm(forms.Form):
@@ -45,12 +47,6 @@ class EventForm(forms.Form):
             self.fields[name].queryset = model.objects.filter(organization_id=organization_id)
         if not self.is_bound and "scheduled_at" not in self.initial:
             self.initial["scheduled_at"] = timezone.localtime().replace(second=0, microsecond=0)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("type") == EventType.CASE and not data.get("procedure"):
-            self.add_error("procedure", "A Case needs a procedure.")
-        return data
 
 
 class PoForm(forms.Form):

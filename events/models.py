@@ -10,28 +10,7 @@ from django.utils import timezone
 
 from accounts.policies import event_rep_scope
 from accounts.selectors import actor_for, event_viewers_q
-
-
-class Facility(models.Model):
-    class Kind(models.TextChoices):
-        HOSPITAL = "hospital", "Hospital"
-        ASC = "asc", "Surgery centre"
-        CLINIC = "clinic", "Clinic"
-
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HOSPITAL)
-    city = models.CharField(max_length=120, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name_plural = "facilities"
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="facility_name_unique")
-        ]
-
-    def __str__(self):
-        return self.name
+from inventory.models import Facility
 
 
 class Physician(models.Model):

@@ -9,6 +9,8 @@ from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 
 from .models import Event, EventStatus, EventType
 
+NOT_FOUND = "A selected unit was not found."
+
 
 def _speaks_for_representative(*, actor: Actor, representative_id: int) -> bool:
     scope = event_rep_scope(actor=actor)
@@ -109,7 +111,8 @@ def unit_use_problem(*, rep_actor: Actor, event: Event, unit, today: datetime.da
     if unit.organization_id != event.organization_id or unit.custodian_id not in usable_holder_ids(
         actor=rep_actor
     ):
-        return f"Unit #{unit.pk} was not found."
+        # Out of scope answers "missing": no internal id, nothing of another holder's.
+        return NOT_FOUND
     if unit.state == "facility_stock":
         if event.type != EventType.CASE or unit.facility_id != event.facility_id:
             return (

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 from accounts.selectors import holders_for_org
+from inventory.hooks import EventRef
 from inventory.models import Unit, UnitState
 
 from . import policies
@@ -149,3 +151,18 @@ def dashboard(*, user: User, actor: Actor) -> dict:
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()
         )
     return data
+
+
+def events_by_id(*, user: User, event_ids) -> dict[int, Event]:
+    """The events among `event_ids` that the user may see, by id, in one query."""
+    return {e.pk: e for e in Event.objects.visible_to(user).filter(pk__in=set(event_ids))}
+
+
+def ledger_event_refs(*, user: User, event_ids) -> dict[int, EventRef]:
+    """Name and link of the events a unit's ledger entries belong to (registered with
+    inventory.hooks, so a unit's history names its events without inventory importing events).
+    """
+    return {
+        pk: EventRef(name=event.name, url=reverse("events:event_detail", args=[pk]))
+        for pk, event in events_by_id(user=user, event_ids=event_ids).items()
+    }

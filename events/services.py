@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from config.mail import send_after_commit
-from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
+from inventory.models import CustodyEntry, EntryKind, Facility, Unit, UnitState
 from inventory.services import lock_units, record_entries
 
 from . import policies, selectors
@@ -32,7 +32,6 @@ from .models import (
     EventLine,
     EventStatus,
     EventType,
-    Facility,
     Mention,
     Notification,
     Physician,
@@ -307,7 +306,7 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
             to_state=UnitState.ALLOCATED,
             actor=actor,
             on_behalf_of_id=_acting_for(actor, event),
-            entry_extra={"event": event},
+            entry_extra={"event_id": event.pk},
         )
     now = timezone.now()
     stock_ids = {u.pk for u in from_stock}
@@ -340,7 +339,7 @@ def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "
             actor=actor,
             on_behalf_of_id=_acting_for(actor, event),
             note=note,
-            entry_extra={"event": event},
+            entry_extra={"event_id": event.pk},
         )
     EventLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(
         removed_at=timezone.now(), removed_by=actor
@@ -373,7 +372,7 @@ def event_submit(*, actor: User, event: Event) -> Event:
     common = {
         "actor": actor,
         "on_behalf_of_id": _acting_for(actor, event),
-        "entry_extra": {"event": event},
+        "entry_extra": {"event_id": event.pk},
     }
     if event.type == EventType.STOCKING_ORDER:
         record_entries(
@@ -461,7 +460,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     # unit returned to stock may have been used, damaged or moved since.
     last_consumed_here = set(
         CustodyEntry.objects.filter(
-            unit_id__in=units, event=event, kind=EntryKind.CONSUMED
+            unit_id__in=units, event_id=event.pk, kind=EntryKind.CONSUMED
         ).values_list("unit_id", "sequence")
     )
     consumed = [unit for unit in units.values() if (unit.pk, unit.ledger_seq) in last_consumed_here]
@@ -474,7 +473,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
         actor=actor,
         on_behalf_of_id=_acting_for(actor, event),
         note="Case reopened",
-        entry_extra={"event": event},
+        entry_extra={"event_id": event.pk},
     )
     EventLine.objects.filter(pk__in=returned).update(removed_at=timezone.now(), removed_by=actor)
     event.status = EventStatus.OPEN

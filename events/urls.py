@@ -12,6 +12,7 @@ urlpatterns = [
     path("events/<int:pk>/use/", views.mark_used, name="mark_used"),
     path("events/<int:pk>/unmark/", views.unmark, name="unmark"),
     path("events/<int:pk>/submit/", views.transition, {"action": "submit"}, name="event_submit"),
+    path("events/<int:pk>/submit/confirm/", views.submit_confirm, name="event_submit_confirm"),
     path("events/<int:pk>/cancel/", views.transition, {"action": "cancel"}, name="event_cancel"),
     path(
         "events/<int:pk>/complete/", views.transition, {"action": "complete"}, name="event_complete"

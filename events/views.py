@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -25,13 +27,13 @@ from config.web import (
 from inventory import selectors as inventory_selectors
 from inventory.filters import custody_tabs
 from inventory.forms import ScanForm
-from inventory.models import UnitState
+from inventory.models import Facility, UnitState
 from inventory.selectors import units_from_scan
 
 from . import policies, selectors, services
 from .filters import EventFilter
 from .forms import DIRECTORY_FORMS, CommentForm, EventForm, PoForm
-from .models import Comment, Event, Facility, Notification, Physician, Procedure
+from .models import Comment, Event, EventStatus, EventType, Notification, Physician, Procedure
 
 
 def _get_event(request, pk):
@@ -232,9 +234,8 @@ def _usable_units_filtered(request, event, rep_actor, *, facility_only: bool):
         params=params, actor=rep_actor, queryset=base, for_use=True, own_label=own_label
     )
     if not valid:
-        for errors in filterset.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in filterset.error_messages():
+            messages.error(request, error)
     return filterset, qs
 
 
@@ -305,6 +306,38 @@ def unmark(request, pk):
         request.POST.get("next")
         if request.POST.get("next", "").startswith("/events/")
         else reverse("events:mark_used", args=[event.pk])
+    )
+
+
+@org_member_required
+def submit_confirm(request, pk):
+    """Before submitting: say what submitting will do to the units and who can undo it."""
+    event = _get_event(request, pk)
+    actor = actor_for(request.user)
+    if not policies.can_submit(actor=actor, event=event):
+        messages.error(request, policies.refusal_reason(event=event, action="submit", actor=actor))
+        return redirect("events:event_detail", pk=event.pk)
+    lines = selectors.current_lines(event=event)
+    as_submitted = copy.copy(event)
+    as_submitted.status = EventStatus.SUBMITTED
+    return render(
+        request,
+        "events/event_submit_confirm.html",
+        {
+            "event": event,
+            "lines": lines,
+            "consumed": [
+                ln for ln in lines if ln.unit.product.single_use or ln.from_facility_stock
+            ],
+            "returned": [
+                ln for ln in lines if not ln.unit.product.single_use and not ln.from_facility_stock
+            ],
+            "is_stocking_order": event.type == EventType.STOCKING_ORDER,
+            "is_adjustment": event.type
+            in (EventType.DAMAGE, EventType.RETURN, EventType.ADJUSTMENT),
+            "can_reopen_after": policies.can_reopen(actor=actor, event=as_submitted),
+            "reopenable": event.type == EventType.CASE,
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """The unit filters shared by the inventory list and the Mark Used Inventory screen.
 
 FilterSets only narrow a queryset that `Unit.objects.visible_to(user)` already scoped. The
-`custody` values are exactly DESIGN.md section 4's, and depend on who is looking.
+`custody` values are those of the README section "The custody filter", and depend on who is
+looking.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from accounts.policies import (
     rep_holder_ids,
     usable_holder_ids,
 )
-from events.models import Facility
 
 from .expiry import EXPIRY_CHOICES, expiry_q
-from .models import Location, Product, UnitState
+from .models import Facility, Location, Product, UnitState
 
 CUSTODY_LABELS = {
     "mine": "My Custody",
@@ -106,6 +106,21 @@ class UnitFilter(django_filters.FilterSet):
         """`for_use`: the Mark Used screen, which lists what `actor` (the event's representative)
         may use: only the custody values whose stock is usable, no state, rep or custodian
         narrowing. `own_label` renames "My Custody" for someone looking on another's behalf."""
+        self.note = ""
+        if (
+            data is not None
+            and actor.is_rep
+            and not actor.uses_pool
+            and data.get("custody") in ("shared", "both")
+        ):
+            # A bookmark from while pooling was on: show the rep's own stock and say why,
+            # rather than an empty list.
+            data = data.copy()
+            data["custody"] = "mine"
+            self.note = (
+                "Access Distributor's Inventory is off for your group, so only your own custody "
+                "is shown."
+            )
         super().__init__(data, *args, **kwargs)
         self.actor = actor
         f = self.filters
@@ -143,6 +158,15 @@ class UnitFilter(django_filters.FilterSet):
                 "Distributor's Inventory on."
             )
         return form
+
+    def error_messages(self) -> list[str]:
+        """Each invalid filter's errors, named after the filter ("Custody: ...")."""
+        form = self.form
+        return [
+            f"{form.fields[name].label}: {error}" if name in form.fields else error
+            for name, errors in self.errors.items()
+            for error in errors
+        ]
 
     def filter_queryset(self, queryset):
         # Consumed and adjusted-away units keep their history but leave the working list,
@@ -187,11 +211,15 @@ def custody_tabs(params, filterset: UnitFilter) -> list[dict]:
     """The filterset's custody choices as links that keep the other filters (bookmarkable)."""
     if "custody" not in filterset.filters:
         return []
-    current = params.get("custody", "")
+    # The filter's own data: a custody value it corrected (pooling off) marks the right tab.
+    current = filterset.data.get("custody", "") if filterset.data is not None else ""
     tabs = []
-    for value, label in filterset.filters["custody"].extra["choices"]:
+    # "All" (no custody narrowing) is a tab too, so the default view is one that is marked.
+    for value, label in [("", "All"), *filterset.filters["custody"].extra["choices"]]:
         query = params.copy()
         query["custody"] = value
+        if not value:
+            del query["custody"]
         query.pop("page", None)
         tabs.append(
             {"value": value, "label": label, "query": query.urlencode(), "active": value == current}

@@ -128,10 +128,6 @@ class ProductForm(forms.ModelForm):
             "tracking",
         ]
 
-    def __init__(self, *args, organization_id, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.organization_id = organization_id
-
     def clean_gtin(self):
         gtin = (self.cleaned_data.get("gtin") or "").strip()
         if not gtin:
@@ -141,33 +137,10 @@ class ProductForm(forms.ModelForm):
         gtin = gtin.zfill(14)
         if not is_valid_gtin(gtin):
             raise forms.ValidationError("That GTIN's check digit is wrong.")
-        taken = Product.objects.filter(organization_id=self.organization_id, gtin=gtin)
-        if taken.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another product already has this GTIN.")
         return gtin
-
-    def clean_catalog_number(self):
-        number = self.cleaned_data["catalog_number"].strip()
-        taken = Product.objects.filter(
-            organization_id=self.organization_id, catalog_number__iexact=number
-        )
-        if taken.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another product already has this catalog number.")
-        return number
 
 
 class LocationForm(forms.ModelForm):
     class Meta:
         model = Location
         fields = ["name", "kind"]
-
-    def __init__(self, *args, organization_id, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.organization_id = organization_id
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        taken = Location.objects.filter(organization_id=self.organization_id, name__iexact=name)
-        if taken.exists():
-            raise forms.ValidationError("A location with this name exists already.")
-        return name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.policies import holder_ids_in_scope, rep_holder_ids
@@ -28,8 +29,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["catalog_number"]
         constraints = [
+            # "abc-1" and "ABC-1" are one catalog number to the people who type them.
             models.UniqueConstraint(
-                fields=["organization", "catalog_number"], name="product_catalog_number_unique"
+                Lower("catalog_number"), "organization", name="product_catalog_number_ci_unique"
             ),
             models.UniqueConstraint(
                 fields=["organization", "gtin"],
@@ -59,7 +61,31 @@ class Location(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="location_name_unique")
+            models.UniqueConstraint(Lower("name"), "organization", name="location_name_ci_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Facility(models.Model):
+    """A hospital or surgery centre: events happen there and facility stock sits there."""
+
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "Hospital"
+        ASC = "asc", "Surgery centre"
+        CLINIC = "clinic", "Clinic"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HOSPITAL)
+    city = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "facilities"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="facility_name_unique")
         ]
 
     def __str__(self):
@@ -114,7 +140,7 @@ class Unit(models.Model):
     state = models.CharField(max_length=20, choices=UnitState.choices, default=UnitState.AVAILABLE)
     # The facility a unit was sold to (facility stock); kept after it is consumed, as history.
     facility = models.ForeignKey(
-        "events.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # Sequence number of the unit's last ledger entry; the next entry takes ledger_seq + 1.
     ledger_seq = models.PositiveIntegerField(default=0)
@@ -236,9 +262,10 @@ class CustodyEntry(models.Model):
     transfer = models.ForeignKey(
         "Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
-    event = models.ForeignKey(
-        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # The event a "marked used", "unmarked", "consumed" (or reopen) entry belongs to. A plain
+    # column, not a foreign key: events build on inventory, never the other way round. The
+    # events services write it and keep it pointing at an event of the same organization.
+    event_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)
 
@@ -355,6 +382,15 @@ class Transfer(models.Model):
 
     def __str__(self):
         return f"Transfer #{self.pk}"
+
+    @property
+    def resolved_for(self):
+        """Whom the person who closed the transfer answered for, when not themselves: the
+        recipient of an accepted or declined transfer, the sender of a cancelled one."""
+        party = self.sender if self.status == self.Status.CANCELLED else self.recipient
+        if self.resolved_by_id is None or party is None or party.pk == self.resolved_by_id:
+            return None
+        return party
 
 
 class TransferLine(models.Model):

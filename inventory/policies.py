@@ -35,7 +35,7 @@ def can_cancel_transfer(*, actor: Actor, transfer: Transfer) -> bool:
 
 
 def completes_at_once(*, actor: Actor, recipient_id: int | None, organization_id: int) -> bool:
-    """No second step when the starter already speaks for the recipient (DESIGN.md 3)."""
+    """No second step when the starter already speaks for the recipient (README, "Transfers")."""
     return answers_for(actor=actor, holder_id=recipient_id, holder_org_id=organization_id)
 
 

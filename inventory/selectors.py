@@ -13,7 +13,7 @@ from accounts.models import Role, User
 from accounts.policies import Actor, holder_ids_in_scope, spoken_for_ids
 from accounts.selectors import holders_for_org
 
-from . import policies
+from . import hooks, policies
 from .expiry import WITHIN_90, expiry_q, unexpired_q
 from .filters import UnitFilter, product_lines
 from .models import CustodyEntry, Location, Transfer, Unit, UnitState
@@ -84,12 +84,25 @@ def filtered_units(
     return filterset, filterset.qs, True
 
 
-def unit_history(*, unit: Unit) -> list[CustodyEntry]:
-    return list(
+def unit_history(*, unit: Unit, viewer: User) -> list[CustodyEntry]:
+    """A unit's ledger in order; each entry's `event_ref` names its event (None when the entry
+    has no event or the viewer may not see it). Two queries, however long the history."""
+    entries = list(
         unit.ledger.select_related(
             "from_custodian", "to_custodian", "actor", "on_behalf_of", "transfer__recipient"
         ).order_by("sequence")
     )
+    refs = hooks.ledger_event_refs(user=viewer, event_ids={e.event_id for e in entries})
+    for entry in entries:
+        entry.event_ref = refs.get(entry.event_id)
+        entry.from_state_label = state_label(entry.from_state)
+        entry.to_state_label = state_label(entry.to_state)
+    return entries
+
+
+def state_label(state: str) -> str:
+    """A unit state in words ("In transit"); a unit's first entry starts from "New"."""
+    return UnitState(state).label if state in UnitState.values else (state or "New")
 
 
 def holds_stock(*, holder: User) -> bool:

@@ -40,6 +40,7 @@ from .models import (
 from .udi import Udi, UdiError, parse_udi
 
 KEEP = object()  # "custodian unchanged" for record_entries
+NOT_FOUND = "A selected unit was not found."
 
 
 def lock_units(unit_ids: Iterable[int]) -> list[Unit]:
@@ -208,7 +209,8 @@ def _transfer_problems(
         problems.append(f"{len(missing)} selected unit(s) were not found.")
     for unit in units:
         if not policies.can_act_on_unit(actor=who, unit=unit):
-            problems.append(f"Unit #{unit.pk} was not found.")  # out of scope answers "missing"
+            # Out of scope answers "missing", naming neither its id nor anything of its holder's.
+            problems.append(NOT_FOUND)
         elif unit.state != UnitState.AVAILABLE:
             problems.append(_state_problem(unit))
         elif unit.custodian_id == recipient_id:
@@ -879,7 +881,9 @@ def product_create(
     single_use: bool = True,
     tracking: str = Product.Tracking.SERIAL,
 ) -> Product:
-    """Add a catalog product (admins). Unique catalog number and GTIN per organization."""
+    """Add a catalog product (admins). Catalog numbers (regardless of case) and GTINs are unique
+    per organization: a clash is a ValidationError on that field, and the database's
+    constraints catch one that a concurrent request slips in."""
     if not policies.can_manage_catalog(actor=actor_for(actor)):
         raise PermissionDenied("Only admins manage the catalog.")
     product = Product(
@@ -892,24 +896,42 @@ def product_create(
         single_use=single_use,
         tracking=tracking,
     )
+    if clashes := _product_clashes(product):
+        raise ValidationError(clashes)
     try:
         with transaction.atomic():
             product.save()
     except IntegrityError as exc:
-        raise ValidationError("That catalog number or GTIN is already in the catalog.") from exc
+        clashes = _product_clashes(product)
+        raise ValidationError(clashes or "That product clashes with one in the catalog.") from exc
     return product
+
+
+def _product_clashes(product: Product) -> dict[str, str]:
+    """Which unique fields of `product` another product of its organization already has."""
+    others = Product.objects.filter(organization_id=product.organization_id).exclude(pk=product.pk)
+    clashes = {}
+    if others.filter(catalog_number__iexact=product.catalog_number).exists():
+        clashes["catalog_number"] = "Another product already has this catalog number."
+    if product.gtin and others.filter(gtin=product.gtin).exists():
+        clashes["gtin"] = "Another product already has this GTIN."
+    return clashes
 
 
 @transaction.atomic
 def location_create(*, actor: User, name: str, kind: str) -> Location:
-    """Add a location (admins and distributors): a warehouse, a trunk, a hospital bin."""
+    """Add a location (admins and distributors): a warehouse, a trunk, a hospital bin. Names
+    are unique per organization regardless of case (ValidationError on `name`)."""
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors add locations.")
+    taken = {"name": "A location with this name exists already."}
+    if Location.objects.filter(organization_id=actor.organization_id, name__iexact=name).exists():
+        raise ValidationError(taken)
     try:
         with transaction.atomic():
             return Location.objects.create(
                 organization_id=actor.organization_id, name=name, kind=kind
             )
     except IntegrityError as exc:
-        raise ValidationError({"name": "A location with this name exists already."}) from exc
+        raise ValidationError(taken) from exc

@@ -65,9 +65,8 @@ def unit_list(request):
     actor = actor_for(request.user)
     filterset, qs, valid = _filtered_units(request)
     if not valid:
-        for errors in filterset.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in filterset.error_messages():
+            messages.error(request, error)
     page = page_number(request)
     rows, has_next = page_of(selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER), page)
     return render(
@@ -147,7 +146,7 @@ def unit_detail(request, pk):
         "inventory/unit_detail.html",
         {
             "unit": unit,
-            "history": selectors.unit_history(unit=unit),
+            "history": selectors.unit_history(unit=unit, viewer=request.user),
             "can_transfer": policies.can_transfer_unit(actor=actor, unit=unit),
             "can_release": policies.can_release_hold(actor=actor, unit=unit),
             "today": timezone.localdate(),
@@ -173,6 +172,11 @@ def transfer_new(request):
     scoped = Unit.objects.visible_to(request.user)
     scan_form = ScanForm(request.POST if "add_scanned" in request.POST else None)
     holders = list(holders_for_org(organization_id=actor.organization_id))
+    # Sending units to the one who already holds them is no transfer: leave that holder out
+    # (everyone else of the organization stays on offer).
+    senders = set(scoped.filter(pk__in=ids).values_list("custodian_id", flat=True))
+    if len(senders) == 1:
+        holders = [h for h in holders if h.pk not in senders]
     form = TransferForm(
         request.POST if "send" in request.POST else None,
         holders=holders,
@@ -367,11 +371,18 @@ class _ReceiveForms:
         self.form = ReceiveForm(
             data if bound == "form" else None, organization_id=actor.organization_id, **common
         )
+        # Prefixes keep the three forms' element ids apart (a label must point at its field).
         self.udi_form = UdiReceiveForm(
-            data if bound == "udi" else None, organization_id=actor.organization_id, **common
+            data if bound == "udi" else None,
+            prefix="udi",
+            organization_id=actor.organization_id,
+            **common,
         )
         self.csv_form = CsvImportForm(
-            data if bound == "csv" else None, request.FILES if bound == "csv" else None, **common
+            data if bound == "csv" else None,
+            request.FILES if bound == "csv" else None,
+            prefix="csv",
+            **common,
         )
 
     def render(self, request, *, active_tab=None, csv_problems=(), status=200):
@@ -463,7 +474,7 @@ def product_list(request):
     )
     form = None
     if policies.can_manage_catalog(actor=actor):
-        form = ProductForm(request.POST or None, organization_id=actor.organization_id)
+        form = ProductForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 data = form.cleaned_data
@@ -502,7 +513,7 @@ def product_list(request):
 @receiver_required
 def location_list(request):
     actor = actor_for(request.user)
-    form = LocationForm(request.POST or None, organization_id=actor.organization_id)
+    form = LocationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             location = services.location_create(

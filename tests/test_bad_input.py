@@ -8,8 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from events.models import Facility
-from inventory.models import Transfer, Unit
+from inventory.models import Facility, Transfer, Unit
 from tests.events.factories import FacilityFactory, open_event
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -91,7 +90,9 @@ def test_bad_csv_files_are_reported_and_import_nothing(client, admin_user, org, 
     client.force_login(admin_user)
     upload = io.BytesIO(content)
     upload.name = "units.csv"
-    response = client.post(reverse("inventory:receive_csv"), {"file": upload, "custodian": "org"})
+    response = client.post(
+        reverse("inventory:receive_csv"), {"csv-file": upload, "csv-custodian": "org"}
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Unit.objects.exists()

@@ -179,7 +179,8 @@ EXPECTATIONS.update(
 
 def _events_world(w: World) -> None:
     from events import services as event_services
-    from events.models import Facility, Procedure
+    from events.models import Procedure
+    from inventory.models import Facility
 
     org = w.admin.organization
     facility = Facility.objects.create(organization=org, name="URL Hospital")
@@ -219,6 +220,7 @@ EXPECTATIONS.update(
         "events:mark_used": Expect("get", _event_pk, **EVENT_GET),
         "events:unmark": Expect("post", _event_pk, **EVENT_POST),
         "events:event_submit": Expect("post", _event_pk, **EVENT_POST),
+        "events:event_submit_confirm": Expect("get", _event_pk, **EVENT_GET),
         "events:event_cancel": Expect("post", _event_pk, **EVENT_POST),
         # Refused steps (not submitted yet, or not completed) redirect back with the reason.
         "events:event_complete": Expect(

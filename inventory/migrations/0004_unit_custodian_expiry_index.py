@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_username_case_insensitive_unique'),
-        ('events', '0001_initial'),
         ('inventory', '0003_unit_facility_ledger_event'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

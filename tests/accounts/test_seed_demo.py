@@ -5,8 +5,8 @@ from accounts.models import DistributorGroup, GroupMembership, Organization, Use
 
 
 def _snapshot():
-    from events.models import Comment, Event, Facility
-    from inventory.models import CustodyEntry, Product, Unit
+    from events.models import Comment, Event
+    from inventory.models import CustodyEntry, Facility, Product, Unit
 
     return (
         Product.objects.count(),

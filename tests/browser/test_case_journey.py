@@ -1,6 +1,6 @@
 """Journey 2: riley uses pooled stock on a case, then tells dana the pool is low with an @mention.
 
-DESIGN.md 5: the Mark Used Inventory screen lists the representative's own units (black label)
+README, "Events and facility stock": the Mark Used Inventory screen lists the representative's own units (black label)
 and, with pooling on, the distributor's (red label); on submit single-use units become inactive;
 an @mention notifies the mentioned user in-app (the bell's unread count) and the notification
 opens the comment.
@@ -197,7 +197,12 @@ def test_riley_uses_pooled_stock_on_a_case_and_mentions_dana(
     # --- Back to the event: submit ------------------------------------------------------------
     page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name=event_name).click()
     expect(page.get_by_role("heading", name=event_name)).to_be_visible()
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("link", name="Submit…").click()
+    # A confirmation page (no script) says what submitting does before anything changes.
+    consequences = page.get_by_test_id("submit-consequences")
+    expect(consequences).to_contain_text("2 single-use or facility-stock unit(s) are consumed")
+    expect(consequences).to_contain_text("you cannot reopen it afterwards")
+    page.get_by_role("button", name="Yes, submit").click()
     expect(page.get_by_text("Submitted.", exact=True)).to_be_visible()
     expect(page.get_by_test_id("event-status")).to_have_text("Submitted")
     expect(page.get_by_role("link", name="Mark Used Inventory")).to_have_count(0)

@@ -7,7 +7,8 @@ import factory
 from django.utils import timezone
 
 from events import services
-from events.models import EventType, Facility, Physician, Procedure
+from events.models import EventType, Physician, Procedure
+from inventory.models import Facility
 from tests.factories import OrganizationFactory
 
 

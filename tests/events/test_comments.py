@@ -1,4 +1,4 @@
-"""Comments, @mentions and notifications (DESIGN.md section 5, STYLE.md "@mentions").
+"""Comments, @mentions and notifications.
 
 A mention must name someone who can see the event; each mentioned person gets an in-app
 notification at once and an email after the transaction commits.

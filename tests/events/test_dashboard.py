@@ -1,4 +1,4 @@
-"""The dashboard's expiry counts and pool levels (DESIGN.md section 9): what they count, at the
+"""The dashboard's expiry counts and pool levels (README, "How Trunkpool works"): what they count, at the
 window edges, and that they read a fixed number of queries through the dashboard indexes."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""Event lifecycle (DESIGN.md section 5): who opens events for whom, who sees them, and every
+"""Event lifecycle (README, "Events and facility stock"): who opens events for whom, who sees them, and every
 allowed and refused step of open -> submitted -> completed -> paid, cancel and reopen."""
 
 import pytest
@@ -530,3 +530,25 @@ def test_directory_save_takes_each_entrys_own_details(people):
 def test_directory_save_refuses_a_detail_the_entry_does_not_have(people, entry, details):
     with pytest.raises(TypeError):
         services.directory_save(actor=people["admin"], entry=entry, name="X", **details)
+
+
+def test_event_form_leaves_the_procedure_rule_to_the_service(client, people):
+    """The form checks shape only; the service refuses a Case without a procedure, shown next
+    to the field, and nothing is created."""
+    rep = people["rep"]
+    facility = FacilityFactory(organization=rep.organization)
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("events:event_create"),
+        {
+            "type": EventType.CASE,
+            "representative": rep.pk,
+            "facility": facility.pk,
+            "scheduled_at": "2030-01-02T08:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"procedure": ["A Case needs a procedure."]}
+    assert not Event.objects.exists()

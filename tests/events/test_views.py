@@ -117,15 +117,17 @@ def test_the_distributor_on_her_reps_case_sees_what_the_rep_may_use(
     assert prefixes(rows) == ["D", "R"]
 
 
-def test_without_pooling_a_hand_typed_shared_shows_nothing_of_the_distributors(client, rep, trunk):
+def test_without_pooling_a_hand_typed_shared_shows_own_units_and_says_why(client, rep, trunk):
     client.force_login(rep)
     url = reverse("events:mark_used", args=[trunk["case"].pk])
 
     assert prefixes(usable(client.get(url))) == ["R"]
     for custody in ("shared", "both"):
         response = client.get(url, {"custody": custody})
-        assert usable(response) == {}
-        assert "Shared by Distributor appears only while" in response.content.decode()
+        assert prefixes(usable(response)) == ["R"]  # nothing of the distributor's
+        assert "Access Distributor&#x27;s Inventory is off" in response.content.decode()
+        active = [t["label"] for t in response.context["custody_tabs"] if t["active"]]
+        assert active == ["My Custody"]
 
 
 def test_without_pooling_the_rep_has_no_shared_tab(client, rep, trunk):
@@ -149,7 +151,9 @@ def test_with_pooling_the_tabs_are_bookmarkable_links(client, rep, pooled, trunk
 
 def tab_labels(client, event):
     response = client.get(reverse("events:mark_used", args=[event.pk]))
-    return [tab["label"] for tab in response.context["custody_tabs"]]
+    labels = [tab["label"] for tab in response.context["custody_tabs"]]
+    assert labels[0] == "All"  # the unnarrowed default view is a tab of its own
+    return labels[1:]
 
 
 def test_mark_used_tabs_are_the_inventory_lists_custody_choices(client, rep, pooled, trunk):
@@ -157,7 +161,12 @@ def test_mark_used_tabs_are_the_inventory_lists_custody_choices(client, rep, poo
 
     assert tab_labels(client, trunk["case"]) == ["My Custody", "Shared by Distributor", "Both"]
     inventory = client.get(reverse("inventory:unit_list")).context["custody_tabs"]
-    assert [tab["label"] for tab in inventory] == ["My Custody", "Shared by Distributor", "Both"]
+    assert [tab["label"] for tab in inventory] == [
+        "All",
+        "My Custody",
+        "Shared by Distributor",
+        "Both",
+    ]
 
 
 def test_without_pooling_mark_used_offers_only_the_reps_own_custody(client, rep, trunk):

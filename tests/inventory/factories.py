@@ -92,7 +92,8 @@ def ledger_problems(unit_ids=None, organization_id=None):
     """Replay each unit's ledger and say where it disagrees with the unit. Empty = consistent.
 
     Sequences run 1..n without gaps, each entry starts where the previous one ended, and the
-    last one ends at the unit's current custodian and state, with unit.ledger_seq == n.
+    last one ends at the unit's current custodian and state, with unit.ledger_seq == n. An
+    entry's event_id names an existing event of the entry's organization.
     """
     units = Unit.objects.all()
     entries = CustodyEntry.objects.all()
@@ -102,6 +103,15 @@ def ledger_problems(unit_ids=None, organization_id=None):
     if organization_id is not None:
         units = units.filter(organization_id=organization_id)
         entries = entries.filter(organization_id=organization_id)
+    # The ledger's event_id is a plain column (inventory does not import events): the events
+    # services keep it pointing at an event of the entry's organization.
+    from events.models import Event
+
+    event_orgs = dict(
+        Event.objects.filter(pk__in=entries.exclude(event_id=None).values("event_id")).values_list(
+            "pk", "organization_id"
+        )
+    )
     by_unit = {}
     for entry in entries.order_by("unit_id", "sequence"):
         by_unit.setdefault(entry.unit_id, []).append(entry)
@@ -120,6 +130,10 @@ def ledger_problems(unit_ids=None, organization_id=None):
                 )
             if entry.organization_id != unit.organization_id:
                 problems.append(f"{where}: organization differs from the unit's")
+            if entry.event_id is not None and event_orgs.get(entry.event_id) != (
+                entry.organization_id
+            ):
+                problems.append(f"{where}: event {entry.event_id} is not one of its organization")
             custodian, state = entry.to_custodian_id, entry.to_state
         if not history:
             problems.append(f"unit {unit.pk} has no ledger entries")

@@ -2,7 +2,7 @@
 
 A hypothesis state machine drives the services with every kind of actor (holders, a distributor
 acting for a rep, a rep using the pool, admins, people of another group or organization) and
-keeps a small model of what DESIGN.md 3 says should happen. Each step must either do exactly
+keeps a small model of what the README section "Transfers" says should happen. Each step must either do exactly
 what the model predicts or be refused and change nothing; after every step the ledger of every
 unit must replay to the unit's custodian and state, and transit must match pending transfers.
 """
@@ -111,7 +111,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return None if name == "org" else self.users[name]
 
     def _may_act(self, actor, holder_id):
-        """DESIGN.md 1 and 3: who may move (and see) stock held by `holder_id`."""
+        """README, "Roles" and "Transfers": who may move (and see) stock held by `holder_id`."""
         if actor.organization_id != self.org.pk or not actor.is_active:
             return False
         if actor.role == Role.ADMIN:

@@ -1,4 +1,4 @@
-"""Receiving (DESIGN.md 2): by form, by UDI scan and by CSV import; all or nothing."""
+"""Receiving (README, "Unit states"): by form, by UDI scan and by CSV import; all or nothing."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""Transfers and holds (DESIGN.md 3): who may move what, when it completes, and all or nothing."""
+"""Transfers and holds (README, "Transfers"): who may move what, when it completes, and all or nothing."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -397,7 +397,7 @@ def test_transfer_from_pool_is_refused_when_pooling_is_off(distributor, rep, dis
     with pytest.raises(ValidationError) as exc:
         send(rep, distributor_units[:1], rep)
 
-    assert exc.value.messages == [f"Unit #{distributor_units[0].pk} was not found."]
+    assert exc.value.messages == ["A selected unit was not found."]
     assert snapshot() == before
 
 
@@ -522,7 +522,7 @@ def test_every_problem_in_a_selection_is_named(rep, second_rep, distributor, rep
     messages = exc.value.messages
     assert len(messages) == 3
     assert "1 selected unit(s) were not found." in messages
-    assert f"Unit #{distributor_unit.pk} was not found." in messages
+    assert "A selected unit was not found." in messages
     assert any("RIL-1 is already in transit to" in m for m in messages)
     assert snapshot() == before
 

@@ -72,12 +72,15 @@ def test_custody_filter_values(client, stock, who, pooling, custody, expected, r
     assert prefixes(serials_on(response)) == expected
 
 
-def test_hand_typed_shared_shows_nothing_of_the_distributors_without_pooling(client, rep, stock):
+@pytest.mark.parametrize("custody", ["shared", "both"])
+def test_hand_typed_pool_custody_without_pooling_shows_own_units_and_says_why(
+    client, rep, stock, custody
+):
     client.force_login(rep)
-    response = client.get(reverse("inventory:unit_list"), {"custody": "shared"})
+    response = client.get(reverse("inventory:unit_list"), {"custody": custody})
     assert response.status_code == 200
-    assert serials_on(response) == []
-    assert "Shared by Distributor appears only while" in response.content.decode()
+    assert prefixes(serials_on(response)) == ["R"]  # nothing of the distributor's
+    assert "Access Distributor&#x27;s Inventory is off" in response.content.decode()
 
 
 def test_distributor_narrows_to_one_rep(client, distributor, rep, stock):
@@ -353,7 +356,9 @@ def test_receive_csv_reports_every_bad_row_and_imports_nothing(client, admin_use
     client.force_login(admin_user)
     upload = io.BytesIO(data)
     upload.name = "units.csv"
-    response = client.post(reverse("inventory:receive_csv"), {"file": upload, "custodian": "org"})
+    response = client.post(
+        reverse("inventory:receive_csv"), {"csv-file": upload, "csv-custodian": "org"}
+    )
     body = response.content.decode()
     assert response.status_code == 400
     assert "Line 3: unknown catalog number &#x27;NOPE&#x27;" in body
@@ -364,7 +369,8 @@ def test_receive_csv_reports_every_bad_row_and_imports_nothing(client, admin_use
 def test_receive_udi_with_unknown_gtin_says_so(client, admin_user):
     client.force_login(admin_user)
     response = client.post(
-        reverse("inventory:receive_udi"), {"udi": "(01)09506000134352(21)X1", "custodian": "org"}
+        reverse("inventory:receive_udi"),
+        {"udi-udi": "(01)09506000134352(21)X1", "udi-custodian": "org"},
     )
     assert "No product in the catalog has GTIN 09506000134352" in response.content.decode()
     assert not Unit.objects.exists()

@@ -1,4 +1,8 @@
-"""Load the demo organization. Safe to run again: it only adds what is missing."""
+"""Load the demo organization. Safe to run again: it only adds what is missing.
+
+It lives in events, the top app, because it seeds every app: accounts, then inventory, then
+events (imports run events -> inventory -> accounts).
+"""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError

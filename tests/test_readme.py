@@ -1,0 +1,58 @@
+"""The repository stands alone: the README explains the rules and links nothing outside it."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT_SUFFIXES = {".py", ".html", ".md", ".js", ".css", ".toml", ".txt", ".cfg"}
+
+
+SKIP_DIRS = {"staticfiles", "test-artifacts", "node_modules", "__pycache__"}
+
+
+def _repo_files():
+    for top in ROOT.iterdir():
+        if top.name.startswith(".") or top.name in SKIP_DIRS:
+            continue
+        candidates = [top] if top.is_file() else top.rglob("*")
+        for path in candidates:
+            if path.is_file() and path.suffix in TEXT_SUFFIXES:
+                yield path
+
+
+def test_readme_links_resolve_inside_the_repository():
+    readme = (ROOT / "README.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", readme, flags=re.M)
+    }
+    for target in re.findall(r"\]\(([^)]+)\)", readme):
+        if target.startswith("#"):
+            assert target[1:] in anchors, target
+        else:
+            assert not target.startswith(("http", "/", "..")), target
+            assert (ROOT / target).exists(), target
+
+
+def test_readme_explains_how_trunkpool_works():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## How Trunkpool works", 1)[1].split("\n## ", 1)[0]
+    for heading in (
+        "Roles",
+        "Pooling",
+        "Unit states",
+        "The custody filter",
+        "Transfers",
+        "Events and facility stock",
+    ):
+        assert f"### {heading}" in section
+
+
+def test_nothing_points_outside_the_repository():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in _repo_files()
+        if path.name != "test_readme.py"
+        and re.search(r"\.\./shared|DESIGN\.md|STYLE\.md", path.read_text(errors="ignore"))
+    ]
+    assert offenders == []
