@@ -138,6 +138,8 @@ def test_the_csv_upload_page_shows_the_cap_message(client, admin_user, lot_produ
     upload = io.BytesIO(_csv(HEADER, "SCR-200,,L1,,11"))
     upload.name = "units.csv"
     client.force_login(admin_user)
-    response = client.post(reverse("inventory:receive_csv"), {"csv-file": upload, "csv-custodian": "org"})
+    response = client.post(
+        reverse("inventory:receive_csv"), {"csv-file": upload, "csv-custodian": "org"}
+    )
     assert response.status_code == 400
     assert "one import creates at most 10" in response.content.decode()
