@@ -181,6 +181,8 @@ def test_admins_see_their_organizations_failed_jobs_of_the_last_week(retry_setti
     assert failed_job_count(organization_id=org.pk) == 1
     assert failed_job_count(organization_id=other.pk) == 1
     assert dashboard(user=admin, actor=actor_for(admin))["failed_jobs"] == 1
+    rep = UserFactory(organization=org)
+    assert "failed_jobs" not in dashboard(user=rep, actor=actor_for(rep))  # not even counted
 
 
 def test_the_failed_job_count_shows_on_the_admin_dashboard_only(client):

@@ -52,6 +52,7 @@ def test_the_same_email_job_enqueued_twice_sends_once():
     assert [m.to for m in mail.outbox] == [["Riley@X.test"]]
     returns = sorted(r.return_value for r in jobs.DBTaskResult.objects.all())
     assert returns == [False, True]
+    assert not email_send_once(key="reset:3", to="riley@x.TEST ", subject="s", body="b")
     # Same key, another recipient; same recipient, another key: both are new emails.
     assert email_send_once(key="reset:3", to="sam@x.test", subject="s", body="b")
     assert email_send_once(key="reset:4", to="riley@x.test", subject="s", body="b")
