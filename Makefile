@@ -19,9 +19,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # DEBUG is on only for this local demo; production leaves it off (README, "Production").
+# One job worker runs beside the server; the trap stops it when the server stops (Ctrl-C).
+# Without --no-reload the worker's autoreloader would leave a child running after the kill.
 run: setup
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py db_worker --queue-name='*' --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: setup

@@ -124,3 +124,20 @@ class GroupChange(models.Model):
         if self.rep_id:
             return f"{self.get_action_display()} {self.rep}"
         return self.get_action_display()
+
+
+class SentEmail(models.Model):
+    """The sent-log: one row per email that went out, keyed by what it is about (for example
+    `mention:42`) and its recipient, so a retried job never sends the same email twice."""
+
+    key = models.CharField(max_length=200)
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "recipient"], name="sent_email_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} to {self.recipient}"

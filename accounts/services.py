@@ -6,6 +6,7 @@ from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +16,15 @@ from django.utils.http import urlsafe_base64_encode
 from config.mail import send_after_commit
 
 from . import hooks
-from .models import DistributorGroup, GroupChange, GroupMembership, Organization, Role, User
+from .models import (
+    DistributorGroup,
+    GroupChange,
+    GroupMembership,
+    Organization,
+    Role,
+    SentEmail,
+    User,
+)
 from .policies import can_manage_users
 from .selectors import actor_for
 
@@ -261,4 +270,21 @@ def group_set_pooling(*, actor: User, group: DistributorGroup, enabled: bool) ->
         action=GroupChange.Action.POOLING_ON if enabled else GroupChange.Action.POOLING_OFF,
         actor=actor,
     )
+    return True
+
+
+@transaction.atomic
+def email_send_once(*, key: str, to: str, subject: str, body: str) -> bool:
+    """Send one email to `to`, unless the email `key` already went to that address.
+
+    The sent-log row and the send share one transaction: a send that raises leaves no row, so a
+    retry sends it; a send that returns commits its row, so a retry (or a second worker) skips
+    it. Returns False when skipped. Raises whatever the email backend raises. Call it from a
+    job, one email per call: inside a longer transaction the row commits only with it.
+    """
+    recipient = to.strip().lower()
+    _, created = SentEmail.objects.get_or_create(key=key, recipient=recipient)
+    if not created:
+        return False
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
     return True

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
@@ -135,6 +137,19 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Uploaded files; a deployment points this at shared storage (README, "Production").
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+
+# Jobs are rows in the app's own database (SQLite for `make run`, PostgreSQL in production), so
+# a job enqueued inside a service's transaction commits with it or not at all. Workers run
+# `manage.py db_worker`; config/tasks.py adds retries with back-off and the stale-job sweeper.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+TASK_MAX_ATTEMPTS = env.int("TASK_MAX_ATTEMPTS", default=5)
+TASK_RETRY_BACKOFF = env.int("TASK_RETRY_BACKOFF", default=30)  # seconds, doubled each retry
+TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=3600)
+# A job RUNNING this long is taken to have lost its worker; `sweep_tasks` re-queues it.
+TASK_STALE_AFTER = env.int("TASK_STALE_AFTER", default=1800)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -144,6 +144,10 @@ def dashboard(*, user: User, actor: Actor) -> dict:
             .order_by("facility__name")
         ),
     }
+    if actor.is_admin:
+        from config.tasks import failed_job_count
+
+        data["failed_jobs"] = failed_job_count(organization_id=actor.organization_id)
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
         # The whole group's open events (hers and her reps'), as the linked list shows them.
