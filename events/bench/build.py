@@ -413,6 +413,9 @@ class Builder:
             raise BenchError("bench_scale runs on PostgreSQL (set DATABASE_URL).")
         started = time.perf_counter()
         with connection.cursor() as cursor:
+            # Check what this transaction wrote before (seed_demo in a test): the tables' DDL
+            # below cannot run while deferred foreign-key checks are pending on them.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
             cursor.execute("SET LOCAL max_parallel_maintenance_workers = 1")
