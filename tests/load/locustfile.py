@@ -132,15 +132,22 @@ class TrunkpoolUser(HttpUser):
         return False
 
     def recipient_id(self, username: str) -> str | None:
-        """The user id behind a recipient's name on the transfer form (cached)."""
+        """The user id behind a recipient's name on the transfer form (looked up once)."""
         if username not in self.ids:
             html = self.page("/inventory/transfers/new/", "Transfer units")
-            match = re.search(
-                r'value="(\d+)"[^>]*>\s*' + re.escape(NAMES[username]) + r"\s*<", html
-            )
-            if match:
-                self.ids[username] = match.group(1)
-        return self.ids.get(username)
+            name = re.escape(NAMES[username])
+            match = re.search(r'value="(\d+)"[^>]*>\s*' + name + r"\b", html)
+            self.ids[username] = match.group(1) if match else None
+            if match is None:
+                events.request.fire(
+                    request_type="FIND",
+                    name=f"recipient {username} on the transfer form",
+                    response_time=0,
+                    response_length=0,
+                    exception=RuntimeError(f"no choice named {NAMES[username]!r}"),
+                    context={},
+                )
+        return self.ids[username]
 
     def browse(self, query: str) -> list[str]:
         html = self.page("/inventory/?" + query, "Inventory", name="/inventory/?" + query)
