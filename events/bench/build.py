@@ -180,100 +180,17 @@ class Report:
     problems: dict[str, int] = field(default_factory=dict)
 
 
-FIRST = [
-    "Alex",
-    "Blair",
-    "Cameron",
-    "Devon",
-    "Elliot",
-    "Finley",
-    "Gray",
-    "Harper",
-    "Indra",
-    "Jordan",
-    "Kai",
-    "Logan",
-    "Morgan",
-    "Noel",
-    "Oakley",
-    "Parker",
-    "Quinn",
-    "Reese",
-    "Sage",
-    "Taylor",
-    "Uma",
-    "Val",
-    "Wren",
-    "Xavi",
-    "Yael",
-    "Zion",
-    "Ari",
-    "Bo",
-    "Cleo",
-    "Dara",
-    "Emery",
-    "Flynn",
-    "Gale",
-    "Hollis",
-    "Ira",
-    "Jules",
-    "Kit",
-    "Lane",
-    "Milan",
-    "Nico",
-]
-LAST = [
-    "Abbott",
-    "Baker",
-    "Chen",
-    "Diaz",
-    "Evans",
-    "Fischer",
-    "Garcia",
-    "Hughes",
-    "Ito",
-    "Jensen",
-    "Kim",
-    "Lopez",
-    "Moreau",
-    "Nakamura",
-    "Okafor",
-    "Patel",
-    "Quinn",
-    "Rossi",
-    "Singh",
-    "Tanaka",
-    "Ueda",
-    "Vargas",
-    "Walsh",
-    "Xu",
-    "Young",
-    "Zhang",
-    "Adler",
-    "Brooks",
-    "Cruz",
-    "Dubois",
-    "Ellis",
-    "Ferrari",
-    "Gupta",
-    "Haas",
-    "Ivanov",
-    "Jovanovic",
-    "Kowalski",
-    "Larsen",
-    "Muller",
-    "Novak",
-    "Olsen",
-    "Price",
-    "Reyes",
-    "Silva",
-    "Torres",
-    "Ulrich",
-    "Vance",
-    "Weber",
-    "Yilmaz",
-    "Zeller",
-]
+FIRST = (  # noqa: SIM905 (one word each)
+    "Alex Blair Cameron Devon Elliot Finley Gray Harper Indra Jordan Kai Logan Morgan Noel "
+    "Oakley Parker Quinn Reese Sage Taylor Uma Val Wren Xavi Yael Zion Ari Bo Cleo Dara Emery "
+    "Flynn Gale Hollis Ira Jules Kit Lane Milan Nico"
+).split()
+LAST = (  # noqa: SIM905 (one word each)
+    "Abbott Baker Chen Diaz Evans Fischer Garcia Hughes Ito Jensen Kim Lopez Moreau Nakamura "
+    "Okafor Patel Quinn Rossi Singh Tanaka Ueda Vargas Walsh Xu Young Zhang Adler Brooks Cruz "
+    "Dubois Ellis Ferrari Gupta Haas Ivanov Jovanovic Kowalski Larsen Muller Novak Olsen Price "
+    "Reyes Silva Torres Ulrich Vance Weber Yilmaz Zeller"
+).split()
 FACILITY_PREFIX = [
     "Mercy",
     "St. Luke's",
@@ -303,23 +220,10 @@ FACILITY_KIND = [
     ("Orthopedic Clinic", "clinic"),
     ("Regional Hospital", "hospital"),
 ]
-CITIES = [
-    "Springfield",
-    "Shelbyville",
-    "Riverton",
-    "Fairview",
-    "Georgetown",
-    "Franklin",
-    "Clinton",
-    "Madison",
-    "Salem",
-    "Dover",
-    "Arlington",
-    "Ashland",
-    "Burlington",
-    "Clayton",
-    "Dayton",
-]
+CITIES = (  # noqa: SIM905 (one word each)
+    "Springfield Shelbyville Riverton Fairview Georgetown Franklin Clinton Madison Salem Dover "
+    "Arlington Ashland Burlington Clayton Dayton"
+).split()
 PROCEDURES = [
     "ORIF distal radius",
     "Total knee arthroplasty",
@@ -829,7 +733,7 @@ class Builder:
             if r < 0.30 or (r < 0.40 and not self.pooled[dist]):
                 sender, recipient, starter = dist, rng.choice(reps), dist
             elif r < 0.40:  # a pooled rep takes from the pool: completes at once
-                sender, recipient, starter = dist, rng.choice(reps), None
+                sender, recipient = dist, rng.choice(reps)
                 starter = recipient
             elif r < 0.50 and len(reps) > 1:  # the distributor moves stock between two reps
                 sender, recipient = rng.sample(reps, 2)
