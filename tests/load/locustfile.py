@@ -131,6 +131,10 @@ class TrunkpoolUser(HttpUser):
                 response.failure(f"{status} for POST {path}")
         return False
 
+    @task(1)
+    def dashboard(self):
+        self.page("/", "Dashboard")
+
     def recipient_id(self, username: str) -> str | None:
         """The user id behind a recipient's name on the transfer form (looked up once)."""
         if username not in self.ids:
@@ -204,7 +208,8 @@ class PooledRep(TrunkpoolUser):
             return
         event = random.choice(self.open_events)
         use = f"/events/{event}/use/"
-        html = self.page(use + "?custody=both", "Mark Used", name="/events/[id]/use/")
+        # Earliest expiry first puts expired (disabled) units on top; pick from fresh stock.
+        html = self.page(use + "?custody=both&expiry=later", "Mark Used", name="/events/[id]/use/")
         units = selectable_units(html)
         if units:
             unit = random.choice(units)
