@@ -20,6 +20,8 @@ from tests.factories import (
 )
 
 REQUIRE_ALL = os.environ.get("TRUNKPOOL_REQUIRE_ALL") == "1"
+# The locust file is run by locust against a live server, never imported by pytest.
+collect_ignore = ["load"]
 _passed_kinds: set[str] = set()
 _skipped: list[str] = []
 
