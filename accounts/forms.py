@@ -84,4 +84,10 @@ class TrunkpoolPasswordResetForm(PasswordResetForm):
             subject=loader.render_to_string(subject_template_name, context),
             body=loader.render_to_string(email_template_name, context),
             to=[to_email],
+            html=(
+                loader.render_to_string(html_email_template_name, context)
+                if html_email_template_name
+                else None
+            ),
+            organization_id=context["user"].organization_id,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -13,7 +15,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from config.mail import send_after_commit
+from config.mail import header_safe, send_after_commit
 
 from . import hooks
 from .models import (
@@ -27,6 +29,8 @@ from .models import (
 )
 from .policies import can_manage_users
 from .selectors import actor_for
+
+mail_logger = logging.getLogger("trunkpool.mail")
 
 
 def _require_admin(actor_user: User, organization_id: int) -> None:
@@ -101,6 +105,7 @@ def _send_invitation(*, actor: User, user: User) -> None:
         subject=f"{actor.name} invited you to Trunkpool ({user.organization})",
         body=render_to_string("accounts/email/invitation.txt", context),
         to=[user.email],
+        organization_id=user.organization_id,
     )
 
 
@@ -274,17 +279,23 @@ def group_set_pooling(*, actor: User, group: DistributorGroup, enabled: bool) ->
 
 
 @transaction.atomic
-def email_send_once(*, key: str, to: str, subject: str, body: str) -> bool:
+def email_send_once(*, key: str, to: str, subject: str, body: str, html: str | None = None) -> bool:
     """Send one email to `to`, unless the email `key` already went to that address.
 
     The sent-log row and the send share one transaction: a send that raises leaves no row, so a
     retry sends it; a send that returns commits its row, so a retry (or a second worker) skips
-    it. Returns False when skipped. Raises whatever the email backend raises. Call it from a
-    job, one email per call: inside a longer transaction the row commits only with it.
+    it. Returns False when skipped. A failed send is logged, then raises whatever the email
+    backend raised (so the job is retried). Call it from a job, one email per call: inside a
+    longer transaction the row commits only with it. `html` is sent as an HTML alternative.
     """
     recipient = to.strip().lower()
     _, created = SentEmail.objects.get_or_create(key=key, recipient=recipient)
     if not created:
         return False
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    subject = header_safe(subject)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], html_message=html)
+    except Exception:
+        mail_logger.exception("Email %r to %s could not be sent", subject[:80], to)
+        raise
     return True

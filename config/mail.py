@@ -1,21 +1,16 @@
-"""The one place the application sends email.
+"""The one place the application sends email from.
 
-Every email is sent after the transaction that caused it commits, and a failure to send is
-logged, never raised: a saved action must not turn into an error page because SMTP, or a header,
-went wrong. (When email moves onto a task queue, only this module changes.)
+A request never talks to SMTP: `send_after_commit` enqueues one `accounts.tasks.send_email_once`
+job per recipient inside the caller's transaction, so the job rows commit with the action or not
+at all, and a worker (`manage.py db_worker`) sends after commit. A failed send is logged and
+retried by the worker (config/tasks.py) and never turns a saved action into an error page.
 """
 
 from __future__ import annotations
 
-import logging
 import re
+import uuid
 from collections.abc import Sequence
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-
-logger = logging.getLogger("trunkpool.mail")
 
 # CR, LF and every other character Python treats as a line break.
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
@@ -26,29 +21,34 @@ def header_safe(text: str) -> str:
     return _LINE_BREAKS.sub(" ", str(text)).strip()
 
 
-def deliver(*, subject: str, body: str, to: Sequence[str], html: str | None = None) -> bool:
-    """Send one email now. Returns False (and logs why) when it could not be sent."""
-    recipients = [address for address in to if address]
-    if not recipients:
-        return False
-    try:
-        message = EmailMultiAlternatives(
-            header_safe(subject), body, settings.DEFAULT_FROM_EMAIL, recipients
-        )
-        if html is not None:
-            message.attach_alternative(html, "text/html")
-        message.send()
-    except Exception:
-        logger.exception("Email %r to %s could not be sent", header_safe(subject)[:80], recipients)
-        return False
-    return True
-
-
 def send_after_commit(
-    *, subject: str, body: str, to: Sequence[str], html: str | None = None
+    *,
+    subject: str,
+    body: str,
+    to: Sequence[str],
+    html: str | None = None,
+    organization_id: int | None = None,
+    key: str | None = None,
 ) -> None:
-    """Send once the current transaction commits (at once outside one); never raises."""
-    subject, to = header_safe(subject), list(to)
-    transaction.on_commit(
-        lambda: deliver(subject=subject, body=body, to=to, html=html), robust=True
-    )
+    """Enqueue the email, one job per address, in the current transaction (or at once outside
+    one); a worker sends it once the transaction commits.
+
+    `key` names the email in the sent-log (accounts.SentEmail): a job retried, or the same key
+    enqueued again, never sends it twice to one address. Without a key each call is a new email
+    (a fresh key is made now, so every retry of its jobs shares it). `organization_id` counts a
+    job that fails for good on that organization's admin dashboard.
+    """
+    # accounts.services imports this module; the task module imports accounts.services.
+    from accounts.tasks import send_email_once
+
+    subject = header_safe(subject)
+    key = key or f"mail:{uuid.uuid4().hex}"
+    for address in dict.fromkeys(a.strip() for a in to if a and a.strip()):
+        send_email_once.enqueue(
+            organization_id=organization_id,
+            key=key,
+            to=address,
+            subject=subject,
+            body=body,
+            html=html,
+        )

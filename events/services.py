@@ -512,7 +512,9 @@ def _notify(*, actor: User, event: Event, comment: Comment, users: list[User]) -
     text = f"{actor.name} wrote on “{event.name}”:\n\n{comment.body}\n\nOpen it: {url}\n"
     for user in users:
         if user.email:
-            send_after_commit(subject=subject, body=text, to=[user.email])
+            send_after_commit(
+                subject=subject, body=text, to=[user.email], organization_id=event.organization_id
+            )
 
 
 @transaction.atomic

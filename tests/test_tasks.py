@@ -18,7 +18,6 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import SentEmail, User
 from accounts.selectors import actor_for
 from accounts.services import user_create
-from accounts.tasks import send_email_once
 from config.tasks import failed_job_count, retry_delay, sweep_stale_tasks
 from events.selectors import dashboard
 from tests import jobs
@@ -217,30 +216,24 @@ def _jobs_seen_by_another_connection() -> int:
     return seen[0]
 
 
-def _invite(org, username):
-    user = user_create(
-        actor=None,
-        organization=org,
+def _invite(admin, username):
+    # The real action: creating a user enqueues the invitation email (config.mail).
+    user_create(
+        actor=admin,
+        organization=admin.organization,
         username=username,
         role="rep",
         email=f"{username}@example.com",
-    )
-    send_email_once.enqueue(
-        organization_id=org.pk,
-        key=f"welcome:{user.pk}",
-        to=user.email,
-        subject="Welcome",
-        body="Set your password.",
     )
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_action_leaves_no_job_and_sends_no_email():
-    org = OrganizationFactory()
+    admin = UserFactory(organization=OrganizationFactory(), admin=True)
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        _invite(org, "rolled-back")
+        _invite(admin, "rolled-back")
         assert DBTaskResult.objects.count() == 1  # inside the transaction, the row is there
         assert _jobs_seen_by_another_connection() == 0  # no worker can see it before commit
         raise RuntimeError("the action fails after enqueueing its email")
@@ -251,7 +244,7 @@ def test_a_rolled_back_action_leaves_no_job_and_sends_no_email():
     assert mail.outbox == []
 
     with transaction.atomic():  # the same action, committed: one job, one email
-        _invite(org, "committed")
+        _invite(admin, "committed")
     assert _jobs_seen_by_another_connection() == 1
     jobs.run_worker()
     assert [m.to for m in mail.outbox] == [["committed@example.com"]]

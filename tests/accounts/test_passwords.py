@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Role, User
 from tests.factories import PASSWORD, RepFactory
+from tests.jobs import run_worker
 
 NEW_PASSWORD = "a-fresh-Passphrase-42"
 
@@ -25,21 +26,21 @@ def _set_password_through(client, path: str, password: str = NEW_PASSWORD):
 
 
 def test_admin_creates_a_user_without_a_password_and_they_are_invited(
-    client, admin_user, mailoutbox, django_capture_on_commit_callbacks
+    client, admin_user, mailoutbox
 ):
     client.force_login(admin_user)
     form_page = client.get(reverse("accounts:user_create")).content.decode()
     assert 'type="password"' not in form_page and 'name="password"' not in form_page
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("accounts:user_create"),
-            {
-                "username": "newrep",
-                "display_name": "New Rep",
-                "email": "new@example.com",
-                "role": "rep",
-            },
-        )
+    response = client.post(
+        reverse("accounts:user_create"),
+        {
+            "username": "newrep",
+            "display_name": "New Rep",
+            "email": "new@example.com",
+            "role": "rep",
+        },
+    )
+    run_worker()
     assert response.status_code == 302
     user = User.objects.get(username="newrep")
     assert not user.has_usable_password()
@@ -52,17 +53,15 @@ def test_admin_creates_a_user_without_a_password_and_they_are_invited(
     assert response.status_code == 302 and client.session["_auth_user_id"] == str(user.pk)
 
 
-def test_the_invitation_link_works_once(
-    client, admin_user, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.user_create(
-            actor=admin_user,
-            organization=admin_user.organization,
-            username="once",
-            role=Role.REP,
-            email="once@example.com",
-        )
+def test_the_invitation_link_works_once(client, admin_user, mailoutbox):
+    services.user_create(
+        actor=admin_user,
+        organization=admin_user.organization,
+        username="once",
+        role=Role.REP,
+        email="once@example.com",
+    )
+    run_worker()
     link = _link(mailoutbox[0])
     _set_password_through(client, link)
     response = client.get(link, follow=True)
@@ -82,15 +81,13 @@ def test_an_admin_cannot_choose_a_password(admin_user):
     assert not User.objects.filter(username="x").exists()
 
 
-def test_the_admin_resends_the_invitation_from_the_users_page(
-    client, admin_user, org, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_the_admin_resends_the_invitation_from_the_users_page(client, admin_user, org, mailoutbox):
     rep = RepFactory(organization=org, email="rep@example.com")
     client.force_login(admin_user)
     page = client.get(reverse("accounts:user_detail", args=[rep.pk])).content.decode()
     assert reverse("accounts:user_invite", args=[rep.pk]) in page
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("accounts:user_invite", args=[rep.pk]), follow=True)
+    response = client.post(reverse("accounts:user_invite", args=[rep.pk]), follow=True)
+    run_worker()
     assert "new invitation" in response.content.decode()
     [message] = mailoutbox
     assert message.to == ["rep@example.com"]
@@ -105,6 +102,7 @@ def test_no_invitation_without_an_email_or_for_a_deactivated_user(admin_user, or
         services.user_invite(actor=admin_user, user=RepFactory(organization=org, email=""))
     with pytest.raises(ValidationError, match="deactivated"):
         services.user_invite(actor=admin_user, user=RepFactory(organization=org, is_active=False))
+    run_worker()
     assert mailoutbox == []
 
 
@@ -136,10 +134,10 @@ def test_a_wrong_old_password_changes_nothing(client, rep):
     assert rep.check_password(PASSWORD)
 
 
-def test_password_reset_by_email(client, rep, mailoutbox, django_capture_on_commit_callbacks):
+def test_password_reset_by_email(client, rep, mailoutbox):
     assert reverse("password_reset") in client.get(reverse("login")).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("password_reset"), {"email": rep.email.upper()})
+    response = client.post(reverse("password_reset"), {"email": rep.email.upper()})
+    run_worker()
     assert response.status_code == 302
     [message] = mailoutbox
     assert message.to == [rep.email]
@@ -149,12 +147,10 @@ def test_password_reset_by_email(client, rep, mailoutbox, django_capture_on_comm
 
 
 def test_password_reset_for_an_unknown_address_says_the_same_and_sends_nothing(
-    client, db, mailoutbox, django_capture_on_commit_callbacks
+    client, db, mailoutbox
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("password_reset"), {"email": "nobody@example.com"}, follow=True
-        )
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"}, follow=True)
+    run_worker()
     assert "Check your email" in response.content.decode()
     assert mailoutbox == []
 

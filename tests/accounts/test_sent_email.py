@@ -63,3 +63,12 @@ def test_the_database_refuses_a_second_sent_log_row():
     SentEmail.objects.create(key="k", recipient="a@x.test")
     with pytest.raises(IntegrityError), transaction.atomic():
         SentEmail.objects.create(key="k", recipient="a@x.test")
+
+
+def test_a_job_enqueued_with_a_line_break_in_its_subject_still_sends_a_one_line_subject():
+    send_email_once.enqueue(
+        organization_id=None, key="k", to="a@x.test", subject="Hi\r\nBcc: v@x.test", body="b"
+    )
+    jobs.run_worker()
+    [message] = mail.outbox
+    assert message.subject == "Hi Bcc: v@x.test" and message.message()["Bcc"] is None

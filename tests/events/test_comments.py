@@ -1,7 +1,7 @@
 """Comments, @mentions and notifications.
 
 A mention must name someone who can see the event; each mentioned person gets an in-app
-notification at once and an email after the transaction commits.
+notification at once and an email job, enqueued in the same transaction, that a worker sends.
 """
 
 import json
@@ -9,12 +9,15 @@ import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from events import selectors, services
 from events.models import Comment, Mention, Notification
 from tests.events.factories import open_event
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
+from tests.jobs import run_worker
 
 
 @pytest.fixture
@@ -55,16 +58,18 @@ def nothing_stored():
 # --- comment_add ------------------------------------------------------------------------------
 
 
-def test_mentioning_someone_who_can_see_the_event_notifies_them_and_emails_after_commit(
-    cast, mailoutbox, django_capture_on_commit_callbacks
+def test_mentioning_someone_who_can_see_the_event_notifies_them_and_emails_through_a_job(
+    cast, mailoutbox
 ):
     riley, dana, event = cast["riley"], cast["dana"], cast["event"]
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        comment = services.comment_add(actor=riley, event=event, body="@dana can you bring a tray?")
-        assert mailoutbox == []  # nothing leaves before the transaction commits
+    comment = services.comment_add(actor=riley, event=event, body="@dana can you bring a tray?")
+    assert mailoutbox == []  # the action only enqueued the email
+    (job,) = DBTaskResult.objects.all()
+    assert job.task_path == "accounts.tasks.send_email_once"
+    assert job.args_kwargs["kwargs"]["organization_id"] == event.organization_id
+    run_worker()
 
-    assert len(callbacks) == 1
     assert list(comment.mentions.values_list("user_id", flat=True)) == [dana.pk]
     (notification,) = Notification.objects.all()
     assert (
@@ -82,25 +87,25 @@ def test_mentioning_someone_who_can_see_the_event_notifies_them_and_emails_after
     assert f"/events/{event.pk}/#comment-{comment.pk}" in email.body
 
 
-def test_no_email_is_sent_when_the_transaction_does_not_commit(
-    cast, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+def test_no_email_is_sent_when_the_transaction_does_not_commit(cast, mailoutbox):
+    with pytest.raises(RuntimeError), transaction.atomic():
         services.comment_add(actor=cast["riley"], event=cast["event"], body="@dana hello")
+        assert DBTaskResult.objects.count() == 1
+        raise RuntimeError("whatever the comment was part of failed")
 
-    assert len(callbacks) == 1
+    assert nothing_stored()
+    assert not DBTaskResult.objects.exists()
+    run_worker()
     assert mailoutbox == []
 
 
-def test_each_mentioned_person_gets_one_notification_and_one_email(
-    cast, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.comment_add(
-            actor=cast["riley"],
-            event=cast["event"],
-            body="@Dana and @ALEX, see this. @dana again.",
-        )
+def test_each_mentioned_person_gets_one_notification_and_one_email(cast, mailoutbox):
+    services.comment_add(
+        actor=cast["riley"],
+        event=cast["event"],
+        body="@Dana and @ALEX, see this. @dana again.",
+    )
+    run_worker()
 
     assert sorted(Notification.objects.values_list("user__username", flat=True)) == [
         "alex",
@@ -112,11 +117,9 @@ def test_each_mentioned_person_gets_one_notification_and_one_email(
     ]
 
 
-def test_the_distributor_can_mention_her_rep_on_the_reps_event(
-    cast, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.comment_add(actor=cast["dana"], event=cast["event"], body="@riley done?")
+def test_the_distributor_can_mention_her_rep_on_the_reps_event(cast, mailoutbox):
+    services.comment_add(actor=cast["dana"], event=cast["event"], body="@riley done?")
+    run_worker()
 
     assert list(Notification.objects.values_list("user_id", "actor_id")) == [
         (cast["riley"].pk, cast["dana"].pk)
@@ -124,9 +127,9 @@ def test_the_distributor_can_mention_her_rep_on_the_reps_event(
     assert [email.to for email in mailoutbox] == [[cast["riley"].email]]
 
 
-def test_mentioning_yourself_notifies_nobody(cast, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.comment_add(actor=cast["riley"], event=cast["event"], body="note to @riley")
+def test_mentioning_yourself_notifies_nobody(cast, mailoutbox):
+    services.comment_add(actor=cast["riley"], event=cast["event"], body="note to @riley")
+    run_worker()
 
     assert not Notification.objects.exists()
     assert mailoutbox == []
@@ -147,17 +150,15 @@ def test_mentioning_yourself_notifies_nobody(cast, mailoutbox, django_capture_on
     ],
 )
 def test_mentioning_someone_who_cannot_see_the_event_is_refused_and_stores_nothing(
-    cast, mailoutbox, django_capture_on_commit_callbacks, body, message
+    cast, mailoutbox, body, message
 ):
-    with (
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(ValidationError) as refused,
-    ):
+    with pytest.raises(ValidationError) as refused:
         services.comment_add(actor=cast["riley"], event=cast["event"], body=body)
 
     assert message in refused.value.message_dict["body"]
     assert nothing_stored()
-    assert callbacks == []
+    assert not DBTaskResult.objects.exists()
+    run_worker()
     assert mailoutbox == []
 
 
@@ -243,16 +244,14 @@ def test_mentions_match_usernames_with_non_ascii_capitals(org, cast):
 # --- comment_edit -------------------------------------------------------------------------------
 
 
-def test_editing_a_comment_notifies_only_the_newly_mentioned(
-    cast, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_editing_a_comment_notifies_only_the_newly_mentioned(cast, mailoutbox):
     riley, dana, alex = cast["riley"], cast["dana"], cast["alex"]
-    with django_capture_on_commit_callbacks(execute=True):
-        comment = services.comment_add(actor=riley, event=cast["event"], body="@dana first")
+    comment = services.comment_add(actor=riley, event=cast["event"], body="@dana first")
+    run_worker()
     mailoutbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        services.comment_edit(actor=riley, comment=comment, body="@dana first, and @alex too")
+    services.comment_edit(actor=riley, comment=comment, body="@dana first, and @alex too")
+    run_worker()
 
     assert sorted(comment.mentions.values_list("user_id", flat=True)) == sorted([dana.pk, alex.pk])
     assert Notification.objects.filter(user=dana).count() == 1
@@ -263,15 +262,14 @@ def test_editing_a_comment_notifies_only_the_newly_mentioned(
     assert comment.edited_at is not None
 
 
-def test_editing_away_a_mention_removes_it_and_notifies_nobody(
-    cast, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_editing_away_a_mention_removes_it_and_notifies_nobody(cast, mailoutbox):
     riley, alex = cast["riley"], cast["alex"]
     comment = services.comment_add(actor=riley, event=cast["event"], body="@dana @alex")
+    run_worker()
     mailoutbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        services.comment_edit(actor=riley, comment=comment, body="only @alex now")
+    services.comment_edit(actor=riley, comment=comment, body="only @alex now")
+    run_worker()
 
     assert list(comment.mentions.values_list("user_id", flat=True)) == [alex.pk]
     assert Notification.objects.count() == 2  # the two from the original comment
