@@ -16,11 +16,38 @@ from inventory.models import Unit, UnitState
 from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
 
+# Newest first; the indexes on (organization | representative, [status,] -scheduled_at, -id)
+# serve it, so a page reads its rows from an index in order and stops.
+EVENT_ORDER = [("scheduled_at", "desc"), ("pk", "desc")]
+
 
 def event_rows(qs: QuerySet[Event]) -> QuerySet[Event]:
-    return qs.select_related("representative", "facility", "physician", "procedure").annotate(
-        unit_count=Count("lines", filter=Q(lines__removed_at__isnull=True))
+    """What an event list row shows, but its unit count (see `with_unit_counts`)."""
+    return qs.select_related("representative", "facility", "physician", "procedure")
+
+
+def with_unit_counts(events: list[Event]) -> list[Event]:
+    """Set `unit_count` (units currently used) on each of these events, in one query over
+    just their lines. Annotating the list's queryset instead would make PostgreSQL count the
+    lines of every event in scope before it keeps a page of them."""
+    counts = dict(
+        EventLine.objects.current()
+        .filter(event_id__in=[e.pk for e in events])
+        .values("event_id")
+        .annotate(n=Count("*"))
+        .values_list("event_id", "n")
+        .order_by()
     )
+    for event in events:
+        event.unit_count = counts.get(event.pk, 0)
+    return events
+
+
+def representative_picks(*, actor: Actor) -> QuerySet[User] | None:
+    """The short list of representatives a distributor or rep picks from; None for an admin,
+    who may name any holder of the organization and so types a name instead of scrolling
+    through thousands (`HolderPurpose.REPRESENTATIVE`, the same people)."""
+    return None if actor.is_admin else representative_choices(actor=actor)
 
 
 def representative_choices(*, actor: Actor) -> QuerySet[User]:
