@@ -723,6 +723,24 @@ def test_dashboard_facility_stock_links_to_that_facilitys_stock(client, rep, bus
     assert prefixes(rows_of(response.content.decode(), "unit-table")) == ["SHELF"]
 
 
+def test_dashboard_facility_stock_counts_only_what_is_still_on_the_shelf_by_facility_name(
+    client, org, admin_user, rep, busy_day
+):
+    mercy = busy_day["mercy"]
+    alder = FacilityFactory(organization=org, name="Alder Clinic")
+    sell_to_facility(rep, representative=rep, facility=alder, units=receive_units(admin_user, rep))
+    # One of Mercy's shelf units is used in a case there: consumed, it keeps its facility.
+    case = open_event(rep, facility=mercy)
+    mark_used(rep, case, [Unit.objects.filter(serial_number__startswith="SHELF-").first()])
+    services.event_submit(actor=rep, event=case)
+    client.force_login(rep)
+
+    section = client.get(reverse("home")).content.decode().split('data-testid="facility-stock"')[1]
+    rows = re.findall(r">([^<>]+)</a><span class=\"badge[^\"]*\">(\d+)<", section.split("</ul>")[0])
+
+    assert rows == [("Alder Clinic", "1"), ("Mercy General", "1")]
+
+
 def test_distributor_dashboard_numbers_match_the_lists_they_link_to(client, distributor, busy_day):
     client.force_login(distributor)
 
