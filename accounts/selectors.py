@@ -8,7 +8,7 @@ from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, 
 from django.utils import timezone
 
 from .models import DistributorGroup, GroupMembership, Role, User
-from .policies import Actor, holder_ids_in_scope
+from .policies import Actor, event_rep_scope, holder_ids_in_scope
 
 _CACHE_ATTR = "_trunkpool_actor"
 
@@ -107,8 +107,9 @@ class HolderPurpose:
     CUSTODIAN = "custodian"  # the holders whose stock the person acts for
     REP = "rep"  # a distributor's assigned reps (admins: any rep of the organization)
     UNASSIGNED_REP = "unassigned_rep"  # admins assigning reps: active reps in no group
+    REPRESENTATIVE = "representative"  # an event's representative: whose events one may see
 
-    ALL = (RECIPIENT, CUSTODIAN, REP, UNASSIGNED_REP)
+    ALL = (RECIPIENT, CUSTODIAN, REP, UNASSIGNED_REP, REPRESENTATIVE)
 
 
 def holder_scope(*, actor: Actor, purpose: str, exclude_id: int | None = None) -> QuerySet[User]:
@@ -137,6 +138,10 @@ def holder_scope(*, actor: Actor, purpose: str, exclude_id: int | None = None) -
             qs = qs.filter(pk__in=actor.rep_ids)
         elif not actor.is_admin:
             qs = qs.none()
+    elif purpose == HolderPurpose.REPRESENTATIVE:
+        scope = event_rep_scope(actor=actor)
+        if scope is not None:
+            qs = qs.filter(pk__in=scope)
     elif purpose == HolderPurpose.UNASSIGNED_REP:
         if not actor.is_admin:
             return qs.none()

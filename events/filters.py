@@ -5,11 +5,18 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
+from accounts.fields import HolderField
+from accounts.selectors import HolderPurpose
+
 from .models import EventStatus, EventType, Facility
 
 
 def _date_input():
     return forms.DateInput(attrs={"type": "date"})
+
+
+class HolderFilter(django_filters.Filter):
+    field_class = HolderField
 
 
 class EventFilter(django_filters.FilterSet):
@@ -26,15 +33,30 @@ class EventFilter(django_filters.FilterSet):
         field_name="scheduled_at", lookup_expr="date__lte", label="To", widget=_date_input()
     )
 
-    def __init__(self, data=None, *args, organization_id: int, representatives, **kwargs):
-        """`representatives`: whom the person may pick (`selectors.representative_choices`)."""
+    def __init__(self, data=None, *args, organization_id: int, user, representatives, **kwargs):
+        """`representatives`: whom the person may pick (`selectors.representative_choices`), a
+        short list; None for an admin, who types a name instead (a holder type-ahead over the
+        same people, so the page never lists the organization's 2,000 holders)."""
         super().__init__(data, *args, **kwargs)
         self.filters["facility"].queryset = Facility.objects.filter(organization_id=organization_id)
-        self.filters["representative"].queryset = representatives
+        if representatives is None:
+            self.filters["representative"] = HolderFilter(
+                field_name="representative",
+                purpose=HolderPurpose.REPRESENTATIVE,
+                label="Representative",
+                required=False,
+            )
+        else:
+            self.filters["representative"].queryset = representatives
+        self._user = user
 
     @property
     def form(self):
         form = super().form
+        picker = form.fields["representative"]
+        if isinstance(picker, HolderField) and picker.user is None:
+            picker.set_user(self._user)
+            picker.widget.attrs.setdefault("placeholder", "Anyone")
         for field in form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)

@@ -3,9 +3,26 @@
 from django import forms
 from django.utils import timezone
 
+from accounts.fields import HolderField, holder_label
+from accounts.selectors import HolderPurpose
 from inventory.models import Facility
 
 from .models import EventType, Physician, Procedure
+
+
+class RepresentativeField(HolderField):
+    """An admin's representative picker: a type-ahead over whose events they may open. The
+    event's current representative (who may since have left) stays acceptable unchanged."""
+
+    def __init__(self, *, keep=None, **kwargs):
+        super().__init__(purpose=HolderPurpose.REPRESENTATIVE, **kwargs)
+        self.keep = keep
+
+    def to_python(self, value):
+        text = " ".join(str(value or "").split())
+        if self.keep is not None and text in (holder_label(self.keep), str(self.keep.pk)):
+            return self.keep
+        return super().to_python(value)
 
 
 class EventForm(forms.Form):
@@ -36,9 +53,17 @@ class EventForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
     )
 
-    def __init__(self, *args, organization_id, representatives, **kwargs):
+    def __init__(self, *args, organization_id, representatives, user=None, keep=None, **kwargs):
+        """`representatives`: the short list a distributor or rep may pick from; None for an
+        admin, who gets a type-ahead (`user` is whose picker it is, `keep` the event's current
+        representative) instead of a list of every holder of the organization."""
         super().__init__(*args, **kwargs)
-        self.fields["representative"].queryset = representatives
+        if representatives is None:
+            self.fields["representative"] = RepresentativeField(
+                user=user, keep=keep, label="Representative"
+            )
+        else:
+            self.fields["representative"].queryset = representatives
         for name, model in (
             ("facility", Facility),
             ("physician", Physician),

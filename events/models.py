@@ -125,7 +125,15 @@ class Event(models.Model):
                 fields=["representative", "-scheduled_at", "-id"], name="event_rep_when_idx"
             ),
             models.Index(fields=["organization", "representative", "status"]),
-            models.Index(fields=["organization", "status", "scheduled_at"]),
+            # The same order within one status (the list filtered by status, open events).
+            models.Index(
+                fields=["organization", "status", "-scheduled_at", "-id"],
+                name="event_org_status_when_idx",
+            ),
+            models.Index(
+                fields=["representative", "status", "-scheduled_at", "-id"],
+                name="event_rep_status_when_idx",
+            ),
             models.Index(fields=["organization", "facility", "scheduled_at"]),
         ]
 

@@ -11,16 +11,43 @@ from accounts.models import User
 from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 from accounts.selectors import holders_for_org
 from inventory.hooks import EventRef
-from inventory.models import Unit, UnitState
+from inventory.models import Facility, Unit, UnitState
 
 from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
 
+# Newest first; the indexes on (organization | representative, [status,] -scheduled_at, -id)
+# serve it, so a page reads its rows from an index in order and stops.
+EVENT_ORDER = [("scheduled_at", "desc"), ("pk", "desc")]
+
 
 def event_rows(qs: QuerySet[Event]) -> QuerySet[Event]:
-    return qs.select_related("representative", "facility", "physician", "procedure").annotate(
-        unit_count=Count("lines", filter=Q(lines__removed_at__isnull=True))
+    """What an event list row shows, but its unit count (see `with_unit_counts`)."""
+    return qs.select_related("representative", "facility", "physician", "procedure")
+
+
+def with_unit_counts(events: list[Event]) -> list[Event]:
+    """Set `unit_count` (units currently used) on each of these events, in one query over
+    just their lines. Annotating the list's queryset instead would make PostgreSQL count the
+    lines of every event in scope before it keeps a page of them."""
+    counts = dict(
+        EventLine.objects.current()
+        .filter(event_id__in=[e.pk for e in events])
+        .values("event_id")
+        .annotate(n=Count("*"))
+        .values_list("event_id", "n")
+        .order_by()
     )
+    for event in events:
+        event.unit_count = counts.get(event.pk, 0)
+    return events
+
+
+def representative_picks(*, actor: Actor) -> QuerySet[User] | None:
+    """The short list of representatives a distributor or rep picks from; None for an admin,
+    who may name any holder of the organization and so types a name instead of scrolling
+    through thousands (`HolderPurpose.REPRESENTATIVE`, the same people)."""
+    return None if actor.is_admin else representative_choices(actor=actor)
 
 
 def representative_choices(*, actor: Actor) -> QuerySet[User]:
@@ -111,6 +138,28 @@ def notification_rows(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related("event", "comment", "actor")
 
 
+def facility_stock_counts(*, units: QuerySet[Unit]) -> list[dict]:
+    """Facility stock among `units` per facility, by facility name, in two queries.
+
+    Counted on the partial index of facility stock by (organization, custodian, facility)
+    (inventory migration 0011) with no join, so PostgreSQL reads only facility stock, from the
+    index alone; the facilities' names come in a second, small query.
+    """
+    counts = list(
+        units.filter(state=UnitState.FACILITY_STOCK)
+        .values("facility_id")
+        .annotate(units=Count("*"))
+        .order_by()
+    )
+    names = dict(
+        Facility.objects.filter(pk__in=[row["facility_id"] for row in counts]).values_list(
+            "pk", "name"
+        )
+    )
+    rows = [{**row, "facility__name": names.get(row["facility_id"], "")} for row in counts]
+    return sorted(rows, key=lambda row: (row["facility__name"], row["facility_id"]))
+
+
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
     from inventory.selectors import (
@@ -137,12 +186,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
             )
         ).count(),
         "expiry": expiry_counts(qs=visible_units, today=today),
-        "facility_stock": list(
-            visible_units.filter(state=UnitState.FACILITY_STOCK)
-            .values("facility_id", "facility__name")
-            .annotate(units=Count("pk"))
-            .order_by("facility__name")
-        ),
+        "facility_stock": facility_stock_counts(units=visible_units),
     }
     if actor.is_admin:
         from config.tasks import failed_job_count

@@ -20,8 +20,6 @@ from config.web import (
     add_form_errors,
     flash_errors,
     org_member_required,
-    page_number,
-    page_of,
     selected_ids,
 )
 from inventory import selectors as inventory_selectors
@@ -52,7 +50,8 @@ def event_list(request):
         request.GET,
         queryset=Event.objects.visible_to(request.user),
         organization_id=actor.organization_id,
-        representatives=selectors.representative_choices(actor=actor),
+        user=request.user,
+        representatives=selectors.representative_picks(actor=actor),
     )
     if filterset.is_valid():
         qs = filterset.qs
@@ -61,17 +60,14 @@ def event_list(request):
         for errors in filterset.errors.values():
             for error in errors:
                 messages.error(request, error)
-    page = page_number(request)
-    rows, has_next = page_of(selectors.event_rows(qs).order_by("-scheduled_at", "-pk"), page)
+    page = keyset_page(request, selectors.event_rows(qs), selectors.EVENT_ORDER)
     return render(
         request,
         "events/event_list.html",
         {
             "form": filterset.form,
-            "events": rows,
+            "events": selectors.with_unit_counts(page.rows),
             "page": page,
-            "has_next": has_next,
-            "has_previous": page > 1,
         },
     )
 
@@ -95,13 +91,13 @@ def _event_details(form: EventForm) -> dict:
 @org_member_required
 def event_create(request):
     actor = actor_for(request.user)
-    reps = selectors.representative_choices(actor=actor)
     initial = {"representative": request.user.pk} if not actor.is_admin else {}
     form = EventForm(
         request.POST or None,
         initial=initial,
         organization_id=actor.organization_id,
-        representatives=reps,
+        representatives=selectors.representative_picks(actor=actor),
+        user=request.user,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -132,12 +128,16 @@ def event_edit(request, pk):
         )
     }
     initial["scheduled_at"] = timezone.localtime(event.scheduled_at)
+    picks = selectors.representative_picks(actor=actor)
     form = EventForm(
         request.POST or None,
         initial=initial,
         organization_id=actor.organization_id,
-        representatives=selectors.representative_choices(actor=actor)
-        | User.objects.filter(pk=event.representative_id),
+        representatives=None
+        if picks is None
+        else picks | User.objects.filter(pk=event.representative_id),
+        user=request.user,
+        keep=event.representative,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -180,6 +180,10 @@ def event_detail(request, pk):
     )
 
 
+# Earliest expiry first, units without one last, then oldest first (the keyset cursor's key).
+MARK_USED_ORDER = [("expiration_date", "asc"), ("pk", "asc")]
+
+
 @org_member_required
 def mark_used(request, pk):
     """Mark Used Inventory: what the event's representative may use, with the custody filter."""
@@ -189,10 +193,8 @@ def mark_used(request, pk):
     rep_actor = actor_for(event.representative)
     facility_only = request.GET.get("facility_stock") == "1"
     filterset, qs = _usable_units_filtered(request, event, rep_actor, facility_only=facility_only)
-    page = page_number(request)
-    rows, has_next = page_of(
-        inventory_selectors.unit_rows(qs).order_by(*inventory_selectors.UNIT_ORDER), page
-    )
+    page = keyset_page(request, inventory_selectors.unit_rows(qs), MARK_USED_ORDER)
+    rows = page.rows
     today = timezone.localdate()
     for unit in _label_custody(rows, rep_actor, viewer=request.user):
         unit.expired = unit.is_expired(today)
@@ -208,8 +210,6 @@ def mark_used(request, pk):
             "units": rows,
             "lines": lines,
             "page": page,
-            "has_next": has_next,
-            "has_previous": page > 1,
             "facility_only": facility_only,
             # Searching keeps the "facility stock only" toggle.
             "keep": [("facility_stock", "1")] if facility_only else [],
@@ -250,7 +250,9 @@ def _label_custody(units, rep_actor, *, viewer):
 def _facility_toggle_query(request, facility_only: bool) -> str:
     """The link that turns "facility stock only" on or off, keeping the other filters."""
     query = request.GET.copy()
-    query.pop("page", None)
+    # A cursor belongs to the list it came from: the toggled list starts at its first page.
+    for key in ("page", "after", "before"):
+        query.pop(key, None)
     if facility_only:
         query.pop("facility_stock", None)
     else:

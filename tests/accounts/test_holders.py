@@ -76,6 +76,17 @@ def test_reps_are_a_distributors_own_reps_and_reps_pick_none(client, people):
     assert _ids(client, p["rep"], purpose="rep") == set()
 
 
+def test_representatives_are_whose_events_one_may_see_pooling_or_not(client, people, pooled):
+    p = people
+    assert _ids(client, p["rep"], purpose="representative") == _pks(p["rep"])
+    assert _ids(client, p["distributor"], purpose="representative") == _pks(
+        p["distributor"], p["rep"]
+    )
+    assert _ids(client, p["admin"], purpose="representative") == _pks(
+        p["distributor"], p["rep"], p["other"], p["other_rep"], p["free"]
+    )
+
+
 def test_only_admins_get_unassigned_reps(client, people):
     assert _ids(client, people["admin"], purpose="unassigned_rep") == _pks(people["free"])
     assert _ids(client, people["distributor"], purpose="unassigned_rep") == set()

@@ -723,6 +723,24 @@ def test_dashboard_facility_stock_links_to_that_facilitys_stock(client, rep, bus
     assert prefixes(rows_of(response.content.decode(), "unit-table")) == ["SHELF"]
 
 
+def test_dashboard_facility_stock_counts_only_what_is_still_on_the_shelf_by_facility_name(
+    client, org, admin_user, rep, busy_day
+):
+    mercy = busy_day["mercy"]
+    alder = FacilityFactory(organization=org, name="Alder Clinic")
+    sell_to_facility(rep, representative=rep, facility=alder, units=receive_units(admin_user, rep))
+    # One of Mercy's shelf units is used in a case there: consumed, it keeps its facility.
+    case = open_event(rep, facility=mercy)
+    mark_used(rep, case, [Unit.objects.filter(serial_number__startswith="SHELF-").first()])
+    services.event_submit(actor=rep, event=case)
+    client.force_login(rep)
+
+    section = client.get(reverse("home")).content.decode().split('data-testid="facility-stock"')[1]
+    rows = re.findall(r">([^<>]+)</a><span class=\"badge[^\"]*\">(\d+)<", section.split("</ul>")[0])
+
+    assert rows == [("Alder Clinic", "1"), ("Mercy General", "1")]
+
+
 def test_distributor_dashboard_numbers_match_the_lists_they_link_to(client, distributor, busy_day):
     client.force_login(distributor)
 
@@ -781,7 +799,7 @@ def test_the_event_form_offers_exactly_whom_one_may_create_events_for(
     sam = RepFactory(organization=org, assigned_to=distributor)
     loner = RepFactory(organization=org)
     other = DistributorFactory(organization=org)
-    RepFactory(organization=org, is_active=False)
+    gone = RepFactory(organization=org, is_active=False)
 
     def offered(user):
         client.force_login(user)
@@ -790,4 +808,83 @@ def test_the_event_form_offers_exactly_whom_one_may_create_events_for(
 
     assert offered(rep) == {rep}
     assert offered(distributor) == {distributor, rep, sam}
-    assert offered(admin_user) == {distributor, rep, sam, loner, other}
+
+    # An admin may name any holder: a type-ahead over them, never a list of every holder.
+    client.force_login(admin_user)
+    rendered = str(client.get(reverse("events:event_create")).context["form"]["representative"])
+    assert "purpose=representative" in rendered
+    assert "<option" not in rendered
+    picked = {}
+    for person in (distributor, rep, sam, loner, other, gone):
+        response = client.get(
+            reverse("accounts:holder_search"), {"purpose": "representative", "q": person.username}
+        )
+        picked[person] = person.pk in {row["id"] for row in response.json()["results"]}
+    assert picked == {
+        distributor: True,
+        rep: True,
+        sam: True,
+        loner: True,
+        other: True,
+        gone: False,
+    }
+
+
+def test_an_admin_opens_an_event_for_a_rep_by_typing_the_reps_name(client, org, admin_user, rep):
+    facility = FacilityFactory(organization=org)
+    client.force_login(admin_user)
+    data = {
+        "type": EventType.DAMAGE,
+        "representative": rep.username,
+        "facility": facility.pk,
+        "scheduled_at": "2025-05-01T09:00",
+    }
+
+    response = client.post(reverse("events:event_create"), data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    assert Event.objects.get(facility=facility).representative == rep
+
+
+def test_an_admin_cannot_type_in_someone_outside_the_organization(client, org, admin_user):
+    facility = FacilityFactory(organization=org)
+    stranger = RepFactory(organization=OrganizationFactory())
+    client.force_login(admin_user)
+    data = {
+        "type": EventType.DAMAGE,
+        "representative": stranger.username,
+        "facility": facility.pk,
+        "scheduled_at": "2025-05-01T09:00",
+    }
+
+    response = client.post(reverse("events:event_create"), data)
+
+    assert response.status_code == 200
+    assert "Nobody you may pick here matches" in html.unescape(response.content.decode())
+    assert not Event.objects.filter(facility=facility).exists()
+
+
+def test_an_admin_keeps_a_departed_representative_when_editing_an_event(
+    client, org, admin_user, distributor
+):
+    leaver = RepFactory(organization=org, assigned_to=distributor)
+    event = open_event(distributor, representative=leaver, type=EventType.DAMAGE)
+    leaver.is_active = False
+    leaver.save()
+    client.force_login(admin_user)
+    form = client.get(reverse("events:event_edit", args=[event.pk])).context["form"]
+    data = {
+        "type": event.type,
+        "name": event.name,
+        # What the box shows for the current representative, sent back unchanged.
+        "representative": form["representative"].as_widget().split('value="')[1].split('"')[0],
+        "facility": event.facility_id,
+        "scheduled_at": "2025-05-01T09:00",
+        "notes": "still his",
+    }
+
+    response = client.post(reverse("events:event_edit", args=[event.pk]), data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    event.refresh_from_db()
+    assert (event.representative, event.notes) == (leaver, "still his")
