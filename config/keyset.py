@@ -239,8 +239,13 @@ class Keyset:
         segments = self._segments(model, values, reverse) if values is not None else [Q()]
         rows: list = []
         for segment in segments:
-            rows.extend(qs.filter(segment).order_by(*order)[: self.size + 1])
-        return rows[: self.size + 1]
+            # A later segment lies wholly past an earlier one: once the page (plus the row that
+            # says more follow) is full, it is not read at all.
+            wanted = self.size + 1 - len(rows)
+            if wanted <= 0:
+                break
+            rows.extend(qs.filter(segment).order_by(*order)[:wanted])
+        return rows
 
     def page(self, qs: QuerySet, *, after: str | None = None, before: str | None = None):
         """One page of `qs`: the first page, the page after `after`, or before `before`.

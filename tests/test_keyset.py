@@ -4,6 +4,7 @@ repeated while rows are added between clicks, with ties in the sort key and NULL
 import base64
 import datetime
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -60,12 +61,27 @@ def test_a_page_reads_one_row_past_the_page_and_never_uses_offset(stock):
     # Forward from a dated row: the dated rows past it, then the NULL-expiry rows (two range
     # scans instead of one "> x OR IS NULL" that an index cannot start at the cursor).
     assert len(ctx) == 3
+    limits = []
     for query in ctx.captured_queries:
         sql = query["sql"].upper()
         assert "OFFSET" not in sql
         assert "COUNT(" not in sql
         assert " OR " not in sql.split("WHERE")[1].split("AND")[0]
-        assert sql.rstrip().endswith("LIMIT 5")
+        limits.append(int(re.search(r"LIMIT (\d+)$", sql.rstrip()).group(1)))
+    # The forward page reads at most a page plus one row over its two segments: the NULL
+    # segment asks only for what the dated segment left over.
+    assert limits[0] == 5 and limits[0] + limits[1] <= 5 + 4
+    assert limits[2] == 5
+
+
+def test_a_full_first_segment_leaves_the_null_segment_unread(stock):
+    keyset = Keyset(ASCENDING, size=1)
+    first = keyset.page(Unit.objects.all())
+    with CaptureQueriesContext(connection) as ctx:
+        keyset.page(Unit.objects.all(), after=first.next_cursor)
+    # Dated rows lie past the cursor: page plus one row came from the first range, so the
+    # NULL-expiry rows were never asked for.
+    assert len(ctx) == 1
 
 
 def test_a_list_ordered_by_a_column_that_is_never_null_reads_one_query_a_page(org):
