@@ -14,7 +14,7 @@ from inventory.hooks import EventRef
 from inventory.models import Unit, UnitState
 
 from . import policies
-from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
+from .models import Comment, Event, EventLine, EventStatus, EventType, viewers_q
 
 
 def event_rows(qs: QuerySet[Event]) -> QuerySet[Event]:
@@ -101,14 +101,6 @@ def comments_for(*, event: Event) -> list[Comment]:
         .prefetch_related("mentioned")
         .order_by("created_at", "pk")
     )
-
-
-def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
-
-
-def notification_rows(*, user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user).select_related("event", "comment", "actor")
 
 
 def dashboard(*, user: User, actor: Actor) -> dict:

@@ -72,7 +72,7 @@ def _main_pages(user, event, unit):
         reverse("events:event_create"),
         reverse("events:event_detail", args=[event.pk]),
         reverse("events:mark_used", args=[event.pk]),
-        reverse("events:notification_list"),
+        reverse("accounts:notification_list"),
         reverse("events:directory"),
         reverse("password_change"),
     ]
