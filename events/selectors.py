@@ -109,6 +109,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         expiry_counts,
         pool_levels,
         transfers_waiting_on,
+        units_on_hold,
         waiting_on_me_q,
     )
 
@@ -136,6 +137,8 @@ def dashboard(*, user: User, actor: Actor) -> dict:
             .order_by("facility__name")
         ),
     }
+    if actor.is_admin:
+        data["on_hold"] = units_on_hold(actor=actor).count()
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
         # The whole group's open events (hers and her reps'), as the linked list shows them.

@@ -190,6 +190,12 @@ class Unit(models.Model):
                 condition=Q(state="available"),
                 name="unit_available_location_idx",
             ),
+            # The admins' hold queue and the dashboard's count of it, without scanning the org.
+            models.Index(
+                fields=["organization", "id"],
+                condition=Q(state="hold"),
+                name="unit_on_hold_idx",
+            ),
         ]
 
     def __str__(self):

@@ -159,6 +159,8 @@ EXPECTATIONS.update(
         "inventory:unit_detail": Expect("get", lambda w: {"pk": w.objects["unit"].pk}, **IN_ORG),
         # Only admins release holds; another organization's admin finds nothing to release.
         "inventory:hold_release": Expect("post", lambda w: {}, 302, 403, 403, 302, 302),
+        # The hold queue is the admins'; another organization's admin sees only their own.
+        "inventory:hold_list": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
         "inventory:transfer_list": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:transfer_new": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:transfer_detail": Expect("get", _transfer_pk, **IN_ORG),
