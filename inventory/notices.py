@@ -22,6 +22,10 @@ def _units(n: int) -> str:
     return f"{n} unit{'' if n == 1 else 's'}"
 
 
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
 def _holder(user: User | None) -> str:
     return str(user) if user is not None else "organization custody"
 
@@ -112,7 +116,7 @@ def transfer_declined(*, actor: User, transfer: Transfer, units: Sequence[Unit])
         kind=NotificationKind.TRANSFER_DECLINED,
         actor=actor,
         summary=(
-            f"{actor.name} declined transfer #{transfer.pk}: your {_units(n)} are on hold "
+            f"{actor.name} declined transfer #{transfer.pk}: your {_units(n)} {_are(n)} on hold "
             "until an admin releases them"
         ),
         **about,
@@ -122,8 +126,8 @@ def transfer_declined(*, actor: User, transfer: Transfer, units: Sequence[Unit])
         kind=NotificationKind.TRANSFER_DECLINED,
         actor=actor,
         summary=(
-            f"{actor.name} declined transfer #{transfer.pk}: {sender}'s {_units(n)} are on hold "
-            "until an admin releases them"
+            f"{actor.name} declined transfer #{transfer.pk}: {sender}'s {_units(n)} {_are(n)} "
+            "on hold until an admin releases them"
         ),
         **about,
     )
