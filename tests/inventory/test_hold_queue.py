@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Notification, NotificationKind
-from inventory import services
+from accounts.selectors import actor_for
+from inventory import selectors, services
 from inventory.models import Unit, UnitState
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
@@ -137,6 +138,13 @@ def test_release_all_takes_at_most_one_selection_and_leaves_the_rest_listed(clie
     assert list(Unit.objects.filter(state=UnitState.HOLD).values_list("pk", flat=True)) == [
         held[2].pk
     ]
+
+
+@pytest.mark.parametrize("who", ["dana", "riley"])
+def test_the_hold_queue_is_nobody_elses(cast, who):
+    declined(cast, "riley", 1)
+    assert list(selectors.units_on_hold(actor=actor_for(cast[who]))) == []
+    assert len(selectors.units_on_hold(actor=actor_for(cast["alex"]))) == 1
 
 
 def test_a_non_admin_cannot_release_everything(client, cast):
