@@ -1,4 +1,4 @@
-from .selectors import actor_for
+from .selectors import actor_for, unread_count
 
 
 def navigation(request):
@@ -7,3 +7,11 @@ def navigation(request):
     if user is None or not user.is_authenticated or user.organization_id is None:
         return {}
     return {"actor": actor_for(user)}
+
+
+def notifications(request):
+    """The bell's unread count in the navigation: one indexed query per page."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.organization_id is None:
+        return {}
+    return {"unread_notifications": unread_count(user=user)}

@@ -5,7 +5,7 @@ from django.template import loader
 from config.mail import send_after_commit
 
 from .fields import HolderField
-from .models import Role, User
+from .models import NotificationKind, Role, User
 from .selectors import HolderPurpose
 
 
@@ -91,3 +91,17 @@ class TrunkpoolPasswordResetForm(PasswordResetForm):
             ),
             organization_id=context["user"].organization_id,
         )
+
+
+class NotificationSettingsForm(forms.Form):
+    """One email switch per notification kind (in-app notifications are always on)."""
+
+    def __init__(self, *args, preferences: dict[str, bool], **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in NotificationKind:
+            self.fields[kind.value] = forms.BooleanField(
+                required=False, label=kind.label, initial=preferences.get(kind.value, True)
+            )
+
+    def email_kinds(self) -> set[str]:
+        return {kind for kind, on in self.cleaned_data.items() if on}

@@ -1,9 +1,11 @@
-"""Organizations (tenants), users with one role each, and distributor groups with pooling."""
+"""Organizations (tenants), users with one role each, distributor groups with pooling, and the
+notifications people receive (with their email preferences)."""
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Organization(models.Model):
@@ -141,3 +143,78 @@ class SentEmail(models.Model):
 
     def __str__(self):
         return f"{self.key} to {self.recipient}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification is about; each user turns email on or off per kind."""
+
+    MENTION = "mention", "Someone @mentions me in a comment"
+    TRANSFER_WAITING = "transfer_waiting", "A transfer waits on me or on one of my reps"
+    TRANSFER_ACCEPTED = "transfer_accepted", "My transfer was accepted"
+    TRANSFER_DECLINED = "transfer_declined", "My transfer was declined (its units are on hold)"
+    TRANSFER_CANCELLED = "transfer_cancelled", "A transfer to or from me was cancelled"
+    HOLD_RELEASED = "hold_released", "My units on hold were released"
+    STOCK_MOVED = "stock_moved", "My distributor or an admin moved stock on my behalf"
+    EVENT_CHANGED = "event_changed", "Someone else edited, submitted or reopened my event"
+
+
+class Notification(models.Model):
+    """One thing a person is told, in-app (the bell) and, unless they opted out, by email.
+
+    Accounts is the lowest app, so what a notification is about is kept as plain ids of the
+    higher apps' rows (an event, a comment, a transfer, a recall), never foreign keys, plus the
+    summary and the link written when it was created: the list shows them without a join.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    # Nobody for what no person did (a finished job, a digest).
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    summary = models.CharField(max_length=300)
+    detail = models.CharField(max_length=1000, blank=True)
+    # A path inside the site (the page of what it is about); the email prefixes SITE_URL.
+    url = models.CharField(max_length=300, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    comment_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    transfer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    recall_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    Kind = NotificationKind
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The bell: one count over the user's unread rows, from the index alone.
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notice_unread_idx",
+            ),
+            # The list, newest first, by cursor.
+            models.Index(fields=["user", "-created_at", "-id"], name="notice_user_list_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.user_id}"
+
+
+class NotificationPreference(models.Model):
+    """A user's email switch for one kind. No row means email is on (the default)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notice_preference_once_per_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind} email={'on' if self.email else 'off'}"

@@ -7,7 +7,15 @@ from django.conf import settings
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from .models import DistributorGroup, GroupMembership, Role, User
+from .models import (
+    DistributorGroup,
+    GroupMembership,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    Role,
+    User,
+)
 from .policies import Actor, event_rep_scope, holder_ids_in_scope
 
 _CACHE_ATTR = "_trunkpool_actor"
@@ -185,3 +193,40 @@ def login_failures(*, user: User) -> dict:
         "failures": sum(rows),
         "locked": any(count >= settings.AXES_FAILURE_LIMIT for count in rows),
     }
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+def unread_count(*, user: User) -> int:
+    """The bell: one indexed count of the user's unread notifications."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_rows(*, user: User) -> QuerySet[Notification]:
+    """The user's own notifications, newest first (the list pages them by cursor)."""
+    return Notification.objects.filter(user=user).select_related("actor")
+
+
+def email_preferences(*, user: User) -> dict[str, bool]:
+    """Whether the user gets email, per notification kind (on unless turned off)."""
+    off = set(
+        NotificationPreference.objects.filter(user=user, email=False).values_list("kind", flat=True)
+    )
+    return {kind: kind not in off for kind in NotificationKind.values}
+
+
+def answerer_ids(*, organization_id: int, holder_id: int | None) -> set[int]:
+    """Who is waiting to answer what is sent to a holder: the holder and, for an assigned rep,
+    their distributor; for organization custody, the organization's active admins. (Anyone
+    of these may accept or decline: `policies.answers_for`.)"""
+    if holder_id is None:
+        return set(
+            User.objects.filter(
+                organization_id=organization_id, role=Role.ADMIN, is_active=True
+            ).values_list("pk", flat=True)
+        )
+    distributors = GroupMembership.objects.filter(rep_id=holder_id).values_list(
+        "group__distributor_id", flat=True
+    )
+    return {holder_id, *distributors}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 
 from axes.utils import reset
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -22,6 +24,9 @@ from .models import (
     DistributorGroup,
     GroupChange,
     GroupMembership,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
     Organization,
     Role,
     SentEmail,
@@ -299,3 +304,97 @@ def email_send_once(*, key: str, to: str, subject: str, body: str, html: str | N
         mail_logger.exception("Email %r to %s could not be sent", subject[:80], to)
         raise
     return True
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notify(
+    *,
+    recipients: Iterable[User | int | None],
+    kind: str,
+    actor: User | None,
+    summary: str,
+    url: str = "",
+    detail: str = "",
+    event_id: int | None = None,
+    comment_id: int | None = None,
+    transfer_id: int | None = None,
+    recall_id: int | None = None,
+    organization_id: int | None = None,
+) -> list[Notification]:
+    """Tell people something, in-app and by email: the one way every app notifies.
+
+    Each recipient (users or ids; None, standing for organization custody, is skipped) gets one
+    in-app notification, created in the caller's transaction, and one email after it commits
+    unless they turned email off for this kind. Nobody is told of their own action; deactivated
+    users and users of another organization (than the actor's, or `organization_id` when no
+    person acted) are left out. The links (event, comment, transfer, recall ids) say what it is
+    about; `url` is the site path it opens. Raises ValueError for an unknown kind.
+    """
+    if kind not in NotificationKind.values:
+        raise ValueError(f"Unknown notification kind {kind!r}")
+    org_id = actor.organization_id if actor is not None else organization_id
+    ids = {r.pk if isinstance(r, User) else r for r in recipients} - {None}
+    if actor is not None:
+        ids.discard(actor.pk)
+    if not ids or org_id is None:
+        return []
+    users = list(
+        User.objects.filter(pk__in=ids, organization_id=org_id, is_active=True).order_by("pk")
+    )
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        Notification(
+            user=user,
+            kind=kind,
+            actor=actor,
+            summary=summary[:300],
+            detail=detail[:1000],
+            url=url[:300],
+            event_id=event_id,
+            comment_id=comment_id,
+            transfer_id=transfer_id,
+            recall_id=recall_id,
+            created_at=now,
+        )
+        for user in users
+    )
+    muted = set(
+        NotificationPreference.objects.filter(
+            user_id__in=[u.pk for u in users], kind=kind, email=False
+        ).values_list("user_id", flat=True)
+    )
+    link = f"\n\nOpen it: {settings.SITE_URL}{url}" if url else ""
+    body = f"{summary}\n\n{detail}".rstrip() + link + "\n"
+    for user in users:
+        if user.email and user.pk not in muted:
+            # Names are user-typed: config.mail keeps line breaks out of the subject header.
+            send_after_commit(subject=summary, body=body, to=[user.email], organization_id=org_id)
+    return rows
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, ids: Sequence[int] | None = None) -> int:
+    """Mark the user's own notifications read (all of them when ids is None); returns how many.
+    Another person's notification ids change nothing."""
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: User, email_kinds: Iterable[str]) -> set[str]:
+    """Email the user about exactly `email_kinds` from now on (in-app notifications are always
+    on). Returns the kinds now emailed; raises ValidationError naming an unknown kind."""
+    wanted = set(email_kinds)
+    unknown = sorted(wanted - set(NotificationKind.values))
+    if unknown:
+        raise ValidationError(f"Unknown notification kind(s): {', '.join(unknown)}.")
+    for kind in NotificationKind.values:
+        NotificationPreference.objects.update_or_create(
+            user=user, kind=kind, defaults={"email": kind in wanted}
+        )
+    return wanted

@@ -20,4 +20,8 @@ urlpatterns = [
         name="group_unassign",
     ),
     path("<int:pk>/pooling/", views.group_pooling_view, name="group_pooling"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/read/", views.notification_read, name="notification_read"),
+    path("notifications/settings/", views.notification_settings, name="notification_settings"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
 ]

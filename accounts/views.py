@@ -8,17 +8,33 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from config.keyset import keyset_page
-from config.web import add_form_errors
+from config.web import add_form_errors, org_member_required, selected_ids
 
 from . import services
 from .fields import holder_label
-from .forms import AssignRepForm, PoolingForm, UserCreateForm, UserEditForm, UserFilterForm
-from .models import DistributorGroup, User
+from .forms import (
+    AssignRepForm,
+    NotificationSettingsForm,
+    PoolingForm,
+    UserCreateForm,
+    UserEditForm,
+    UserFilterForm,
+)
+from .models import DistributorGroup, Notification, User
 from .policies import can_manage_users
-from .selectors import HolderPurpose, actor_for, holder_matches, login_failures, user_list
+from .selectors import (
+    HolderPurpose,
+    actor_for,
+    email_preferences,
+    holder_matches,
+    login_failures,
+    notification_rows,
+    user_list,
+)
 
 USER_LIST_ORDER = [("display_name", "asc"), ("username", "asc"), ("pk", "asc")]
 
@@ -270,3 +286,52 @@ def group_pooling_view(request, pk):
     else:
         messages.info(request, f"Access Distributor's Inventory was already {state}.")
     return _back_to_assigned(group)
+
+
+# --- Notifications (everyone's own) -----------------------------------------------------------
+
+
+@org_member_required
+def notification_list(request):
+    page = keyset_page(
+        request,
+        notification_rows(user=request.user),
+        [("created_at", "desc"), ("pk", "desc")],
+    )
+    return render(
+        request, "accounts/notification_list.html", {"notifications": page.rows, "page": page}
+    )
+
+
+@org_member_required
+@require_POST
+def notification_read(request):
+    ids = None if request.POST.get("all") else selected_ids(request.POST.getlist("id"))
+    count = services.notifications_mark_read(user=request.user, ids=ids)
+    messages.success(request, f"Marked {count} notification(s) read.")
+    return redirect("accounts:notification_list")
+
+
+@org_member_required
+def notification_open(request, pk):
+    """Mark it read and go to what it is about (the path stored when it was created)."""
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    services.notifications_mark_read(user=request.user, ids=[notification.pk])
+    target = notification.url
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        target = reverse("accounts:notification_list")
+    return redirect(target)
+
+
+@org_member_required
+def notification_settings(request):
+    form = NotificationSettingsForm(
+        request.POST or None, preferences=email_preferences(user=request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        services.notification_preferences_set(user=request.user, email_kinds=form.email_kinds())
+        messages.success(request, "Saved: you get email for the kinds ticked.")
+        return redirect("accounts:notification_settings")
+    return render(request, "accounts/notification_settings.html", {"form": form})

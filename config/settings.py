@@ -91,7 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
-                "events.context_processors.notifications",
+                "accounts.context_processors.notifications",
             ],
         },
     },

@@ -1,5 +1,5 @@
-"""Directory (facilities, physicians, procedures), events and their used units, comments with
-@mentions, and in-app notifications."""
+"""Directory (facilities, physicians, procedures), events and their used units, and comments with
+@mentions (their notifications live in accounts)."""
 
 from __future__ import annotations
 
@@ -213,31 +213,3 @@ class Mention(models.Model):
 
     def __str__(self):
         return f"@{self.user_id} in {self.comment_id}"
-
-
-class Notification(models.Model):
-    class Kind(models.TextChoices):
-        MENTION = "mention", "Mention"
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MENTION)
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
-    comment = models.ForeignKey(Comment, null=True, on_delete=models.CASCADE, related_name="+")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes = [
-            models.Index(
-                fields=["user", "created_at"],
-                condition=Q(read_at__isnull=True),
-                name="notification_unread_idx",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.kind} for {self.user_id}"

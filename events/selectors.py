@@ -14,7 +14,7 @@ from inventory.hooks import EventRef
 from inventory.models import Facility, Unit, UnitState
 
 from . import policies
-from .models import Comment, Event, EventLine, EventStatus, EventType, Notification, viewers_q
+from .models import Comment, Event, EventLine, EventStatus, EventType, viewers_q
 
 # Newest first; the indexes on (organization | representative, [status,] -scheduled_at, -id)
 # serve it, so a page reads its rows from an index in order and stops.
@@ -130,14 +130,6 @@ def comments_for(*, event: Event) -> list[Comment]:
     )
 
 
-def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
-
-
-def notification_rows(*, user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user).select_related("event", "comment", "actor")
-
-
 def facility_stock_counts(*, units: QuerySet[Unit]) -> list[dict]:
     """Facility stock among `units` per facility, by facility name, in two queries.
 
@@ -166,6 +158,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         expiry_counts,
         pool_levels,
         transfers_waiting_on,
+        units_on_hold,
         waiting_on_me_q,
     )
 
@@ -192,6 +185,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         from config.tasks import failed_job_count
 
         data["failed_jobs"] = failed_job_count(organization_id=actor.organization_id)
+        data["on_hold"] = units_on_hold(actor=actor).count()
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
         # The whole group's open events (hers and her reps'), as the linked list shows them.

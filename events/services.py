@@ -3,7 +3,7 @@
 Lock order: the event row, then its units in primary-key order (inventory.services.lock_units),
 so marking used, unmarking, submitting and cancelling the same event serialize, and two events
 racing for one unit serialize on the unit: the second sees it allocated and is told by whom.
-Side effects (notification emails) run after commit.
+Notifications go through accounts.services.notify, inside the transaction (emails after it).
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import NotificationKind, User
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
-from config.mail import send_after_commit
+from accounts.services import notify
 from inventory.models import CustodyEntry, EntryKind, Facility, Unit, UnitState
 from inventory.services import lock_units, record_entries
 
@@ -33,7 +32,6 @@ from .models import (
     EventStatus,
     EventType,
     Mention,
-    Notification,
     Physician,
     Procedure,
 )
@@ -219,6 +217,7 @@ def event_update(
             procedure=event.procedure,
         )
     event.save()
+    _tell_representative(actor, event, "edited")
     return event
 
 
@@ -252,6 +251,19 @@ def _acting_for(actor: User, event: Event) -> int | None:
     distributor or an admin acts (`accounts.policies.on_behalf_of`), nobody when they act
     themselves."""
     return behalf_of(actor=actor_for(actor), holder_id=event.representative_id)
+
+
+def _tell_representative(actor: User, event: Event, did: str) -> None:
+    """The event's representative hears when someone else (their distributor, an admin) edits,
+    submits or reopens it."""
+    notify(
+        recipients=[event.representative_id],
+        kind=NotificationKind.EVENT_CHANGED,
+        actor=actor,
+        summary=f"{actor.name} {did} your event {event.name}",
+        url=reverse("events:event_detail", args=[event.pk]),
+        event_id=event.pk,
+    )
 
 
 def _holding_event_problem(unit: Unit) -> str:
@@ -412,6 +424,7 @@ def event_submit(*, actor: User, event: Event) -> Event:
     event.status = EventStatus.SUBMITTED
     event.submitted_at = timezone.now()
     event.save(update_fields=["status", "submitted_at"])
+    _tell_representative(actor, event, "submitted")
     return event
 
 
@@ -479,6 +492,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     event.status = EventStatus.OPEN
     event.submitted_at = None
     event.save(update_fields=["status", "submitted_at"])
+    _tell_representative(actor, event, "reopened")
     return event
 
 
@@ -496,25 +510,16 @@ def _resolve_or_refuse(event: Event, body: str) -> list[User]:
 
 
 def _notify(*, actor: User, event: Event, comment: Comment, users: list[User]) -> None:
-    users = [u for u in users if u.pk != actor.pk]
-    if not users:
-        return
-    Notification.objects.bulk_create(
-        Notification(
-            user=u, event=event, comment=comment, actor=actor, kind=Notification.Kind.MENTION
-        )
-        for u in users
+    notify(
+        recipients=users,
+        kind=NotificationKind.MENTION,
+        actor=actor,
+        summary=f"{actor.name} mentioned you on {event.name}",
+        detail=comment.body,
+        url=reverse("events:event_detail", args=[event.pk]) + f"#comment-{comment.pk}",
+        event_id=event.pk,
+        comment_id=comment.pk,
     )
-    url = settings.SITE_URL + reverse("events:event_detail", args=[event.pk])
-    url += f"#comment-{comment.pk}"
-    # Names are user-typed: config.mail keeps line breaks out of the subject header.
-    subject = f"{actor.name} mentioned you on {event.name}"
-    text = f"{actor.name} wrote on “{event.name}”:\n\n{comment.body}\n\nOpen it: {url}\n"
-    for user in users:
-        if user.email:
-            send_after_commit(
-                subject=subject, body=text, to=[user.email], organization_id=event.organization_id
-            )
 
 
 @transaction.atomic
@@ -557,12 +562,3 @@ def comment_edit(*, actor: User, comment: Comment, body: str) -> Comment:
     comment.save(update_fields=["body", "edited_at"])
     _notify(actor=actor, event=comment.event, comment=comment, users=new)
     return comment
-
-
-@transaction.atomic
-def notifications_mark_read(*, user: User, ids: Sequence[int] | None = None) -> int:
-    """Mark the user's own notifications read (all of them when ids is None)."""
-    qs = Notification.objects.filter(user=user, read_at__isnull=True)
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=timezone.now())

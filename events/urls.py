@@ -25,9 +25,6 @@ urlpatterns = [
         "events/<int:pk>/comments/<int:comment_pk>/edit/", views.comment_edit, name="comment_edit"
     ),
     path("events/<int:pk>/mentions/", views.mention_autocomplete, name="mention_autocomplete"),
-    path("notifications/", views.notification_list, name="notification_list"),
-    path("notifications/read/", views.notification_read, name="notification_read"),
-    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("directory/", views.directory, name="directory"),
     path("directory/<str:kind>/<int:pk>/edit/", views.directory_edit, name="directory_edit"),
 ]

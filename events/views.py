@@ -31,7 +31,7 @@ from inventory.selectors import units_from_scan
 from . import policies, selectors, services
 from .filters import EventFilter
 from .forms import DIRECTORY_FORMS, CommentForm, EventForm, PoForm
-from .models import Comment, Event, EventStatus, EventType, Notification, Physician, Procedure
+from .models import Comment, Event, EventStatus, EventType, Physician, Procedure
 
 
 def _get_event(request, pk):
@@ -471,37 +471,6 @@ def mention_autocomplete(request, pk):
             ]
         }
     )
-
-
-@org_member_required
-def notification_list(request):
-    page = keyset_page(
-        request,
-        selectors.notification_rows(user=request.user),
-        [("created_at", "desc"), ("pk", "desc")],
-    )
-    return render(
-        request, "events/notification_list.html", {"notifications": page.rows, "page": page}
-    )
-
-
-@org_member_required
-@require_POST
-def notification_read(request):
-    ids = None if request.POST.get("all") else selected_ids(request.POST.getlist("id"))
-    count = services.notifications_mark_read(user=request.user, ids=ids)
-    messages.success(request, f"Marked {count} notification(s) read.")
-    return redirect("events:notification_list")
-
-
-@org_member_required
-def notification_open(request, pk):
-    notification = get_object_or_404(Notification, pk=pk, user=request.user)
-    services.notifications_mark_read(user=request.user, ids=[notification.pk])
-    target = reverse("events:event_detail", args=[notification.event_id])
-    if notification.comment_id:
-        target += f"#comment-{notification.comment_id}"
-    return redirect(target)
 
 
 def _directory_details(form) -> dict:

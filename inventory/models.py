@@ -197,6 +197,12 @@ class Unit(models.Model):
                 condition=Q(state="facility_stock"),
                 name="unit_facility_stock_idx",
             ),
+            # The admins' hold queue and the dashboard's count of it, without scanning the org.
+            models.Index(
+                fields=["organization", "id"],
+                condition=Q(state="hold"),
+                name="unit_on_hold_idx",
+            ),
         ]
 
     def __str__(self):

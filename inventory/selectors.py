@@ -6,7 +6,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -16,7 +16,7 @@ from accounts.selectors import holders_for_org
 from . import hooks, policies
 from .expiry import WITHIN_90, expiry_q, unexpired_q
 from .filters import UnitFilter, product_lines
-from .models import CustodyEntry, Location, Transfer, Unit, UnitState
+from .models import CustodyEntry, EntryKind, Location, Transfer, Unit, UnitState
 
 
 @dataclass(frozen=True)
@@ -260,3 +260,34 @@ def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[
         else:
             problems.append(f"{line}: several units match; scan the full UDI barcode.")
     return found, problems
+
+
+# --- The hold queue (admins) -------------------------------------------------------------------
+
+
+def units_on_hold(*, actor: Actor) -> QuerySet[Unit]:
+    """The organization's units on hold, for an admin to review (nobody else's queue), each
+    with the id of the ledger entry that put it there (`decline_entry_id`; annotated per row
+    shown, read through the unit's (unit, sequence) index)."""
+    if not actor.is_admin or not actor.is_active:
+        return Unit.objects.none()
+    declined = CustodyEntry.objects.filter(
+        unit_id=OuterRef("pk"), kind=EntryKind.TRANSFER_DECLINED
+    ).order_by("-sequence")
+    return (
+        Unit.objects.filter(organization_id=actor.organization_id, state=UnitState.HOLD)
+        .select_related("product", "custodian")
+        .annotate(decline_entry_id=Subquery(declined.values("pk")[:1]))
+    )
+
+
+def with_declines(units: list[Unit]) -> list[Unit]:
+    """Attach to each unit of a page its decline (`unit.decline`: the ledger entry, with the
+    reason as its note, who declined it, for whom, when and which transfer). One query."""
+    entries = CustodyEntry.objects.filter(
+        pk__in=[u.decline_entry_id for u in units if u.decline_entry_id]
+    ).select_related("actor", "on_behalf_of", "transfer__recipient")
+    by_id = {e.pk: e for e in entries}
+    for unit in units:
+        unit.decline = by_id.get(unit.decline_entry_id)
+    return units

@@ -26,7 +26,7 @@ from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 
-from . import policies
+from . import notices, policies
 from .models import (
     CustodyEntry,
     EntryKind,
@@ -268,6 +268,12 @@ def _send_from_one_holder(
             note="Completed at once: the starter speaks for the recipient.",
             extra={"location_id": to_location.pk if to_location else None},
         )
+    notices.transfer_started(
+        actor=actor,
+        transfer=transfer,
+        units=units,
+        recipient_acted_for=behalf_of(actor=who, holder_id=recipient_id) if at_once else None,
+    )
     return transfer
 
 
@@ -299,6 +305,12 @@ def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
         extra={"location_id": transfer.to_location_id},
     )
     _resolve(transfer, actor, Transfer.Status.COMPLETED)
+    notices.transfer_accepted(
+        actor=actor,
+        transfer=transfer,
+        units=units,
+        recipient_acted_for=behalf_of(actor=who, holder_id=transfer.recipient_id),
+    )
     return transfer
 
 
@@ -323,6 +335,7 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     )
     transfer.decline_reason = reason[:500]
     _resolve(transfer, actor, Transfer.Status.DECLINED)
+    notices.transfer_declined(actor=actor, transfer=transfer, units=units)
     return transfer
 
 
@@ -342,6 +355,7 @@ def transfer_cancel(*, actor: User, transfer: Transfer) -> Transfer:
         transfer=transfer,
     )
     _resolve(transfer, actor, Transfer.Status.CANCELLED)
+    notices.transfer_cancelled(actor=actor, transfer=transfer, units=units)
     return transfer
 
 
@@ -375,6 +389,7 @@ def units_release_hold(*, actor: User, unit_ids: Sequence[int], note: str = "") 
         actor=actor,
         note=note,
     )
+    notices.holds_released(actor=actor, units=units, note=note)
     return units
 
 

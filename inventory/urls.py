@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.unit_list, name="unit_list"),
     path("export.csv", views.unit_export, name="unit_export"),
     path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
+    path("holds/", views.hold_list, name="hold_list"),
     path("holds/release/", views.hold_release, name="hold_release"),
     path("transfers/", views.transfer_list, name="transfer_list"),
     path("transfers/new/", views.transfer_new, name="transfer_new"),

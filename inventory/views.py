@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.selectors import actor_for, holders_for_org
 from config import csvsafe
+from config.keyset import keyset_page
 from config.web import (
     add_form_errors,
     flash_errors,
@@ -327,7 +329,15 @@ def hold_release(request):
     actor = actor_for(request.user)
     if not actor.is_admin:
         raise PermissionDenied("Only an admin releases units on hold.")
-    ids = selected_ids(request.POST.getlist("unit"))
+    if request.POST.get("all"):
+        # Everything on hold, as many as one request may act on (the rest stay listed).
+        ids = list(
+            selectors.units_on_hold(actor=actor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: settings.MAX_SELECTION]
+        )
+    else:
+        ids = selected_ids(request.POST.getlist("unit"))
     try:
         units = services.units_release_hold(actor=request.user, unit_ids=ids)
     except ValidationError as exc:
@@ -526,3 +536,20 @@ def location_list(request):
             return redirect("inventory:location_list")
     locations = Location.objects.filter(organization_id=actor.organization_id)[:500]
     return render(request, "inventory/location_list.html", {"form": form, "locations": locations})
+
+
+# --- The hold queue (admins) -------------------------------------------------------------------
+
+
+@org_member_required
+def hold_list(request):
+    """Units back from declined transfers, with why, by whom and when; release some or all."""
+    actor = actor_for(request.user)
+    if not actor.is_admin:
+        raise PermissionDenied("Only admins review units on hold.")
+    page = keyset_page(request, selectors.units_on_hold(actor=actor), [("pk", "asc")])
+    return render(
+        request,
+        "inventory/hold_list.html",
+        {"units": selectors.with_declines(page.rows), "page": page},
+    )

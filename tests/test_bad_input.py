@@ -28,7 +28,7 @@ def stocked(admin_user, rep):
         ("post", "inventory:transfer_new", {"unit": HUGE, "recipient": "org", "send": "1"}),
         ("get", "accounts:user_list", {"page": HUGE}),
         ("get", "inventory:unit_list", {"page": HUGE, "custody": "mine"}),
-        ("post", "events:notification_read", {"id": HUGE}),
+        ("post", "accounts:notification_read", {"id": HUGE}),
     ],
 )
 def test_huge_numbers_in_query_and_form_fields_are_ignored_not_500(

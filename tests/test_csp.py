@@ -72,7 +72,8 @@ def _main_pages(user, event, unit):
         reverse("events:event_create"),
         reverse("events:event_detail", args=[event.pk]),
         reverse("events:mark_used", args=[event.pk]),
-        reverse("events:notification_list"),
+        reverse("accounts:notification_list"),
+        reverse("accounts:notification_settings"),
         reverse("events:directory"),
         reverse("password_change"),
     ]
@@ -83,6 +84,7 @@ def _main_pages(user, event, unit):
             reverse("accounts:user_list"),
             reverse("accounts:user_create"),
             reverse("accounts:user_detail", args=[user.pk]),
+            reverse("inventory:hold_list"),
         ]
     return pages
 

@@ -159,6 +159,8 @@ EXPECTATIONS.update(
         "inventory:unit_detail": Expect("get", lambda w: {"pk": w.objects["unit"].pk}, **IN_ORG),
         # Only admins release holds; another organization's admin finds nothing to release.
         "inventory:hold_release": Expect("post", lambda w: {}, 302, 403, 403, 302, 302),
+        # The hold queue is the admins'; another organization's admin sees only their own.
+        "inventory:hold_list": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
         "inventory:transfer_list": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:transfer_new": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:transfer_detail": Expect("get", _transfer_pk, **IN_ORG),
@@ -196,7 +198,7 @@ def _events_world(w: World) -> None:
     comment = event_services.comment_add(
         actor=w.rep, event=event, body=f"@{w.distributor.username} please restock"
     )
-    notification = w.distributor.notifications.get()
+    notification = w.distributor.notifications.get(kind="mention")
     w.objects.update(event=event, comment=comment, notification=notification, facility=facility)
 
 
@@ -243,10 +245,12 @@ EXPECTATIONS.update(
             404,
         ),
         "events:mention_autocomplete": Expect("get", _event_pk, **EVENT_GET),
-        "events:notification_list": Expect("get", lambda w: {}, **SIGNED_IN),
-        "events:notification_read": Expect("post", lambda w: {}, 302, 302, 302, 302, 302),
+        "accounts:notification_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "accounts:notification_read": Expect("post", lambda w: {}, 302, 302, 302, 302, 302),
+        # Everyone signed in sets their own email switches; nobody else's.
+        "accounts:notification_settings": Expect("get", lambda w: {}, **SIGNED_IN),
         # A notification opens only for the person it was meant for.
-        "events:notification_open": Expect(
+        "accounts:notification_open": Expect(
             "get", lambda w: {"pk": w.objects["notification"].pk}, 302, 404, 302, 404, 404
         ),
         "events:directory": Expect("get", lambda w: {}, **SIGNED_IN),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0009_case_insensitive_catalog_number_location_name")]
+    dependencies = [("inventory", "0010_unit_on_hold_index")]
 
     operations = [
         migrations.AddIndex(

@@ -12,8 +12,8 @@ import re
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import DistributorGroup
-from events.models import Comment, Event, EventLine, EventStatus, Notification
+from accounts.models import DistributorGroup, Notification
+from events.models import Comment, Event, EventLine, EventStatus
 from inventory.models import Unit, UnitState
 from tests.browser.conftest import login
 
@@ -268,7 +268,7 @@ def test_riley_uses_pooled_stock_on_a_case_and_mentions_dana(
         expect(dana.locator(f"#comment-{comment.pk} .comment-body")).to_have_text(text)
         expect(dana.locator(f"#comment-{comment.pk}")).to_be_in_viewport()
         _unread_badge_shows(dana, dana_unread_before)
-        notification = Notification.objects.get(user=demo["dana"], comment=comment)
+        notification = Notification.objects.get(user=demo["dana"], comment_id=comment.pk)
         assert notification.read_at is not None
         assert dana_js_errors == []
     finally:

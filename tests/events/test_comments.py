@@ -13,8 +13,9 @@ from django.db import transaction
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from accounts.models import Notification
 from events import selectors, services
-from events.models import Comment, Mention, Notification
+from events.models import Comment, Mention
 from tests.events.factories import open_event
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.jobs import run_worker
@@ -380,8 +381,8 @@ def dana_mentioned_twice(cast):
     second = services.comment_add(actor=riley, event=event, body="@dana two")
     services.comment_add(actor=riley, event=event, body="@alex not for dana")
     return [
-        Notification.objects.get(user=cast["dana"], comment=first),
-        Notification.objects.get(user=cast["dana"], comment=second),
+        Notification.objects.get(user=cast["dana"], comment_id=first.pk),
+        Notification.objects.get(user=cast["dana"], comment_id=second.pk),
     ]
 
 
@@ -397,7 +398,7 @@ def test_marking_a_notification_read_lowers_the_count(client, cast, dana_mention
     first, second = dana_mentioned_twice
     client.force_login(cast["dana"])
 
-    response = client.post(reverse("events:notification_read"), {"id": first.pk})
+    response = client.post(reverse("accounts:notification_read"), {"id": first.pk})
 
     assert response.status_code == 302
     first.refresh_from_db()
@@ -405,7 +406,7 @@ def test_marking_a_notification_read_lowers_the_count(client, cast, dana_mention
     assert first.read_at is not None and second.read_at is None
     assert unread_badge(client) == 1
 
-    client.post(reverse("events:notification_read"), {"all": "1"})
+    client.post(reverse("accounts:notification_read"), {"all": "1"})
     assert unread_badge(client) is None
     assert not Notification.objects.filter(user=cast["dana"], read_at__isnull=True).exists()
     # Alex's notification is Alex's: nobody else reads it for him.
@@ -416,7 +417,7 @@ def test_marking_someone_elses_notification_read_does_nothing(client, cast, dana
     first, _ = dana_mentioned_twice
     client.force_login(cast["alex"])
 
-    client.post(reverse("events:notification_read"), {"id": first.pk})
+    client.post(reverse("accounts:notification_read"), {"id": first.pk})
 
     first.refresh_from_db()
     assert first.read_at is None
@@ -428,7 +429,7 @@ def test_opening_a_notification_marks_it_read_and_goes_to_the_comment(
     first, second = dana_mentioned_twice
     client.force_login(cast["dana"])
 
-    response = client.get(reverse("events:notification_open", args=[first.pk]))
+    response = client.get(reverse("accounts:notification_open", args=[first.pk]))
 
     assert response.status_code == 302
     assert response.url == (
@@ -443,7 +444,7 @@ def test_opening_someone_elses_notification_is_404(client, cast, dana_mentioned_
     first, _ = dana_mentioned_twice
     client.force_login(cast["riley"])
 
-    assert client.get(reverse("events:notification_open", args=[first.pk])).status_code == 404
+    assert client.get(reverse("accounts:notification_open", args=[first.pk])).status_code == 404
     first.refresh_from_db()
     assert first.read_at is None
 
@@ -451,7 +452,7 @@ def test_opening_someone_elses_notification_is_404(client, cast, dana_mentioned_
 def test_the_notification_list_shows_ones_own_notifications(client, cast, dana_mentioned_twice):
     client.force_login(cast["dana"])
 
-    body = client.get(reverse("events:notification_list")).content.decode()
+    body = client.get(reverse("accounts:notification_list")).content.decode()
 
     assert body.count("Riley Rep mentioned you on Knee for Dr. A") == 2
     assert "not for dana" not in body

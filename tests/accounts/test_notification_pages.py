@@ -9,14 +9,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Notification
+from accounts.models import Notification
 from tests.events.factories import open_event
 
 
 def _notify(user, event, when, n=1):
     return [
         Notification.objects.create(
-            user=user, event=event, actor=event.representative, created_at=when
+            user=user,
+            kind=Notification.Kind.MENTION,
+            summary=f"mentioned on {event.name}",
+            url=f"/events/{event.pk}/",
+            event_id=event.pk,
+            actor=event.representative,
+            created_at=when,
         )
         for _ in range(n)
     ]
@@ -30,7 +36,7 @@ def test_notifications_page_by_cursor_with_fixed_queries(client, rep, distributo
         _notify(rep, event, now - datetime.timedelta(minutes=minutes), n=10)
     _notify(distributor, event, now, n=3)  # someone else's: never listed
     client.force_login(rep)
-    url = reverse("events:notification_list")
+    url = reverse("accounts:notification_list")
     with CaptureQueriesContext(connection) as first:
         body = client.get(url).content.decode()
     ids = re.findall(r'name="id" value="(\d+)"', body)
@@ -48,6 +54,6 @@ def test_notifications_page_by_cursor_with_fixed_queries(client, rep, distributo
     sql = [
         q["sql"]
         for q in second.captured_queries
-        if 'FROM "events_notification"' in q["sql"] and "LIMIT" in q["sql"]
+        if 'FROM "accounts_notification"' in q["sql"] and "LIMIT" in q["sql"]
     ][-1]
     assert "OFFSET" not in sql.upper() and sql.rstrip().endswith("LIMIT 51")
