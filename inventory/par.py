@@ -17,17 +17,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.selectors import actor_for
 from config.mail import send_after_commit
 
+from . import policies
 from .expiry import unexpired_q
-from .models import ParLevel, Recall, RecallUnit, Unit, UnitState
+from .models import Location, ParLevel, Product, Recall, RecallUnit, Unit, UnitState
 
 logger = logging.getLogger("trunkpool.par")
 
@@ -114,3 +118,93 @@ def _notify_below_par(*, level: ParLevel, count: int) -> None:
     for user in below_par_recipients(level=level):
         if user.email:
             send_after_commit(subject=subject, body=body, to=[user.email])
+
+
+@transaction.atomic
+def par_level_set(
+    *, actor, location: Location, product: Product, par: int, reorder_to: int
+) -> ParLevel:
+    """Set (or change) the par and reorder-to quantity of a product at a distributor's
+    location: an admin or that distributor. Raises PermissionDenied otherwise, ValidationError
+    for a product of another organization, a par below 1 or a reorder-to below par. The new
+    level is checked against the stock at once (after commit), so setting a par above what the
+    location holds alerts."""
+    who = actor_for(actor)
+    if location is None or not policies.can_set_par_level(actor=who, location=location):
+        raise PermissionDenied("Only an admin or the distributor who holds it sets its par levels.")
+    errors = {}
+    if product is None or product.organization_id != actor.organization_id:
+        errors["product"] = "Choose a product of your catalog."
+    if par is None or par < 1:
+        errors["par"] = "Par is at least 1."
+    elif reorder_to is None or reorder_to < par:
+        errors["reorder_to"] = "Reorder to at least the par."
+    if errors:
+        raise ValidationError(errors)
+    level, _ = ParLevel.objects.update_or_create(
+        location=location,
+        product=product,
+        defaults={
+            "organization_id": actor.organization_id,
+            "par": par,
+            "reorder_to": reorder_to,
+            "updated_at": timezone.now(),
+        },
+    )
+    check_after_commit(pairs={(location.pk, product.pk)})
+    return level
+
+
+@dataclass
+class BelowPar:
+    level: ParLevel
+    count: int
+    proposal: list[Unit]  # from the holder's warehouses, earliest expiry first
+    short: int  # how many more the warehouses would need to reach reorder-to
+
+
+def below_par(*, holder, today=None) -> list[BelowPar]:
+    """The holder's locations below par now, each with a proposed replenishment: units of the
+    product in the holder's warehouses that count as stock, earliest expiry first, enough to
+    reach the reorder-to quantity. One grouped count, then one query per level below par."""
+    today = today or timezone.localdate()
+    levels = list(
+        ParLevel.objects.filter(location__holder=holder)
+        .select_related("location__holder", "product")
+        .order_by("location__name", "product__catalog_number")
+    )
+    if not levels:
+        return []
+    recalled = RecallUnit.objects.filter(
+        unit_id=OuterRef("pk"), recall__status=Recall.Status.ACTIVE
+    )
+    usable = Unit.objects.filter(
+        unexpired_q(today=today),
+        organization_id=holder.organization_id,
+        custodian_id=holder.pk,
+        state=UnitState.AVAILABLE,
+    ).exclude(Exists(recalled))
+    counts = {
+        (row["location_id"], row["product_id"]): row["n"]
+        for row in usable.filter(
+            location_id__in={lv.location_id for lv in levels},
+            product_id__in={lv.product_id for lv in levels},
+        )
+        .values("location_id", "product_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    rows = []
+    for level in levels:
+        count = counts.get((level.location_id, level.product_id), 0)
+        if count >= level.par:
+            continue
+        need = level.reorder_to - count
+        proposal = list(
+            usable.filter(product_id=level.product_id, location__kind=Location.Kind.WAREHOUSE)
+            .exclude(location_id=level.location_id)
+            .select_related("product", "location")
+            .order_by(F("expiration_date").asc(nulls_last=True), "pk")[:need]
+        )
+        rows.append(BelowPar(level, count, proposal, need - len(proposal)))
+    return rows

@@ -606,6 +606,7 @@ def _create_received_units(
             actor=actor,
             at=now,
             note=note[:500],
+            to_location_id=unit.location_id,
         )
         for unit in units
     )
