@@ -962,19 +962,30 @@ def _product_clashes(product: Product) -> dict[str, str]:
 
 
 @transaction.atomic
-def location_create(*, actor: User, name: str, kind: str) -> Location:
+def location_create(*, actor: User, name: str, kind: str, holder=KEEP) -> Location:
     """Add a location (admins and distributors): a warehouse, a trunk, a hospital bin. Names
-    are unique per organization regardless of case (ValidationError on `name`)."""
+    are unique per organization regardless of case (ValidationError on `name`).
+
+    Its holder: a distributor's locations are their own; an admin names any holder who may
+    hold stock (None, the default for admins, is organization custody)."""
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors add locations.")
+    if holder is KEEP:
+        holder = None if who.is_admin else actor
+    if holder is not None:
+        _check_recipient(actor, holder)
+        if not policies.can_receive_into(actor=who, custodian_id=holder.pk):
+            raise ValidationError({"holder": "Distributors add locations of their own."})
+    elif not who.is_admin:
+        raise ValidationError({"holder": "Distributors add locations of their own."})
     taken = {"name": "A location with this name exists already."}
     if Location.objects.filter(organization_id=actor.organization_id, name__iexact=name).exists():
         raise ValidationError(taken)
     try:
         with transaction.atomic():
             return Location.objects.create(
-                organization_id=actor.organization_id, name=name, kind=kind
+                organization_id=actor.organization_id, name=name, kind=kind, holder=holder
             )
     except IntegrityError as exc:
         raise ValidationError(taken) from exc

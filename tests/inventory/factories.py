@@ -42,6 +42,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Warehouse {n}")
     kind = Location.Kind.WAREHOUSE
+    holder = None
 
 
 def receive_units(
