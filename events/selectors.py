@@ -118,6 +118,7 @@ def notification_rows(*, user: User) -> QuerySet[Notification]:
 
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
+    from inventory.par import below_par
     from inventory.selectors import (
         expiry_counts,
         pool_levels,
@@ -151,6 +152,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
     }
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
+        data["below_par"] = below_par(holder=user, today=today)
         # The whole group's open events (hers and her reps'), as the linked list shows them.
         data["group_open_events"] = (
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()

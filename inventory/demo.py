@@ -51,6 +51,7 @@ LOCATIONS = [
 # A hospital bin dana keeps stocked, and its par levels (catalog number, par, reorder to).
 BIN = "St. Mary's Hospital bin"
 BIN_STOCK = [("SCR-C35-024", 4, "D-B")]  # catalog number, units, serial prefix
+WAREHOUSE_STOCK = [("SCR-C35-024", 4, "D-W")]  # what replenishes the bin
 PAR_LEVELS = [
     (BIN, "SCR-C35-024", 3, 5),
     ("Dana's Warehouse", "SCR-C35-024", 1, 2),
@@ -135,7 +136,8 @@ def seed(summary: Summary) -> None:
             services.units_receive(actor=admin, lines=lines, custodian=holder, note="Demo stock")
 
     by_number = {p.catalog_number: p for p in products}
-    _seed_bin(admin, dana, bin_, by_number, today)
+    _seed_stock(admin, dana, bin_, BIN_STOCK, by_number, today)
+    _seed_stock(admin, dana, locations["dana"], WAREHOUSE_STOCK, by_number, today)
     _seed_recall_lot(admin, summary, locations, by_number["SCR-L35-030"], today)
     for location_name, number, par, reorder_to in PAR_LEVELS:
         ParLevel.objects.get_or_create(
@@ -145,8 +147,8 @@ def seed(summary: Summary) -> None:
         )
 
 
-def _seed_bin(admin, dana, bin_, by_number, today):
-    for number, count, prefix in BIN_STOCK:
+def _seed_stock(admin, dana, location, stock, by_number, today):
+    for number, count, prefix in stock:
         product = by_number[number]
         serials = [f"{prefix}{n}" for n in range(1, count + 1)]
         if Unit.objects.filter(product=product, serial_number__in=serials).exists():
@@ -155,11 +157,11 @@ def _seed_bin(admin, dana, bin_, by_number, today):
             product=product,
             serial_numbers=serials,
             quantity=count,
-            lot_number=f"L{today:%y}B01",
+            lot_number=f"L{today:%y}{prefix}",
             expiration_date=today + datetime.timedelta(days=365),
-            location=bin_,
+            location=location,
         )
-        services.units_receive(actor=admin, lines=[line], custodian=dana, note="Demo bin stock")
+        services.units_receive(actor=admin, lines=[line], custodian=dana, note="Demo stock")
 
 
 def _seed_recall_lot(admin, summary, locations, product, today):

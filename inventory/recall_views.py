@@ -115,6 +115,7 @@ def recall_detail(request, pk):
 @org_member_required
 @require_POST
 def recall_return(request, pk):
+    _require(policies.can_manage_recalls(actor=actor_for(request.user)))
     recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
     form = RecallReturnForm(request.POST)
     if not form.is_valid():
@@ -143,6 +144,7 @@ def recall_return(request, pk):
 @org_member_required
 @require_POST
 def recall_withdraw(request, pk):
+    _require(policies.can_manage_recalls(actor=actor_for(request.user)))
     recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
     try:
         recalls.recall_withdraw(
