@@ -102,7 +102,7 @@ def seed(summary: Summary) -> None:
         procedure=procedures["ORIF distal radius"],
         scheduled_at=now - datetime.timedelta(days=14),
         patient_ref="CASE-2033",
-        use=["RRC-2"],
+        use=["R-RC2"],
         submit=True,
     )
     _get_or_create_event(

@@ -60,10 +60,10 @@ PAR_LEVELS = [
 # the lot to try the recall lookup and a recall with. (holder, serial prefix, units)
 RECALL_DEMO_LOT = "RC-2417"
 RECALL_DEMO_UNITS = [
-    ("dana", "DRC-", 3),
-    ("riley", "RRC-", 2),
-    ("sam", "SRC-", 1),
-    (None, "ORC-", 1),
+    ("dana", "D-RC", 3),
+    ("riley", "R-RC", 2),
+    ("sam", "S-RC", 1),
+    (None, "O-RC", 1),
 ]
 
 # holder username (None = organization custody), serial prefix

@@ -13,7 +13,7 @@ from inventory.models import Location, ParLevel, Product, Unit, UnitState
 from tests.browser.conftest import login
 from tests.inventory.factories import ledger_problems
 
-USED_CASE = "ORIF · St. Mary's · two weeks ago"  # events.demo: used RRC-2 of the demo lot
+USED_CASE = "ORIF · St. Mary's · two weeks ago"  # events.demo: used R-RC2 of the demo lot
 
 
 def _pooling_on(dana):
@@ -48,12 +48,12 @@ def test_admin_records_a_recall_riley_is_refused_and_the_units_are_returned(page
     event = Event.objects.get(name="TKA · St. Mary's · tomorrow")
     page.goto(f"/events/{event.pk}/use/")
     gtin = Product.objects.get(catalog_number="SCR-L35-030").gtin
-    page.get_by_label("Scan or paste a GS1 UDI").fill(f"(01){gtin}(10){RECALL_DEMO_LOT}(21)RRC-1")
+    page.get_by_label("Scan or paste a GS1 UDI").fill(f"(01){gtin}(10){RECALL_DEMO_LOT}(21)R-RC1")
     page.get_by_role("button", name="Mark scanned unit used").click()
     expect(
-        page.get_by_text(re.compile(r"RRC-1 is quarantined under recall KO-2026-07"))
+        page.get_by_text(re.compile(r"R-RC1 is quarantined under recall KO-2026-07"))
     ).to_be_visible()
-    assert Unit.objects.get(serial_number="RRC-1").state == UnitState.QUARANTINED
+    assert Unit.objects.get(serial_number="R-RC1").state == UnitState.QUARANTINED
 
     # --- the recall page shows the case that used another unit of the lot ----------------------
     _logout(page)
