@@ -160,11 +160,19 @@ def test_holders_and_representatives_of_open_cases_are_told(
     mark_used(other_rep, case, [used])
     bystander = RepFactory(organization=org)
     receive_units(admin_user, bystander, n=1, product=product, lot_number="GOOD")
+    # A case submitted long ago: its unit is consumed; its representative holds nothing of it.
+    past_rep = RepFactory(organization=org)
+    (consumed,) = receive_units(admin_user, past_rep, n=1, product=product, lot_number="BAD")
+    past = open_event(past_rep)
+    mark_used(past_rep, past, [consumed])
+    event_services.event_submit(actor=past_rep, event=past)
 
     with django_capture_on_commit_callbacks(execute=True):
         recall = record(admin_user, product, lots=["BAD"])
 
-    recipients = recalls.recall_recipients(recall=recall, units=fresh(on_case, with_rep, used))
+    recipients = recalls.recall_recipients(
+        recall=recall, units=fresh(on_case, with_rep, used, consumed)
+    )
     assert {u.pk for u in recipients} == {distributor.pk, rep.pk, other_rep.pk}
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         u.email for u in (distributor, rep, other_rep)
@@ -389,3 +397,16 @@ def test_a_unit_another_active_recall_names_stays_quarantined(admin_user, produc
         )
     )
     assert "recall R-B" in message
+
+
+def test_a_reusable_recalled_unit_back_from_a_submitted_case_is_quarantined(org, admin_user, rep):
+    instrument = ProductFactory(organization=org, lot_tracked=True, single_use=False)
+    (unit,) = receive_units(admin_user, rep, n=1, product=instrument, lot_number="BAD")
+    case = open_event(rep)
+    mark_used(rep, case, [unit])
+    record(admin_user, instrument, lots=["BAD"])
+
+    event_services.event_submit(actor=rep, event=case)
+
+    assert states(unit) == [UnitState.QUARANTINED]
+    assert ledger_problems() == []
