@@ -156,6 +156,8 @@ class NotificationKind(models.TextChoices):
     HOLD_RELEASED = "hold_released", "My units on hold were released"
     STOCK_MOVED = "stock_moved", "My distributor or an admin moved stock on my behalf"
     EVENT_CHANGED = "event_changed", "Someone else edited, submitted or reopened my event"
+    RECALL = "recall", "A recall touches my units or my open events"
+    BELOW_PAR = "below_par", "One of my pool locations fell below par"
 
 
 class Notification(models.Model):

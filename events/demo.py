@@ -91,6 +91,20 @@ def seed(summary: Summary) -> None:
         ),
         submit=True,
     )
+    # Used one screw of the lot the recall demo names (inventory.demo.RECALL_DEMO_LOT).
+    _get_or_create_event(
+        name="ORIF · St. Mary's · two weeks ago",
+        actor=users["riley"],
+        type=EventType.CASE,
+        representative=users["riley"],
+        facility=st_marys,
+        physician=physicians["Dr. Priya Natarajan"],
+        procedure=procedures["ORIF distal radius"],
+        scheduled_at=now - datetime.timedelta(days=14),
+        patient_ref="CASE-2033",
+        use=["R-RC2"],
+        submit=True,
+    )
     _get_or_create_event(
         name="TKA · St. Mary's · tomorrow",
         actor=users["riley"],

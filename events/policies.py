@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils import timezone
+
 from accounts.models import Role
 from accounts.policies import Actor, event_rep_scope, usable_holder_ids
+from inventory.policies import recall_refusal
 
 from .models import Event, EventStatus, EventType
 
@@ -101,18 +104,32 @@ def refusal_reason(*, event: Event, action: str, actor: Actor | None = None) -> 
     return reasons[action]
 
 
-def unit_use_problem(*, rep_actor: Actor, event: Event, unit, today: datetime.date) -> str | None:
+EXPIRY_WARNING_DAYS = 30
+
+
+def event_date(event: Event) -> datetime.date:
+    """The day the event happens (or happened), in the organization's time zone."""
+    return timezone.localdate(event.scheduled_at)
+
+
+def unit_use_problem(*, rep_actor: Actor, event: Event, unit, recall=None) -> str | None:
     """Why the event's representative may not use this unit on this event (None = may).
 
     Own custody or, with pooling on, the distributor's; available, or facility stock at the
     event's facility for a Case (sold by the representative, or by the distributor while
-    pooling is on: the custodian of facility stock is its seller); never expired.
+    pooling is on: the custodian of facility stock is its seller); not quarantined by a recall
+    (`recall`: the active recall naming the unit, if any; the refusal names it); not expired
+    before the event's date (a case recorded late may use a unit that expired since).
     """
     if unit.organization_id != event.organization_id or unit.custodian_id not in usable_holder_ids(
         actor=rep_actor
     ):
         # Out of scope answers "missing": no internal id, nothing of another holder's.
         return NOT_FOUND
+    if unit.state == "quarantined" or (
+        recall is not None and unit.state in ("available", "facility_stock")
+    ):
+        return f"{recall_refusal(unit, recall)} It cannot be used."
     if unit.state == "facility_stock":
         if event.type != EventType.CASE or unit.facility_id != event.facility_id:
             return (
@@ -120,6 +137,26 @@ def unit_use_problem(*, rep_actor: Actor, event: Event, unit, today: datetime.da
             )
     elif unit.state != "available":
         return None  # the caller words state conflicts, naming the event that holds the unit
-    if unit.expiration_date is not None and unit.expiration_date < today:
-        return f"{unit.label} expired on {unit.expiration_date:%Y-%m-%d} and cannot be used."
+    if unit_expired_for(event=event, unit=unit):
+        return (
+            f"{unit.label} expired on {unit.expiration_date:%Y-%m-%d}, before the event's date "
+            f"({event_date(event):%Y-%m-%d}), and cannot be used."
+        )
+    return None
+
+
+def unit_expired_for(*, event: Event, unit) -> bool:
+    """Expired before the event's date (not before today)."""
+    return unit.expiration_date is not None and unit.expiration_date < event_date(event)
+
+
+def unit_use_warning(*, event: Event, unit) -> str | None:
+    """A usable unit that expires within 30 days after the event's date carries a warning."""
+    if unit.expiration_date is None or unit_expired_for(event=event, unit=unit):
+        return None
+    if unit.expiration_date <= event_date(event) + datetime.timedelta(days=EXPIRY_WARNING_DAYS):
+        return (
+            f"{unit.label} expires on {unit.expiration_date:%Y-%m-%d}, within "
+            f"{EXPIRY_WARNING_DAYS} days of the event."
+        )
     return None

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 from accounts.selectors import holders_for_org
-from inventory.hooks import EventRef
+from inventory.hooks import CaseUse, EventRef
 from inventory.models import Facility, Unit, UnitState
 
 from . import policies
@@ -63,12 +63,17 @@ def representative_choices(*, actor: Actor) -> QuerySet[User]:
     return User.objects.filter(pk__in=allowed).order_by("display_name", "username")
 
 
-def usable_units(*, event: Event, rep_actor: Actor) -> QuerySet[Unit]:
+def usable_units(*, event: Event, rep_actor: Actor, scanning: bool = False) -> QuerySet[Unit]:
     """Units the event's representative may mark used on it: own custody and, with pooling on,
-    the distributor's; available, plus (for a Case) facility stock at the event's facility."""
+    the distributor's; available, plus (for a Case) facility stock at the event's facility.
+
+    `scanning` adds quarantined units of the same holders: a scanned recalled unit must reach
+    `event_mark_used`, which refuses it naming the recall, rather than "no unit matches"."""
     usable = Q(state=UnitState.AVAILABLE)
     if event.type == EventType.CASE:
         usable |= Q(state=UnitState.FACILITY_STOCK, facility_id=event.facility_id)
+    if scanning:
+        usable |= Q(state=UnitState.QUARANTINED)
     return Unit.objects.filter(
         usable,
         organization_id=event.organization_id,
@@ -154,6 +159,7 @@ def facility_stock_counts(*, units: QuerySet[Unit]) -> list[dict]:
 
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
+    from inventory.par import below_par
     from inventory.selectors import (
         expiry_counts,
         pool_levels,
@@ -188,6 +194,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         data["on_hold"] = units_on_hold(actor=actor).count()
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
+        data["below_par"] = below_par(holder=user, today=today)
         # The whole group's open events (hers and her reps'), as the linked list shows them.
         data["group_open_events"] = (
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()
@@ -208,3 +215,35 @@ def ledger_event_refs(*, user: User, event_ids) -> dict[int, EventRef]:
         pk: EventRef(name=event.name, url=reverse("events:event_detail", args=[pk]))
         for pk, event in events_by_id(user=user, event_ids=event_ids).items()
     }
+
+
+def recall_case_uses(*, user: User | None, unit_ids) -> list[CaseUse]:
+    """The events (not cancelled) whose current lines use these units, by event date: what a
+    recall hands the surgeons (registered with inventory.hooks). Only events the user may see;
+    every one when `user` is None (the recall services, deciding whom to notify). One query."""
+    events = Event.objects.exclude(status=EventStatus.CANCELLED)
+    if user is not None:
+        events = Event.objects.visible_to(user).exclude(status=EventStatus.CANCELLED)
+    lines = (
+        EventLine.objects.current()
+        .filter(unit_id__in=unit_ids, event__in=events)
+        .select_related("event__facility", "event__physician", "event__representative")
+        .order_by("event__scheduled_at", "event_id", "unit_id")
+    )
+    return [
+        CaseUse(
+            unit_id=line.unit_id,
+            event_id=line.event_id,
+            name=line.event.name,
+            url=reverse("events:event_detail", args=[line.event_id]),
+            status=line.event.get_status_display(),
+            is_open=line.event.status == EventStatus.OPEN,
+            facility=str(line.event.facility),
+            surgeon=str(line.event.physician or ""),
+            date=line.event.scheduled_at,
+            patient_ref=line.event.patient_ref,
+            representative_id=line.event.representative_id,
+            representative=line.event.representative.name,
+        )
+        for line in lines
+    ]

@@ -21,7 +21,12 @@ from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from accounts.services import notify
 from inventory.models import CustodyEntry, EntryKind, Facility, Unit, UnitState
-from inventory.services import lock_units, record_entries
+from inventory.services import (
+    active_recalls_for,
+    lock_units,
+    quarantine_recalled,
+    record_entries,
+)
 
 from . import policies, selectors
 from .mentions import possible_mentions
@@ -283,8 +288,9 @@ def _holding_event_problem(unit: Unit) -> str:
 def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> list[EventLine]:
     """Allocate units to an open event at once, all or nothing.
 
-    Refused, naming the unit: outside what the representative may use, expired, facility stock
-    of another facility (or on a non-Case event), or taken by another event first (naming it).
+    Refused, naming the unit: outside what the representative may use, expired before the
+    event's date, quarantined by a recall (naming it), facility stock of another facility (or
+    on a non-Case event), or taken by another event first (naming it).
     Facility stock used on a Case is an unbillable line.
     """
     event = _event_for(actor, event, policies.can_mark_used, "edit")
@@ -292,13 +298,13 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
         raise ValidationError("Select at least one unit to mark used.")
     rep_actor = actor_for(event.representative)
     units = lock_units(unit_ids)
-    today = timezone.localdate()
+    recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     problems = []
     if len(units) != len(set(unit_ids)):
         problems.append("Some selected units were not found.")
     for unit in units:
         problem = policies.unit_use_problem(
-            rep_actor=rep_actor, event=event, unit=unit, today=today
+            rep_actor=rep_actor, event=event, unit=unit, recall=recalls.get(unit.pk)
         )
         if problem is None and unit.state not in (UnitState.AVAILABLE, UnitState.FACILITY_STOCK):
             if unit.state == UnitState.ALLOCATED:
@@ -356,6 +362,8 @@ def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "
     EventLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(
         removed_at=timezone.now(), removed_by=actor
     )
+    # A unit a recall named while it was allocated is quarantined as soon as it is released.
+    quarantine_recalled(actor=actor, units=list(units.values()))
 
 
 @transaction.atomic
@@ -421,6 +429,8 @@ def event_submit(*, actor: User, event: Event) -> Event:
             note="Reusable: back in stock after the case",
             **common,
         )
+    # A reusable unit back in stock, or one sold onto a shelf, that a recall names.
+    quarantine_recalled(actor=actor, units=list(units.values()))
     event.status = EventStatus.SUBMITTED
     event.submitted_at = timezone.now()
     event.save(update_fields=["status", "submitted_at"])

@@ -197,7 +197,9 @@ def mark_used(request, pk):
     rows = page.rows
     today = timezone.localdate()
     for unit in _label_custody(rows, rep_actor, viewer=request.user):
-        unit.expired = unit.is_expired(today)
+        # Against the event's date: a case recorded late may use what expired since.
+        unit.expired = policies.unit_expired_for(event=event, unit=unit)
+        unit.expiry_warning = policies.unit_use_warning(event=event, unit=unit)
     lines = selectors.current_lines(event=event)
     _label_custody([line.unit for line in lines], rep_actor, viewer=request.user)
     return render(
@@ -273,7 +275,7 @@ def _mark_used_post(request, event):
             return redirect(back)
         rep_actor = actor_for(event.representative)
         found, problems = units_from_scan(
-            qs=selectors.usable_units(event=event, rep_actor=rep_actor),
+            qs=selectors.usable_units(event=event, rep_actor=rep_actor, scanning=True),
             text=scan.cleaned_data["scan"],
         )
         if problems:
@@ -289,6 +291,9 @@ def _mark_used_post(request, event):
         flash_errors(request, exc)
     else:
         messages.success(request, f"Marked {len(lines)} unit(s) used on {event.name}.")
+        for line in lines:
+            if warning := policies.unit_use_warning(event=event, unit=line.unit):
+                messages.warning(request, warning)
     return redirect(back)
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.demo import Summary
 
 from . import services
-from .models import Location, Product, Unit
+from .models import Location, ParLevel, Product, Unit
 from .udi import gtin_check_digit
 
 COMPANY_PREFIX = "085000123"  # a made-up GS1 company prefix
@@ -48,6 +48,23 @@ LOCATIONS = [
     ("Drew's Warehouse", Location.Kind.WAREHOUSE, "drew"),
     ("Casey's Trunk", Location.Kind.TRUNK, "casey"),
 ]
+# A hospital bin dana keeps stocked, and its par levels (catalog number, par, reorder to).
+BIN = "St. Mary's Hospital bin"
+BIN_STOCK = [("SCR-C35-024", 4, "D-B")]  # catalog number, units, serial prefix
+WAREHOUSE_STOCK = [("SCR-C35-024", 4, "D-W")]  # what replenishes the bin
+PAR_LEVELS = [
+    (BIN, "SCR-C35-024", 3, 5),
+    ("Dana's Warehouse", "SCR-C35-024", 1, 2),
+]
+# A lot of locking screws spread over several holders (one unit used on a submitted case):
+# the lot to try the recall lookup and a recall with. (holder, serial prefix, units)
+RECALL_DEMO_LOT = "RC-2417"
+RECALL_DEMO_UNITS = [
+    ("dana", "D-RC", 3),
+    ("riley", "R-RC", 2),
+    ("sam", "S-RC", 1),
+    (None, "O-RC", 1),
+]
 
 # holder username (None = organization custody), serial prefix
 HOLDERS = [("dana", "D"), ("riley", "R"), ("sam", "S"), ("casey", "C"), (None, "O")]
@@ -83,9 +100,15 @@ def seed(summary: Summary) -> None:
     locations = {}
     for name, kind, holder in LOCATIONS:
         location, _ = Location.objects.get_or_create(
-            organization=org, name=name, defaults={"kind": kind}
+            organization=org,
+            name=name,
+            defaults={"kind": kind, "holder": summary.users[holder] if holder else None},
         )
         locations[holder] = location
+    dana = summary.users["dana"]
+    bin_, _ = Location.objects.get_or_create(
+        organization=org, name=BIN, defaults={"kind": Location.Kind.BIN, "holder": dana}
+    )
 
     today = timezone.localdate()
     for username, prefix in HOLDERS:
@@ -111,3 +134,48 @@ def seed(summary: Summary) -> None:
             )
         if lines:
             services.units_receive(actor=admin, lines=lines, custodian=holder, note="Demo stock")
+
+    by_number = {p.catalog_number: p for p in products}
+    _seed_stock(admin, dana, bin_, BIN_STOCK, by_number, today)
+    _seed_stock(admin, dana, locations["dana"], WAREHOUSE_STOCK, by_number, today)
+    _seed_recall_lot(admin, summary, locations, by_number["SCR-L35-030"], today)
+    for location_name, number, par, reorder_to in PAR_LEVELS:
+        ParLevel.objects.get_or_create(
+            location=Location.objects.get(organization=org, name=location_name),
+            product=by_number[number],
+            defaults={"organization": org, "par": par, "reorder_to": reorder_to},
+        )
+
+
+def _seed_stock(admin, dana, location, stock, by_number, today):
+    for number, count, prefix in stock:
+        product = by_number[number]
+        serials = [f"{prefix}{n}" for n in range(1, count + 1)]
+        if Unit.objects.filter(product=product, serial_number__in=serials).exists():
+            continue
+        line = services.ReceiveLine(
+            product=product,
+            serial_numbers=serials,
+            quantity=count,
+            lot_number=f"L{today:%y}{prefix}",
+            expiration_date=today + datetime.timedelta(days=365),
+            location=location,
+        )
+        services.units_receive(actor=admin, lines=[line], custodian=dana, note="Demo stock")
+
+
+def _seed_recall_lot(admin, summary, locations, product, today):
+    for username, prefix, count in RECALL_DEMO_UNITS:
+        serials = [f"{prefix}{n}" for n in range(1, count + 1)]
+        if Unit.objects.filter(product=product, serial_number__in=serials).exists():
+            continue
+        line = services.ReceiveLine(
+            product=product,
+            serial_numbers=serials,
+            quantity=count,
+            lot_number=RECALL_DEMO_LOT,
+            expiration_date=today + datetime.timedelta(days=300),
+            location=locations[username],
+        )
+        holder = summary.users[username] if username else None
+        services.units_receive(actor=admin, lines=[line], custodian=holder, note="Demo stock")

@@ -38,3 +38,42 @@ def ledger_event_refs(*, user, event_ids: Iterable[int]) -> dict[int, EventRef]:
         for resolver in _event_resolvers:
             refs.update(resolver(user=user, event_ids=ids))
     return refs
+
+
+@dataclass(frozen=True)
+class CaseUse:
+    """One event line that used a unit, as a recall shows it: never a patient's name."""
+
+    unit_id: int
+    event_id: int
+    name: str
+    url: str
+    status: str  # the event's status, in words
+    is_open: bool
+    facility: str
+    surgeon: str
+    date: object  # datetime of the event
+    patient_ref: str
+    representative_id: int
+    representative: str
+
+
+CaseFinder = Callable[..., list[CaseUse]]
+
+_case_finders: list[CaseFinder] = []
+
+
+def register_case_finder(finder: CaseFinder) -> None:
+    """Register `finder(*, user, unit_ids) -> [CaseUse]`: the events (not cancelled) whose
+    current lines use these units, those the user may see (every one when user is None).
+    `unit_ids` may be a queryset of ids; a few queries, please."""
+    if finder not in _case_finders:
+        _case_finders.append(finder)
+
+
+def cases_using_units(*, user, unit_ids) -> list[CaseUse]:
+    """Every event that used one of the units, in the finders' order (by event date)."""
+    uses: list[CaseUse] = []
+    for finder in _case_finders:
+        uses += finder(user=user, unit_ids=unit_ids)
+    return uses

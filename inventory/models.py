@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -57,6 +57,16 @@ class Location(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WAREHOUSE)
+    # Whose shelf this is: a distributor's warehouse or hospital bin, a rep's trunk. NULL is
+    # organization custody (receiving dock, returns, quarantine). Units sitting here belong to
+    # this holder; moving units between two locations of one holder is a "moved" entry.
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="locations",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -98,6 +108,7 @@ class UnitState(models.TextChoices):
     HOLD = "hold", "Hold"
     ALLOCATED = "allocated", "Allocated"
     FACILITY_STOCK = "facility_stock", "Facility stock"
+    QUARANTINED = "quarantined", "Quarantined"
     INACTIVE = "inactive", "Inactive"
 
 
@@ -234,6 +245,10 @@ class EntryKind(models.TextChoices):
     SOLD_TO_FACILITY = "sold_to_facility", "Sold to facility"
     ADJUSTED = "adjusted", "Adjusted"
     REALLOCATED = "reallocated", "Re-allocated on reopen"
+    MOVED = "moved", "Moved"
+    QUARANTINED = "quarantined", "Quarantined"
+    RETURNED = "returned", "Returned"
+    RECALL_WITHDRAWN = "recall_withdrawn", "Recall withdrawn"
 
 
 class AppendOnlyError(Exception):
@@ -279,6 +294,18 @@ class CustodyEntry(models.Model):
     # column, not a foreign key: events build on inventory, never the other way round. The
     # events services write it and keep it pointing at an event of the same organization.
     event_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The recall a "quarantined", "returned" or "recall withdrawn" entry acts on.
+    recall = models.ForeignKey(
+        "Recall", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    # Where the unit sat before and after the entry (recorded from migration 0020 on; a
+    # "moved" entry changes only these).
+    from_location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)
 
@@ -417,3 +444,150 @@ class TransferLine(models.Model):
 
     def __str__(self):
         return f"{self.transfer} unit {self.unit_id}"
+
+
+# --- Recalls and par levels --------------------------------------------------------------------
+
+
+class RecallQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Recalls are the organization's business: admins see them all; distributors see
+        those that touch a unit in their scope (their own stock or their reps'). Reps see
+        recalls through the refusals and notices that name them, not this list."""
+        if not user.is_authenticated or user.organization_id is None:
+            return self.none()
+        actor = actor_for(user)
+        qs = self.filter(organization_id=actor.organization_id)
+        if not actor.is_active:
+            return qs.none()
+        if actor.is_admin:
+            return qs
+        if actor.is_distributor:
+            scope = holder_ids_in_scope(actor=actor)
+            return qs.filter(
+                pk__in=RecallUnit.objects.filter(unit__custodian_id__in=scope).values("recall_id")
+            )
+        return qs.none()
+
+
+class Recall(models.Model):
+    """A manufacturer's recall of some lots or serials of one product."""
+
+    class RecallClass(models.TextChoices):
+        I = "I", "Class I"  # noqa: E741 - the FDA's name for it
+        II = "II", "Class II"
+        III = "III", "Class III"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    reference = models.CharField(max_length=80)
+    reason = models.CharField(max_length=1000)
+    recall_class = models.CharField("class", max_length=3, choices=RecallClass.choices)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="recalls")
+    # The affected lots and serials as the notice lists them (either may be empty, not both).
+    lot_numbers = models.JSONField(default=list, blank=True)
+    serial_numbers = models.JSONField(default=list, blank=True)
+    recall_date = models.DateField("date")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdraw_reason = models.CharField(max_length=500, blank=True)
+
+    objects = RecallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recall_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("reference"), "organization", name="recall_reference_ci_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(recall_class__in=["I", "II", "III"]), name="recall_class_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "withdrawn"]), name="recall_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Recall {self.reference}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class RecallReturn(models.Model):
+    """One shipment of quarantined units back to the manufacturer."""
+
+    recall = models.ForeignKey(Recall, on_delete=models.PROTECT, related_name="returns")
+    reference = models.CharField(max_length=80)
+    returned_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-returned_on", "-pk"]
+
+    def __str__(self):
+        return f"Return {self.reference} ({self.recall})"
+
+
+class RecallUnit(models.Model):
+    """A unit a recall found when it was recorded, with the state it was found in."""
+
+    recall = models.ForeignKey(Recall, on_delete=models.PROTECT, related_name="recall_units")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="recall_units")
+    found_state = models.CharField(max_length=20, choices=UnitState.choices)
+    returned_in = models.ForeignKey(
+        RecallReturn, null=True, blank=True, on_delete=models.PROTECT, related_name="units"
+    )
+
+    class Meta:
+        ordering = ["recall", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["recall", "unit"], name="recall_unit_once"),
+        ]
+        indexes = [models.Index(fields=["unit", "recall"], name="recall_unit_by_unit_idx")]
+
+    def __str__(self):
+        return f"{self.recall} · unit {self.unit_id}"
+
+
+class ParLevel(models.Model):
+    """The minimum stock ("par") of one product at one of a distributor's locations, and the
+    quantity a replenishment fills it back to. `alerted_at` is set when the level crossed below
+    par and its holder was told; it is cleared when the level is back at or above par, which
+    re-arms the alert."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="par_levels")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="par_levels")
+    par = models.PositiveIntegerField()
+    reorder_to = models.PositiveIntegerField()
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["location", "product"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "product"], name="par_level_once"),
+            models.CheckConstraint(condition=Q(par__gte=1), name="par_level_par_positive"),
+            models.CheckConstraint(
+                condition=Q(reorder_to__gte=F("par")), name="par_level_reorder_to_at_least_par"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.catalog_number} at {self.location}: par {self.par}"

@@ -71,3 +71,40 @@ def can_receive_into(*, actor: Actor, custodian_id: int | None) -> bool:
 
 def can_manage_catalog(*, actor: Actor) -> bool:
     return actor.is_active and actor.is_admin
+
+
+def can_move_unit(*, actor: Actor, unit: Unit) -> bool:
+    """Whoever may transfer a unit may move it between its holder's locations; a unit on hold
+    or quarantined may move too (custody and state stay as they are)."""
+    movable = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.QUARANTINED)
+    return unit.state in movable and can_act_on_unit(actor=actor, unit=unit)
+
+
+def can_manage_recalls(*, actor: Actor) -> bool:
+    """Record, return and withdraw recalls: admins."""
+    return actor.is_active and actor.is_admin
+
+
+def can_look_up_recalls(*, actor: Actor) -> bool:
+    """The recall lookup: admins (the organization) and distributors (within their scope)."""
+    return actor.is_active and (actor.is_admin or actor.is_distributor)
+
+
+def can_set_par_level(*, actor: Actor, location) -> bool:
+    """Par levels belong to a distributor's locations: set by an admin or that distributor."""
+    if not actor.is_active or location.organization_id != actor.organization_id:
+        return False
+    holder = location.holder
+    if holder is None or holder.role != "distributor":
+        return False
+    return actor.is_admin or holder.pk == actor.id
+
+
+def recall_refusal(unit: Unit, recall) -> str:
+    """Why a quarantined unit cannot be used or moved on, naming the recall."""
+    if recall is None:
+        return f"{unit.label} is quarantined."
+    return (
+        f"{unit.label} is quarantined under recall {recall.reference} "
+        f"({recall.get_recall_class_display()})."
+    )

@@ -26,12 +26,14 @@ from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 
-from . import notices, policies
+from . import notices, par, policies
 from .models import (
     CustodyEntry,
     EntryKind,
     Location,
     Product,
+    Recall,
+    RecallUnit,
     Transfer,
     TransferLine,
     Unit,
@@ -76,8 +78,12 @@ def record_entries(
         return []
     now = timezone.now()
     entries = []
+    touched: set[tuple[int, int]] = set()  # (location, product) pairs whose par may change
     for unit in units:
         new_custodian = unit.custodian_id if to_custodian_id is KEEP else to_custodian_id
+        from_location = unit.location_id
+        to_location = (extra or {}).get("location_id", from_location)
+        touched |= {(loc, unit.product_id) for loc in (from_location, to_location) if loc}
         entries.append(
             CustodyEntry(
                 organization_id=unit.organization_id,
@@ -93,6 +99,8 @@ def record_entries(
                 transfer=transfer,
                 at=now,
                 note=note[:500],
+                from_location_id=from_location,
+                to_location_id=to_location,
                 **(entry_extra or {}),
             )
         )
@@ -106,6 +114,7 @@ def record_entries(
     if to_custodian_id is not KEEP:
         updates["custodian_id"] = to_custodian_id
     Unit.objects.filter(pk__in=[u.pk for u in units]).update(**updates)
+    par.check_after_commit(pairs=touched)
     return entries
 
 
@@ -170,9 +179,11 @@ def transfer_create(
     for unit in units:
         by_sender[unit.custodian_id].append(unit)
     recipient_id = recipient.pk if recipient else None
+    # Recalled units going back to the organization for return need nobody's acceptance: the
+    # organization takes its recalled stock back whoever sends it.
     at_once = policies.completes_at_once(
         actor=who, recipient_id=recipient_id, organization_id=actor.organization_id
-    )
+    ) or all(u.state == UnitState.QUARANTINED for u in units)
     return [
         _send_from_one_holder(
             actor,
@@ -207,14 +218,28 @@ def _transfer_problems(
     missing = sorted(set(unit_ids) - {u.pk for u in units})
     if missing:
         problems.append(f"{len(missing)} selected unit(s) were not found.")
+    recalls = active_recalls_for(unit_ids=[u.pk for u in units])
+    returning = any(u.state == UnitState.QUARANTINED for u in units)
     for unit in units:
         if not policies.can_act_on_unit(actor=who, unit=unit):
             # Out of scope answers "missing", naming neither its id nor anything of its holder's.
             problems.append(NOT_FOUND)
+        elif unit.state == UnitState.QUARANTINED and recipient_id is not None:
+            problems.append(
+                f"{policies.recall_refusal(unit, recalls.get(unit.pk))} It can only go back to "
+                "organization custody for return."
+            )
+        elif unit.state == UnitState.QUARANTINED:
+            continue  # back to the organization for return; it stays quarantined
         elif unit.state != UnitState.AVAILABLE:
             problems.append(_state_problem(unit))
         elif unit.custodian_id == recipient_id:
             problems.append(f"{unit.label} is already in {_holder_name(recipient)}'s custody.")
+        elif returning:
+            problems.append(
+                f"{unit.label} is not recalled: send quarantined units back for return on "
+                "their own transfer."
+            )
     return problems
 
 
@@ -247,10 +272,12 @@ def _send_from_one_holder(
         resolved_by=actor if at_once else None,
     )
     TransferLine.objects.bulk_create([TransferLine(transfer=transfer, unit=u) for u in units])
+    # A recalled unit sent back for return stays quarantined all the way.
+    quarantined = all(u.state == UnitState.QUARANTINED for u in units)
     record_entries(
         units=units,
         kind=EntryKind.TRANSFER_SENT,
-        to_state=UnitState.IN_TRANSIT,
+        to_state=UnitState.QUARANTINED if quarantined else UnitState.IN_TRANSIT,
         actor=actor,
         on_behalf_of_id=behalf,
         transfer=transfer,
@@ -260,12 +287,14 @@ def _send_from_one_holder(
         record_entries(
             units=units,
             kind=EntryKind.TRANSFER_ACCEPTED,
-            to_state=UnitState.AVAILABLE,
+            to_state=UnitState.QUARANTINED if quarantined else UnitState.AVAILABLE,
             to_custodian_id=recipient_id,
             actor=actor,
             on_behalf_of_id=behalf_of(actor=who, holder_id=recipient_id),
             transfer=transfer,
-            note="Completed at once: the starter speaks for the recipient.",
+            note="Recalled units back to the organization for return."
+            if quarantined
+            else "Completed at once: the starter speaks for the recipient.",
             extra={"location_id": to_location.pk if to_location else None},
         )
     notices.transfer_started(
@@ -294,6 +323,16 @@ def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
     transfer, units = _locked_pending_transfer(transfer)
     if not policies.can_answer_transfer(actor=who, transfer=transfer):
         raise PermissionDenied("Only the recipient, their distributor or an admin can accept.")
+    recalls = active_recalls_for(unit_ids=[u.pk for u in units])
+    if recalls:
+        raise ValidationError(
+            [
+                f"{policies.recall_refusal(u, recalls[u.pk])} Decline or cancel the transfer: "
+                "the unit is then quarantined."
+                for u in units
+                if u.pk in recalls
+            ]
+        )
     record_entries(
         units=units,
         kind=EntryKind.TRANSFER_ACCEPTED,
@@ -333,6 +372,7 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
         transfer=transfer,
         note=reason,
     )
+    quarantine_recalled(actor=actor, units=units)
     transfer.decline_reason = reason[:500]
     _resolve(transfer, actor, Transfer.Status.DECLINED)
     notices.transfer_declined(actor=actor, transfer=transfer, units=units)
@@ -354,6 +394,7 @@ def transfer_cancel(*, actor: User, transfer: Transfer) -> Transfer:
         on_behalf_of_id=transfer.on_behalf_of_id,
         transfer=transfer,
     )
+    quarantine_recalled(actor=actor, units=units)
     _resolve(transfer, actor, Transfer.Status.CANCELLED)
     notices.transfer_cancelled(actor=actor, transfer=transfer, units=units)
     return transfer
@@ -580,9 +621,11 @@ def _create_received_units(
             actor=actor,
             at=now,
             note=note[:500],
+            to_location_id=unit.location_id,
         )
         for unit in units
     )
+    par.check_after_commit(pairs={(u.location_id, u.product_id) for u in units if u.location_id})
     return units
 
 
@@ -934,19 +977,128 @@ def _product_clashes(product: Product) -> dict[str, str]:
 
 
 @transaction.atomic
-def location_create(*, actor: User, name: str, kind: str) -> Location:
+def location_create(*, actor: User, name: str, kind: str, holder=KEEP) -> Location:
     """Add a location (admins and distributors): a warehouse, a trunk, a hospital bin. Names
-    are unique per organization regardless of case (ValidationError on `name`)."""
+    are unique per organization regardless of case (ValidationError on `name`).
+
+    Its holder: a distributor's locations are their own; an admin names any holder who may
+    hold stock (None, the default for admins, is organization custody)."""
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors add locations.")
+    if holder is KEEP:
+        holder = None if who.is_admin else actor
+    if holder is not None:
+        _check_recipient(actor, holder)
+        if not policies.can_receive_into(actor=who, custodian_id=holder.pk):
+            raise ValidationError({"holder": "Distributors add locations of their own."})
+    elif not who.is_admin:
+        raise ValidationError({"holder": "Distributors add locations of their own."})
     taken = {"name": "A location with this name exists already."}
     if Location.objects.filter(organization_id=actor.organization_id, name__iexact=name).exists():
         raise ValidationError(taken)
     try:
         with transaction.atomic():
             return Location.objects.create(
-                organization_id=actor.organization_id, name=name, kind=kind
+                organization_id=actor.organization_id, name=name, kind=kind, holder=holder
             )
     except IntegrityError as exc:
         raise ValidationError(taken) from exc
+
+
+# --- Moves between one holder's locations ------------------------------------------------------
+
+MOVABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.QUARANTINED)
+
+
+@transaction.atomic
+def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -> list[Unit]:
+    """Move units between two locations of the same holder: a "moved" entry per unit; custody
+    and state do not change. All or nothing.
+
+    Whoever may transfer a unit may move it (`policies.can_move_unit`). Refused, naming each
+    unit: not found or out of scope, in transit or allocated or inactive, already there, or
+    held by someone other than the location's holder (that is a transfer, not a move).
+    """
+    who = actor_for(actor)
+    if to_location is None or to_location.organization_id != actor.organization_id:
+        raise ValidationError({"to_location": "Choose a location of your organization."})
+    if not unit_ids:
+        raise ValidationError("Select at least one unit to move.")
+    units = lock_units(unit_ids)
+    problems = []
+    if len(units) != len(set(unit_ids)):
+        problems.append(f"{len(set(unit_ids)) - len(units)} selected unit(s) were not found.")
+    for unit in units:
+        if not policies.can_act_on_unit(actor=who, unit=unit):
+            problems.append(NOT_FOUND)
+        elif unit.state not in MOVABLE_STATES:
+            problems.append(_state_problem(unit))
+        elif unit.custodian_id != to_location.holder_id:
+            problems.append(
+                f"{unit.label} is in {_holder_name(unit.custodian)}'s custody and "
+                f"{to_location} is {_holder_name(to_location.holder)}'s: transfer it instead."
+            )
+        elif unit.location_id == to_location.pk:
+            problems.append(f"{unit.label} is already at {to_location}.")
+    if problems:
+        raise ValidationError(problems)
+    by_state: dict[str, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_state[unit.state].append(unit)
+    for state, group in by_state.items():
+        record_entries(
+            units=group,
+            kind=EntryKind.MOVED,
+            to_state=state,
+            actor=actor,
+            on_behalf_of_id=behalf_of(actor=who, holder_id=to_location.holder_id),
+            note=f"To {to_location}",
+            extra={"location_id": to_location.pk},
+        )
+    return units
+
+
+# --- Recalls: what the transfer and usage services must respect ----------------------------------
+
+
+def active_recalls_for(*, unit_ids: Iterable[int]) -> dict[int, Recall]:
+    """The active recall naming each unit (the earliest recorded, when several do), one query.
+    Units no active recall names are left out."""
+    ids = set(unit_ids)
+    if not ids:
+        return {}
+    found: dict[int, Recall] = {}
+    rows = (
+        RecallUnit.objects.filter(unit_id__in=ids, recall__status=Recall.Status.ACTIVE)
+        .select_related("recall")
+        .order_by("recall_id")
+    )
+    for row in rows:
+        found.setdefault(row.unit_id, row.recall)
+    return found
+
+
+def quarantine_recalled(*, actor: User, units: Sequence[Unit]) -> list[Unit]:
+    """Quarantine those of the (locked) units that an active recall names and that are now
+    available, on hold or facility stock: a unit freed from a transfer or an event after the
+    recall was recorded. Custody and location do not change. Returns the units quarantined."""
+    recalls = active_recalls_for(unit_ids=[u.pk for u in units])
+    catchable = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
+    by_recall: dict[int, list[Unit]] = defaultdict(list)
+    for unit in units:
+        if unit.pk in recalls and unit.state in catchable:
+            by_recall[recalls[unit.pk].pk].append(unit)
+    done = []
+    for recall_id, group in by_recall.items():
+        recall = recalls[group[0].pk]
+        record_entries(
+            units=group,
+            kind=EntryKind.QUARANTINED,
+            to_state=UnitState.QUARANTINED,
+            actor=actor,
+            note=f"Recall {recall.reference}",
+            entry_extra={"recall_id": recall_id},
+        )
+        done += group
+    return done

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import recall_views, views
 
 app_name = "inventory"
 
@@ -21,4 +21,13 @@ urlpatterns = [
     path("receive/csv/", views.receive_csv, name="receive_csv"),
     path("products/", views.product_list, name="product_list"),
     path("locations/", views.location_list, name="location_list"),
+    path("recalls/", recall_views.recall_list, name="recall_list"),
+    path("recalls/new/", recall_views.recall_new, name="recall_new"),
+    path("recalls/lookup/", recall_views.recall_lookup, name="recall_lookup"),
+    path("recalls/lookup.csv", recall_views.recall_lookup_export, name="recall_lookup_export"),
+    path("recalls/<int:pk>/", recall_views.recall_detail, name="recall_detail"),
+    path("recalls/<int:pk>/return/", recall_views.recall_return, name="recall_return"),
+    path("recalls/<int:pk>/withdraw/", recall_views.recall_withdraw, name="recall_withdraw"),
+    path("move/", recall_views.unit_move, name="unit_move"),
+    path("par-levels/", recall_views.par_level_list, name="par_level_list"),
 ]

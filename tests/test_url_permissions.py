@@ -179,6 +179,50 @@ EXPECTATIONS.update(
 )
 
 
+def _recall_world(w: World) -> None:
+    from inventory.recalls import recall_record
+    from tests.inventory.factories import ProductFactory, receive_units
+
+    product = ProductFactory(organization=w.admin.organization, lot_tracked=True)
+    receive_units(w.admin, w.distributor, n=1, product=product, lot_number="URL-LOT")
+    w.objects["recall"] = recall_record(
+        actor=w.admin,
+        reference="URL-RECALL",
+        reason="URL test",
+        recall_class="II",
+        product=product,
+        lot_numbers=["URL-LOT"],
+        recall_date=timezone.localdate(),
+    )
+
+
+WORLD_HOOKS.append(_recall_world)
+
+
+def _recall_pk(w):
+    return {"pk": w.objects["recall"].pk}
+
+
+RECALL_ADMIN_POST = {"anon": 302, "rep": 403, "distributor": 403, "admin": 302, "other_admin": 404}
+
+EXPECTATIONS.update(
+    {
+        # Admins and distributors (within their scope); reps never open recall pages.
+        "inventory:recall_list": Expect("get", lambda w: {}, **RECEIVERS),
+        "inventory:recall_lookup": Expect("get", lambda w: {}, **RECEIVERS),
+        # Nothing looked up: back to the lookup page.
+        "inventory:recall_lookup_export": Expect("get", lambda w: {}, 302, 403, 302, 302, 302),
+        "inventory:recall_new": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
+        # The recall touches the distributor's unit, so she sees it.
+        "inventory:recall_detail": Expect("get", _recall_pk, 302, 403, 200, 200, 404),
+        "inventory:recall_return": Expect("post", _recall_pk, **RECALL_ADMIN_POST),
+        "inventory:recall_withdraw": Expect("post", _recall_pk, **RECALL_ADMIN_POST),
+        "inventory:unit_move": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:par_level_list": Expect("get", lambda w: {}, **RECEIVERS),
+    }
+)
+
+
 def _events_world(w: World) -> None:
     from events import services as event_services
     from events.models import Procedure

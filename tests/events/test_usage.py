@@ -95,7 +95,7 @@ def test_an_expired_unit_is_refused_by_name_and_nothing_is_marked(admin_user, ri
 
     message = refused(lambda: mark_used(riley, event, [*fresh, expired]))
 
-    assert f"OLD-1 expired on {days_from_today(-1):%Y-%m-%d} and cannot be used." in message
+    assert f"OLD-1 expired on {days_from_today(-1):%Y-%m-%d}, before the event's date" in message
     assert state_of(*fresh, expired) == before
     assert not EventLine.objects.exists()
     assert ledger_problems() == []

@@ -42,6 +42,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Warehouse {n}")
     kind = Location.Kind.WAREHOUSE
+    holder = None
 
 
 def receive_units(
@@ -117,10 +118,17 @@ def ledger_problems(unit_ids=None, organization_id=None):
         by_unit.setdefault(entry.unit_id, []).append(entry)
     problems = []
     for unit in units.order_by("pk"):
-        custodian, state = None, ""
+        custodian, state, location = None, "", None
         history = by_unit.get(unit.pk, [])
         for expected_seq, entry in enumerate(history, start=1):
             where = f"unit {unit.pk} entry {entry.sequence} ({entry.kind})"
+            problems += _entry_kind_problems(where, entry)
+            if entry.from_location_id != location:
+                problems.append(
+                    f"{where}: leaves location {entry.from_location_id}, previous entry left "
+                    f"it at {location}"
+                )
+            location = entry.to_location_id
             if entry.sequence != expected_seq:
                 problems.append(f"{where}: expected sequence {expected_seq}")
             if (entry.from_custodian_id, entry.from_state) != (custodian, state):
@@ -137,6 +145,8 @@ def ledger_problems(unit_ids=None, organization_id=None):
             custodian, state = entry.to_custodian_id, entry.to_state
         if not history:
             problems.append(f"unit {unit.pk} has no ledger entries")
+        if history and unit.location_id != location:
+            problems.append(f"unit {unit.pk} is at {unit.location_id}, its ledger says {location}")
         if (unit.custodian_id, unit.state) != (custodian, state):
             problems.append(
                 f"unit {unit.pk} is {(unit.custodian_id, unit.state)}, "
@@ -146,4 +156,26 @@ def ledger_problems(unit_ids=None, organization_id=None):
             problems.append(
                 f"unit {unit.pk} ledger_seq {unit.ledger_seq} but {len(history)} entries"
             )
+    return problems
+
+
+# What each entry kind may change: a move changes only the location; quarantine, return and a
+# withdrawn recall change only the state, and name their recall; nothing else names a recall.
+KEEPS_CUSTODY = {"moved", "quarantined", "returned", "recall_withdrawn"}
+NAMES_RECALL = {"quarantined", "returned", "recall_withdrawn"}
+TO_STATE = {"quarantined": "quarantined", "returned": "inactive"}
+
+
+def _entry_kind_problems(where, entry):
+    problems = []
+    if entry.kind in KEEPS_CUSTODY and entry.from_custodian_id != entry.to_custodian_id:
+        problems.append(f"{where}: custody changed")
+    if entry.kind == "moved" and entry.from_state != entry.to_state:
+        problems.append(f"{where}: a move changed the state")
+    if entry.kind in TO_STATE and entry.to_state != TO_STATE[entry.kind]:
+        problems.append(f"{where}: ends {entry.to_state}, not {TO_STATE[entry.kind]}")
+    if entry.kind == "returned" and entry.from_state != "quarantined":
+        problems.append(f"{where}: returned a unit that was not quarantined")
+    if (entry.kind in NAMES_RECALL) != (entry.recall_id is not None):
+        problems.append(f"{where}: recall {entry.recall_id} on a {entry.kind} entry")
     return problems

@@ -1,0 +1,337 @@
+"""Recall pages (record, track, return, withdraw, look up), moves and par levels: thin views."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import actor_for
+from config import csvsafe
+from config.keyset import keyset_page
+from config.web import add_form_errors, flash_errors, org_member_required, selected_ids
+
+from . import hooks, par, policies, recalls, selectors, services
+from .models import Location, Product, Recall, Unit
+from .recall_forms import (
+    LookupForm,
+    MoveForm,
+    ParLevelForm,
+    RecallForm,
+    RecallReturnForm,
+    RecallWithdrawForm,
+)
+
+LOOKUP_PAGE = 50
+EXPORT_LIMIT = 100_000
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied("You cannot open this page.")
+
+
+def _product(organization_id: int, code: str) -> Product | None:
+    code = (code or "").strip()
+    if not code:
+        return None
+    return Product.objects.filter(
+        Q(catalog_number__iexact=code) | Q(gtin=code), organization_id=organization_id
+    ).first()
+
+
+# --- Recalls -----------------------------------------------------------------------------------
+
+
+@org_member_required
+def recall_list(request):
+    actor = actor_for(request.user)
+    _require(policies.can_look_up_recalls(actor=actor))
+    rows = Recall.objects.visible_to(request.user).select_related("product")[:200]
+    return render(
+        request,
+        "inventory/recall_list.html",
+        {"recalls": rows, "can_manage": policies.can_manage_recalls(actor=actor)},
+    )
+
+
+@org_member_required
+def recall_new(request):
+    actor = actor_for(request.user)
+    _require(policies.can_manage_recalls(actor=actor))
+    form = RecallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        product = _product(actor.organization_id, data["product"])
+        try:
+            recall = recalls.recall_record(
+                actor=request.user,
+                reference=data["reference"],
+                reason=data["reason"],
+                recall_class=data["recall_class"],
+                product=product,
+                lot_numbers=recalls.split_codes(data["lot_numbers"]),
+                serial_numbers=recalls.split_codes(data["serial_numbers"]),
+                recall_date=data["recall_date"],
+            )
+        except ValidationError as exc:
+            add_form_errors(form, exc)
+        else:
+            found = recall.recall_units.count()
+            messages.success(request, f"Recorded recall {recall.reference}: {found} unit(s) found.")
+            return redirect("inventory:recall_detail", pk=recall.pk)
+    return render(request, "inventory/recall_form.html", {"form": form})
+
+
+@org_member_required
+def recall_detail(request, pk):
+    actor = actor_for(request.user)
+    _require(policies.can_look_up_recalls(actor=actor))
+    recall = get_object_or_404(
+        Recall.objects.visible_to(request.user).select_related("product"), pk=pk
+    )
+    progress = recalls.recall_progress(recall=recall, user=request.user)
+    for row in progress.units:
+        row.unit.custody = selectors.custody_label(unit=row.unit, actor=actor)
+    can_manage = policies.can_manage_recalls(actor=actor) and recall.is_active
+    return render(
+        request,
+        "inventory/recall_detail.html",
+        {
+            "recall": recall,
+            "progress": progress,
+            "can_manage": can_manage,
+            "return_form": RecallReturnForm(),
+            "withdraw_form": RecallWithdrawForm(),
+        },
+    )
+
+
+@org_member_required
+@require_POST
+def recall_return(request, pk):
+    _require(policies.can_manage_recalls(actor=actor_for(request.user)))
+    recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
+    form = RecallReturnForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("inventory:recall_detail", pk=pk)
+    ids = selected_ids(request.POST.getlist("unit")) or None
+    try:
+        shipment = recalls.recall_return(
+            actor=request.user,
+            recall=recall,
+            reference=form.cleaned_data["reference"],
+            returned_on=form.cleaned_data["returned_on"],
+            unit_ids=ids,
+        )
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        messages.success(
+            request, f"Returned {shipment.units.count()} unit(s) under {shipment.reference}."
+        )
+    return redirect("inventory:recall_detail", pk=pk)
+
+
+@org_member_required
+@require_POST
+def recall_withdraw(request, pk):
+    _require(policies.can_manage_recalls(actor=actor_for(request.user)))
+    recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
+    try:
+        recalls.recall_withdraw(
+            actor=request.user, recall=recall, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    else:
+        messages.success(request, f"Withdrew recall {recall.reference}; units are back.")
+    return redirect("inventory:recall_detail", pk=pk)
+
+
+# --- Lookup ------------------------------------------------------------------------------------
+
+
+def _lookup(request):
+    """(form, lookup or None, matching units) for the lookup page and its export."""
+    actor = actor_for(request.user)
+    _require(policies.can_look_up_recalls(actor=actor))
+    form = LookupForm(request.GET or None)
+    if not request.GET or not form.is_valid():
+        return form, None, Unit.objects.none()
+    try:
+        lookup = recalls.lookup_query(organization_id=actor.organization_id, **form.cleaned_data)
+    except ValidationError as exc:
+        add_form_errors(form, exc)
+        return form, None, Unit.objects.none()
+    return form, lookup, recalls.lookup_units(user=request.user, lookup=lookup)
+
+
+@org_member_required
+def recall_lookup(request):
+    """Where is every unit of lot X, and which cases used it?"""
+    actor = actor_for(request.user)
+    form, lookup, units = _lookup(request)
+    context = {"form": form, "lookup": lookup}
+    if lookup is not None:
+        page = keyset_page(request, units, [("pk", "asc")], size=LOOKUP_PAGE)
+        for unit in page.rows:
+            unit.custody = selectors.custody_label(unit=unit, actor=actor)
+        context.update(
+            counts=recalls.lookup_counts(units=units),
+            page=page,
+            cases=hooks.cases_using_units(
+                user=request.user, unit_ids=units.values_list("pk", flat=True)
+            ),
+            export_query=request.GET.urlencode(),
+        )
+    return render(request, "inventory/recall_lookup.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@org_member_required
+def recall_lookup_export(request):
+    """Every matching unit, then every case that used one: through the formula-safe writer."""
+    form, lookup, units = _lookup(request)
+    if lookup is None:
+        messages.error(request, "Look something up before exporting.")
+        return redirect(reverse("inventory:recall_lookup") + "?" + request.GET.urlencode())
+    rows = units.order_by("pk")[:EXPORT_LIMIT]
+    cases = hooks.cases_using_units(user=request.user, unit_ids=units.values_list("pk", flat=True))
+    writer = csvsafe.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(
+            [
+                "catalog_number",
+                "lot_number",
+                "serial_number",
+                "expiration_date",
+                "state",
+                "holder",
+                "location",
+                "facility",
+            ]
+        )
+        for unit in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    unit.product.catalog_number,
+                    unit.lot_number,
+                    unit.serial_number,
+                    unit.expiration_date.isoformat() if unit.expiration_date else "",
+                    unit.state,
+                    unit.custodian.name if unit.custodian else "Organization",
+                    unit.location.name if unit.location else "",
+                    unit.facility.name if unit.facility else "",
+                ]
+            )
+        yield writer.writerow([])
+        yield writer.writerow(
+            ["event", "status", "date", "facility", "surgeon", "patient_reference", "unit_id"]
+        )
+        for case in cases:
+            yield writer.writerow(
+                [
+                    case.name,
+                    case.status,
+                    timezone.localtime(case.date).strftime("%Y-%m-%d %H:%M"),
+                    case.facility,
+                    case.surgeon,
+                    case.patient_ref,
+                    case.unit_id,
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="recall-lookup-{stamp}.csv"'
+    return response
+
+
+# --- Moves and par levels ------------------------------------------------------------------------
+
+
+@org_member_required
+def unit_move(request):
+    """Move units between two locations of their holder. GET ?unit=..&to_location=.. prefills
+    (the dashboard's proposed replenishment links here)."""
+    actor = actor_for(request.user)
+    source = request.POST if request.method == "POST" else request.GET
+    ids = selected_ids(source.getlist("unit"))
+    units = list(
+        selectors.unit_rows(Unit.objects.visible_to(request.user).filter(pk__in=ids)).order_by("pk")
+    )
+    holders = {u.custodian_id for u in units}
+    locations = Location.objects.filter(organization_id=actor.organization_id)
+    if len(holders) == 1:
+        (holder_id,) = holders
+        locations = locations.filter(holder_id=holder_id)
+    form = MoveForm(
+        request.POST if request.method == "POST" else None,
+        locations=locations,
+        initial={"to_location": request.GET.get("to_location")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = services.units_move(
+                actor=request.user,
+                unit_ids=ids,
+                to_location=form.cleaned_data["to_location"],
+            )
+        except ValidationError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(
+                request, f"Moved {len(moved)} unit(s) to {form.cleaned_data['to_location']}."
+            )
+            return redirect("home")
+    for unit in units:
+        unit.custody = selectors.custody_label(unit=unit, actor=actor)
+    return render(request, "inventory/move_form.html", {"form": form, "units": units})
+
+
+@org_member_required
+def par_level_list(request):
+    """Par levels of the locations the person may set them for; a form to set one."""
+    actor = actor_for(request.user)
+    _require(actor.is_admin or actor.is_distributor)
+    locations = Location.objects.filter(
+        organization_id=actor.organization_id, holder__role="distributor"
+    ).select_related("holder")
+    if not actor.is_admin:
+        locations = locations.filter(holder_id=actor.id)
+    form = ParLevelForm(request.POST or None, locations=locations)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            level = par.par_level_set(
+                actor=request.user,
+                location=data["location"],
+                product=_product(actor.organization_id, data["product"]),
+                par=data["par"],
+                reorder_to=data["reorder_to"],
+            )
+        except ValidationError as exc:
+            add_form_errors(form, exc)
+        else:
+            messages.success(request, f"Set {level}.")
+            return redirect("inventory:par_level_list")
+    levels = (
+        par.ParLevel.objects.filter(location__in=locations)
+        .select_related("location", "product")
+        .order_by("location__name", "product__catalog_number")[:500]
+    )
+    return render(request, "inventory/par_level_list.html", {"form": form, "levels": levels})

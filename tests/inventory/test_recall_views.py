@@ -1,0 +1,141 @@
+"""The recall lookup and recall pages: who sees what, counts over every match, units paged by
+cursor 50 at a time, the cases that used a unit (never a name), and the formula-safe CSV."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory import recalls
+from inventory.models import UnitState
+from tests.events.factories import PhysicianFactory, mark_used, open_event
+from tests.factories import DistributorFactory, RepFactory
+from tests.inventory.factories import ProductFactory, receive_units
+
+LOOKUP = reverse("inventory:recall_lookup")
+
+
+@pytest.fixture
+def lot(org, admin_user, distributor, rep):
+    product = ProductFactory(organization=org, lot_tracked=True, gtin="00850001230018")
+    other_group = DistributorFactory(organization=org)
+    units = {
+        "dana": receive_units(admin_user, distributor, n=53, product=product, lot_number="=L1"),
+        "riley": receive_units(admin_user, rep, n=2, product=product, lot_number="=L1"),
+        "drew": receive_units(admin_user, other_group, n=3, product=product, lot_number="=L1"),
+    }
+    physician = PhysicianFactory(organization=org, name="Dr. Hale")
+    case = open_event(rep, physician=physician)
+    case.patient_ref = "CASE-9"
+    case.save(update_fields=["patient_ref"])
+    mark_used(rep, case, units["riley"][:1])
+    return {"product": product, "units": units, "case": case}
+
+
+def test_an_admin_sees_counts_over_every_match_and_pages_units_50_at_a_time(
+    client, admin_user, lot
+):
+    client.force_login(admin_user)
+    response = client.get(LOOKUP, {"code": "=L1"})
+    counts = response.context["counts"]
+    assert counts["total"] == 58
+    assert dict(counts["by_state"]) == {"Available": 57, "Allocated": 1}
+    assert len(response.context["page"].rows) == 50
+    second = client.get(LOOKUP, {"code": "=L1", "after": response.context["page"].next_cursor})
+    assert len(second.context["page"].rows) == 8
+    (case,) = response.context["cases"]
+    assert (case.surgeon, case.patient_ref) == ("Dr. Hale", "CASE-9")
+
+
+def test_a_distributor_sees_only_her_scope(client, distributor, lot):
+    client.force_login(distributor)
+    response = client.get(LOOKUP, {"product": lot["product"].catalog_number, "lots": "=L1"})
+    assert response.context["counts"]["total"] == 55  # hers and her rep's, not drew's
+
+
+def test_a_scanned_udi_finds_its_lot(client, admin_user, distributor, lot):
+    receive_units(admin_user, distributor, n=2, product=lot["product"], lot_number="ABC7")
+    client.force_login(admin_user)
+    response = client.get(LOOKUP, {"code": "(01)00850001230018(17)271231(10)ABC7"})
+    assert response.context["counts"]["total"] == 2
+
+
+def test_a_rep_cannot_look_up(client, rep, lot):
+    client.force_login(rep)
+    assert client.get(LOOKUP, {"code": "=L1"}).status_code == 403
+
+
+def test_an_unknown_product_is_a_message_not_an_error(client, admin_user, lot):
+    client.force_login(admin_user)
+    response = client.get(LOOKUP, {"product": "NOPE", "lots": "x"})
+    assert "No product has catalog number or GTIN NOPE" in response.content.decode()
+
+
+def test_the_lookup_page_runs_a_fixed_number_of_queries(
+    client, admin_user, lot, django_assert_max_num_queries
+):
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(20):
+        client.get(LOOKUP, {"code": "=L1"})
+
+
+def test_the_export_neutralizes_formulas_and_lists_cases(client, admin_user, lot):
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_lookup_export"), {"code": "=L1"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][1] == "'=L1"
+    assert [
+        "event",
+        "status",
+        "date",
+        "facility",
+        "surgeon",
+        "patient_reference",
+        "unit_id",
+    ] in rows
+    assert any("CASE-9" in row for row in rows)
+
+
+def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
+    recall = recalls.recall_record(
+        actor=admin_user,
+        reference="R-V",
+        reason="x",
+        recall_class="I",
+        product=lot["product"],
+        lot_numbers=["=L1"],
+        recall_date=timezone.localdate(),
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    progress = page.context["progress"]
+    assert (progress.found, progress.quarantined, len(progress.open_cases)) == (58, 57, 1)
+    assert "Dr. Hale" in page.content.decode()
+    client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
+    )
+    page = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    assert page.context["progress"].returned == 57
+    assert (
+        lot["units"]["riley"][0].__class__.objects.get(pk=lot["units"]["riley"][0].pk).state
+        == UnitState.ALLOCATED
+    )
+
+
+def test_a_distributor_of_another_group_does_not_see_the_recall(client, org, admin_user, lot):
+    recall = recalls.recall_record(
+        actor=admin_user,
+        reference="R-W",
+        reason="x",
+        recall_class="I",
+        product=lot["product"],
+        lot_numbers=["=L1"],
+        recall_date=timezone.localdate(),
+    )
+    stranger = DistributorFactory(organization=org)
+    RepFactory(organization=org, assigned_to=stranger)
+    client.force_login(stranger)
+    assert client.get(reverse("inventory:recall_detail", args=[recall.pk])).status_code == 404
