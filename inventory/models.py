@@ -378,6 +378,10 @@ class Transfer(models.Model):
         indexes = [
             models.Index(fields=["organization", "status", "recipient"]),
             models.Index(fields=["organization", "status", "sender"]),
+            # The transfers page's "Recent" list, newest first, read a page at a time.
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="transfer_recent_idx"
+            ),
         ]
 
     def __str__(self):
