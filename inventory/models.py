@@ -379,9 +379,7 @@ class Transfer(models.Model):
             models.Index(fields=["organization", "status", "recipient"]),
             models.Index(fields=["organization", "status", "sender"]),
             # The transfers page's "Recent" list, newest first, read a page at a time.
-            models.Index(
-                fields=["organization", "-created_at", "-id"], name="transfer_recent_idx"
-            ),
+            models.Index(fields=["organization", "-created_at", "-id"], name="transfer_recent_idx"),
         ]
 
     def __str__(self):
