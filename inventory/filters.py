@@ -192,6 +192,27 @@ class UnitFilter(django_filters.FilterSet):
             )
         return form
 
+    @property
+    def narrowing_fields(self) -> list[dict]:
+        """The form's fields other than search and custody, for the filter bar: each with its
+        <select> options as (value, label, selected) when it is a list (one query for a model
+        list), None for any other input."""
+        form = self.form
+        items = []
+        for name in form.fields:
+            if name in ("q", "custody"):
+                continue
+            bound = form[name]
+            options = None
+            if isinstance(bound.field.widget, forms.Select):
+                current = "" if bound.value() is None else str(bound.value())
+                options = [
+                    (str(value), label, str(value) == current)
+                    for value, label in bound.field.choices
+                ]
+            items.append({"field": bound, "options": options})
+        return items
+
     def error_messages(self) -> list[str]:
         """Each invalid filter's errors, named after the filter ("Custody: ...")."""
         form = self.form

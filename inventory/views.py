@@ -44,6 +44,13 @@ from .models import Location, Product, Transfer, Unit, UnitState
 EXPORT_LIMIT = 100_000
 
 
+def export_capped_note() -> str:
+    return (
+        f"Export capped: only the first {EXPORT_LIMIT:,} rows are in this file. "
+        "Narrow the filters to export the rest."
+    )
+
+
 def _filtered_units(request):
     actor = actor_for(request.user)
     filterset, qs, valid = selectors.filtered_units(
@@ -77,6 +84,10 @@ def unit_list(request):
             "units": _with_labels(page.rows, actor),
             "page": page,
             "custody_tabs": custody_tabs(request.GET, filterset),
+            # Each row links to <unit_url><pk>/: reversed once, not once per row.
+            "unit_url": reverse("inventory:unit_detail", args=[0])[:-2],
+            # A list longer than one page may be longer than an export holds: say so there.
+            "export_limit": f"{EXPORT_LIMIT:,}" if page.has_next or not page.is_first_page else "",
             "can_release": actor.is_admin,
             "today": timezone.localdate(),
         },
@@ -96,7 +107,8 @@ def unit_export(request):
     if not valid:
         messages.error(request, "Fix the filter before exporting.")
         return redirect(reverse("inventory:unit_list") + "?" + request.GET.urlencode())
-    rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[:EXPORT_LIMIT]
+    # One row past the limit says whether the export was cut short.
+    rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[: EXPORT_LIMIT + 1]
     writer = csvsafe.writer(_Echo())
 
     def lines():
@@ -113,7 +125,11 @@ def unit_export(request):
                 "location",
             ]
         )
-        for unit in rows.iterator(chunk_size=2000):
+        for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
+            if count > EXPORT_LIMIT:
+                # Until large exports run in the background, say so rather than stop silently.
+                yield writer.writerow([export_capped_note()])
+                return
             yield writer.writerow(
                 [
                     unit.product.catalog_number,

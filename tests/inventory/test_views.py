@@ -799,3 +799,42 @@ def test_capped_pending_lists_say_so(client, admin_user, rep, org, monkeypatch):
     client.force_login(sam)
     body = client.get(url).content.decode()
     assert "only the 2 newest are listed here" in body
+
+
+# --- CSV export: capped, and both the page and the file say so -------------------------------
+
+
+def _export_rows(client, params=None):
+    response = client.get(reverse("inventory:unit_export"), params or {})
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_a_capped_export_ends_with_a_line_that_says_so(client, admin_user, org, monkeypatch):
+    from inventory import views
+
+    receive_units(admin_user, None, n=4, serial_prefix="X-")
+    client.force_login(admin_user)
+    monkeypatch.setattr(views, "EXPORT_LIMIT", 4)
+    rows = _export_rows(client)
+    assert len(rows) == 5 and not any("capped" in cell for row in rows for cell in row)
+    monkeypatch.setattr(views, "EXPORT_LIMIT", 3)
+    rows = _export_rows(client)
+    assert len(rows) == 1 + 3 + 1
+    assert rows[-1] == [
+        "Export capped: only the first 3 rows are in this file. Narrow the filters to export "
+        "the rest."
+    ]
+
+
+def test_the_inventory_page_says_the_export_is_capped_when_the_list_is_long(
+    client, admin_user, org
+):
+    client.force_login(admin_user)
+    receive_units(admin_user, None, n=3)
+    assert (
+        'data-testid="export-cap"'
+        not in client.get(reverse("inventory:unit_list")).content.decode()
+    )
+    receive_units(admin_user, None, n=50)
+    body = client.get(reverse("inventory:unit_list")).content.decode()
+    assert "The CSV export holds at most 100,000 rows" in body
