@@ -233,8 +233,8 @@ class UnitFilter(django_filters.FilterSet):
     def filter_search(self, qs, name, value):
         """Three steps, each served by an index, so no search walks the organization's units:
 
-        1. An exact serial, lot or catalog number (any case): b-tree lookups. When any unit in
-           the scope matches exactly, those are the result.
+        1. An exact serial or lot, else an exact catalog number (any case): b-tree lookups.
+           When any unit in the scope matches exactly, those are the result.
         2. A term of 1-2 characters: the start of a serial, lot or catalog number (b-tree
            pattern indexes, inventory migration 0010). Trigram indexes cannot serve so short a
            term, and "contains" would read every unit; the page says so (`search_note`).
@@ -250,11 +250,16 @@ class UnitFilter(django_filters.FilterSet):
             .filter(folded=value.lower())
             .values_list("pk", flat=True)
         )
-        exact = Q(serial_number__iexact=value) | Q(lot_number__iexact=value)
+        # Serial or lot first, then the catalog number, each alone: one condition per query
+        # lets PostgreSQL read it from its own index (a catalog number's units in list order
+        # come from the (product, expiration_date, id) index), where an OR of them would walk
+        # the organization's units in expiry order.
+        exact_steps = [Q(serial_number__iexact=value) | Q(lot_number__iexact=value)]
         if exact_products:
-            exact |= Q(product_id__in=exact_products)
-        if qs.filter(exact).exists():
-            return qs.filter(exact)
+            exact_steps.append(Q(product_id__in=exact_products))
+        for exact in exact_steps:
+            if qs.filter(exact).exists():
+                return qs.filter(exact)
         if len(value) < MIN_CONTAINS:
             self.search_note = SHORT_SEARCH_NOTE
             matched = products.filter(catalog_number__istartswith=value)

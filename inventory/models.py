@@ -171,6 +171,10 @@ class Unit(models.Model):
                 fields=["custodian", "expiration_date", "id"], name="unit_custodian_expiry_idx"
             ),
             models.Index(fields=["organization", "expiration_date", "id"]),
+            # A catalog number's units in list order (the search's exact catalog-number step).
+            models.Index(
+                fields=["product", "expiration_date", "id"], name="unit_product_expiry_idx"
+            ),
             models.Index(fields=["lot_number"]),
             models.Index(fields=["serial_number"]),
             # Dashboard: expiry counts per holder read only live units near expiry, and pool

@@ -1,5 +1,7 @@
 """Indexes for the unit search's exact and short terms, and the transfers page's Recent list.
 
+A catalog number's units are read in list order from (product, expiration_date, id).
+
 The search compares UPPER(column) (Django's iexact and istartswith on PostgreSQL). B-tree
 indexes over that expression with text_pattern_ops serve both "equals" and "starts with"
 (LIKE 'AB%') whatever the database's collation, where trigram indexes (migration 0005) cannot
@@ -41,6 +43,12 @@ class Migration(migrations.Migration):
     dependencies = [("inventory", "0009_case_insensitive_catalog_number_location_name")]
     operations = [
         migrations.RunPython(forward, backward),
+        migrations.AddIndex(
+            model_name="unit",
+            index=models.Index(
+                fields=["product", "expiration_date", "id"], name="unit_product_expiry_idx"
+            ),
+        ),
         migrations.AddIndex(
             model_name="transfer",
             index=models.Index(
