@@ -22,6 +22,9 @@ Constructor arguments (all keyword-only):
     not_found    the message when the text matches nobody the user may pick.
     plus any `forms.Field` argument (label, required, help_text, initial, ...).
 
+A filter that holds only the person's `Actor` calls `set_actor(actor)` instead of `set_user`.
+`widget.fixed_options` lists suggestions always offered (a subclass may accept such words).
+
 `cleaned_data[name]` is the chosen `User`. Validation runs at most two small queries.
 """
 
@@ -32,9 +35,10 @@ import re
 from django import forms
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .models import User
+from .policies import Actor
 from .selectors import HolderPurpose, actor_for, holder_matches, holder_scope
 
 _LABELLED = re.compile(r"\(([^()\s]+)\)\s*$")  # "Riley Rep (riley)" -> riley
@@ -52,6 +56,9 @@ class HolderInput(forms.TextInput):
     def __init__(self, attrs=None):
         base = {"autocomplete": "off", "spellcheck": "false", "data-holder-input": ""}
         super().__init__({**base, **(attrs or {})})
+        # Suggestions that are always offered (e.g. "Organization custody"); the script keeps
+        # them, and the browser offers them even without script.
+        self.fixed_options: list[str] = []
 
     def format_value(self, value):
         if isinstance(value, User):
@@ -63,7 +70,10 @@ class HolderInput(forms.TextInput):
         list_id = f"{attrs.get('id') or self.attrs.get('id') or 'id_' + name}_options"
         attrs["list"] = list_id
         box = super().render(name, value, attrs, renderer)
-        return box + format_html('<datalist id="{}"></datalist>', list_id)
+        fixed = format_html_join(
+            "", '<option value="{}" data-fixed></option>', ((o,) for o in self.fixed_options)
+        )
+        return box + format_html('<datalist id="{}">{}</datalist>', list_id, fixed)
 
 
 class HolderField(forms.Field):
@@ -91,6 +101,7 @@ class HolderField(forms.Field):
         if not_found:
             self.error_messages["not_found"] = not_found
         self.user = None
+        self.actor = None
         self.exclude_id = None
         if user is not None:
             self.set_user(user, exclude_id=exclude_id)
@@ -98,6 +109,15 @@ class HolderField(forms.Field):
     def set_user(self, user: User, *, exclude_id: int | None = None) -> None:
         """Whose picker this is; sets the endpoint the script asks for suggestions."""
         self.user = user
+        self._set_scope(exclude_id)
+
+    def set_actor(self, actor: Actor, *, exclude_id: int | None = None) -> None:
+        """As `set_user`, for code that holds the person's `Actor` snapshot rather than the
+        user (the unit filters)."""
+        self.actor = actor
+        self._set_scope(exclude_id)
+
+    def _set_scope(self, exclude_id: int | None) -> None:
         self.exclude_id = exclude_id
         query = f"?purpose={self.purpose}"
         if exclude_id is not None:
@@ -108,9 +128,9 @@ class HolderField(forms.Field):
         text = " ".join(str(value or "").split())[:200]
         if not text:
             return None
-        if self.user is None:
+        if self.user is None and self.actor is None:
             raise RuntimeError("HolderField needs set_user(user) before validating.")
-        actor = actor_for(self.user)
+        actor = self.actor or actor_for(self.user)
         scope = holder_scope(actor=actor, purpose=self.purpose, exclude_id=self.exclude_id)
         labelled = _LABELLED.search(text)
         exact = Q(username__iexact=labelled.group(1)) if labelled else Q(username__iexact=text)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.policies import (
     Actor,
     own_holder_ids,
@@ -19,8 +21,10 @@ from accounts.policies import (
     rep_holder_ids,
     usable_holder_ids,
 )
+from accounts.selectors import HolderPurpose
 
 from .expiry import EXPIRY_CHOICES, expiry_q
+from .forms import ORG, ORG_LABEL, CustodyField
 from .models import Facility, Location, Product, UnitState
 
 CUSTODY_LABELS = {
@@ -29,6 +33,11 @@ CUSTODY_LABELS = {
     "reps": "My Reps' Custody",
     "both": "Both",
 }
+
+
+# Shorter terms match only the start of a code: trigram indexes need three characters.
+MIN_CONTAINS = 3
+SHORT_SEARCH_NOTE = "Short searches match the start of a serial, lot or catalog number."
 
 
 def custody_choices(actor: Actor) -> list[tuple[str, str]]:
@@ -55,6 +64,23 @@ def usable_custody_choices(actor: Actor) -> list[tuple[str, str]]:
     ]
 
 
+class HolderFilter(django_filters.Filter):
+    """A holder typed into a search box (accounts.fields.HolderField), or organization custody."""
+
+    field_class = CustodyField
+
+
+def own_reps(actor: Actor) -> list[User]:
+    """A distributor's active assigned reps, by name: one small query."""
+    if not actor.rep_ids:
+        return []
+    return list(
+        User.objects.filter(pk__in=actor.rep_ids, is_active=True).order_by(
+            "display_name", "username"
+        )
+    )
+
+
 def custody_holder_ids(actor: Actor, value: str) -> frozenset[int] | None:
     """Holder ids a custody value means for this user; None = no narrowing."""
     if not value:
@@ -75,8 +101,12 @@ class UnitFilter(django_filters.FilterSet):
         method="filter_custody", label="Custody", empty_label="All I can see"
     )
     rep = django_filters.ChoiceFilter(method="filter_rep", label="Rep", empty_label="All my reps")
-    custodian = django_filters.ChoiceFilter(
-        method="filter_custodian", label="Custodian", empty_label="Any custodian"
+    # Admins narrow by any holder of the organization: a type-ahead, never a list of them all.
+    custodian = HolderFilter(
+        method="filter_custodian",
+        label="Custodian",
+        purpose=HolderPurpose.CUSTODIAN,
+        allow_org=True,
     )
     state = django_filters.ChoiceFilter(choices=UnitState.choices, empty_label="Any state")
     product_line = django_filters.ChoiceFilter(
@@ -97,7 +127,6 @@ class UnitFilter(django_filters.FilterSet):
         data=None,
         *args,
         actor: Actor,
-        holders=(),
         product_lines=(),
         for_use: bool = False,
         own_label: str = "",
@@ -107,6 +136,7 @@ class UnitFilter(django_filters.FilterSet):
         may use: only the custody values whose stock is usable, no state, rep or custodian
         narrowing. `own_label` renames "My Custody" for someone looking on another's behalf."""
         self.note = ""
+        self.search_note = ""  # set by a search that matched only the start of codes
         if (
             data is not None
             and actor.is_rep
@@ -128,11 +158,9 @@ class UnitFilter(django_filters.FilterSet):
         if own_label:
             choices = [(v, own_label if v == "mine" else label) for v, label in choices]
         f["custody"].extra["choices"] = choices
-        f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in holders if u.pk in actor.rep_ids]
-        custodian_choices = [("org", "Organization custody")] + [
-            (str(u.pk), u.name) for u in holders
-        ]
-        f["custodian"].extra["choices"] = custodian_choices if actor.is_admin else []
+        if actor.is_distributor and not for_use:
+            # A distributor's own reps: a short list, bounded by the size of her group.
+            f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in own_reps(actor)]
         f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
         f["location"].queryset = Location.objects.filter(organization_id=actor.organization_id)
         f["facility"].queryset = Facility.objects.filter(organization_id=actor.organization_id)
@@ -152,12 +180,38 @@ class UnitFilter(django_filters.FilterSet):
         for field in form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
+        if "custodian" in form.fields:
+            form.fields["custodian"].set_actor(self.actor)
+            form.fields["custodian"].widget.attrs.setdefault(
+                "placeholder", f"Name, username or {ORG_LABEL}"
+            )
         if "custody" in form.fields and self.actor.is_rep and not self.actor.uses_pool:
             form.fields["custody"].error_messages["invalid_choice"] = (
                 "Shared by Distributor appears only while your distributor has Access "
                 "Distributor's Inventory on."
             )
         return form
+
+    @property
+    def narrowing_fields(self) -> list[dict]:
+        """The form's fields other than search and custody, for the filter bar: each with its
+        <select> options as (value, label, selected) when it is a list (one query for a model
+        list), None for any other input."""
+        form = self.form
+        items = []
+        for name in form.fields:
+            if name in ("q", "custody"):
+                continue
+            bound = form[name]
+            options = None
+            if isinstance(bound.field.widget, forms.Select):
+                current = "" if bound.value() is None else str(bound.value())
+                options = [
+                    (str(value), label, str(value) == current)
+                    for value, label in bound.field.choices
+                ]
+            items.append({"field": bound, "options": options})
+        return items
 
     def error_messages(self) -> list[str]:
         """Each invalid filter's errors, named after the filter ("Custody: ...")."""
@@ -177,18 +231,45 @@ class UnitFilter(django_filters.FilterSet):
         return qs
 
     def filter_search(self, qs, name, value):
+        """Three steps, each served by an index, so no search walks the organization's units:
+
+        1. An exact serial or lot, else an exact catalog number (any case): b-tree lookups.
+           When any unit in the scope matches exactly, those are the result.
+        2. A term of 1-2 characters: the start of a serial, lot or catalog number (b-tree
+           pattern indexes, inventory migration 0010). Trigram indexes cannot serve so short a
+           term, and "contains" would read every unit; the page says so (`search_note`).
+        3. Otherwise "contains" in serial or lot (trigram indexes, migration 0005) or in a
+           product's catalog number or description (products are few: matched first).
+        """
         value = value.strip()
         if not value:
             return qs
-        # Products are few: match them first (one small query). A serial or lot search then
-        # matches no product, and PostgreSQL answers the rest from the serial and lot trigram
-        # indexes (inventory migration 0005) instead of walking every unit in list order.
-        product_ids = list(
-            Product.objects.filter(organization_id=self.actor.organization_id)
-            .filter(Q(catalog_number__icontains=value) | Q(description__icontains=value))
+        products = Product.objects.filter(organization_id=self.actor.organization_id)
+        exact_products = list(
+            products.alias(folded=Lower("catalog_number"))
+            .filter(folded=value.lower())
             .values_list("pk", flat=True)
         )
-        codes = Q(lot_number__icontains=value) | Q(serial_number__icontains=value)
+        # Serial or lot first, then the catalog number, each alone: one condition per query
+        # lets PostgreSQL read it from its own index (a catalog number's units in list order
+        # come from the (product, expiration_date, id) index), where an OR of them would walk
+        # the organization's units in expiry order.
+        exact_steps = [Q(serial_number__iexact=value) | Q(lot_number__iexact=value)]
+        if exact_products:
+            exact_steps.append(Q(product_id__in=exact_products))
+        for exact in exact_steps:
+            if qs.filter(exact).exists():
+                return qs.filter(exact)
+        if len(value) < MIN_CONTAINS:
+            self.search_note = SHORT_SEARCH_NOTE
+            matched = products.filter(catalog_number__istartswith=value)
+            codes = Q(serial_number__istartswith=value) | Q(lot_number__istartswith=value)
+        else:
+            matched = products.filter(
+                Q(catalog_number__icontains=value) | Q(description__icontains=value)
+            )
+            codes = Q(lot_number__icontains=value) | Q(serial_number__icontains=value)
+        product_ids = list(matched.values_list("pk", flat=True))
         return qs.filter(Q(product_id__in=product_ids) | codes if product_ids else codes)
 
     def filter_custody(self, qs, name, value):
@@ -199,9 +280,9 @@ class UnitFilter(django_filters.FilterSet):
         return qs.filter(custodian_id=int(value)) if value else qs
 
     def filter_custodian(self, qs, name, value):
-        if value == "org":
+        if value == ORG:
             return qs.filter(custodian__isnull=True)
-        return qs.filter(custodian_id=int(value)) if value else qs
+        return qs.filter(custodian_id=value.pk) if value else qs
 
     def filter_expiry(self, qs, name, value):
         return qs.filter(expiry_q(value, today=timezone.localdate())) if value else qs
@@ -220,7 +301,8 @@ def custody_tabs(params, filterset: UnitFilter) -> list[dict]:
         query["custody"] = value
         if not value:
             del query["custody"]
-        query.pop("page", None)
+        for stale in ("page", "after", "before"):  # a new filter starts at page 1
+            query.pop(stale, None)
         tabs.append(
             {"value": value, "label": label, "query": query.urlencode(), "active": value == current}
         )

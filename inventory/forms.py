@@ -3,22 +3,70 @@
 from django import forms
 from django.conf import settings
 
+from accounts.fields import HolderField
+from accounts.selectors import HolderPurpose
+
 from .models import Location, Product
 from .udi import is_valid_gtin
 
 ORG = "org"
+ORG_LABEL = "Organization custody"
+# What a person may type (any case) to mean organization custody; "org" is also what the old
+# <select> posted, so bookmarks and scripts keep working.
+_ORG_WORDS = {ORG, "organization", "organisation", ORG_LABEL.lower()}
 
 
-def holder_choice_list(holders, *, include_org: bool) -> list[tuple[str, str]]:
-    choices = [("", "Choose a holder")]
-    if include_org:
-        choices.append((ORG, "Organization custody"))
-    choices += [(str(u.pk), f"{u.name} ({u.get_role_display().lower()})") for u in holders]
-    return choices
+class CustodyField(HolderField):
+    """A holder picker (type-ahead, no list of every holder) that may also take organization
+    custody: the suggestion "Organization custody" (or "org"). Cleans to a `User` or `ORG`."""
+
+    def __init__(self, *, allow_org: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.set_allow_org(allow_org)
+
+    def set_allow_org(self, allow: bool) -> None:
+        self.allow_org = allow
+        self.widget.fixed_options = [ORG_LABEL] if allow else []
+        if allow:
+            self.error_messages["required"] = f"Type a name or username, or “{ORG_LABEL}”."
+
+    def to_python(self, value):
+        if " ".join(str(value or "").split()).lower() in _ORG_WORDS:
+            if not self.allow_org:
+                raise forms.ValidationError(
+                    "Organization custody cannot be picked here.", code="org_not_allowed"
+                )
+            return ORG
+        return super().to_python(value)
+
+
+def _holder_box(field: HolderField, placeholder: str) -> None:
+    field.widget.attrs.update({"class": "form-control", "placeholder": placeholder})
+
+
+def custodian_field(*, user, custodians, label: str, help_text: str = "") -> forms.Field:
+    """The receiving forms' custodian: `custodians` None means any holder or organization
+    custody (an admin: a type-ahead); otherwise the few holders allowed (a distributor:
+    herself), as a short list."""
+    if custodians is None:
+        field = CustodyField(
+            purpose=HolderPurpose.CUSTODIAN, allow_org=True, label=label, help_text=help_text
+        )
+        field.set_user(user)
+        _holder_box(field, f"Name, username or {ORG_LABEL}")
+        return field
+    return forms.ModelChoiceField(
+        queryset=custodians, empty_label=None, label=label, help_text=help_text
+    )
 
 
 class TransferForm(forms.Form):
-    recipient = forms.ChoiceField(label="Send to")
+    recipient = CustodyField(
+        purpose=HolderPurpose.RECIPIENT,
+        allow_org=True,
+        label="Send to",
+        help_text=f"Type a name or username, or “{ORG_LABEL}”.",
+    )
     to_location = forms.ModelChoiceField(
         queryset=Location.objects.none(),
         required=False,
@@ -28,9 +76,11 @@ class TransferForm(forms.Form):
     )
     note = forms.CharField(max_length=500, required=False, widget=forms.TextInput)
 
-    def __init__(self, *args, holders, organization_id, **kwargs):
+    def __init__(self, *args, user, organization_id, exclude_id=None, **kwargs):
+        """`exclude_id`: the one holder of every unit sent, who is never offered as recipient."""
         super().__init__(*args, **kwargs)
-        self.fields["recipient"].choices = holder_choice_list(holders, include_org=True)
+        self.fields["recipient"].set_user(user, exclude_id=exclude_id)
+        _holder_box(self.fields["recipient"], "Name or username")
         self.fields["to_location"].queryset = Location.objects.filter(
             organization_id=organization_id
         )
@@ -68,10 +118,12 @@ class ReceiveForm(forms.Form):
         min_value=1, initial=1, help_text="Lot-tracked products: how many units."
     )
     location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False)
-    custodian = forms.ChoiceField(label="Into the custody of")
 
-    def __init__(self, *args, organization_id, holders, include_org, **kwargs):
+    def __init__(self, *args, organization_id, user, custodians, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["custodian"] = custodian_field(
+            user=user, custodians=custodians, label="Into the custody of"
+        )
         # The same cap as the receiving service and the CSV import (settings, read per form).
         cap = settings.RECEIVE_MAX_QUANTITY
         self.fields["quantity"] = forms.IntegerField(
@@ -82,7 +134,6 @@ class ReceiveForm(forms.Form):
         )
         self.fields["product"].queryset = Product.objects.filter(organization_id=organization_id)
         self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id)
-        self.fields["custodian"].choices = holder_choice_list(holders, include_org=include_org)[1:]
 
     def serials(self):
         return [s.strip() for s in self.cleaned_data["serial_numbers"].splitlines() if s.strip()]
@@ -96,23 +147,26 @@ class UdiReceiveForm(forms.Form):
         help_text="Scan the barcode, or paste it, e.g. (01)09506000134352(17)281231(10)L1(21)S1",
     )
     location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False)
-    custodian = forms.ChoiceField(label="Into the custody of")
 
-    def __init__(self, *args, organization_id, holders, include_org, **kwargs):
+    def __init__(self, *args, organization_id, user, custodians, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id)
-        self.fields["custodian"].choices = holder_choice_list(holders, include_org=include_org)[1:]
+        self.fields["custodian"] = custodian_field(
+            user=user, custodians=custodians, label="Into the custody of"
+        )
 
 
 class CsvImportForm(forms.Form):
     file = forms.FileField(label="CSV file")
-    custodian = forms.ChoiceField(
-        label="Default custody", help_text="Rows without a custodian column value go here."
-    )
 
-    def __init__(self, *args, holders, include_org, **kwargs):
+    def __init__(self, *args, user, custodians, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["custodian"].choices = holder_choice_list(holders, include_org=include_org)[1:]
+        self.fields["custodian"] = custodian_field(
+            user=user,
+            custodians=custodians,
+            label="Default custody",
+            help_text="Rows without a custodian column value go here.",
+        )
 
 
 class ProductForm(forms.ModelForm):

@@ -182,6 +182,10 @@ class Unit(models.Model):
                 fields=["custodian", "expiration_date", "id"], name="unit_custodian_expiry_idx"
             ),
             models.Index(fields=["organization", "expiration_date", "id"]),
+            # A catalog number's units in list order (the search's exact catalog-number step).
+            models.Index(
+                fields=["product", "expiration_date", "id"], name="unit_product_expiry_idx"
+            ),
             models.Index(fields=["lot_number"]),
             models.Index(fields=["serial_number"]),
             # Dashboard: expiry counts per holder read only live units near expiry, and pool
@@ -418,6 +422,8 @@ class Transfer(models.Model):
         indexes = [
             models.Index(fields=["organization", "status", "recipient"]),
             models.Index(fields=["organization", "status", "sender"]),
+            # The transfers page's "Recent" list, newest first, read a page at a time.
+            models.Index(fields=["organization", "-created_at", "-id"], name="transfer_recent_idx"),
         ]
 
     def __str__(self):

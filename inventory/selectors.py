@@ -11,12 +11,11 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.policies import Actor, holder_ids_in_scope, spoken_for_ids
-from accounts.selectors import holders_for_org
 
 from . import hooks, policies
 from .expiry import WITHIN_90, expiry_q, unexpired_q
 from .filters import UnitFilter, product_lines
-from .models import CustodyEntry, EntryKind, Location, Transfer, Unit, UnitState
+from .models import CustodyEntry, EntryKind, Location, Transfer, TransferLine, Unit, UnitState
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,10 @@ def custody_label(*, unit: Unit, actor: Actor, viewer_id: int | None = None) -> 
 
 # Earliest expiry first (units without an expiry last, on every database), then oldest first.
 UNIT_ORDER = (F("expiration_date").asc(nulls_last=True), "pk")
+# The same order as a keyset (config.keyset): the list pages through it with a cursor.
+UNIT_KEYSET = (("expiration_date", "asc"), ("pk", "asc"))
+# Newest first: the transfers page's "Recent" list pages through it with a cursor.
+TRANSFER_KEYSET = (("created_at", "desc"), ("pk", "desc"))
 
 
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
@@ -68,13 +71,11 @@ def filtered_units(
     Returns the filterset, the filtered queryset and whether the filters were valid; invalid
     filters show nothing rather than everything.
     """
-    holders = [] if for_use else list(holders_for_org(organization_id=actor.organization_id))
     # Always bound (an empty query string is valid), so default narrowing applies too.
     filterset = UnitFilter(
         params,
         queryset=queryset,
         actor=actor,
-        holders=holders,
         product_lines=product_lines(actor.organization_id),
         for_use=for_use,
         own_label=own_label,
@@ -132,21 +133,36 @@ def waiting_on_me_q(*, actor: Actor) -> Q:
     return Q(recipient__isnull=True) if actor.is_admin else Q(recipient_id=actor.id)
 
 
-def receive_custodians(*, actor: Actor) -> tuple[list[User], bool]:
-    """Whom the receiving forms offer as custodian: the holders `can_receive_into` allows, and
-    whether organization custody is one of them."""
-    candidates = holders_for_org(organization_id=actor.organization_id)
+def receive_custodians(*, actor: Actor) -> QuerySet[User] | None:
+    """Whom the receiving forms offer as custodian. None: any holder of the organization or
+    organization custody (an admin picks through the type-ahead); otherwise the few holders
+    `can_receive_into` allows (a distributor: herself), never a list of every holder."""
     scope = policies.receivable_holder_ids(actor=actor)
-    if scope is not None:  # only narrows the read; the policy below decides
-        candidates = candidates.filter(pk__in=scope)
-    holders = [u for u in candidates if policies.can_receive_into(actor=actor, custodian_id=u.pk)]
-    return holders, policies.can_receive_into(actor=actor, custodian_id=None)
+    if scope is None:
+        return None
+    allowed = [pk for pk in scope if policies.can_receive_into(actor=actor, custodian_id=pk)]
+    return User.objects.filter(
+        organization_id=actor.organization_id, is_active=True, pk__in=allowed
+    ).order_by("display_name", "username")
 
 
 def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
-    return qs.select_related("sender", "recipient", "started_by", "on_behalf_of").annotate(
-        unit_count=Count("lines")
+    """What a transfer list row shows, in one query; `count_units` adds the unit counts."""
+    return qs.select_related("sender", "recipient", "started_by", "on_behalf_of")
+
+
+def count_units(transfers: list[Transfer]) -> list[Transfer]:
+    """Set `unit_count` on the transfers shown, in one query over their lines only (counting
+    in the list's own query would group every transfer before keeping a page of them)."""
+    counts = dict(
+        TransferLine.objects.filter(transfer_id__in={t.pk for t in transfers})
+        .values("transfer_id")
+        .annotate(n=Count("*"))
+        .values_list("transfer_id", "n")
     )
+    for transfer in transfers:
+        transfer.unit_count = counts.get(transfer.pk, 0)
+    return transfers
 
 
 def transfers_sent_pending(*, actor: Actor) -> QuerySet[Transfer]:

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from accounts.selectors import actor_for, holders_for_org
+from accounts.selectors import actor_for
 from config import csvsafe
 from config.keyset import keyset_page
 from config.web import (
@@ -45,6 +45,13 @@ from .models import Location, Product, Transfer, Unit, UnitState
 EXPORT_LIMIT = 100_000
 
 
+def export_capped_note() -> str:
+    return (
+        f"Export capped: only the first {EXPORT_LIMIT:,} rows are in this file. "
+        "Narrow the filters to export the rest."
+    )
+
+
 def _filtered_units(request):
     actor = actor_for(request.user)
     filterset, qs, valid = selectors.filtered_units(
@@ -69,18 +76,19 @@ def unit_list(request):
     if not valid:
         for error in filterset.error_messages():
             messages.error(request, error)
-    page = page_number(request)
-    rows, has_next = page_of(selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER), page)
+    page = keyset_page(request, selectors.unit_rows(qs), selectors.UNIT_KEYSET)
     return render(
         request,
         "inventory/unit_list.html",
         {
             "filter": filterset,
-            "units": _with_labels(rows, actor),
+            "units": _with_labels(page.rows, actor),
             "page": page,
-            "has_next": has_next,
-            "has_previous": page > 1,
             "custody_tabs": custody_tabs(request.GET, filterset),
+            # Each row links to <unit_url><pk>/: reversed once, not once per row.
+            "unit_url": reverse("inventory:unit_detail", args=[0])[:-2],
+            # A list longer than one page may be longer than an export holds: say so there.
+            "export_limit": f"{EXPORT_LIMIT:,}" if page.has_next or not page.is_first_page else "",
             "can_release": actor.is_admin,
             "today": timezone.localdate(),
         },
@@ -100,7 +108,8 @@ def unit_export(request):
     if not valid:
         messages.error(request, "Fix the filter before exporting.")
         return redirect(reverse("inventory:unit_list") + "?" + request.GET.urlencode())
-    rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[:EXPORT_LIMIT]
+    # One row past the limit says whether the export was cut short.
+    rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[: EXPORT_LIMIT + 1]
     writer = csvsafe.writer(_Echo())
 
     def lines():
@@ -117,7 +126,11 @@ def unit_export(request):
                 "location",
             ]
         )
-        for unit in rows.iterator(chunk_size=2000):
+        for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
+            if count > EXPORT_LIMIT:
+                # Until large exports run in the background, say so rather than stop silently.
+                yield writer.writerow([export_capped_note()])
+                return
             yield writer.writerow(
                 [
                     unit.product.catalog_number,
@@ -159,10 +172,9 @@ def unit_detail(request, pk):
 # --- Transfers -------------------------------------------------------------------------------
 
 
-def _recipient(request, value) -> User | None:
-    if value == ORG:
-        return None
-    return get_object_or_404(User.objects.visible_to(request.user), pk=value)
+def _holder(value) -> User | None:
+    """A custody picker's cleaned value: a person, or None for organization custody."""
+    return None if value == ORG else value
 
 
 @org_member_required
@@ -173,16 +185,14 @@ def transfer_new(request):
     ids = selected_ids(source.getlist("unit"))
     scoped = Unit.objects.visible_to(request.user)
     scan_form = ScanForm(request.POST if "add_scanned" in request.POST else None)
-    holders = list(holders_for_org(organization_id=actor.organization_id))
     # Sending units to the one who already holds them is no transfer: leave that holder out
     # (everyone else of the organization stays on offer).
     senders = set(scoped.filter(pk__in=ids).values_list("custodian_id", flat=True))
-    if len(senders) == 1:
-        holders = [h for h in holders if h.pk not in senders]
     form = TransferForm(
         request.POST if "send" in request.POST else None,
-        holders=holders,
+        user=request.user,
         organization_id=actor.organization_id,
+        exclude_id=next(iter(senders)) if len(senders) == 1 else None,
     )
     if scan_form.is_bound and scan_form.is_valid():
         found, problems = selectors.units_from_scan(
@@ -192,7 +202,7 @@ def transfer_new(request):
             messages.error(request, problem)
         ids += [u.pk for u in found if u.pk not in ids]
     elif form.is_bound and form.is_valid():
-        recipient = _recipient(request, form.cleaned_data["recipient"])
+        recipient = _holder(form.cleaned_data["recipient"])
         try:
             transfers = services.transfer_create(
                 actor=request.user,
@@ -229,17 +239,34 @@ def transfer_new(request):
     )
 
 
+# The pending lists are short in practice (people answer them); past this many the page says
+# it shows only the newest.
+PENDING_SHOWN = 100
+
+
+def _capped(qs) -> tuple[list, bool]:
+    """The newest PENDING_SHOWN rows, and whether more were left out."""
+    rows = list(qs[: PENDING_SHOWN + 1])
+    return rows[:PENDING_SHOWN], len(rows) > PENDING_SHOWN
+
+
 @org_member_required
 def transfer_list(request):
     actor = actor_for(request.user)
-    waiting = selectors.transfer_rows(
-        selectors.transfers_waiting_on(user=request.user, actor=actor)
-    )[:100]
-    sent = selectors.transfer_rows(selectors.transfers_sent_pending(actor=actor))[:100]
-    recent = selectors.transfer_rows(
-        Transfer.objects.visible_to(request.user).exclude(status=Transfer.Status.PENDING)
-    )[:50]
-    waiting = list(waiting)
+    waiting, waiting_capped = _capped(
+        selectors.transfer_rows(selectors.transfers_waiting_on(user=request.user, actor=actor))
+    )
+    sent, sent_capped = _capped(
+        selectors.transfer_rows(selectors.transfers_sent_pending(actor=actor))
+    )
+    recent = keyset_page(
+        request,
+        selectors.transfer_rows(
+            Transfer.objects.visible_to(request.user).exclude(status=Transfer.Status.PENDING)
+        ),
+        selectors.TRANSFER_KEYSET,
+    )
+    selectors.count_units([*waiting, *sent, *recent.rows])
     return render(
         request,
         "inventory/transfer_list.html",
@@ -248,8 +275,12 @@ def transfer_list(request):
             "waiting_reps": [
                 t for t in waiting if not selectors.waits_on_me(transfer=t, actor=actor)
             ],
+            "waiting_capped": waiting_capped,
             "sent": [t for t in sent if t not in waiting],
-            "recent": recent,
+            "sent_capped": sent_capped,
+            "shown": PENDING_SHOWN,
+            "recent": recent.rows,
+            "page": recent,
         },
     )
 
@@ -366,17 +397,12 @@ def receiver_required(view):
     return wrapper
 
 
-def _custodian_from(request, value):
-    return None if value == ORG else _recipient(request, value)
-
-
 class _ReceiveForms:
     """The receiving page's three forms (form, UDI scan, CSV), bound only where posted."""
 
     def __init__(self, request, bound: str | None = None):
         actor = actor_for(request.user)
-        holders, include_org = selectors.receive_custodians(actor=actor)
-        common = {"holders": holders, "include_org": include_org}
+        common = {"user": request.user, "custodians": selectors.receive_custodians(actor=actor)}
         data = request.POST if request.method == "POST" else None
         self.form = ReceiveForm(
             data if bound == "form" else None, organization_id=actor.organization_id, **common
@@ -424,7 +450,7 @@ def receive(request):
             units = services.units_receive(
                 actor=request.user,
                 lines=[line],
-                custodian=_custodian_from(request, data["custodian"]),
+                custodian=_holder(data["custodian"]),
             )
         except ValidationError as exc:
             add_form_errors(form, exc)
@@ -444,7 +470,7 @@ def receive_udi(request):
             unit = services.unit_receive_udi(
                 actor=request.user,
                 raw=data["udi"],
-                custodian=_custodian_from(request, data["custodian"]),
+                custodian=_holder(data["custodian"]),
                 location=data["location"],
             )
         except ValidationError as exc:
@@ -466,7 +492,7 @@ def receive_csv(request):
             units = services.units_import_csv(
                 actor=request.user,
                 data=data["file"].read(services.CSV_MAX_BYTES + 1),
-                default_custodian=_custodian_from(request, data["custodian"]),
+                default_custodian=_holder(data["custodian"]),
             )
         except ValidationError as exc:
             problems = exc.messages

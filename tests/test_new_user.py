@@ -262,8 +262,19 @@ def test_mark_used_filter_errors_name_the_filter(client, rep):
 # --- Transfer recipients leave the sender out ------------------------------------------------
 
 
-def _recipient_ids(response):
-    return {v for v, _ in response.context["form"].fields["recipient"].choices if v}
+def _recipient_ids(response, candidates):
+    """Which of these values (user ids, or "org") the page's recipient picker accepts."""
+    from django import forms
+
+    field = response.context["form"].fields["recipient"]
+    accepted = set()
+    for value in candidates:
+        try:
+            field.clean(str(value))
+        except forms.ValidationError:
+            continue
+        accepted.add(str(value))
+    return accepted
 
 
 def test_a_rep_is_not_offered_herself_as_recipient(client, admin_user, rep, distributor):
@@ -271,7 +282,8 @@ def test_a_rep_is_not_offered_herself_as_recipient(client, admin_user, rep, dist
     sam = RepFactory(organization=rep.organization)
     client.force_login(rep)
 
-    choices = _recipient_ids(client.get(reverse("inventory:transfer_new"), {"unit": unit.pk}))
+    response = client.get(reverse("inventory:transfer_new"), {"unit": unit.pk})
+    choices = _recipient_ids(response, [rep.pk, sam.pk, distributor.pk, "org"])
 
     assert str(rep.pk) not in choices
     assert {str(sam.pk), str(distributor.pk), "org"} <= choices
@@ -282,9 +294,12 @@ def test_a_pooled_rep_taking_from_the_pool_is_offered_herself(client, admin_user
     (unit,) = receive_units(admin_user, distributor, n=1)
     client.force_login(rep)
 
-    choices = _recipient_ids(client.get(reverse("inventory:transfer_new"), {"unit": unit.pk}))
+    response = client.get(reverse("inventory:transfer_new"), {"unit": unit.pk})
+    choices = _recipient_ids(response, [rep.pk, distributor.pk])
 
     assert str(rep.pk) in choices and str(distributor.pk) not in choices
+    # The type-ahead asks the endpoint to leave the sender out too.
+    assert f"exclude={distributor.pk}" in response.content.decode()
 
 
 # --- Dashboards count only unexpired units as available stock --------------------------------

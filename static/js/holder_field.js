@@ -4,11 +4,14 @@
 document.querySelectorAll("input[data-holder-input][data-holder-url]").forEach((input) => {
   const list = document.getElementById(input.getAttribute("list"));
   if (!list) return;
+  // Options the server always offers (e.g. "Organization custody") stay on the list.
+  const fixed = [...list.querySelectorAll("option[data-fixed]")];
   let timer = null;
   let asked = 0;
 
   const show = (people) => {
     list.replaceChildren(
+      ...fixed,
       ...people.map((person) => {
         const option = document.createElement("option");
         option.value = person.label;

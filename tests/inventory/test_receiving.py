@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
@@ -559,22 +560,42 @@ def test_product_catalog_numbers_of_another_organization_are_unknown_in_csv(
     assert nothing_received()
 
 
-def _custodian_choices(client, user):
+def _custodian_field(client, user):
     client.force_login(user)
     response = client.get(reverse("inventory:receive"))
-    return [value for value, _ in response.context["form"].fields["custodian"].choices]
+    return response, response.context["form"].fields["custodian"]
 
 
-def test_the_receive_page_offers_an_admin_the_organization_and_every_holder(
+def _accepted(field, values):
+    accepted = set()
+    for value in values:
+        try:
+            field.clean(str(value))
+        except forms.ValidationError:
+            continue
+        accepted.add(str(value))
+    return accepted
+
+
+def test_the_receive_page_lets_an_admin_pick_the_organization_or_any_holder(
     client, admin_user, distributor, rep
 ):
     inactive = RepFactory(organization=admin_user.organization, is_active=False)
+    stranger = RepFactory(organization=OrganizationFactory())
 
-    choices = _custodian_choices(client, admin_user)
+    response, field = _custodian_field(client, admin_user)
 
-    assert set(choices) == {"org", str(distributor.pk), str(rep.pk)}
-    assert str(inactive.pk) not in choices
+    candidates = ["org", distributor.pk, rep.pk, inactive.pk, stranger.pk]
+    assert _accepted(field, candidates) == {"org", str(distributor.pk), str(rep.pk)}
+    assert field.clean("Organization custody") == "org"
+    # A type-ahead box, not a <select> listing every holder.
+    body = response.content.decode()
+    assert f'<option value="{rep.pk}"' not in body
+    assert 'name="custodian"' in body and "data-holder-url" in body
 
 
 def test_the_receive_page_offers_a_distributor_only_her_own_custody(client, distributor, rep):
-    assert _custodian_choices(client, distributor) == [str(distributor.pk)]
+    _, field = _custodian_field(client, distributor)
+
+    assert [str(value) for value, _ in field.choices] == [str(distributor.pk)]
+    assert _accepted(field, ["org", rep.pk, distributor.pk]) == {str(distributor.pk)}

@@ -196,7 +196,12 @@ def test_inventory_list_query_count_does_not_grow_from_5_to_50_rows(
     assert many == few
 
 
-def test_list_pages_without_counting(client, admin_user, org):
+def _next_url(response):
+    page = response.context["page"]
+    return page.next_cursor if page.has_next else None
+
+
+def test_list_pages_with_a_cursor_without_counting_or_offset(client, admin_user, org):
     product = ProductFactory(organization=org)
     receive_units(admin_user, None, n=55, product=product, serial_prefix="P-")
     client.force_login(admin_user)
@@ -209,8 +214,73 @@ def test_list_pages_without_counting(client, admin_user, org):
     ]
     assert unit_counts == []
     assert len(serials_on(first)) == 50 and "Next" in first.content.decode()
-    second = client.get(reverse("inventory:unit_list"), {"page": 2})
+    assert "Page 1" in first.content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        second = client.get(reverse("inventory:unit_list"), {"after": _next_url(first)})
     assert len(serials_on(second)) == 5
+    list_sql = [
+        q["sql"] for q in ctx.captured_queries if 'FROM "inventory_unit" INNER JOIN' in q["sql"]
+    ]
+    assert list_sql and all("OFFSET" not in sql for sql in list_sql)
+    assert all(sql.rstrip().endswith("LIMIT 51") for sql in list_sql)
+
+
+def test_paging_neither_skips_nor_repeats_when_units_arrive_between_clicks(client, admin_user, org):
+    today = timezone.localdate()
+    product = ProductFactory(organization=org)
+    for days in range(60):
+        receive_units(
+            admin_user,
+            None,
+            n=1,
+            product=product,
+            serial_prefix=f"K{days:02d}-",
+            expiration_date=today + datetime.timedelta(days=days),
+        )
+    client.force_login(admin_user)
+    url = reverse("inventory:unit_list")
+    first = client.get(url)
+    seen = [u.serial_number for u in first.context["units"]]
+    # New units land before the cursor (earliest expiry) and after it, between the clicks.
+    receive_units(
+        admin_user,
+        None,
+        n=3,
+        product=product,
+        serial_prefix="EARLY-",
+        expiration_date=today - datetime.timedelta(days=5),
+    )
+    receive_units(
+        admin_user,
+        None,
+        n=2,
+        product=product,
+        serial_prefix="LATE-",
+        expiration_date=today + datetime.timedelta(days=365),
+    )
+    second = client.get(url, {"after": _next_url(first)})
+    seen += [u.serial_number for u in second.context["units"]]
+    assert len(seen) == len(set(seen))  # nothing repeated
+    originals = {f"K{d:02d}-1" for d in range(60)}
+    assert originals <= set(seen)  # nothing skipped
+    assert {"LATE-1", "LATE-2"} <= set(seen) and not any(s.startswith("EARLY") for s in seen)
+    # "Page 1" goes back to the start, where the early arrivals now are.
+    assert "Page 1" in second.content.decode()
+    back = client.get(url)
+    assert [u.serial_number for u in back.context["units"]][:3] == ["EARLY-1", "EARLY-2", "EARLY-3"]
+
+
+def test_a_later_page_runs_as_many_queries_as_page_one_whatever_its_length(client, admin_user, org):
+    product = ProductFactory(organization=org)
+    receive_units(admin_user, None, n=53, product=product, serial_prefix="Q-")
+    client.force_login(admin_user)
+    url = reverse("inventory:unit_list")
+    first = client.get(url)
+    short, _ = _query_count(client, url, {"after": _next_url(first)})  # 3 rows
+    receive_units(admin_user, None, n=60, product=product, serial_prefix="W-")
+    full, response = _query_count(client, url, {"after": _next_url(first)})
+    assert len(response.context["units"]) == 50
+    assert short == full
 
 
 def test_csv_export_has_exactly_the_filtered_rows(client, rep, pooled, stock):
@@ -472,3 +542,299 @@ def test_returns_to_organization_custody_wait_on_the_admin(client, admin_user, r
     from events.selectors import dashboard
 
     assert dashboard(user=admin_user, actor=actor_for(admin_user))["waiting_on_me"] == 1
+
+
+# --- Holder pickers: no page lists every holder ------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["Sam", "sam rep", "{username}", "Sam Rep ({username})", "{pk}"])
+def test_admin_narrows_by_a_custodian_typed_into_the_box(client, admin_user, stock, typed):
+    sam = stock["sam"]
+    sam.display_name = "Sam Rep"
+    sam.save()
+    client.force_login(admin_user)
+    text = typed.format(username=sam.username, pk=sam.pk)
+    response = client.get(reverse("inventory:unit_list"), {"custodian": text})
+    assert prefixes(serials_on(response)) == ["S"]
+
+
+@pytest.mark.parametrize("typed", ["org", "Organization custody", "organization CUSTODY"])
+def test_admin_picks_organization_custody_in_the_custodian_box(client, admin_user, stock, typed):
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:unit_list"), {"custodian": typed})
+    assert prefixes(serials_on(response)) == ["O"]
+
+
+def test_an_ambiguous_custodian_names_the_matches_and_shows_nothing(client, admin_user, org, stock):
+    RepFactory(organization=org, display_name="Sammy")
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:unit_list"), {"custodian": "sa"})
+    assert serials_on(response) == []
+    assert "matches several people" in response.content.decode()
+
+
+def test_inventory_pages_do_not_list_every_holder(client, admin_user, distributor, rep, org, stock):
+    others = [RepFactory(organization=org) for _ in range(5)]
+    client.force_login(admin_user)
+    unit = Unit.objects.get(serial_number="R-1")
+    pages = [
+        client.get(reverse("inventory:unit_list")),
+        client.get(reverse("inventory:transfer_new"), {"unit": unit.pk}),
+        client.get(reverse("inventory:receive")),
+    ]
+    for response in pages:
+        body = response.content.decode()
+        for person in [*others, rep, distributor]:
+            assert f'<option value="{person.pk}"' not in body
+        assert 'data-holder-url="/users/holders/?purpose=' in body
+        assert '<option value="Organization custody" data-fixed>' in body
+
+
+def test_a_distributor_picks_among_her_own_reps_only(client, distributor, rep, stock):
+    client.force_login(distributor)
+    response = client.get(reverse("inventory:unit_list"))
+    choices = [v for v, _ in response.context["filter"].form.fields["rep"].choices if v]
+    assert sorted(choices) == sorted([str(rep.pk), str(stock["sam"].pk)])
+    assert f'<option value="{stock["casey"].pk}"' not in response.content.decode()
+
+
+def test_a_rep_has_no_custodian_or_rep_picker(client, rep, stock):
+    client.force_login(rep)
+    response = client.get(reverse("inventory:unit_list"))
+    assert not {"custodian", "rep"} & set(response.context["filter"].form.fields)
+    assert "data-holder-url" not in response.content.decode()
+
+
+def test_the_transfer_box_takes_a_typed_name_and_organization_custody(client, rep, stock):
+    one, two = Unit.objects.filter(serial_number__in=["R-1", "R-2"]).order_by("pk")
+    client.force_login(rep)
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {
+            "unit": [one.pk],
+            "recipient": f"{stock['sam'].name} ({stock['sam'].username})",
+            "send": "1",
+        },
+        follow=True,
+    )
+    assert "waiting for them to accept" in response.content.decode()
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [two.pk], "recipient": "Organization custody", "send": "1"},
+        follow=True,
+    )
+    assert "to organization custody" in response.content.decode()
+    assert sorted(Transfer.objects.values_list("recipient_id", flat=True), key=str) == sorted(
+        [stock["sam"].pk, None], key=str
+    )
+
+
+def test_the_transfer_box_refuses_the_sender_and_changes_nothing(client, rep, stock):
+    unit = Unit.objects.get(serial_number="R-1")
+    client.force_login(rep)
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": rep.username, "send": "1"},
+    )
+    assert "Nobody you may pick here matches" in response.content.decode()
+    assert not Transfer.objects.exists()
+
+
+# --- Search: exact codes first, short terms by prefix, then "contains" -----------------------
+
+
+@pytest.fixture
+def codes(org, admin_user):
+    product = ProductFactory(organization=org, catalog_number="CAT-77", description="Hip stem")
+    other = ProductFactory(organization=org, catalog_number="XCAT-770", description="Knee")
+    receive_units(admin_user, None, n=1, product=product, serial_prefix="AB", lot_number="LOT9")
+    receive_units(admin_user, None, n=1, product=product, serial_prefix="AB1")  # AB11
+    receive_units(admin_user, None, n=1, product=other, serial_prefix="ZAB")  # ZAB1
+    return {"product": product, "other": other}
+
+
+def _search(client, admin_user, q):
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:unit_list"), {"q": q})
+    return sorted(u.serial_number for u in response.context["units"]), response
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("AB1", ["AB1"]),  # exact serial, though AB11 and ZAB1 contain it
+        ("ab1", ["AB1"]),  # any case
+        ("lot9", ["AB1"]),  # exact lot
+        ("cat-77", ["AB1", "AB11"]),  # exact catalog number, not XCAT-770
+    ],
+)
+def test_an_exact_serial_lot_or_catalog_number_shows_only_its_units(
+    client, admin_user, codes, q, expected
+):
+    found, response = _search(client, admin_user, q)
+    assert found == expected
+    assert "Short searches" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("B11", ["AB11"]),  # part of a serial
+        ("CAT-7", ["AB1", "AB11", "ZAB1"]),  # part of catalog numbers
+        ("knee", ["ZAB1"]),  # part of a description
+    ],
+)
+def test_three_or_more_characters_match_anywhere(client, admin_user, codes, q, expected):
+    found, response = _search(client, admin_user, q)
+    assert found == expected
+    assert "Short searches" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("a", ["AB1", "AB11"]),  # serials starting with A, not ZAB1
+        ("zA", ["ZAB1"]),
+        ("xc", ["ZAB1"]),  # a catalog number's start
+        ("b1", []),  # in the middle of serials: not matched by a short search
+    ],
+)
+def test_short_searches_match_only_the_start_and_the_page_says_so(
+    client, admin_user, codes, q, expected
+):
+    found, response = _search(client, admin_user, q)
+    assert found == expected
+    assert (
+        "Short searches match the start of a serial, lot or catalog number."
+        in response.content.decode()
+    )
+
+
+def test_a_search_matching_nothing_shows_nothing(client, admin_user, codes):
+    found, response = _search(client, admin_user, "NO-SUCH-CODE")
+    assert found == []
+    assert "No units match." in response.content.decode()
+
+
+def test_an_exact_match_outside_the_scope_does_not_hide_matches_within_it(
+    client, rep, admin_user, org, stock
+):
+    # casey (another group) holds C-1; riley's search for "C-1" must not come up empty
+    # because of it, nor show it.
+    receive_units(admin_user, rep, n=1, product=stock["product"], serial_prefix="XC-1")
+    client.force_login(rep)
+    response = client.get(reverse("inventory:unit_list"), {"q": "C-1"})
+    assert [u.serial_number for u in response.context["units"]] == ["XC-11"]
+
+
+# --- Transfers page: Recent pages with a cursor; the pending lists say when capped -----------
+
+
+def _send(actor, units, to):
+    from inventory import services
+
+    return services.transfer_create(actor=actor, unit_ids=[u.pk for u in units], recipient=to)
+
+
+def test_recent_transfers_page_with_a_cursor_and_counts_only_the_rows_shown(
+    client, admin_user, distributor, rep, org
+):
+    units = receive_units(admin_user, rep, n=55)
+    for unit in units:
+        _send(distributor, [unit], distributor)  # completes at once
+    client.force_login(admin_user)
+    url = reverse("inventory:transfer_list")
+    with CaptureQueriesContext(connection) as ctx:
+        first = client.get(url)
+    assert len(first.context["recent"]) == 50
+    assert all(t.unit_count == 1 for t in first.context["recent"])
+    # No query groups transfers by their lines to count units for the whole list.
+    assert not any(
+        "GROUP BY" in q["sql"] and 'FROM "inventory_transfer"' in q["sql"]
+        for q in ctx.captured_queries
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        second = client.get(url, {"after": first.context["page"].next_cursor})
+    recent_sql = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if 'FROM "inventory_transfer"' in q["sql"] and "NOT" in q["sql"]
+    ]
+    assert recent_sql and all(
+        "OFFSET" not in sql and sql.rstrip().endswith("LIMIT 51") for sql in recent_sql
+    )
+    seen = [t.pk for t in first.context["recent"]] + [t.pk for t in second.context["recent"]]
+    assert sorted(seen) == sorted(Transfer.objects.values_list("pk", flat=True))
+    assert "Page 1" in second.content.decode()
+
+
+def test_transfer_page_query_count_does_not_grow_with_its_lists(
+    client, admin_user, distributor, rep, org
+):
+    sam = RepFactory(organization=org)
+    client.force_login(admin_user)
+    url = reverse("inventory:transfer_list")
+    _send(rep, receive_units(admin_user, rep, n=1), sam)
+    _send(distributor, receive_units(admin_user, rep, n=1), distributor)
+    few, _ = _query_count(client, url)
+    for _ in range(6):
+        _send(rep, receive_units(admin_user, rep, n=2), sam)
+        _send(distributor, receive_units(admin_user, rep, n=1), distributor)
+    many, _ = _query_count(client, url)
+    assert many == few
+
+
+def test_capped_pending_lists_say_so(client, admin_user, rep, org, monkeypatch):
+    from inventory import views
+
+    sam = RepFactory(organization=org)
+    for _ in range(3):
+        _send(rep, receive_units(admin_user, rep, n=1), sam)
+    client.force_login(rep)
+    url = reverse("inventory:transfer_list")
+    assert "Only the" not in client.get(url).content.decode()
+    monkeypatch.setattr(views, "PENDING_SHOWN", 2)
+    body = client.get(url).content.decode()
+    assert "Only the 2 newest pending transfers you sent are listed here." in body
+    client.force_login(sam)
+    body = client.get(url).content.decode()
+    assert "only the 2 newest are listed here" in body
+
+
+# --- CSV export: capped, and both the page and the file say so -------------------------------
+
+
+def _export_rows(client, params=None):
+    response = client.get(reverse("inventory:unit_export"), params or {})
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_a_capped_export_ends_with_a_line_that_says_so(client, admin_user, org, monkeypatch):
+    from inventory import views
+
+    receive_units(admin_user, None, n=4, serial_prefix="X-")
+    client.force_login(admin_user)
+    monkeypatch.setattr(views, "EXPORT_LIMIT", 4)
+    rows = _export_rows(client)
+    assert len(rows) == 5 and not any("capped" in cell for row in rows for cell in row)
+    monkeypatch.setattr(views, "EXPORT_LIMIT", 3)
+    rows = _export_rows(client)
+    assert len(rows) == 1 + 3 + 1
+    assert rows[-1] == [
+        "Export capped: only the first 3 rows are in this file. Narrow the filters to export "
+        "the rest."
+    ]
+
+
+def test_the_inventory_page_says_the_export_is_capped_when_the_list_is_long(
+    client, admin_user, org
+):
+    client.force_login(admin_user)
+    receive_units(admin_user, None, n=3)
+    assert (
+        'data-testid="export-cap"'
+        not in client.get(reverse("inventory:unit_list")).content.decode()
+    )
+    receive_units(admin_user, None, n=50)
+    body = client.get(reverse("inventory:unit_list")).content.decode()
+    assert "The CSV export holds at most 100,000 rows" in body
