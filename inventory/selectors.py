@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
@@ -16,7 +17,7 @@ from accounts.selectors import holders_for_org
 from . import hooks, policies
 from .expiry import WITHIN_90, expiry_q, unexpired_q
 from .filters import UnitFilter, product_lines
-from .models import CustodyEntry, Location, Transfer, Unit, UnitState
+from .models import CustodyEntry, JobChunk, Location, Transfer, Unit, UnitState
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,40 @@ UNIT_ORDER = (F("expiration_date").asc(nulls_last=True), "pk")
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
     return qs.select_related("product", "custodian", "location", "facility")
+
+
+# The columns of the unit export, immediate or in the background.
+EXPORT_COLUMNS = [
+    "catalog_number",
+    "description",
+    "product_line",
+    "lot_number",
+    "serial_number",
+    "expiration_date",
+    "state",
+    "custody",
+    "location",
+]
+
+
+def export_row(*, unit: Unit, actor: Actor) -> list[str]:
+    """One unit as a row of EXPORT_COLUMNS (needs unit_rows' select_related)."""
+    return [
+        unit.product.catalog_number,
+        unit.product.description,
+        unit.product.product_line,
+        unit.lot_number,
+        unit.serial_number,
+        unit.expiration_date.isoformat() if unit.expiration_date else "",
+        unit.state,
+        custody_label(unit=unit, actor=actor).text,
+        unit.location.name if unit.location else "",
+    ]
+
+
+def more_rows_than(qs: QuerySet, limit: int) -> bool:
+    """Whether `qs` has more than `limit` rows, counting at most limit + 1 of them."""
+    return qs[: limit + 1].count() > limit
 
 
 def filtered_units(
@@ -260,3 +295,14 @@ def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[
         else:
             problems.append(f"{line}: several units match; scan the full UDI barcode.")
     return found, problems
+
+
+def job_result_chunks(*, job) -> Iterator[bytes]:
+    """A job's result, one chunk (one query) at a time, so a download holds one in memory."""
+    ids = list(
+        JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT)
+        .order_by("seq")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        yield bytes(JobChunk.objects.values_list("data", flat=True).get(pk=pk))

@@ -20,4 +20,8 @@ urlpatterns = [
     path("receive/csv/", views.receive_csv, name="receive_csv"),
     path("products/", views.product_list, name="product_list"),
     path("locations/", views.location_list, name="location_list"),
+    path("jobs/", views.job_list, name="job_list"),
+    path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
 ]
