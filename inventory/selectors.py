@@ -306,3 +306,16 @@ def job_result_chunks(*, job) -> Iterator[bytes]:
     )
     for pk in ids:
         yield bytes(JobChunk.objects.values_list("data", flat=True).get(pk=pk))
+
+
+def expiry_digest_units(*, today: datetime.date) -> QuerySet[Unit]:
+    """Live units held by an active user with an email that expired or expire within 30 days
+    (inventory.expiry's windows), in digest order: by holder, location, earliest expiry."""
+    return (
+        Unit.objects.filter(custodian__isnull=False, custodian__is_active=True)
+        .exclude(custodian__email="")
+        .exclude(state=UnitState.INACTIVE)
+        .filter(expiry_q("expired", today=today) | expiry_q("30", today=today))
+        .select_related("product", "location", "custodian")
+        .order_by("custodian_id", F("location__name").asc(nulls_last=True), "expiration_date", "pk")
+    )
