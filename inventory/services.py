@@ -1131,8 +1131,9 @@ def job_run_export(*, job_id: int) -> None:
             _job_finish(job, status=Job.Status.FAILED, problems=["The export could not start."])
         return
     JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT).delete()  # an earlier try's
+    job.total = qs.count()
     Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.RUNNING, stage="Writing rows", processed=0, total=qs.count()
+        status=Job.Status.RUNNING, stage="Writing rows", processed=0, total=job.total
     )
     rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)
     progress = _CommittedProgress(job.pk)

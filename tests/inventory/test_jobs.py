@@ -274,6 +274,7 @@ def test_an_export_up_to_the_threshold_downloads_at_once_and_a_larger_one_runs_a
     jobs.run_worker()
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result_count == 4
+    assert job.processed == job.total == 4  # a finished job's bar is full
     download = client.get(reverse("inventory:job_download", args=[job.pk]))
     body = b"".join(download.streaming_content)
     assert download["Content-Disposition"].startswith("attachment;")
