@@ -107,15 +107,20 @@ def test_a_file_over_the_background_cap_is_refused_at_once(
 
 
 def test_a_background_import_is_all_or_nothing_and_keeps_every_numbered_line_error(
-    admin_user, distributor, knee, small_caps
+    admin_user, distributor, rep, knee, small_caps
 ):
-    (taken,) = receive_units(admin_user, distributor, n=1, product=knee, serial_prefix="S-")
+    (taken,) = receive_units(admin_user, rep, n=1, product=knee, serial_prefix="S-")
     units_before, entries_before = Unit.objects.count(), CustodyEntry.objects.count()
-    rows = _serials(4, start=2)  # lines 2-5 are good
-    rows += ["NOPE-1,X-1,,2030-01-01,", "KN-100,S-1,,2030-01-01,", *_serials(2, start=20)]
-    job = services.units_import_begin(
-        actor=admin_user, data=_csv(*rows), default_custodian=distributor
-    )
+    # Lines 2-5 are good and go to the distributor: they are inserted first, then rolled back
+    # when the rep's rows fail in the same insert.
+    rows = [f"KN-100,S-{i},,2030-01-01,,{distributor.username}" for i in range(2, 6)]
+    rows += [
+        f"NOPE-1,X-1,,2030-01-01,,{rep.username}",
+        f"KN-100,S-1,,2030-01-01,,{rep.username}",
+        f"KN-100,S-20,,2030-01-01,,{rep.username}",
+    ]
+    data = ("\n".join([HEADER + ",custodian", *rows]) + "\n").encode()
+    job = services.units_import_begin(actor=admin_user, data=data, default_custodian=None)
 
     jobs.run_worker()
 
