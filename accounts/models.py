@@ -158,6 +158,7 @@ class NotificationKind(models.TextChoices):
     EVENT_CHANGED = "event_changed", "Someone else edited, submitted or reopened my event"
     RECALL = "recall", "A recall touches my units or my open events"
     BELOW_PAR = "below_par", "One of my pool locations fell below par"
+    JOB_DONE = "job_done", "My background import or export finished"
 
 
 class Notification(models.Model):

@@ -323,6 +323,7 @@ def notify(
     transfer_id: int | None = None,
     recall_id: int | None = None,
     organization_id: int | None = None,
+    email_key: str | None = None,
 ) -> list[Notification]:
     """Tell people something, in-app and by email: the one way every app notifies.
 
@@ -331,7 +332,9 @@ def notify(
     unless they turned email off for this kind. Nobody is told of their own action; deactivated
     users and users of another organization (than the actor's, or `organization_id` when no
     person acted) are left out. The links (event, comment, transfer, recall ids) say what it is
-    about; `url` is the site path it opens. Raises ValueError for an unknown kind.
+    about; `url` is the site path it opens. `email_key` makes the email idempotent across
+    calls (a job that may run again passes one); by default each call's emails are new.
+    Raises ValueError for an unknown kind.
     """
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}")
@@ -371,7 +374,9 @@ def notify(
     for user in users:
         if user.email and user.pk not in muted:
             # Names are user-typed: config.mail keeps line breaks out of the subject header.
-            send_after_commit(subject=summary, body=body, to=[user.email], organization_id=org_id)
+            send_after_commit(
+                subject=summary, body=body, to=[user.email], organization_id=org_id, key=email_key
+            )
     return rows
 
 

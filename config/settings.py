@@ -207,3 +207,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Background work (inventory.Job): an import over IMPORT_MAX_UNITS runs as a job, up to
+# IMPORT_BACKGROUND_MAX_UNITS units and IMPORT_BACKGROUND_MAX_BYTES per file; an inventory
+# export over EXPORT_BACKGROUND_ROWS rows runs as a job, with no row cap. Files and results are
+# JobChunk rows in the database (never a server's disk), pruned after JOB_RESULT_DAYS.
+IMPORT_BACKGROUND_MAX_UNITS = env.int("IMPORT_BACKGROUND_MAX_UNITS", default=50_000)
+IMPORT_BACKGROUND_MAX_BYTES = env.int("IMPORT_BACKGROUND_MAX_BYTES", default=20 * 1024 * 1024)
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=10_000)
+JOB_CHUNK_BYTES = env.int("JOB_CHUNK_BYTES", default=1024 * 1024)
+JOB_RESULT_DAYS = env.int("JOB_RESULT_DAYS", default=3)

@@ -597,3 +597,101 @@ class ParLevel(models.Model):
 
     def __str__(self):
         return f"{self.product.catalog_number} at {self.location}: par {self.par}"
+
+
+class JobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Each user sees their own jobs; admins see every job of their organization."""
+        if not user.is_authenticated or user.organization_id is None:
+            return self.none()
+        qs = self.filter(organization_id=user.organization_id)
+        if actor_for(user).is_admin:
+            return qs
+        return qs.filter(owner_id=user.pk)
+
+
+class Job(models.Model):
+    """A large import or export that a worker runs in the background, with its progress.
+
+    The file it works on and the file it makes are `JobChunk` rows, never files on a server's
+    disk, so any app server shows the progress and serves the result. `processed` of `total`
+    is committed while the work goes on (see inventory.services); results are pruned after
+    settings.JOB_RESULT_DAYS (`manage.py prune_job_results`).
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Unit import"
+        EXPORT = "export", "Unit export"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=60, blank=True)  # what the worker is at, for people
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    # Export: the unit list's filter (GET lists); import: the default custodian's id.
+    params = models.JSONField(default=dict, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    result_count = models.PositiveIntegerField(default=0)  # units imported, rows exported
+    problems = models.JSONField(default=list, blank=True)  # numbered line errors of an import
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["import", "export"]), name="job_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="job_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "owner", "-created_at"]),
+            models.Index(fields=["finished_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(100, self.processed * 100 // self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class JobChunk(models.Model):
+    """One piece (about settings.JOB_CHUNK_BYTES) of a job's uploaded file or of its result."""
+
+    class Part(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        RESULT = "result", "Result"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    part = models.CharField(max_length=10, choices=Part.choices)
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "part", "seq"], name="job_chunk_unique_seq"),
+        ]
+
+    def __str__(self):
+        return f"{self.job} {self.part} {self.seq}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -15,7 +16,16 @@ from accounts.policies import Actor, holder_ids_in_scope, spoken_for_ids
 from . import hooks, policies
 from .expiry import WITHIN_90, expiry_q, unexpired_q
 from .filters import UnitFilter, product_lines
-from .models import CustodyEntry, EntryKind, Location, Transfer, TransferLine, Unit, UnitState
+from .models import (
+    CustodyEntry,
+    EntryKind,
+    JobChunk,
+    Location,
+    Transfer,
+    TransferLine,
+    Unit,
+    UnitState,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,40 @@ TRANSFER_KEYSET = (("created_at", "desc"), ("pk", "desc"))
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
     return qs.select_related("product", "custodian", "location", "facility")
+
+
+# The columns of the unit export, immediate or in the background.
+EXPORT_COLUMNS = [
+    "catalog_number",
+    "description",
+    "product_line",
+    "lot_number",
+    "serial_number",
+    "expiration_date",
+    "state",
+    "custody",
+    "location",
+]
+
+
+def export_row(*, unit: Unit, actor: Actor) -> list[str]:
+    """One unit as a row of EXPORT_COLUMNS (needs unit_rows' select_related)."""
+    return [
+        unit.product.catalog_number,
+        unit.product.description,
+        unit.product.product_line,
+        unit.lot_number,
+        unit.serial_number,
+        unit.expiration_date.isoformat() if unit.expiration_date else "",
+        unit.state,
+        custody_label(unit=unit, actor=actor).text,
+        unit.location.name if unit.location else "",
+    ]
+
+
+def more_rows_than(qs: QuerySet, limit: int) -> bool:
+    """Whether `qs` has more than `limit` rows, counting at most limit + 1 of them."""
+    return qs[: limit + 1].count() > limit
 
 
 def filtered_units(
@@ -307,3 +351,27 @@ def with_declines(units: list[Unit]) -> list[Unit]:
     for unit in units:
         unit.decline = by_id.get(unit.decline_entry_id)
     return units
+
+
+def job_result_chunks(*, job) -> Iterator[bytes]:
+    """A job's result, one chunk (one query) at a time, so a download holds one in memory."""
+    ids = list(
+        JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT)
+        .order_by("seq")
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        yield bytes(JobChunk.objects.values_list("data", flat=True).get(pk=pk))
+
+
+def expiry_digest_units(*, today: datetime.date) -> QuerySet[Unit]:
+    """Live units held by an active user with an email that expired or expire within 30 days
+    (inventory.expiry's windows), in digest order: by holder, location, earliest expiry."""
+    return (
+        Unit.objects.filter(custodian__isnull=False, custodian__is_active=True)
+        .exclude(custodian__email="")
+        .exclude(state=UnitState.INACTIVE)
+        .filter(expiry_q("expired", today=today) | expiry_q("30", today=today))
+        .select_related("product", "location", "custodian")
+        .order_by("custodian_id", F("location__name").asc(nulls_last=True), "expiration_date", "pk")
+    )

@@ -8,28 +8,37 @@ for the same unit serialize and the second sees the first one's result. The uniq
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import F
+from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import NotificationKind, Role, User
 from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
+from accounts.services import notify
+from config import csvsafe
+from config.mail import send_after_commit
 
-from . import notices, par, policies
+from . import notices, par, policies, selectors
 from .models import (
     CustodyEntry,
     EntryKind,
+    Job,
+    JobChunk,
     Location,
     Product,
     Recall,
@@ -516,8 +525,15 @@ def units_receive(
     Raises ValidationError listing every problem (with CSV line numbers when given): wrong
     tracking data, serials duplicated in the input or already on record for the product.
     """
+    return _receive(actor, lines, custodian=custodian, note=note, cap=settings.IMPORT_MAX_UNITS)
+
+
+def _receive(
+    actor: User, lines: Sequence[ReceiveLine], *, custodian: User | None, note: str, cap: int
+) -> list[Unit]:
+    """units_receive with the limit of units given (a background import's is higher); runs
+    inside the caller's transaction."""
     _check_receiver(actor, custodian)
-    cap = settings.IMPORT_MAX_UNITS
     if _units_planned(lines) > cap:
         raise ValidationError(
             f"That would create {_units_planned(lines):,} units; one receiving creates at most "
@@ -716,10 +732,12 @@ class _ImportLookups:
         )
 
 
-def _csv_text(data: bytes) -> str:
+def _csv_text(data: bytes, max_bytes: int = CSV_MAX_BYTES) -> str:
     """The upload as text, or a ValidationError saying why it is not a CSV text file."""
-    if len(data) > CSV_MAX_BYTES:
-        raise ValidationError("That file is larger than 5 MB; split it.")
+    if len(data) > max_bytes:
+        raise ValidationError(
+            f"That file is larger than {max_bytes // (1024 * 1024)} MB; split it."
+        )
     if b"\x00" in data:
         raise ValidationError("The file contains NUL bytes: it is not a CSV text file.")
     try:
@@ -728,14 +746,14 @@ def _csv_text(data: bytes) -> str:
         raise ValidationError("The file is not UTF-8 text; save it as CSV (UTF-8).") from exc
 
 
-def _csv_rows_strict(text: str) -> tuple[list[_CsvRow], list[str]]:
+def _csv_rows_strict(text: str, max_units: int | None = None) -> tuple[list[_CsvRow], list[str]]:
     """Parse strictly: the well-formed rows, and a numbered problem for each line that is not
     (a quote that never closes, text after a closing quote, more or fewer values than the
     header names), never guessed at. Blank lines are skipped. A file without a header, or
     with more rows than one import may create units for (each row creates at least one), is
     refused at once."""
     reader = csv.reader(io.StringIO(text), strict=True)
-    max_units = settings.IMPORT_MAX_UNITS
+    max_units = settings.IMPORT_MAX_UNITS if max_units is None else max_units
     rows: list[_CsvRow] = []
     problems: list[str] = []
     header: list[str] | None = None
@@ -876,17 +894,52 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
 
     Permission is checked before the file is read. Parsing is strict (see _csv_rows_strict).
     One row creates at most settings.RECEIVE_MAX_QUANTITY units and one file at most
-    settings.IMPORT_MAX_UNITS (rows x quantity); the messages name the limits.
+    settings.IMPORT_MAX_UNITS (rows x quantity); the messages name the limits. A larger file
+    goes to the background (units_import_begin).
     """
+    cap = settings.IMPORT_MAX_UNITS
+    plan = _import_plan(
+        actor=actor,
+        data=data,
+        default_custodian=default_custodian,
+        cap=cap,
+        max_bytes=CSV_MAX_BYTES,
+    )
+    return _import_insert(actor, plan, cap=cap)
+
+
+@dataclass
+class _ImportPlan:
+    """The checked rows of an import, by custodian, and the problems found so far."""
+
+    by_custodian: dict[int | None, tuple[User | None, list[ReceiveLine]]]
+    problems: list[str]
+
+
+def _import_plan(
+    *,
+    actor: User,
+    data: bytes,
+    default_custodian: User | None,
+    cap: int,
+    max_bytes: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> _ImportPlan:
+    """The validation pass of an import: reads only, so a background job runs it outside any
+    transaction and commits `progress(rows checked, rows)` as it goes. Raises ValidationError
+    when the file cannot be read at all or would create more than `cap` units."""
     who = actor_for(actor)
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors receive stock.")
-    rows, problems = _csv_rows_strict(_csv_text(data))
+    rows, problems = _csv_rows_strict(_csv_text(data, max_bytes), max_units=cap)
     lookups = _ImportLookups.for_organization(actor.organization_id)
     accepted: list[ReceiveLine] = []
     first_line: dict[tuple[int, str], int] = {}
     by_custodian: dict[int | None, tuple[User | None, list[ReceiveLine]]] = {}
-    for row in rows:
+    step = max(1, len(rows) // 100)
+    for done, row in enumerate(rows, start=1):
+        if progress is not None and (done % step == 0 or done == len(rows)):
+            progress(done, len(rows))
         custodian, line, row_problems = _csv_receive_line(
             row, who=who, lookups=lookups, default_custodian=default_custodian
         )
@@ -900,7 +953,7 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
         accepted.append(line)
         key = custodian.pk if custodian else None
         by_custodian.setdefault(key, (custodian, []))[1].append(line)
-    planned, cap = _units_planned(accepted), settings.IMPORT_MAX_UNITS
+    planned = _units_planned(accepted)
     if planned > cap:  # refused before any unit is made: the work itself is the harm
         raise ValidationError(
             [
@@ -909,19 +962,376 @@ def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None
                 *problems,
             ]
         )
-    # Rows that passed are still received (and rolled back below) so that their own problems,
-    # such as serials already on record, are reported together with the rest.
+    return _ImportPlan(by_custodian=by_custodian, problems=problems)
+
+
+def _import_insert(actor: User, plan: _ImportPlan, *, cap: int) -> list[Unit]:
+    """The insert of an import, inside the caller's transaction; raises ValidationError with
+    every problem (the caller's rollback then undoes the units made)."""
+    problems = list(plan.problems)
+    # Rows that passed are still received (and rolled back by the caller) so that their own
+    # problems, such as serials already on record, are reported together with the rest.
     received: list[Unit] = []
-    for custodian, lines in by_custodian.values():
+    for custodian, lines in plan.by_custodian.values():
         try:
-            received += units_receive(
-                actor=actor, lines=lines, custodian=custodian, note="CSV import"
-            )
+            received += _receive(actor, lines, custodian=custodian, note="CSV import", cap=cap)
         except ValidationError as exc:
             problems.extend(exc.messages)
     if problems:
         raise ValidationError(problems)
     return received
+
+
+# --- Background imports and exports (inventory.Job) -------------------------------------------
+#
+# A job's file and its result are JobChunk rows: any app server shows its progress and serves
+# its result, and no server keeps anything on disk. The worker commits progress as it goes,
+# outside the transaction that makes the job's effect, so a person watching sees it move.
+
+MAX_JOB_PROBLEMS = 1000  # an import's line errors kept on the job (the rest are counted)
+
+
+def _rows_units(rows: list[_CsvRow]) -> int:
+    """The units a parsed file asks for (rows x quantity), before any row is checked."""
+    total = 0
+    for row in rows:
+        try:
+            quantity = int(row.values.get("quantity") or 1)
+        except ValueError:
+            quantity = 1
+        total += max(quantity, 1)
+    return total
+
+
+def _store_chunks(job: Job, part: str, data: bytes) -> None:
+    size = settings.JOB_CHUNK_BYTES
+    JobChunk.objects.bulk_create(
+        JobChunk(job=job, part=part, seq=seq, data=data[start : start + size])
+        for seq, start in enumerate(range(0, len(data), size))
+    )
+
+
+@transaction.atomic
+def units_import_begin(
+    *, actor: User, data: bytes, default_custodian: User | None, filename: str = ""
+) -> list[Unit] | Job:
+    """Import units from CSV at once (units_import_csv) when the file asks for at most
+    settings.IMPORT_MAX_UNITS units, else store the file as a Job and enqueue its import.
+
+    A background import takes up to settings.IMPORT_BACKGROUND_MAX_UNITS units and
+    settings.IMPORT_BACKGROUND_MAX_BYTES; a file over those, or one that cannot be read, is
+    refused at once with a ValidationError. The job row and its queue entry commit together.
+    """
+    if not policies.can_receive(actor=actor_for(actor)):
+        raise PermissionDenied("Only admins and distributors receive stock.")
+    cap = settings.IMPORT_BACKGROUND_MAX_UNITS
+    rows, _ = _csv_rows_strict(_csv_text(data, settings.IMPORT_BACKGROUND_MAX_BYTES), max_units=cap)
+    asked = _rows_units(rows)
+    if asked <= settings.IMPORT_MAX_UNITS and len(data) <= CSV_MAX_BYTES:
+        return units_import_csv(actor=actor, data=data, default_custodian=default_custodian)
+    if asked > cap:
+        raise ValidationError(
+            f"This file would create {asked:,} units; one import creates at most {cap:,}. "
+            "Split the file."
+        )
+    job = Job.objects.create(
+        organization_id=actor.organization_id,
+        owner=actor,
+        kind=Job.Kind.IMPORT,
+        params={"default_custodian": default_custodian.pk if default_custodian else None},
+        filename=filename[:255],
+        total=len(rows),
+    )
+    _store_chunks(job, JobChunk.Part.UPLOAD, data)
+    from .tasks import import_units  # the task module imports this one
+
+    import_units.enqueue(organization_id=actor.organization_id, job_id=job.pk)
+    return job
+
+
+def _job_bytes(job: Job, part: str) -> bytes:
+    chunks = JobChunk.objects.filter(job=job, part=part).order_by("seq")
+    return b"".join(bytes(data) for data in chunks.values_list("data", flat=True))
+
+
+def job_run_import(*, job_id: int) -> None:
+    """Run a background import: a validation pass that commits its progress row by row
+    (outside any transaction), then one atomic insert that also marks the job done, so a
+    retried job never imports twice. All or nothing: any problem fails the job with every
+    numbered line error and creates no unit. The owner is told either way."""
+    job = Job.objects.select_related("owner").get(pk=job_id)
+    if job.is_finished:
+        return
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING, stage="Checking rows", processed=0
+    )
+    custodian_id = job.params.get("default_custodian")
+    default_custodian = (
+        User.objects.filter(pk=custodian_id, organization_id=job.organization_id).first()
+        if custodian_id
+        else None
+    )
+    cap = settings.IMPORT_BACKGROUND_MAX_UNITS
+
+    def progress(done: int, total: int) -> None:
+        Job.objects.filter(pk=job.pk).update(processed=done, total=total)
+
+    try:
+        plan = _import_plan(
+            actor=job.owner,
+            data=_job_bytes(job, JobChunk.Part.UPLOAD),
+            default_custodian=default_custodian,
+            cap=cap,
+            max_bytes=settings.IMPORT_BACKGROUND_MAX_BYTES,
+            progress=progress,
+        )
+        Job.objects.filter(pk=job.pk).update(stage="Saving units")
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().select_related("owner").get(pk=job.pk)
+            if locked.is_finished:
+                return
+            units = _import_insert(job.owner, plan, cap=cap)
+            _job_finish(locked, status=Job.Status.DONE, result_count=len(units))
+    except (ValidationError, PermissionDenied) as exc:
+        problems = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        with transaction.atomic():
+            _job_finish(job, status=Job.Status.FAILED, problems=problems)
+
+
+@transaction.atomic
+def units_export_begin(*, actor: User, params: dict[str, list[str]]) -> Job:
+    """Enqueue an export of the unit list as filtered by `params` (the list's GET parameters,
+    each a list of values). The worker applies them to what the user may see when it runs."""
+    job = Job.objects.create(
+        organization_id=actor.organization_id,
+        owner=actor,
+        kind=Job.Kind.EXPORT,
+        params={"filter": params},
+    )
+    from .tasks import export_units  # the task module imports this one
+
+    export_units.enqueue(organization_id=actor.organization_id, job_id=job.pk)
+    return job
+
+
+class _CommittedProgress:
+    """Progress written through a database connection of its own, so it commits while the
+    export's read transaction is still open. The row is updated only when nobody holds its
+    lock (SKIP LOCKED): progress never waits on, or deadlocks with, the job's own work.
+    SQLite (one writer at a time) exports without the read transaction and updates in place."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.own = None
+        if connection.vendor == "postgresql":
+            self.own = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def set(self, processed: int) -> None:
+        if self.own is None:
+            Job.objects.filter(pk=self.job_id).update(processed=processed)
+            return
+        table = Job._meta.db_table
+        with self.own.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET processed = %s WHERE id IN "  # noqa: S608 (our own table name)
+                f"(SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                [processed, self.job_id],
+            )
+
+    def close(self) -> None:
+        if self.own is not None:
+            self.own.close()
+
+
+class _ChunkWriter:
+    """A file-like target for the CSV writer that saves every settings.JOB_CHUNK_BYTES of text
+    as the next result chunk, so memory holds one chunk whatever the export's length."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.buffer = io.StringIO()
+        self.seq = 0
+
+    def write(self, text: str) -> None:
+        self.buffer.write(text)
+
+    def full(self) -> bool:
+        return self.buffer.tell() >= settings.JOB_CHUNK_BYTES
+
+    def save(self) -> None:
+        data = self.buffer.getvalue().encode()
+        if data:
+            JobChunk.objects.create(
+                job=self.job, part=JobChunk.Part.RESULT, seq=self.seq, data=data
+            )
+            self.seq += 1
+        self.buffer = io.StringIO()
+
+
+def job_run_export(*, job_id: int) -> None:
+    """Run a background export: every unit the owner may see that the saved filter matches,
+    with no row cap, read through a server-side cursor (`iterator`) and written as ~1 MB
+    result chunks; memory stays flat however many rows. The chunks and the "done" mark commit
+    together (on PostgreSQL one read transaction holds the cursor), so a retried job starts
+    over cleanly; progress commits on a connection of its own meanwhile."""
+    job = Job.objects.select_related("owner").get(pk=job_id)
+    if job.is_finished:
+        return
+    user = job.owner
+    actor = actor_for(user)
+    query = QueryDict(mutable=True)
+    for name, values in job.params.get("filter", {}).items():
+        query.setlist(name, values)
+    _, qs, valid = selectors.filtered_units(
+        params=query, actor=actor, queryset=Unit.objects.visible_to(user)
+    )
+    if not user.is_active or not valid:
+        with transaction.atomic():
+            _job_finish(job, status=Job.Status.FAILED, problems=["The export could not start."])
+        return
+    JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT).delete()  # an earlier try's
+    job.total = qs.count()
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING, stage="Writing rows", processed=0, total=job.total
+    )
+    rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)
+    progress = _CommittedProgress(job.pk)
+    reading = transaction.atomic() if progress.own is not None else contextlib.nullcontext()
+    try:
+        with reading:
+            out = _ChunkWriter(job)
+            writer = csvsafe.writer(out)
+            writer.writerow(selectors.EXPORT_COLUMNS)
+            count = 0
+            for unit in rows.iterator(chunk_size=2000):
+                writer.writerow(selectors.export_row(unit=unit, actor=actor))
+                count += 1
+                if out.full():
+                    out.save()
+                    progress.set(count)
+            out.save()
+            with transaction.atomic():
+                _job_finish(job, status=Job.Status.DONE, result_count=count)
+    finally:
+        progress.close()
+
+
+def job_give_up(*, job_id: int) -> None:
+    """Mark a job failed after its last try raised (the error itself is in the worker's log)."""
+    with transaction.atomic():
+        job = Job.objects.select_related("owner").get(pk=job_id)
+        if not job.is_finished:
+            _job_finish(
+                job,
+                status=Job.Status.FAILED,
+                problems=["The job stopped on an error; try again, or ask an admin."],
+            )
+
+
+def _job_finish(
+    job: Job, *, status: str, result_count: int = 0, problems: Sequence[str] = ()
+) -> None:
+    """Record the outcome (inside the caller's transaction), drop the upload, tell the owner."""
+    kept = list(problems[:MAX_JOB_PROBLEMS])
+    if len(problems) > MAX_JOB_PROBLEMS:
+        kept.append(f"… and {len(problems) - MAX_JOB_PROBLEMS:,} more problems.")
+    job.status, job.stage, job.finished_at = status, "", timezone.now()
+    job.result_count, job.problems = result_count, kept
+    if status == Job.Status.DONE:
+        job.processed = job.total
+    job.save(
+        update_fields=["status", "stage", "finished_at", "result_count", "problems", "processed"]
+    )
+    JobChunk.objects.filter(job=job, part=JobChunk.Part.UPLOAD).delete()
+    _notify_job_done(job)
+
+
+def _notify_job_done(job: Job) -> None:
+    """The one place a finished job tells its owner, in-app and (unless they turned it off) by
+    email; called in the transaction that finishes the job, so a retried job tells once."""
+    what = job.get_kind_display().lower()
+    outcome = "is done" if job.status == Job.Status.DONE else "failed"
+    notify(
+        recipients=[job.owner_id],
+        kind=NotificationKind.JOB_DONE,
+        actor=None,
+        organization_id=job.organization_id,
+        summary=f"Your {what} #{job.pk} {outcome}",
+        url=reverse("inventory:job_detail", args=[job.pk]),
+        email_key=f"job-done:{job.pk}",
+    )
+
+
+def jobs_prune(*, now: datetime.datetime | None = None) -> int:
+    """Delete jobs finished more than settings.JOB_RESULT_DAYS ago, with their files and
+    results. Returns how many jobs went."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.JOB_RESULT_DAYS)
+    old = Job.objects.filter(finished_at__lt=cutoff)
+    JobChunk.objects.filter(job__in=old).delete()
+    deleted, _ = old.delete()
+    return deleted
+
+
+# --- The daily expiry digest ---------------------------------------------------------------------
+
+DIGEST_MAX_LINES = 300  # units listed in one email; the rest are counted, the list links to all
+
+
+def expiry_digest_enqueue(*, today: datetime.date | None = None) -> int:
+    """Enqueue one email per holder listing their units that expired or expire within 30 days,
+    grouped by location. Each email's key names the holder and the date, so running this twice
+    on one day sends nothing twice. Returns how many emails were enqueued."""
+    today = today or timezone.localdate()
+    units = selectors.expiry_digest_units(today=today).iterator(chunk_size=2000)
+    enqueued = 0
+    for _, rows in itertools.groupby(units, key=lambda unit: unit.custodian_id):
+        held = list(rows)
+        holder = held[0].custodian
+        expired, soon, body = _expiry_digest_body(held, today=today)
+        with transaction.atomic():
+            send_after_commit(
+                subject=f"Expiry digest: {expired} expired, {soon} expiring within 30 days",
+                body=f"Hello {holder.name},\n\n" + body,
+                to=[holder.email],
+                organization_id=holder.organization_id,
+                key=f"expiry-digest:{holder.pk}:{today.isoformat()}",
+            )
+        enqueued += 1
+    return enqueued
+
+
+def _expiry_digest_body(units: Iterable[Unit], *, today: datetime.date) -> tuple[int, int, str]:
+    """(expired count, expiring count, the text listing them by location)."""
+    lines: list[str] = []
+    expired = soon = 0
+    place = object()
+    for unit in units:
+        if unit.is_expired(today):
+            expired += 1
+        else:
+            soon += 1
+        if expired + soon > DIGEST_MAX_LINES:
+            continue
+        here = unit.location.name if unit.location else "No location"
+        if here != place:
+            lines += ["", here]
+            place = here
+        when = "EXPIRED" if unit.is_expired(today) else "expires"
+        which = f"SN {unit.serial_number}" if unit.serial_number else f"lot {unit.lot_number}"
+        lines.append(
+            f"  {when} {unit.expiration_date}  {unit.product.catalog_number} "
+            f"{unit.product.description}  {which}"
+        )
+    listed = min(expired + soon, DIGEST_MAX_LINES)
+    link = settings.SITE_URL + reverse("inventory:unit_list")
+    text = (
+        f"As of {today}, {expired} unit(s) in your custody have expired and {soon} expire "
+        f"within 30 days, by location:\n" + "\n".join(lines) + "\n"
+    )
+    if listed < expired + soon:
+        text += f"\n… and {expired + soon - listed} more.\n"
+    text += f"\nSee them: {link}?expiry=expired and {link}?expiry=30\n"
+    return expired, soon, text
 
 
 # --- Catalog and locations ---------------------------------------------------------------------

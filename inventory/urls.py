@@ -30,4 +30,8 @@ urlpatterns = [
     path("recalls/<int:pk>/withdraw/", recall_views.recall_withdraw, name="recall_withdraw"),
     path("move/", recall_views.unit_move, name="unit_move"),
     path("par-levels/", recall_views.par_level_list, name="par_level_list"),
+    path("jobs/", views.job_list, name="job_list"),
+    path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
 ]

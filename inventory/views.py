@@ -7,7 +7,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +40,7 @@ from .forms import (
     TransferForm,
     UdiReceiveForm,
 )
-from .models import Location, Product, Transfer, Unit, UnitState
+from .models import Job, Location, Product, Transfer, Unit, UnitState
 
 EXPORT_LIMIT = 100_000
 
@@ -108,6 +108,8 @@ def unit_export(request):
     if not valid:
         messages.error(request, "Fix the filter before exporting.")
         return redirect(reverse("inventory:unit_list") + "?" + request.GET.urlencode())
+    if selectors.more_rows_than(qs, settings.EXPORT_BACKGROUND_ROWS):
+        return _export_in_background(request)
     # One row past the limit says whether the export was cut short.
     rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)[: EXPORT_LIMIT + 1]
     writer = csvsafe.writer(_Echo())
@@ -149,6 +151,19 @@ def unit_export(request):
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="trunkpool-units-{stamp}.csv"'
     return response
+
+
+def _export_in_background(request):
+    """Over settings.EXPORT_BACKGROUND_ROWS rows an export is a job: GET asks, POST starts it."""
+    if request.method != "POST":
+        return render(
+            request,
+            "inventory/export_confirm.html",
+            {"query": request.GET.urlencode(), "limit": settings.EXPORT_BACKGROUND_ROWS},
+        )
+    job = services.units_export_begin(actor=request.user, params=dict(request.GET.lists()))
+    messages.info(request, "Your export runs in the background; it is listed under Jobs.")
+    return redirect("inventory:job_detail", pk=job.pk)
 
 
 @org_member_required
@@ -489,15 +504,19 @@ def receive_csv(request):
     if forms.csv_form.is_valid():
         data = forms.csv_form.cleaned_data
         try:
-            units = services.units_import_csv(
+            outcome = services.units_import_begin(
                 actor=request.user,
-                data=data["file"].read(services.CSV_MAX_BYTES + 1),
+                data=data["file"].read(settings.IMPORT_BACKGROUND_MAX_BYTES + 1),
                 default_custodian=_holder(data["custodian"]),
+                filename=data["file"].name or "",
             )
         except ValidationError as exc:
             problems = exc.messages
         else:
-            messages.success(request, f"Imported {len(units)} unit(s).")
+            if isinstance(outcome, Job):
+                messages.info(request, "That file is large: it is imported in the background.")
+                return redirect("inventory:job_detail", pk=outcome.pk)
+            messages.success(request, f"Imported {len(outcome)} unit(s).")
             return redirect("inventory:receive")
     return forms.render(request, active_tab="csv", csv_problems=problems, status=400)
 
@@ -579,3 +598,54 @@ def hold_list(request):
         "inventory/hold_list.html",
         {"units": selectors.with_declines(page.rows), "page": page},
     )
+
+
+# --- Background jobs: each user's own, every job of the organization for admins ---------------
+
+
+def _visible_job(request, pk, **conditions):
+    return get_object_or_404(
+        Job.objects.visible_to(request.user).select_related("owner"), pk=pk, **conditions
+    )
+
+
+@org_member_required
+def job_list(request):
+    jobs = Job.objects.visible_to(request.user).select_related("owner")[:100]
+    return render(request, "inventory/job_list.html", {"jobs": jobs})
+
+
+@org_member_required
+def job_detail(request, pk):
+    """The progress page: works as a page to refresh; static JS polls job_progress."""
+    return render(request, "inventory/job_detail.html", {"job": _visible_job(request, pk)})
+
+
+@org_member_required
+def job_progress(request, pk):
+    job = _visible_job(request, pk)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "stage": job.stage,
+            "processed": job.processed,
+            "total": job.total,
+            "percent": job.percent,
+            "finished": job.is_finished,
+        }
+    )
+
+
+@org_member_required
+def job_download(request, pk):
+    """A finished export's CSV, streamed chunk by chunk from the database."""
+    job = _visible_job(request, pk, kind=Job.Kind.EXPORT, status=Job.Status.DONE)
+    response = StreamingHttpResponse(
+        selectors.job_result_chunks(job=job), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="trunkpool-units-{stamp}-job{job.pk}.csv"'
+    )
+    return response

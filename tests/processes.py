@@ -25,7 +25,7 @@ def _database_url() -> str:
 class Process:
     """One child process with its own empty MEDIA_ROOT and TMPDIR under `root/name`."""
 
-    def __init__(self, root: Path, name: str, args: list[str]):
+    def __init__(self, root: Path, name: str, args: list[str], env: dict[str, str] | None = None):
         self.name = name
         home = root / name
         (home / "media").mkdir(parents=True)
@@ -41,6 +41,7 @@ class Process:
             "SECRET_KEY": "stateless-test-key-shared-by-every-process",
             "ALLOWED_HOSTS": "127.0.0.1",
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.popen = subprocess.Popen(
@@ -72,10 +73,12 @@ class Process:
         self._log.close()
 
 
-def start_worker(root: Path, name: str, *, batch: bool = False) -> Process:
+def start_worker(
+    root: Path, name: str, *, batch: bool = False, env: dict[str, str] | None = None
+) -> Process:
     args = ["manage.py", "db_worker", "--queue-name=*", "--no-reload", "--no-startup-delay"]
     args += [f"--worker-id={name}", "--interval=0.1"]
-    return Process(root, name, args + (["--batch"] if batch else []))
+    return Process(root, name, args + (["--batch"] if batch else []), env)
 
 
 def _free_port() -> int:
@@ -85,13 +88,13 @@ def _free_port() -> int:
 
 
 class Server(Process):
-    def __init__(self, root: Path, name: str):
+    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["-m", "gunicorn", "config.wsgi", f"--bind=127.0.0.1:{self.port}", "--workers=1"]
         # gunicorn's control socket defaults to one path in $HOME, shared by every server.
         args += ["--no-control-socket"]
-        super().__init__(root, name, args)
+        super().__init__(root, name, args, env)
 
     def wait_until_up(self) -> None:
         wait_until(lambda: self._healthy(), processes=[self], what=f"{self.name} to answer")

@@ -1,5 +1,7 @@
 """Two gunicorn servers and two workers on one PostgreSQL, nothing else shared: each process has
-its own empty MEDIA_ROOT and TMPDIR, so anything kept on a server's disk fails here."""
+its own empty MEDIA_ROOT and TMPDIR, so anything kept on a server's disk fails here. A user signs
+in through A and goes on through B; a background export started through A runs once and its file
+downloads through B."""
 
 import http.cookiejar
 import re
@@ -11,9 +13,9 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import SentEmail
-from tests import jobs
+from inventory.models import Job
 from tests.factories import UserFactory
+from tests.inventory.factories import ProductFactory, receive_units
 from tests.processes import Server, start_worker, wait_until
 
 PASSWORD = "stateless-test-password"
@@ -47,8 +49,12 @@ def test_a_user_and_a_job_move_freely_between_two_servers_and_two_workers(tmp_pa
     # The servers run with the production password hashers, not the tests' fast one.
     user.password = PBKDF2PasswordHasher().encode(PASSWORD, "statelesssalt")
     user.save(update_fields=["password"])
-    server_a, server_b = Server(tmp_path, "server-a"), Server(tmp_path, "server-b")
-    workers = [start_worker(tmp_path, f"worker-{i}") for i in range(2)]
+    product = ProductFactory(organization=user.organization, serial_tracked=True)
+    receive_units(None, user, n=3, product=product, serial_prefix="SL-")
+    # Over two rows, an export runs in the background.
+    env = {"EXPORT_BACKGROUND_ROWS": "2"}
+    server_a, server_b = Server(tmp_path, "server-a", env), Server(tmp_path, "server-b", env)
+    workers = [start_worker(tmp_path, f"worker-{i}", env=env) for i in range(2)]
     everything = [server_a, server_b, *workers]
     try:
         server_a.wait_until_up()
@@ -68,26 +74,35 @@ def test_a_user_and_a_job_move_freely_between_two_servers_and_two_workers(tmp_pa
         assert landed == server_b.url + "/"
         assert "Hello, Riley Stateless" in page
 
-        # A job, run by whichever worker claims it, takes effect once.
-        # TODO(issue 10): start it through server A (the background export) and download its
-        # result through server B once that job exists.
-        jobs.open_gate()
-        result = jobs.record_once.enqueue(n=1)
-        wait_until(
-            lambda: (
-                jobs.job_row(result).status != TaskResultStatus.READY
-                and jobs.job_row(result).finished_at is not None
-            ),
-            processes=everything,
-            what="a worker to run the job",
+        # A background export started through A runs once, on whichever worker claims it.
+        _, confirm = browser.get(server_a.url + "/inventory/export.csv")
+        assert "Start the export" in confirm
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', confirm).group(1)
+        landed, page = browser.post(
+            server_a.url + "/inventory/export.csv", {"csrfmiddlewaretoken": token}
         )
+        match = re.fullmatch(re.escape(server_a.url) + r"/inventory/jobs/(\d+)/", landed)
+        assert match, landed
+        job_id = int(match.group(1))
+        wait_until(
+            lambda: Job.objects.get(pk=job_id).is_finished,
+            processes=everything,
+            what="a worker to run the export",
+        )
+        # Its progress page and its file come from server B (the file lives in PostgreSQL).
+        _, page = browser.get(f"{server_b.url}/inventory/jobs/{job_id}/")
+        assert "Download the CSV (3 rows)" in page
+        _, csv_text = browser.get(f"{server_b.url}/inventory/jobs/{job_id}/download/")
         for process in everything:
             process.assert_running()
     finally:
         for process in everything:
             process.stop()
 
-    row = DBTaskResult.objects.get(id=result.id)
+    (row,) = DBTaskResult.objects.filter(task_path="inventory.tasks.export_units")
     assert row.status == TaskResultStatus.SUCCESSFUL, row.traceback
     assert len(row.worker_ids) == 1 and row.worker_ids[0] in {"worker-0", "worker-1"}
-    assert SentEmail.objects.filter(key="probe:1").count() == 1
+    assert Job.objects.get(pk=job_id).status == Job.Status.DONE
+    lines = csv_text.splitlines()
+    assert lines[0].startswith('"catalog_number"') and len(lines) == 4
+    assert sorted(line.split(",")[4] for line in lines[1:]) == ['"SL-1"', '"SL-2"', '"SL-3"']

@@ -143,9 +143,33 @@ def _inventory_world(w: World) -> None:
 
 WORLD_HOOKS.append(_inventory_world)
 
+
+def _job_world(w: World) -> None:
+    from inventory.models import Job, JobChunk
+
+    job = Job.objects.create(
+        organization=w.rep.organization,
+        owner=w.rep,
+        kind=Job.Kind.EXPORT,
+        status=Job.Status.DONE,
+        finished_at=timezone.now(),
+    )
+    JobChunk.objects.create(job=job, part=JobChunk.Part.RESULT, seq=0, data=b'"a"\n')
+    w.objects.update(job=job)
+
+
+WORLD_HOOKS.append(_job_world)
+
 SIGNED_IN = {"anon": 302, "rep": 200, "distributor": 200, "admin": 200, "other_admin": 200}
+# The rep's own job: the rep and the organization's admins see it; nobody else, not even the
+# rep's distributor.
+OWN_JOB = {"anon": 302, "rep": 200, "distributor": 404, "admin": 200, "other_admin": 404}
 IN_ORG = {"anon": 302, "rep": 200, "distributor": 200, "admin": 200, "other_admin": 404}
 RECEIVERS = {"anon": 302, "rep": 403, "distributor": 200, "admin": 200, "other_admin": 200}
+
+
+def _job_pk(w):
+    return {"pk": w.objects["job"].pk}
 
 
 def _transfer_pk(w):
@@ -175,6 +199,10 @@ EXPECTATIONS.update(
         "inventory:receive_csv": Expect("post", lambda w: {}, 302, 403, 400, 400, 400),
         "inventory:product_list": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:location_list": Expect("get", lambda w: {}, **RECEIVERS),
+        "inventory:job_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "inventory:job_detail": Expect("get", _job_pk, **OWN_JOB),
+        "inventory:job_progress": Expect("get", _job_pk, **OWN_JOB),
+        "inventory:job_download": Expect("get", _job_pk, **OWN_JOB),
     }
 )
 
