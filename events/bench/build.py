@@ -20,6 +20,7 @@ a message naming it.
 from __future__ import annotations
 
 import datetime
+import json
 import random
 import time
 from collections import defaultdict
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import DistributorGroup, GroupChange, GroupMembership, User
@@ -36,6 +38,13 @@ DEMO_USERNAMES = ("admin", "dana", "riley", "sam", "drew", "casey")
 BENCH_EMAIL_DOMAIN = "bench.example"
 NULL = r"\N"
 DAY = 86_400
+
+
+# What each recall or move entry may change (the rules tests/inventory/factories.py's
+# ledger_problems checks entry by entry): a move only the location; a quarantine, a return and
+# a withdrawn recall only the state, and they name their recall; no other kind names one.
+KEEPS_CUSTODY = ("moved", "quarantined", "returned", "recall_withdrawn")
+NAMES_RECALL = ("quarantined", "returned", "recall_withdrawn")
 
 
 class BenchError(Exception):
@@ -285,6 +294,7 @@ class Builder:
         self.report = Report()
         self._date_cache: dict[int, str] = {}
         self.entries: list[str] = []  # story ledger entries (COPY lines, id assigned later)
+        self.notification_rows: list[str] = []
 
     # ---------------------------------------------------------------- helpers
     def phase(self, label: str, started: float) -> float:
@@ -334,6 +344,10 @@ class Builder:
             self.plan_events()
             self.plan_comments()
             started = self.phase("plan events, lines, comments", started)
+            self.plan_moves()
+            self.plan_recalls()
+            self.plan_par_levels()
+            started = self.phase("plan moves, recalls, par levels", started)
             dropped = self.drop_bulk_indexes(cursor)
             started = self.phase("drop indexes and foreign keys of big tables", started)
             self.write(cursor)
@@ -398,11 +412,15 @@ class Builder:
         self.locations = dict(
             Location.objects.filter(organization_id=self.org).values_list("name", "pk")
         )
+        self.location_holder = dict(
+            Location.objects.filter(organization_id=self.org).values_list("pk", "holder_id")
+        )
         self.products = list(
             Product.objects.filter(organization_id=self.org).values_list(
                 "pk", "single_use", "tracking", "product_line", "gtin"
             )
         )
+        self.demo_product_ids = [p[0] for p in self.products]
         self.next = {}
         for m in (
             User,
@@ -423,6 +441,10 @@ class Builder:
             model("Comment"),
             model("Mention"),
             model("Notification"),
+            model("Recall"),
+            model("RecallUnit"),
+            model("RecallReturn"),
+            model("ParLevel"),
         ):
             self.next[m.__name__] = self.next_ids(cursor, m)
 
@@ -550,7 +572,9 @@ class Builder:
         ]
         self.procedures.update(zip(missing, ids, strict=True))
         self.procedure_ids = list(self.procedures.values())
-        # Locations: a warehouse and two hospital bins per distributor, a trunk per rep.
+        # Locations, each with its holder: a warehouse and two hospital bins per distributor, a
+        # trunk per rep, the organization's own warehouse. A unit sits at a location of its
+        # custodian or nowhere (on its way, on a facility's shelf).
         self.location_rows = []
         self.home_location: dict[int | None, int | None] = {
             None: self.locations.get("Main Warehouse")
@@ -563,20 +587,30 @@ class Builder:
             ("casey", "Casey's Trunk"),
         ):
             self.home_location[self.demo[username].pk] = self.locations.get(name)
+        for holder, lid in self.home_location.items():
+            if lid is not None and self.location_holder.get(lid) != holder:
+                raise BenchError(f"The demo location {lid} is not held by user {holder}.")
+        self.bins_of: dict[int, list[int]] = defaultdict(list)
+        for lid, holder in self.location_holder.items():
+            if holder in self.home_location and lid != self.home_location[holder] and holder:
+                self.bins_of[holder].append(lid)  # St. Mary's Hospital bin, held by dana
         wanted = []
         for dist in self.dists:
             if dist not in self.home_location:
-                wanted.append((dist, f"{self.display[dist]}'s Warehouse", "warehouse"))
+                wanted.append((dist, f"{self.display[dist]}'s Warehouse", "warehouse", True))
             for n in (1, 2):
-                wanted.append((None, f"{self.display[dist]}'s Bin {n}", "bin"))
+                wanted.append((dist, f"{self.display[dist]}'s Bin {n}", "bin", False))
         for rep in self.reps:
             if rep not in self.home_location:
-                wanted.append((rep, f"{self.display[rep]}'s Trunk", "trunk"))
+                wanted.append((rep, f"{self.display[rep]}'s Trunk", "trunk", True))
         ids = self.take_ids("Location", len(wanted))
-        for lid, (holder, name, kind) in zip(ids, wanted, strict=True):
-            self.location_rows.append(f"{lid}\t{self.org}\t{esc(name)}\t{kind}")
-            if holder is not None:
+        for lid, (holder, name, kind, home) in zip(ids, wanted, strict=True):
+            self.location_rows.append(f"{lid}\t{self.org}\t{esc(name)}\t{kind}\t{holder}")
+            self.location_holder[lid] = holder
+            if home:
                 self.home_location[holder] = lid
+            else:
+                self.bins_of[holder].append(lid)
         # Products.
         new_products = max(0, s.products - len(self.products))
         ids = self.take_ids("Product", new_products)
@@ -635,7 +669,14 @@ class Builder:
         self.state = ["available"] * n
         self.seq = [1] * n
         self.facility: dict[int, int] = {}
-        self.location = [self.home_location.get(h) for h in self.holder]
+        self.location = [
+            rng.choice(self.bins_of[h])
+            if h in self.bins_of and rng.random() < 0.25
+            else self.home_location.get(h)
+            for h in self.holder
+        ]
+        self.first_location = list(self.location)
+        self.lot: dict[int, str] = {}  # lots recalls name, instead of the derived one
         span = self.now - self.start - 10 * DAY
         self.created = [self.start + int(rng.random() * span) for _ in range(n)]
         # Expiry in days from today: a few expired, some within 30 days, most years out.
@@ -685,10 +726,14 @@ class Builder:
         transfer=None,
         event=None,
         note: str = "",
+        to_location=...,
+        recall=None,
     ) -> None:
         """Append the unit's next ledger entry and move the unit to match."""
         before_c, before_s = self.custodian[i], self.state[i]
         after_c = before_c if to_custodian is ... else to_custodian
+        before_l = self.location[i]
+        after_l = before_l if to_location is ... else to_location
         self.seq[i] += 1
         self.entries.append(
             "\t".join(
@@ -707,11 +752,15 @@ class Builder:
                     _n(event),
                     ts(at),
                     note,
+                    _n(before_l),
+                    _n(after_l),
+                    _n(recall),
                 ]
             )
         )
         self.custodian[i] = after_c
         self.state[i] = to_state
+        self.location[i] = after_l
 
     # ---------------------------------------------------------------- transfers
     def plan_transfers(self) -> None:
@@ -722,6 +771,7 @@ class Builder:
         self.tline_pairs: list[tuple[int, int]] = []
         dists = [d for d in self.dists if self.reps_of[d]]
         weights = [8 if d == self.dana else 1 for d in dists]
+        self.transfers_url = reverse("inventory:transfer_list")
         status_count: dict[str, int] = defaultdict(int)
         misses = 0
         while len(self.transfer_rows) < count and misses < count:
@@ -779,7 +829,7 @@ class Builder:
                     resolved_by = self.dist_of[recipient]
                 else:
                     resolved_by = recipient
-                if self.role.get(recipient) == "rep" and rng.random() < 0.5:
+                if recipient is not None and rng.random() < 0.5:
                     to_location = self.home_location.get(recipient)
                 for i in units:
                     self.entry(
@@ -791,8 +841,8 @@ class Builder:
                         to_custodian=recipient,
                         behalf=self.behalf(resolved_by, recipient),
                         transfer=tid,
+                        to_location=to_location,
                     )
-                    self.location[i] = to_location
             elif outcome == "declined":
                 resolved_by = recipient
                 decline = rng.choice(DECLINE_REASONS)
@@ -830,6 +880,17 @@ class Builder:
                         transfer=tid,
                     )
             status_count[outcome] += 1
+            if outcome == "pending" and recipient is not None:
+                self.notify(
+                    recipient,
+                    "transfer_waiting",
+                    starter,
+                    f"Transfer #{tid} from {self.display.get(sender, 'the organization')} "
+                    f"waits on you: {len(units)} unit{'s' if len(units) > 1 else ''}",
+                    self.transfers_url,
+                    at,
+                    transfer=tid,
+                )
             self.transfer_rows.append(
                 "\t".join(
                     [
@@ -905,6 +966,8 @@ class Builder:
         ids = self.take_ids("Event", len(plan))
         self.event_rows = []
         self.eline_rows_plan = []  # (event id, unit idx, billable, from stock, marked by, at)
+        self.used_in_case: set[int] = set()
+        self.event_name: dict[int, str] = {}
         facility_stock: dict[tuple[int, int], list[int]] = defaultdict(list)
         sold_at: dict[int, int] = {}
         procedure_name = {pk: name for name, pk in self.procedures.items()}
@@ -1009,9 +1072,9 @@ class Builder:
                             to_custodian=rep,
                             event=eid,
                             note=esc(f"Sold to {self.facility_name[facility]}"),
+                            to_location=None,
                         )
                         self.facility[unit] = facility
-                        self.location[unit] = None
                         facility_stock[(facility, rep)].append(unit)
                         sold_at[unit] = submitted_at
                     elif kind in ("damage", "return", "adjustment"):
@@ -1026,6 +1089,8 @@ class Builder:
                         )
                     elif self.product_single[self.product[unit]] or from_stock:
                         self.entry(unit, "consumed", "inactive", rep, submitted_at, event=eid)
+                        if kind == "case":
+                            self.used_in_case.add(unit)
                     else:
                         self.entry(
                             unit,
@@ -1040,6 +1105,7 @@ class Builder:
             what = f" · {procedure_name[procedure]}" if procedure else ""
             day = time.strftime("%Y-%m-%d", time.gmtime(at))
             name = f"{labels[kind]}{what} · {self.facility_name[facility]} · {day}"
+            self.event_name[eid] = name[:200]
             self.event_rows.append(
                 "\t".join(
                     [
@@ -1074,7 +1140,7 @@ class Builder:
     def plan_comments(self) -> None:
         rng = self.rng
         count = self.scale.events // 8
-        self.comment_rows, self.mention_rows, self.notification_rows = [], [], []
+        self.comment_rows, self.mention_rows = [], []
         events = self.event_plan
         comment_ids = iter(self.take_ids("Comment", count))
         for _ in range(count):
@@ -1097,11 +1163,249 @@ class Builder:
             if mention:
                 self.mention_rows.append((cid, target))
                 read = NULL if rng.random() < 0.3 else ts(min(self.now, when + 3600))
-                self.notification_rows.append(
-                    f"{target}\tmention\t{eid}\t{cid}\t{author}\t{ts(when)}\t{read}"
+                self.notify(
+                    target,
+                    "mention",
+                    author,
+                    f"{self.display[author]} mentioned you on {self.event_name[eid]}",
+                    self.event_url(eid) + f"#comment-{cid}",
+                    when,
+                    read=read,
+                    event=eid,
+                    comment=cid,
                 )
         self.report.counts["comments"] = len(self.comment_rows)
-        self.report.counts["notifications"] = len(self.notification_rows)
+
+    def event_url(self, eid: int) -> str:
+        if not hasattr(self, "_event_url"):
+            self._event_url = reverse("events:event_detail", args=[987654321])
+        return self._event_url.replace("987654321", str(eid))
+
+    def notify(
+        self,
+        user,
+        kind,
+        actor,
+        summary,
+        url,
+        at,
+        *,
+        read=NULL,
+        event=None,
+        comment=None,
+        transfer=None,
+        recall=None,
+    ) -> None:
+        """One accounts.Notification row (the bell), as the services would have written it."""
+        self.notification_rows.append(
+            f"{user}\t{kind}\t{_n(actor)}\t{esc(summary[:300])}\t{esc(url)}\t{_n(event)}"
+            f"\t{_n(comment)}\t{_n(transfer)}\t{_n(recall)}\t{ts(at)}\t{read}"
+        )
+
+    # ---------------------------------------------------------------- moves
+    def plan_moves(self) -> None:
+        """Distributors restock their hospital bins from the warehouse (and back): "moved"
+        entries that change only the location, on units no story has touched."""
+        rng = self.rng
+        moved = 0
+        for dist, bins in self.bins_of.items():
+            home = self.home_location.get(dist)
+            stock = self.pool.get(dist) or []
+            if home is None or not bins:
+                continue
+            for _ in range(len(stock) // 30):
+                i = stock.pop()
+                to = rng.choice(bins) if self.location[i] == home else home
+                at = self.created[i] + int(rng.random() * (self.now - 2 * DAY - self.created[i]))
+                actor = dist if rng.random() < 0.9 else self.admins[0]
+                self.entry(
+                    i,
+                    "moved",
+                    "available",
+                    actor,
+                    max(at, self.created[i] + 60),
+                    behalf=self.behalf(actor, dist),
+                    to_location=to,
+                    note="Restocked" if to != home else "Back to the warehouse",
+                )
+                moved += 1
+        self.report.counts["units moved"] = moved
+
+    # ---------------------------------------------------------------- recalls
+    def plan_recalls(self) -> None:
+        """Three recalls, recorded a moment ago, after every story:
+
+        - a lot of about 500 units of one product, spread over many holders and states
+          (facility stock, a unit consumed in a submitted case, allocated on open events, in
+          transit), the lookup to time; available, hold and facility stock units quarantined;
+        - a few serials of another product, half of them returned to the manufacturer;
+        - a lot entered in error and withdrawn: its units back where they were.
+        """
+        rng = self.rng
+        self.recall_rows, self.recall_unit_rows, self.recall_return_rows = [], [], []
+        by_product: dict[int, list[int]] = defaultdict(list)
+        stock_count: dict[int, int] = defaultdict(int)
+        for i, pid in enumerate(self.product):
+            by_product[pid].append(i)
+            if self.state[i] == "facility_stock":
+                stock_count[pid] += 1
+        # The lot's product: the one with the most facility stock (a case used one, too).
+        candidates = sorted(by_product, key=lambda p: (-stock_count[p], p))
+        product = next(
+            (p for p in candidates if any(i in self.used_in_case for i in by_product[p])),
+            candidates[0],
+        )
+        units = by_product[product]
+        picked: list[int] = []
+        for state, most in (
+            ("facility_stock", 60),
+            ("allocated", 8),
+            ("in_transit", 5),
+            ("hold", 5),
+        ):
+            picked += [i for i in units if self.state[i] == state][:most]
+        picked += [i for i in units if i in self.used_in_case][:20]
+        chosen = set(picked)
+        rest = [i for i in units if i not in chosen and self.state[i] == "available"]
+        rng.shuffle(rest)
+        picked += rest[: max(0, 500 - len(picked))]
+        self.recall_lot = f"RCL-{self.product_code[product]}-{product:05d}"
+        ids = iter(self.take_ids("Recall", 3))
+        at = self.now - 25
+        admin = self.admins[0]
+        rid = next(ids)
+        self.recall_big = rid
+        self.recall_row(rid, "BENCH-R1", "II", product, [self.recall_lot], [], at)
+        self.quarantine(rid, "BENCH-R1", picked, at, lot=self.recall_lot)
+        # A few serials of another serial-tracked product; half of them returned.
+        serial_products = [
+            p for p in candidates if p != product and self.product_meta[p][2] == "serial"
+        ]
+        taken = set(picked)
+        rid = next(ids)
+        p2 = serial_products[0] if serial_products else candidates[-1]
+        few = [i for i in by_product[p2] if self.state[i] == "available" and i not in taken][:12]
+        taken |= set(few)
+        serials = [f"{self.product_code[p2]}{self.unit_ids[i]:08d}" for i in few]
+        self.recall_row(rid, "BENCH-R2", "I", p2, [], serials, at + 1)
+        self.quarantine(rid, "BENCH-R2", few, at + 1)
+        (return_id,) = self.take_ids("RecallReturn", 1)
+        self.recall_return_rows.append(
+            f"{return_id}\t{rid}\tRMA-BENCH-1\t{self.day(0)}\t{admin}\t{ts(at + 10)}"
+        )
+        for i in few[: len(few) // 2]:
+            self.entry(
+                i,
+                "returned",
+                "inactive",
+                admin,
+                at + 10,
+                recall=rid,
+                note="Returned to the manufacturer under recall BENCH-R2 (RMA-BENCH-1)",
+            )
+            self.returned_in[(rid, i)] = return_id
+        # A lot entered in error, then withdrawn: each unit back to the state it had.
+        rid = next(ids)
+        p3 = candidates[1] if len(candidates) > 1 else product
+        wrong = [i for i in by_product[p3] if self.state[i] == "available" and i not in taken][:8]
+        lot = f"WD-{self.product_code[p3]}-{p3:05d}"
+        self.recall_row(rid, "BENCH-R3", "III", p3, [lot], [], at + 2, withdrawn=(admin, at + 15))
+        self.quarantine(rid, "BENCH-R3", wrong, at + 2, lot=lot)
+        for i in wrong:
+            self.entry(
+                i,
+                "recall_withdrawn",
+                "available",
+                admin,
+                at + 15,
+                recall=rid,
+                note="Recall BENCH-R3 withdrawn: wrong lot entered",
+            )
+        self.report.counts["recall lot units"] = len(picked)
+        self.report.counts["quarantined"] = sum(1 for s in self.state if s == "quarantined")
+
+    returned_in: dict[tuple[int, int], int]
+
+    def recall_row(self, rid, reference, klass, product, lots, serials, at, withdrawn=None):
+        who, when = withdrawn or (None, None)
+        self.recall_rows.append(
+            "\t".join(
+                [
+                    str(rid),
+                    str(self.org),
+                    reference,
+                    "Bench recall: sterile barrier may be compromised",
+                    klass,
+                    str(product),
+                    esc(json.dumps(lots)),
+                    esc(json.dumps(serials)),
+                    self.day(0),
+                    "withdrawn" if withdrawn else "active",
+                    str(self.admins[0]),
+                    ts(at),
+                    NULL if when is None else ts(when),
+                    _n(who),
+                    "Wrong lot entered" if withdrawn else "",
+                ]
+            )
+        )
+
+    def quarantine(self, rid: int, reference: str, units: list[int], at: int, *, lot=None):
+        """What recall_record does: every unit found gets a RecallUnit with the state it was
+        found in; available, hold and facility stock units are quarantined (custody and
+        location kept); holders and representatives are told."""
+        if not hasattr(self, "returned_in"):
+            self.returned_in = {}
+        told: set[int] = set()
+        for i in units:
+            if lot:
+                self.lot[i] = lot
+            self.recall_unit_rows.append((rid, i, self.state[i]))
+            if self.custodian[i] is not None:
+                told.add(self.custodian[i])
+            if self.state[i] in ("available", "hold", "facility_stock"):
+                self.entry(
+                    i,
+                    "quarantined",
+                    "quarantined",
+                    self.admins[0],
+                    at,
+                    recall=rid,
+                    note=f"Recall {reference}",
+                )
+        for user in sorted(told):
+            self.notify(
+                user,
+                "recall",
+                self.admins[0],
+                f"Recall {reference} touches units in your custody",
+                reverse("inventory:recall_detail", args=[rid]),
+                at,
+                recall=rid,
+            )
+
+    # ---------------------------------------------------------------- par levels
+    def plan_par_levels(self) -> None:
+        """Par levels for dana's warehouse and bins, on products she stocks there."""
+        ids_needed = []
+        dana_locations = [self.home_location[self.dana], *self.bins_of.get(self.dana, [])]
+        new_products = {p[0] for p in self.products} - set(self.demo_product_ids)
+        stocked: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for i, h in enumerate(self.custodian):
+            if h == self.dana and self.state[i] == "available" and self.product[i] in new_products:
+                stocked[self.location[i]][self.product[i]] += 1
+        for loc in dana_locations:
+            if loc is None:
+                continue
+            for pid, n in sorted(stocked[loc].items(), key=lambda x: (-x[1], x[0]))[:6]:
+                par = max(1, n // 2) if len(ids_needed) % 3 else n + 2  # some below par
+                ids_needed.append((loc, pid, par, par + max(2, par // 2)))
+        ids = self.take_ids("ParLevel", len(ids_needed))
+        self.par_rows = [
+            f"{pk}\t{self.org}\t{loc}\t{pid}\t{par}\t{reorder}\t{NULL}\t{ts(self.now - DAY)}"
+            for pk, (loc, pid, par, reorder) in zip(ids, ids_needed, strict=True)
+        ]
+        self.report.counts["par levels"] = len(self.par_rows)
 
     # ---------------------------------------------------------------- indexes
     def big_tables(self) -> list[str]:
@@ -1223,7 +1527,7 @@ class Builder:
         table(model("Procedure"), ["id", "organization_id", "name"]).copy(
             cursor, self.procedure_rows
         )
-        table(model("Location"), ["id", "organization_id", "name", "kind"]).copy(
+        table(model("Location"), ["id", "organization_id", "name", "kind", "holder_id"]).copy(
             cursor, self.location_rows
         )
         table(
@@ -1345,7 +1649,57 @@ class Builder:
             "event_id",
             "at",
             "note",
+            "from_location_id",
+            "to_location_id",
+            "recall_id",
         ]
+        table(
+            model("Recall"),
+            [
+                "id",
+                "organization_id",
+                "reference",
+                "reason",
+                "recall_class",
+                "product_id",
+                "lot_numbers",
+                "serial_numbers",
+                "recall_date",
+                "status",
+                "created_by_id",
+                "created_at",
+                "withdrawn_at",
+                "withdrawn_by_id",
+                "withdraw_reason",
+            ],
+        ).copy(cursor, self.recall_rows)
+        table(
+            model("RecallReturn"),
+            ["id", "recall_id", "reference", "returned_on", "created_by_id", "created_at"],
+        ).copy(cursor, self.recall_return_rows)
+        ru_ids = self.take_ids("RecallUnit", len(self.recall_unit_rows))
+        copy["recall units"] = table(
+            model("RecallUnit"), ["id", "recall_id", "unit_id", "found_state", "returned_in_id"]
+        ).copy(
+            cursor,
+            (
+                f"{pk}\t{rid}\t{self.unit_ids[i]}\t{state}\t{_n(self.returned_in.get((rid, i)))}"
+                for pk, (rid, i, state) in zip(ru_ids, self.recall_unit_rows, strict=True)
+            ),
+        )
+        table(
+            model("ParLevel"),
+            [
+                "id",
+                "organization_id",
+                "location_id",
+                "product_id",
+                "par",
+                "reorder_to",
+                "alerted_at",
+                "updated_at",
+            ],
+        ).copy(cursor, self.par_rows)
         copy["ledger entries"] = table(Entry, ["id", *entry_cols]).copy(cursor, self.entry_lines())
         table(
             model("Comment"), ["id", "event_id", "author_id", "body", "created_at", "edited_at"]
@@ -1359,15 +1713,20 @@ class Builder:
             ),
         )
         note_ids = self.take_ids("Notification", len(self.notification_rows))
+        copy["notifications"] = len(self.notification_rows)
         table(
             model("Notification"),
             [
                 "id",
                 "user_id",
                 "kind",
+                "actor_id",
+                "summary",
+                "url",
                 "event_id",
                 "comment_id",
-                "actor_id",
+                "transfer_id",
+                "recall_id",
                 "created_at",
                 "read_at",
             ],
@@ -1383,7 +1742,7 @@ class Builder:
             pid = self.product[i]
             _, _, tracking, _, gtin = meta[pid]
             code = self.product_code[pid]
-            lot = f"{code}L{(uid // 150) % 100_000:05d}"
+            lot = self.lot.get(i) or f"{code}L{(uid // 150) % 100_000:05d}"
             serial = f"{code}{uid:08d}" if tracking == "serial" else ""
             exp = self.expiry[i]
             exp_text = NULL if exp is None else self.day(exp)
@@ -1409,6 +1768,7 @@ class Builder:
             yield (
                 f"{next(ids)}\t{org}\t{uid}\t1\treceived\t{NULL}\t{_n(h)}\t\tavailable"
                 f"\t{actor}\t{NULL}\t{NULL}\t{NULL}\t{ts(self.created[i])}\tbench_scale"
+                f"\t{NULL}\t{_n(self.first_location[i])}\t{NULL}"
             )
         for line in self.entries:
             yield f"{next(ids)}\t{line}"
@@ -1434,7 +1794,15 @@ def replay_problems(cursor, organization_id: int) -> dict[str, int]:
     - bad start: a first entry that does not start from nothing (received);
     - units whose state, custodian or ledger_seq differ from their last entry, or no ledger;
     - in-transit units without a pending transfer, pending transfers' units not in transit;
-    - allocated units without exactly one current line on an open event.
+    - allocated units without exactly one current line on an open event;
+    - broken location chain: an entry leaving from a location other than where the previous
+      one left the unit (the first from nowhere), or a unit not where its last entry left it;
+    - units sitting at a location another holder keeps;
+    - custody changed by a move, a quarantine, a return or a withdrawn recall; a move that
+      changed the state; a quarantine or return ending in the wrong state, a return of a unit
+      that was not quarantined; a recall named on any other kind, or missing on these
+      (the same rules as inventory.models.ledger_problems);
+    - quarantined units no active recall names.
     """
     Unit, Entry = model("Unit"), model("CustodyEntry")
     Transfer, TransferLine = model("Transfer"), model("TransferLine")
@@ -1449,6 +1817,16 @@ def replay_problems(cursor, organization_id: int) -> dict[str, int]:
         "e_unit": qn(column(Entry, "unit")),
         "e_from": qn(column(Entry, "from_custodian")),
         "e_to": qn(column(Entry, "to_custodian")),
+        "e_from_l": qn(column(Entry, "from_location")),
+        "e_to_l": qn(column(Entry, "to_location")),
+        "e_recall": qn(column(Entry, "recall")),
+        "u_loc": qn(column(Unit, "location")),
+        "location": qn(model("Location")._meta.db_table),
+        "l_holder": qn(column(model("Location"), "holder")),
+        "recall": qn(model("Recall")._meta.db_table),
+        "runit": qn(model("RecallUnit")._meta.db_table),
+        "ru_unit": qn(column(model("RecallUnit"), "unit")),
+        "ru_recall": qn(column(model("RecallUnit"), "recall")),
         "u_cust": qn(column(Unit, "custodian")),
         "tl_unit": qn(column(TransferLine, "unit")),
         "tl_transfer": qn(column(TransferLine, "transfer")),
@@ -1498,6 +1876,43 @@ def replay_problems(cursor, organization_id: int) -> dict[str, int]:
         {"org": organization_id},
     )
     transit, pending, allocated = cursor.fetchone()
+    cursor.execute(
+        """
+        WITH e AS (
+            SELECT {e_unit} AS unit_id, kind, {e_from} AS from_c, {e_to} AS to_c,
+                   from_state, to_state, {e_from_l} AS from_l, {e_to_l} AS to_l,
+                   {e_recall} AS recall_id,
+                   lag({e_to_l}) OVER w AS prev_l,
+                   row_number() OVER w AS rn, count(*) OVER (PARTITION BY {e_unit}) AS n
+            FROM {entry} WHERE organization_id = %(org)s
+            WINDOW w AS (PARTITION BY {e_unit} ORDER BY sequence)
+        )
+        SELECT
+            (SELECT count(*) FROM e WHERE from_l IS DISTINCT FROM prev_l),
+            (SELECT count(*) FROM {unit} u JOIN e ON e.unit_id = u.id AND e.rn = e.n
+                WHERE u.organization_id = %(org)s AND u.{u_loc} IS DISTINCT FROM e.to_l),
+            (SELECT count(*) FROM {unit} u JOIN {location} l ON l.id = u.{u_loc}
+                WHERE u.organization_id = %(org)s
+                  AND l.{l_holder} IS DISTINCT FROM u.{u_cust}),
+            (SELECT count(*) FROM e WHERE kind = ANY(%(keeps)s) AND from_c IS DISTINCT FROM to_c),
+            (SELECT count(*) FROM e WHERE
+                (kind = 'moved' AND from_state <> to_state)
+                OR (kind = 'quarantined' AND to_state <> 'quarantined')
+                OR (kind = 'returned' AND (to_state <> 'inactive'
+                                           OR from_state <> 'quarantined'))),
+            (SELECT count(*) FROM e WHERE (kind = ANY(%(names)s)) <> (recall_id IS NOT NULL)),
+            (SELECT count(*) FROM {unit} u WHERE u.organization_id = %(org)s
+                AND u.state = 'quarantined' AND NOT EXISTS (
+                    SELECT 1 FROM {runit} ru JOIN {recall} r ON r.id = ru.{ru_recall}
+                    WHERE ru.{ru_unit} = u.id AND r.status = 'active'))
+        """.format(**t),
+        {
+            "org": organization_id,
+            "keeps": list(KEEPS_CUSTODY),
+            "names": list(NAMES_RECALL),
+        },
+    )
+    loc_chain, loc_unit, loc_holder, custody, kind_state, recall_named, stray = cursor.fetchone()
     return {
         "sequence gaps": gaps,
         "broken chain": chain,
@@ -1506,4 +1921,11 @@ def replay_problems(cursor, organization_id: int) -> dict[str, int]:
         "in transit without a pending transfer": transit,
         "pending transfer units not in transit": pending,
         "allocated without one open line": allocated,
+        "broken location chain": loc_chain,
+        "units not where their ledger left them": loc_unit,
+        "units at another holder's location": loc_holder,
+        "custody changed by a move or a recall": custody,
+        "entry kinds ending in the wrong state": kind_state,
+        "recall named on the wrong kinds": recall_named,
+        "quarantined without an active recall": stray,
     }

@@ -13,14 +13,13 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 
-from .pages import Cell
+from .pages import Cell, check, static_from_finders
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -57,11 +56,7 @@ def time_in_process(
 
     Static URLs come from the finders (as in the tests), so no collectstatic is needed.
     """
-    storages = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=storages):
+    with static_from_finders():
         return _time_in_process(cells, samples=samples, on_result=on_result)
 
 
@@ -74,7 +69,8 @@ def _time_in_process(cells, *, samples, on_result):
             client = Client(HTTP_HOST="127.0.0.1")
             client.force_login(User.objects.get(username=cell.role))
             clients[cell.role] = client
-        client.get(cell.path)
+        warm = client.get(cell.path)
+        check(cell, warm.status_code, warm.content)
         timings, sql, counts = [], [], []
         for _ in range(samples):
             with CaptureQueriesContext(connection) as ctx:
@@ -170,7 +166,7 @@ def time_over_http(
         session = sessions.get(cell.role)
         if session is None:
             session = sessions[cell.role] = HttpSession(base_url, cell.role, password)
-        session.get(cell.path)
+        check(cell, *session.get(cell.path))
         timings = []
         for _ in range(samples):
             start = time.perf_counter()

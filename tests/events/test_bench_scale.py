@@ -4,11 +4,22 @@ replays to every unit's state and custodian."""
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 
-from accounts.models import DistributorGroup, User
+from accounts.models import DistributorGroup, Notification, User
 from events.bench import build, timing
 from events.models import Event
-from inventory.models import Transfer, Unit, UnitState
+from inventory.models import (
+    CustodyEntry,
+    Location,
+    ParLevel,
+    Recall,
+    RecallUnit,
+    Transfer,
+    Unit,
+    UnitState,
+)
+from tests.inventory.factories import ledger_problems
 
 UNITS, USERS, EVENTS = 3000, 200, 500  # 200 users: 4 distributor groups
 
@@ -47,6 +58,30 @@ def test_builder_makes_the_organization_it_promises(loaded):
     ).exists()
     assert report.counts["transfers"] == EVENTS // 4
     assert EVENTS * 0.3 <= report.counts["event lines"] <= EVENTS * 0.8
+    # Every location has a holder or is the organization's; units sit at their holder's.
+    assert Location.objects.filter(organization_id=org, kind="bin", holder=None).count() == 0
+    assert (
+        not Unit.objects.filter(location__isnull=False)
+        .exclude(location__holder_id=F("custodian_id"))
+        .exclude(location__holder=None, custodian=None)
+    )
+    assert CustodyEntry.objects.filter(kind="moved").exists()
+    # The recall lot to time: many units over many holders, facility stock and a used one.
+    big = Recall.objects.get(reference="BENCH-R1")
+    lot_units = Unit.objects.filter(lot_number=big.lot_numbers[0], product=big.product)
+    assert lot_units.count() == RecallUnit.objects.filter(recall=big).count() >= 50
+    assert lot_units.values("custodian").distinct().count() >= 10
+    assert lot_units.filter(state="quarantined", facility__isnull=False).exists()
+    assert lot_units.filter(ledger__kind="consumed", ledger__event_id__isnull=False).exists()
+    assert Recall.objects.get(reference="BENCH-R3").status == "withdrawn"
+    assert CustodyEntry.objects.filter(kind="returned").exists()
+    assert ParLevel.objects.filter(location__holder__username="dana").count() >= 3
+    # Notifications are accounts rows with what the bell shows.
+    note = Notification.objects.filter(kind="mention").first()
+    assert note.summary and note.url.startswith("/events/")
+    assert Notification.objects.filter(kind="recall", recall_id=big.pk).exists()
+    # The entry-by-entry replay the service tests use agrees with the SQL one.
+    assert ledger_problems(organization_id=org) == []
 
 
 @pytest.mark.postgres
@@ -59,6 +94,44 @@ def test_ledger_replay_agrees_and_catches_a_unit_that_disagrees(loaded):
     with connection.cursor() as cursor:
         problems = build.replay_problems(cursor, org)
     assert problems["units disagreeing with their ledger"] == 1
+
+
+@pytest.mark.postgres
+def test_ledger_replay_catches_a_unit_moved_without_an_entry(loaded):
+    org = User.objects.get(username="admin").organization_id
+    unit = Unit.objects.filter(organization_id=org, location__holder__username="dana").first()
+    other = Location.objects.filter(holder__username="riley").first()
+    Unit.objects.filter(pk=unit.pk).update(location=other)
+    with connection.cursor() as cursor:
+        problems = build.replay_problems(cursor, org)
+    assert problems["units not where their ledger left them"] == 1
+    assert problems["units at another holder's location"] == 1
+
+
+@pytest.mark.postgres
+def test_ledger_replay_catches_a_quarantine_that_changed_custody(loaded):
+    org = User.objects.get(username="admin").organization_id
+    unit = Unit.objects.filter(organization_id=org, state="quarantined").exclude(custodian=None)[0]
+    last = unit.ledger.order_by("-sequence").first()
+    CustodyEntry.objects.create(
+        organization_id=org,
+        unit=unit,
+        sequence=last.sequence + 1,
+        kind="quarantined",
+        from_custodian_id=unit.custodian_id,
+        to_custodian=None,
+        from_state="quarantined",
+        to_state="quarantined",
+        actor=User.objects.get(username="admin"),
+        recall=None,
+        from_location_id=unit.location_id,
+        to_location_id=unit.location_id,
+    )
+    Unit.objects.filter(pk=unit.pk).update(custodian=None, ledger_seq=last.sequence + 1)
+    with connection.cursor() as cursor:
+        problems = build.replay_problems(cursor, org)
+    assert problems["custody changed by a move or a recall"] == 1
+    assert problems["recall named on the wrong kinds"] == 1
 
 
 @pytest.mark.postgres

@@ -64,6 +64,12 @@ class Command(BaseCommand):
             cells = [c for c in pages.cells() if o["pages"] in c.page]
         except pages.PagesError as exc:
             raise CommandError(str(exc)) from exc
+        try:
+            self.time(o, cells)
+        except pages.PagesError as exc:
+            raise CommandError(f"wrong page, timing stopped: {exc}") from exc
+
+    def time(self, o, cells):
         if o["http"]:
             samples = o["samples"] or 30
             self.stdout.write(
