@@ -7,11 +7,14 @@ looking.
 
 from __future__ import annotations
 
+from html import escape
+
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from accounts.policies import (
@@ -163,9 +166,11 @@ class UnitFilter(django_filters.FilterSet):
             f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in own_reps(actor)]
         f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
         f["location"].queryset = Location.objects.filter(organization_id=actor.organization_id)
-        f["facility"].queryset = Facility.objects.filter(organization_id=actor.organization_id)
+        if not for_use:
+            f["facility"].queryset = Facility.objects.filter(organization_id=actor.organization_id)
         if for_use:
-            for name in ("state", "rep", "custodian"):
+            # Mark Used lists stock to use: "sold to facility" narrows nothing there.
+            for name in ("state", "rep", "custodian", "facility"):
                 del self.filters[name]
         if not actor.is_distributor:
             self.filters.pop("rep", None)
@@ -195,22 +200,29 @@ class UnitFilter(django_filters.FilterSet):
     @property
     def narrowing_fields(self) -> list[dict]:
         """The form's fields other than search and custody, for the filter bar: each with its
-        <select> options as (value, label, selected) when it is a list (one query for a model
-        list), None for any other input."""
+        <select> options as one escaped string (`options_html`) when it is a list, None for
+        any other input. A model list is read as (pk, name) pairs, one query and no model
+        instances: the organization's locations and facilities run to thousands of options,
+        and a template (or a widget) per option was most of these pages' time."""
         form = self.form
         items = []
         for name in form.fields:
             if name in ("q", "custody"):
                 continue
             bound = form[name]
+            field = bound.field
             options = None
-            if isinstance(bound.field.widget, forms.Select):
+            if isinstance(field.widget, forms.Select):
                 current = "" if bound.value() is None else str(bound.value())
-                options = [
-                    (str(value), label, str(value) == current)
-                    for value, label in bound.field.choices
-                ]
-            items.append({"field": bound, "options": options})
+                if isinstance(field, forms.ModelChoiceField):
+                    pairs = [("", field.empty_label or "")]
+                    pairs += field.queryset.values_list("pk", "name")
+                else:
+                    pairs = field.choices
+                options = mark_safe(
+                    "".join(_option(value, label, current) for value, label in pairs)
+                )
+            items.append({"field": bound, "options_html": options})
         return items
 
     def error_messages(self) -> list[str]:
@@ -286,6 +298,12 @@ class UnitFilter(django_filters.FilterSet):
 
     def filter_expiry(self, qs, name, value):
         return qs.filter(expiry_q(value, today=timezone.localdate())) if value else qs
+
+
+def _option(value, label, current: str) -> str:
+    value = str(value)
+    selected = " selected" if value == current else ""
+    return f'<option value="{escape(value)}"{selected}>{escape(label)}</option>'
 
 
 def custody_tabs(params, filterset: UnitFilter) -> list[dict]:

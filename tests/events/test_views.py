@@ -169,6 +169,20 @@ def test_mark_used_tabs_are_the_inventory_lists_custody_choices(client, rep, poo
     ]
 
 
+def test_mark_used_filter_offers_no_sold_to_facility_list(client, rep, pooled, trunk):
+    """Mark Used lists stock still to use: a "sold to facility" list narrows nothing there."""
+    FacilityFactory(organization=rep.organization, name="Unused Facility Hospital")
+    client.force_login(rep)
+
+    response = client.get(reverse("events:mark_used", args=[trunk["case"].pk]))
+
+    body = response.content.decode()
+    assert 'name="facility"' not in body
+    assert "Unused Facility Hospital" not in body
+    assert "facility" not in response.context["filter"].filters
+    assert 'name="location"' in body  # the other narrowing lists stay
+
+
 def test_without_pooling_mark_used_offers_only_the_reps_own_custody(client, rep, trunk):
     client.force_login(rep)
 

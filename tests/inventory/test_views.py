@@ -838,3 +838,23 @@ def test_the_inventory_page_says_the_export_is_capped_when_the_list_is_long(
     receive_units(admin_user, None, n=50)
     body = client.get(reverse("inventory:unit_list")).content.decode()
     assert "The CSV export holds at most 100,000 rows" in body
+
+
+def test_the_filter_bars_lists_are_escaped_and_keep_the_chosen_option(client, org, admin_user):
+    from tests.events.factories import FacilityFactory
+    from tests.inventory.factories import LocationFactory
+
+    LocationFactory(organization=org, name="Aisle 1")
+    chosen = LocationFactory(organization=org, name="<b>Trunk & Co</b>")
+    FacilityFactory(organization=org, name="St. Mary's")
+    client.force_login(admin_user)
+
+    body = client.get(reverse("inventory:unit_list"), {"location": chosen.pk}).content.decode()
+
+    assert (
+        f'<option value="{chosen.pk}" selected>&lt;b&gt;Trunk &amp; Co&lt;/b&gt;</option>' in body
+    )
+    assert '<option value="">Any location</option>' in body
+    assert "<b>Trunk" not in body
+    assert "St. Mary&#x27;s</option>" in body  # the inventory list keeps "Sold to facility"
+    assert '<option value="" selected>Any facility</option>' in body  # nothing chosen there
