@@ -216,6 +216,14 @@ def _check_transfer_request(
     if not unit_ids:
         raise ValidationError("Select at least one unit to transfer.")
     _check_recipient(actor, recipient)
+    # A location is its holder's shelf: units go to one the recipient holds, or to none.
+    if to_location is not None and to_location.holder_id != (recipient.pk if recipient else None):
+        raise ValidationError(
+            {
+                "to_location": f"{to_location} is held by {_holder_name(to_location.holder)}: "
+                f"choose a location of {_holder_name(recipient)}, or none."
+            }
+        )
 
 
 def _transfer_problems(
@@ -540,7 +548,7 @@ def _receive(
             f"{cap:,}. Split it."
         )
     problems: list[str] = []
-    planned = _plan_units(actor, lines, problems)
+    planned = _plan_units(actor, lines, problems, custodian=custodian)
     problems += _serial_problems(planned)
     if not planned and not problems:
         problems.append("Nothing to receive.")
@@ -550,10 +558,12 @@ def _receive(
 
 
 def _plan_units(
-    actor: User, lines: Sequence[ReceiveLine], problems: list[str]
+    actor: User, lines: Sequence[ReceiveLine], problems: list[str], *, custodian: User | None
 ) -> list[tuple[ReceiveLine, dict]]:
     """One (line, unit fields) pair per unit to create; what cannot be planned goes to
-    `problems`."""
+    `problems`. A line's location must be one the custodian holds (a location is its holder's
+    shelf; organization custody goes to the organization's own locations)."""
+    custodian_id = custodian.pk if custodian else None
     planned: list[tuple[ReceiveLine, dict]] = []
     for line in lines:
         if line.product.organization_id != actor.organization_id:
@@ -561,6 +571,13 @@ def _plan_units(
             continue
         if line.location is not None and line.location.organization_id != actor.organization_id:
             problems.append("Unknown location.")
+            continue
+        if line.location is not None and line.location.holder_id != custodian_id:
+            prefix = f"Line {line.line}: " if line.line else ""
+            problems.append(
+                f"{prefix}{line.location} is held by {_holder_name(line.location.holder)}, not "
+                f"{_holder_name(custodian)}: receive into a location of the custodian, or none."
+            )
             continue
         planned.extend((line, fields) for fields in _expand(line, problems))
     return planned
