@@ -25,13 +25,13 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.mail import send_after_commit
 from accounts.models import NotificationKind, Role, User
 from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from accounts.services import notify
 from config import csvsafe
-from config.mail import send_after_commit
 
 from . import notices, par, policies, selectors
 from .models import (
