@@ -1143,6 +1143,19 @@ class _CommittedProgress:
         if connection.vendor == "postgresql":
             self.own = connections.create_connection(DEFAULT_DB_ALIAS)
 
+    # The first key of the export claim's advisory lock (the second is the job's id).
+    CLAIM_SPACE = 0x6A6F62  # "job"
+
+    def claim(self) -> bool:
+        """Take this job for this run: False when another run holds it. A session lock on the
+        progress connection, held until `close` (or until a dead worker's connection drops);
+        it blocks no row, so progress and the result keep writing. SQLite runs one writer."""
+        if self.own is None:
+            return True
+        with self.own.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [self.CLAIM_SPACE, self.job_id])
+            return bool(cursor.fetchone()[0])
+
     def set(self, processed: int) -> None:
         if self.own is None:
             Job.objects.filter(pk=self.job_id).update(processed=processed)
@@ -1190,7 +1203,20 @@ def job_run_export(*, job_id: int) -> None:
     with no row cap, read through a server-side cursor (`iterator`) and written as ~1 MB
     result chunks; memory stays flat however many rows. The chunks and the "done" mark commit
     together (on PostgreSQL one read transaction holds the cursor), so a retried job starts
-    over cleanly; progress commits on a connection of its own meanwhile."""
+    over cleanly; progress commits on a connection of its own meanwhile.
+
+    One run at a time: a run first claims the job (a lock held until it ends, released too if
+    its worker dies); a second run of the same job, such as a slow export the sweeper put back,
+    finds it claimed and does nothing."""
+    progress = _CommittedProgress(job_id)
+    try:
+        if progress.claim():
+            _export(job_id, progress)
+    finally:
+        progress.close()
+
+
+def _export(job_id: int, progress: _CommittedProgress) -> None:
     job = Job.objects.select_related("owner").get(pk=job_id)
     if job.is_finished:
         return
@@ -1212,25 +1238,21 @@ def job_run_export(*, job_id: int) -> None:
         status=Job.Status.RUNNING, stage="Writing rows", processed=0, total=job.total
     )
     rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)
-    progress = _CommittedProgress(job.pk)
     reading = transaction.atomic() if progress.own is not None else contextlib.nullcontext()
-    try:
-        with reading:
-            out = _ChunkWriter(job)
-            writer = csvsafe.writer(out)
-            writer.writerow(selectors.EXPORT_COLUMNS)
-            count = 0
-            for unit in rows.iterator(chunk_size=2000):
-                writer.writerow(selectors.export_row(unit=unit, actor=actor))
-                count += 1
-                if out.full():
-                    out.save()
-                    progress.set(count)
-            out.save()
-            with transaction.atomic():
-                _job_finish(job, status=Job.Status.DONE, result_count=count)
-    finally:
-        progress.close()
+    with reading:
+        out = _ChunkWriter(job)
+        writer = csvsafe.writer(out)
+        writer.writerow(selectors.EXPORT_COLUMNS)
+        count = 0
+        for unit in rows.iterator(chunk_size=2000):
+            writer.writerow(selectors.export_row(unit=unit, actor=actor))
+            count += 1
+            if out.full():
+                out.save()
+                progress.set(count)
+        out.save()
+        with transaction.atomic():
+            _job_finish(job, status=Job.Status.DONE, result_count=count)
 
 
 def job_give_up(*, job_id: int) -> None:
