@@ -2,9 +2,8 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 from django.template import loader
 
-from config.mail import send_after_commit
-
 from .fields import HolderField
+from .mail import send_after_commit
 from .models import NotificationKind, Role, User
 from .selectors import HolderPurpose
 
@@ -62,7 +61,7 @@ class PoolingForm(forms.Form):
 
 
 class TrunkpoolPasswordResetForm(PasswordResetForm):
-    """Django's reset form, sending through the app's one mail path (config.mail).
+    """Django's reset form, sending through the app's one mail path (accounts.mail).
 
     It also reaches people who never set a password (an invitation they lost): the emailed
     link is how they set one.

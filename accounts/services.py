@@ -17,9 +17,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from config.mail import header_safe, send_after_commit
-
 from . import hooks
+from .mail import header_safe, send_after_commit
 from .models import (
     DistributorGroup,
     GroupChange,
@@ -373,7 +372,7 @@ def notify(
     body = f"{summary}\n\n{detail}".rstrip() + link + "\n"
     for user in users:
         if user.email and user.pk not in muted:
-            # Names are user-typed: config.mail keeps line breaks out of the subject header.
+            # Names are user-typed: accounts.mail keeps line breaks out of the subject header.
             send_after_commit(
                 subject=summary, body=body, to=[user.email], organization_id=org_id, key=email_key
             )

@@ -17,7 +17,7 @@ def send_email_once(
 ) -> bool:
     """Send one email at most once per (`key`, `to`), however often the job is retried.
 
-    Enqueue it inside the transaction of the action the email is about (config.mail does).
+    Enqueue it inside the transaction of the action the email is about (accounts.mail does).
     `organization_id` counts a failure on that organization's admin dashboard; `html` is an
     optional HTML alternative to the plain-text `body`.
     """

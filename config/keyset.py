@@ -153,6 +153,9 @@ class Keyset:
                 value, bool
             ):
                 raise InvalidCursor(BAD_CURSOR)
+            # No sort key holds NUL (PostgreSQL text cannot): sending one would be a 500.
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidCursor(BAD_CURSOR)
             field = _model_field(model, key.field)
             if field is not None:
                 if value is None and not field.null:

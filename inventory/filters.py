@@ -165,7 +165,7 @@ class UnitFilter(django_filters.FilterSet):
             # A distributor's own reps: a short list, bounded by the size of her group.
             f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in own_reps(actor)]
         f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
-        f["location"].queryset = Location.objects.filter(organization_id=actor.organization_id)
+        f["location"].queryset = Location.objects.offered_to(actor)
         if not for_use:
             f["facility"].queryset = Facility.objects.filter(organization_id=actor.organization_id)
         if for_use:

@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 
 from accounts.fields import HolderField
-from accounts.selectors import HolderPurpose
+from accounts.selectors import HolderPurpose, actor_for
 
 from .models import Location, Product
 from .udi import is_valid_gtin
@@ -60,6 +60,13 @@ def custodian_field(*, user, custodians, label: str, help_text: str = "") -> for
     )
 
 
+def receive_locations(user, custodians):
+    """Locations a receiving form offers: those the person may pick, narrowed to the
+    custodians' own when the custodians are a short list (a distributor: herself)."""
+    qs = Location.objects.offered_to(actor_for(user))
+    return qs if custodians is None else qs.filter(holder__in=custodians)
+
+
 class TransferForm(forms.Form):
     recipient = CustodyField(
         purpose=HolderPurpose.RECIPIENT,
@@ -81,9 +88,9 @@ class TransferForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["recipient"].set_user(user, exclude_id=exclude_id)
         _holder_box(self.fields["recipient"], "Name or username")
-        self.fields["to_location"].queryset = Location.objects.filter(
-            organization_id=organization_id
-        )
+        # The sender's side: locations of holders the sender may act for; the service accepts
+        # only one the recipient holds.
+        self.fields["to_location"].queryset = Location.objects.offered_to(actor_for(user))
 
 
 class ScanForm(forms.Form):
@@ -133,7 +140,7 @@ class ReceiveForm(forms.Form):
             help_text=f"Lot-tracked products: how many units (at most {cap:,} at a time).",
         )
         self.fields["product"].queryset = Product.objects.filter(organization_id=organization_id)
-        self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id)
+        self.fields["location"].queryset = receive_locations(user, custodians)
 
     def serials(self):
         return [s.strip() for s in self.cleaned_data["serial_numbers"].splitlines() if s.strip()]
@@ -150,7 +157,7 @@ class UdiReceiveForm(forms.Form):
 
     def __init__(self, *args, organization_id, user, custodians, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.filter(organization_id=organization_id)
+        self.fields["location"].queryset = receive_locations(user, custodians)
         self.fields["custodian"] = custodian_field(
             user=user, custodians=custodians, label="Into the custody of"
         )

@@ -47,6 +47,20 @@ class Product(models.Model):
         return f"{self.catalog_number} {self.description}"
 
 
+class LocationQuerySet(models.QuerySet):
+    def offered_to(self, actor):
+        """The locations a picker offers `actor` (an `Actor`): those of the holders in their
+        scope and the organization's own (receiving dock, returns). An admin's scope is the
+        whole organization, whose trunks (one per rep: thousands) no <select> can list, so an
+        admin is offered every location but trunks; services still accept any location whose
+        holder fits, and a CSV import names a trunk by its name."""
+        qs = self.filter(organization_id=actor.organization_id)
+        scope = holder_ids_in_scope(actor=actor)
+        if scope is None:
+            return qs.exclude(kind=Location.Kind.TRUNK)
+        return qs.filter(Q(holder__isnull=True) | Q(holder_id__in=scope))
+
+
 class Location(models.Model):
     class Kind(models.TextChoices):
         WAREHOUSE = "warehouse", "Warehouse"
@@ -67,6 +81,8 @@ class Location(models.Model):
         on_delete=models.PROTECT,
         related_name="locations",
     )
+
+    objects = LocationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

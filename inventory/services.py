@@ -25,13 +25,13 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.mail import send_after_commit
 from accounts.models import NotificationKind, Role, User
 from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from accounts.services import notify
 from config import csvsafe
-from config.mail import send_after_commit
 
 from . import notices, par, policies, selectors
 from .models import (
@@ -216,6 +216,14 @@ def _check_transfer_request(
     if not unit_ids:
         raise ValidationError("Select at least one unit to transfer.")
     _check_recipient(actor, recipient)
+    # A location is its holder's shelf: units go to one the recipient holds, or to none.
+    if to_location is not None and to_location.holder_id != (recipient.pk if recipient else None):
+        raise ValidationError(
+            {
+                "to_location": f"{to_location} is held by {_holder_name(to_location.holder)}: "
+                f"choose a location of {_holder_name(recipient)}, or none."
+            }
+        )
 
 
 def _transfer_problems(
@@ -540,7 +548,7 @@ def _receive(
             f"{cap:,}. Split it."
         )
     problems: list[str] = []
-    planned = _plan_units(actor, lines, problems)
+    planned = _plan_units(actor, lines, problems, custodian=custodian)
     problems += _serial_problems(planned)
     if not planned and not problems:
         problems.append("Nothing to receive.")
@@ -550,10 +558,12 @@ def _receive(
 
 
 def _plan_units(
-    actor: User, lines: Sequence[ReceiveLine], problems: list[str]
+    actor: User, lines: Sequence[ReceiveLine], problems: list[str], *, custodian: User | None
 ) -> list[tuple[ReceiveLine, dict]]:
     """One (line, unit fields) pair per unit to create; what cannot be planned goes to
-    `problems`."""
+    `problems`. A line's location must be one the custodian holds (a location is its holder's
+    shelf; organization custody goes to the organization's own locations)."""
+    custodian_id = custodian.pk if custodian else None
     planned: list[tuple[ReceiveLine, dict]] = []
     for line in lines:
         if line.product.organization_id != actor.organization_id:
@@ -561,6 +571,13 @@ def _plan_units(
             continue
         if line.location is not None and line.location.organization_id != actor.organization_id:
             problems.append("Unknown location.")
+            continue
+        if line.location is not None and line.location.holder_id != custodian_id:
+            prefix = f"Line {line.line}: " if line.line else ""
+            problems.append(
+                f"{prefix}{line.location} is held by {_holder_name(line.location.holder)}, not "
+                f"{_holder_name(custodian)}: receive into a location of the custodian, or none."
+            )
             continue
         planned.extend((line, fields) for fields in _expand(line, problems))
     return planned
@@ -1126,6 +1143,19 @@ class _CommittedProgress:
         if connection.vendor == "postgresql":
             self.own = connections.create_connection(DEFAULT_DB_ALIAS)
 
+    # The first key of the export claim's advisory lock (the second is the job's id).
+    CLAIM_SPACE = 0x6A6F62  # "job"
+
+    def claim(self) -> bool:
+        """Take this job for this run: False when another run holds it. A session lock on the
+        progress connection, held until `close` (or until a dead worker's connection drops);
+        it blocks no row, so progress and the result keep writing. SQLite runs one writer."""
+        if self.own is None:
+            return True
+        with self.own.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [self.CLAIM_SPACE, self.job_id])
+            return bool(cursor.fetchone()[0])
+
     def set(self, processed: int) -> None:
         if self.own is None:
             Job.objects.filter(pk=self.job_id).update(processed=processed)
@@ -1173,7 +1203,20 @@ def job_run_export(*, job_id: int) -> None:
     with no row cap, read through a server-side cursor (`iterator`) and written as ~1 MB
     result chunks; memory stays flat however many rows. The chunks and the "done" mark commit
     together (on PostgreSQL one read transaction holds the cursor), so a retried job starts
-    over cleanly; progress commits on a connection of its own meanwhile."""
+    over cleanly; progress commits on a connection of its own meanwhile.
+
+    One run at a time: a run first claims the job (a lock held until it ends, released too if
+    its worker dies); a second run of the same job, such as a slow export the sweeper put back,
+    finds it claimed and does nothing."""
+    progress = _CommittedProgress(job_id)
+    try:
+        if progress.claim():
+            _export(job_id, progress)
+    finally:
+        progress.close()
+
+
+def _export(job_id: int, progress: _CommittedProgress) -> None:
     job = Job.objects.select_related("owner").get(pk=job_id)
     if job.is_finished:
         return
@@ -1195,25 +1238,21 @@ def job_run_export(*, job_id: int) -> None:
         status=Job.Status.RUNNING, stage="Writing rows", processed=0, total=job.total
     )
     rows = selectors.unit_rows(qs).order_by(*selectors.UNIT_ORDER)
-    progress = _CommittedProgress(job.pk)
     reading = transaction.atomic() if progress.own is not None else contextlib.nullcontext()
-    try:
-        with reading:
-            out = _ChunkWriter(job)
-            writer = csvsafe.writer(out)
-            writer.writerow(selectors.EXPORT_COLUMNS)
-            count = 0
-            for unit in rows.iterator(chunk_size=2000):
-                writer.writerow(selectors.export_row(unit=unit, actor=actor))
-                count += 1
-                if out.full():
-                    out.save()
-                    progress.set(count)
-            out.save()
-            with transaction.atomic():
-                _job_finish(job, status=Job.Status.DONE, result_count=count)
-    finally:
-        progress.close()
+    with reading:
+        out = _ChunkWriter(job)
+        writer = csvsafe.writer(out)
+        writer.writerow(selectors.EXPORT_COLUMNS)
+        count = 0
+        for unit in rows.iterator(chunk_size=2000):
+            writer.writerow(selectors.export_row(unit=unit, actor=actor))
+            count += 1
+            if out.full():
+                out.save()
+                progress.set(count)
+        out.save()
+        with transaction.atomic():
+            _job_finish(job, status=Job.Status.DONE, result_count=count)
 
 
 def job_give_up(*, job_id: int) -> None:

@@ -12,7 +12,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from accounts import services as account_services
-from config.mail import header_safe
+from accounts.mail import header_safe
 from config.tasks import failed_job_count
 from events.models import Comment
 from tests.events.factories import FacilityFactory, ProcedureFactory, open_event

@@ -214,3 +214,24 @@ def test_an_ordering_must_end_with_the_primary_key():
         Keyset([("expiration_date", "asc")])
     with pytest.raises(ImproperlyConfigured):
         Keyset([("expiration_date", "up"), ("pk", "asc")])
+
+
+@pytest.mark.parametrize("ordering", [[("serial_number", "asc"), ("pk", "asc")], ASCENDING])
+@pytest.mark.parametrize("text", ["a\x00", "\x00", "2031-01-10\x00"])
+def test_a_cursor_with_a_nul_character_is_refused_not_sent_to_the_database(org, ordering, text):
+    # PostgreSQL cannot hold NUL in text: passing one through would be a 500, not a message.
+    cursor = _b64([text, 1])
+    with pytest.raises(InvalidCursor, match="broken or out of date"):
+        Keyset(ordering).page(Unit.objects.all(), after=cursor)
+    with pytest.raises(InvalidCursor):
+        Keyset(ordering).page(Unit.objects.all(), before=cursor)
+
+
+def test_a_nul_character_in_a_user_list_cursor_shows_the_first_page(client, org):
+    from django.urls import reverse
+
+    admin = UserFactory(organization=org, admin=True)
+    client.force_login(admin)
+    resp = client.get(reverse("accounts:user_list"), {"after": _b64(["a\x00", "b", 1])})
+    assert resp.status_code == 200
+    assert "broken or out of date" in resp.content.decode()

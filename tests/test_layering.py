@@ -78,3 +78,23 @@ def test_lower_app_migrations_depend_on_no_higher_app(app):
         if dep[0] in HIGHER[app]
     ]
     assert not bad, f"{app} migrations depend on a higher app: {bad}"
+
+
+# config holds plumbing every app uses (views helpers, cursors, CSV cells, the job runner):
+# beside the wiring (settings, urls, wsgi, asgi) it imports no app, not even inside a function,
+# so no app -> config -> app import cycle can form.
+# views.py is wiring too: the home page, above every app, that only urls.py imports.
+CONFIG_WIRING = {"settings.py", "urls.py", "wsgi.py", "asgi.py", "__init__.py", "views.py"}
+CONFIG_FILES = sorted(p for p in (ROOT / "config").rglob("*.py") if p.name not in CONFIG_WIRING)
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=[p.name for p in CONFIG_FILES])
+def test_config_plumbing_imports_no_app(path):
+    bad = sorted(m for m in _imported_modules(path) if m.split(".")[0] in ORDER)
+    assert not bad, f"{path.relative_to(ROOT)} imports app modules {bad}"
+
+
+def test_config_scan_sees_the_plumbing():
+    names = {p.name for p in CONFIG_FILES}
+    assert {"web.py", "keyset.py", "csvsafe.py", "tasks.py"} <= names
+    assert not (ROOT / "config" / "mail.py").exists()  # mail is the accounts app's

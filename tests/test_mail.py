@@ -1,4 +1,4 @@
-"""config.mail: every email is a job per recipient, enqueued with the action and sent once by a
+"""accounts.mail: every email is a job per recipient, enqueued with the action and sent once by a
 worker, however often that job is retried."""
 
 import pytest
@@ -6,8 +6,8 @@ from django.core import mail
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from accounts.mail import send_after_commit
 from accounts.models import SentEmail
-from config.mail import send_after_commit
 from tests import jobs
 
 pytestmark = pytest.mark.django_db

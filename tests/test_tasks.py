@@ -217,7 +217,7 @@ def _jobs_seen_by_another_connection() -> int:
 
 
 def _invite(admin, username):
-    # The real action: creating a user enqueues the invitation email (config.mail).
+    # The real action: creating a user enqueues the invitation email (accounts.mail).
     user_create(
         actor=admin,
         organization=admin.organization,

@@ -24,8 +24,8 @@ def _days(n):
 def test_distributor_dashboard_counts_expiry_windows_and_pool_levels(distributor, rep, admin_user):
     org = distributor.organization
     product = ProductFactory(organization=org)
-    bin_b = LocationFactory(organization=org, name="Bin B")
-    alpha = LocationFactory(organization=org, name="Alpha Warehouse")
+    bin_b = LocationFactory(organization=org, name="Bin B", holder=distributor)
+    alpha = LocationFactory(organization=org, name="Alpha Warehouse", holder=distributor)
 
     def receive(custodian, expiry, n=1, location=None):
         return receive_units(

@@ -10,7 +10,7 @@ from tests.inventory.factories import LocationFactory, ProductFactory, receive_u
 
 def test_pool_levels_count_only_available_unexpired_units(admin_user, distributor, rep, pooled):
     org = distributor.organization
-    shelf = LocationFactory(organization=org, name="Main warehouse")
+    shelf = LocationFactory(organization=org, name="Main warehouse", holder=distributor)
     product = ProductFactory(organization=org)
 
     def receive(n, expires_in):

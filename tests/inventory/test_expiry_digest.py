@@ -24,8 +24,8 @@ def test_each_holder_gets_one_digest_a_day_by_location_however_often_it_runs(
 ):
     org = admin_user.organization
     product = ProductFactory(organization=org, serial_tracked=True, catalog_number="KN-1")
-    trunk = Location.objects.create(organization=org, name="Trunk A", kind="trunk")
-    bin_ = Location.objects.create(organization=org, name="Bin Mercy", kind="bin")
+    trunk = Location.objects.create(organization=org, name="Trunk A", kind="trunk", holder=rep)
+    bin_ = Location.objects.create(organization=org, name="Bin Mercy", kind="bin", holder=rep)
     receive_units(
         admin_user,
         rep,

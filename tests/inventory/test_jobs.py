@@ -396,3 +396,51 @@ def test_prune_job_results_removes_jobs_finished_days_ago_with_their_chunks(admi
     assert not JobChunk.objects.filter(job_id=old.pk).exists()
     assert JobChunk.objects.count() == 2
     assert "1 job" in out.getvalue()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_of_an_export_already_running_does_nothing(
+    admin_user, distributor, knee, settings, monkeypatch
+):
+    # The sweeper puts back a long export whose worker is slow, not dead: a second worker
+    # then runs the same job while the first is still writing it.
+    import threading
+
+    from django.db import connection
+
+    settings.JOB_CHUNK_BYTES = 300
+    receive_units(admin_user, distributor, n=30, product=knee, serial_prefix="E-")
+    job = services.units_export_begin(actor=admin_user, params={})
+    first_is_writing, second_is_done = threading.Event(), threading.Event()
+    save = services._ChunkWriter.save
+    first = {}
+
+    def paused_save(writer):
+        if threading.current_thread() is first.get("thread"):
+            first_is_writing.set()
+            second_is_done.wait(timeout=20)
+        save(writer)
+
+    monkeypatch.setattr(services._ChunkWriter, "save", paused_save)
+
+    def run_first():
+        try:
+            services.job_run_export(job_id=job.pk)
+        finally:
+            connection.close()
+
+    first["thread"] = threading.Thread(target=run_first)
+    first["thread"].start()
+    try:
+        assert first_is_writing.wait(timeout=20)
+        services.job_run_export(job_id=job.pk)  # the second run, while the first writes
+        row = Job.objects.get(pk=job.pk)
+        assert row.status == Job.Status.RUNNING and row.result_count == 0
+        assert not JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT).exists()
+    finally:
+        second_is_done.set()
+        first["thread"].join(timeout=20)
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.result_count == 30
+    assert Notification.objects.filter(kind=NotificationKind.JOB_DONE).count() == 1

@@ -46,7 +46,9 @@ def messages_of(exc_info):
 def test_serial_tracked_units_are_received_one_per_serial_with_a_received_entry(
     admin_user, rep, serial_product
 ):
-    location = LocationFactory(organization=admin_user.organization, name="Riley's trunk")
+    location = LocationFactory(
+        organization=admin_user.organization, name="Riley's trunk", holder=rep
+    )
     units = services.units_receive(
         actor=admin_user,
         lines=[
@@ -343,13 +345,14 @@ def csv_bytes(*lines):
 
 
 def test_good_csv_creates_every_unit(admin_user, distributor, rep, serial_product, lot_product):
-    LocationFactory(organization=admin_user.organization, name="Main warehouse")
+    LocationFactory(organization=admin_user.organization, name="Main warehouse", holder=distributor)
+    LocationFactory(organization=admin_user.organization, name="Rep trunk", holder=rep)
     data = "\ufeff".encode() + csv_bytes(
         "Catalog_Number,serial_number,lot_number,expiration_date,quantity,location,custodian",
         "KN-100,S-1,L1,2027-01-31,,Main warehouse,",
         "kn-100,S-2,L1,2027-01-31,,,",
         "",
-        f"SCR-200,,LOT-A,,3,main warehouse,{rep.username.upper()}",
+        f"SCR-200,,LOT-A,,3,rep TRUNK,{rep.username.upper()}",
         "SCR-200,,LOT-B,,,,organization",
     )
 

@@ -4,6 +4,9 @@ A request never talks to SMTP: `send_after_commit` enqueues one `accounts.tasks.
 job per recipient inside the caller's transaction, so the job rows commit with the action or not
 at all, and a worker (`manage.py db_worker`) sends after commit. A failed send is logged and
 retried by the worker (config/tasks.py) and never turns a saved action into an error page.
+
+It lives in accounts, the lowest app, so every app may send mail without config (plumbing that
+imports no app) reaching back into one.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def send_after_commit(
     job that fails for good on that organization's admin dashboard.
     """
     # accounts.services imports this module; the task module imports accounts.services.
-    from accounts.tasks import send_email_once
+    from .tasks import send_email_once
 
     subject = header_safe(subject)
     key = key or f"mail:{uuid.uuid4().hex}"
