@@ -23,6 +23,7 @@ import base64
 import binascii
 import datetime
 import decimal
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -235,8 +236,37 @@ class Keyset:
             return [dated, Q(**{f"{field}__isnull": True})]
         return [dated]
 
-    def _read(self, qs, values, reverse: bool) -> list:
-        """Up to size + 1 rows past the cursor; one query per segment, whatever the data."""
+    def _sort_key(self, reverse: bool):
+        """The list's order in Python, for merging partitions read apart (NULLs last walking
+        forward, first walking back, as `_order_by` asks the database)."""
+
+        def compare(a, b) -> int:
+            for key in self.keys:
+                x, y = self._value_of(a, key.field), self._value_of(b, key.field)
+                if x == y:
+                    continue
+                if x is None or y is None:
+                    # NULLs sort last walking forward, first walking back.
+                    return (1 if x is None else -1) * (-1 if reverse else 1)
+                descending = key.descending != reverse
+                return (1 if x > y else -1) * (-1 if descending else 1)
+            return 0
+
+        return functools.cmp_to_key(compare)
+
+    def _read(self, qs, values, reverse: bool, partitions: Sequence[Q] = ()) -> list:
+        """Up to size + 1 rows past the cursor; one query per segment, whatever the data.
+
+        With `partitions` (conditions that together cover `qs`, such as one per holder), each
+        is read on its own and the pages merged: "custodian IN (a, b) ORDER BY expiry" cannot
+        walk the (custodian, expiry) index in order and sorts every row of both holders, while
+        "custodian = a ORDER BY expiry LIMIT n" reads n index entries."""
+        if partitions:
+            rows = []
+            for part in partitions:
+                rows.extend(self._read(qs.filter(part), values, reverse))
+            rows.sort(key=self._sort_key(reverse))
+            return rows[: self.size + 1]
         model = qs.model
         order = self._order_by(model, self.keys, reverse=reverse)
         segments = self._segments(model, values, reverse) if values is not None else [Q()]
@@ -250,7 +280,14 @@ class Keyset:
             rows.extend(qs.filter(segment).order_by(*order)[:wanted])
         return rows
 
-    def page(self, qs: QuerySet, *, after: str | None = None, before: str | None = None):
+    def page(
+        self,
+        qs: QuerySet,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        partitions: Sequence[Q] = (),
+    ):
         """One page of `qs`: the first page, the page after `after`, or before `before`.
 
         Runs one query with LIMIT size + 1 (the extra row says whether more follow); two when
@@ -259,7 +296,7 @@ class Keyset:
         """
         model = qs.model
         if before:
-            rows = self._read(qs, self.decode(model, before), reverse=True)
+            rows = self._read(qs, self.decode(model, before), True, partitions)
             at_start = len(rows) <= self.size
             rows = rows[: self.size][::-1]
             return KeysetPage(
@@ -269,7 +306,7 @@ class Keyset:
                 previous_cursor=None if at_start else self.cursor_for(rows[0]),
                 is_first_page=at_start,
             )
-        rows = self._read(qs, self.decode(model, after) if after else None, reverse=False)
+        rows = self._read(qs, self.decode(model, after) if after else None, False, partitions)
         more = len(rows) > self.size
         rows = rows[: self.size]
         # An empty page (a hand-made cursor past the end) offers only the way back to page 1.
@@ -282,18 +319,20 @@ class Keyset:
         )
 
 
-def keyset_page(request, qs: QuerySet, ordering: Iterable, *, size: int = PAGE_SIZE):
+def keyset_page(request, qs: QuerySet, ordering: Iterable, *, size: int = PAGE_SIZE, partitions=()):
     """The page of `qs` that the request's `?after=` / `?before=` cursor asks for.
 
-    A cursor that cannot be read shows the first page and says so (never a 500).
+    `partitions`: conditions that together cover `qs` (see `Keyset._read`), read apart and
+    merged; a few at most, since each costs its own query. A cursor that cannot be read shows
+    the first page and says so (never a 500).
     """
     keyset = Keyset(ordering, size=size)
     after = request.GET.get("after") or None
     before = request.GET.get("before") or None
     try:
-        return keyset.page(qs, after=after, before=None if after else before)
+        return keyset.page(qs, after=after, before=None if after else before, partitions=partitions)
     except InvalidCursor as exc:
         messages.error(request, str(exc))
-        page = keyset.page(qs)
+        page = keyset.page(qs, partitions=partitions)
         page.error = str(exc)
         return page

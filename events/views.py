@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from accounts.policies import usable_holder_ids
 from accounts.selectors import actor_for
 from config import csvsafe
 from config.keyset import keyset_page
@@ -193,7 +194,12 @@ def mark_used(request, pk):
     rep_actor = actor_for(event.representative)
     facility_only = request.GET.get("facility_stock") == "1"
     filterset, qs = _usable_units_filtered(request, event, rep_actor, facility_only=facility_only)
-    page = keyset_page(request, inventory_selectors.unit_rows(qs), MARK_USED_ORDER)
+    page = keyset_page(
+        request,
+        inventory_selectors.unit_rows(qs),
+        MARK_USED_ORDER,
+        partitions=inventory_selectors.holder_partitions(usable_holder_ids(actor=rep_actor)),
+    )
     rows = page.rows
     today = timezone.localdate()
     for unit in _label_custody(rows, rep_actor, viewer=request.user):

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from accounts.models import User
 from accounts.policies import (
     Actor,
+    holder_ids_in_scope,
     own_holder_ids,
     pool_holder_ids,
     rep_holder_ids,
@@ -157,6 +158,11 @@ class UnitFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         self.actor = actor
         f = self.filters
+        # What the queryset given is already narrowed to (Unit.visible_to, or what the
+        # representative may use on Mark Used).
+        self._scope_ids = (
+            usable_holder_ids(actor=actor) if for_use else holder_ids_in_scope(actor=actor)
+        )
         choices = usable_custody_choices(actor) if for_use else custody_choices(actor)
         if own_label:
             choices = [(v, own_label if v == "mine" else label) for v, label in choices]
@@ -286,7 +292,11 @@ class UnitFilter(django_filters.FilterSet):
 
     def filter_custody(self, qs, name, value):
         ids = custody_holder_ids(self.actor, value)
-        return qs if ids is None else qs.filter(custodian_id__in=ids)
+        if ids is None or ids == self._scope_ids:
+            # The whole scope the queryset already has: a second "custodian IN" would add
+            # nothing but make PostgreSQL misjudge how many rows match (and sort them all).
+            return qs
+        return qs.filter(custodian_id__in=ids)
 
     def filter_rep(self, qs, name, value):
         return qs.filter(custodian_id=int(value)) if value else qs

@@ -61,6 +61,17 @@ UNIT_KEYSET = (("expiration_date", "asc"), ("pk", "asc"))
 TRANSFER_KEYSET = (("created_at", "desc"), ("pk", "desc"))
 
 
+def holder_partitions(holder_ids, *, most: int = 4) -> list[Q]:
+    """One condition per holder, for a unit list whose scope is a few holders (a pooled rep:
+    their own custody and the distributor's): `config.keyset` reads each in expiry order from
+    the (custodian, expiry) index and merges them, instead of sorting every unit of every
+    holder. None for a scope of one holder, the whole organization, or too many to read apart.
+    """
+    if holder_ids is None or not 1 < len(holder_ids) <= most:
+        return []
+    return [Q(custodian_id=holder_id) for holder_id in sorted(holder_ids)]
+
+
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
     return qs.select_related("product", "custodian", "location", "facility")

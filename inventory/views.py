@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from accounts.policies import holder_ids_in_scope
 from accounts.selectors import actor_for
 from config import csvsafe
 from config.keyset import keyset_page
@@ -76,7 +77,12 @@ def unit_list(request):
     if not valid:
         for error in filterset.error_messages():
             messages.error(request, error)
-    page = keyset_page(request, selectors.unit_rows(qs), selectors.UNIT_KEYSET)
+    page = keyset_page(
+        request,
+        selectors.unit_rows(qs),
+        selectors.UNIT_KEYSET,
+        partitions=selectors.holder_partitions(holder_ids_in_scope(actor=actor)),
+    )
     return render(
         request,
         "inventory/unit_list.html",
