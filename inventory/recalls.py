@@ -38,7 +38,7 @@ from .models import (
     Unit,
     UnitState,
 )
-from .services import lock_units, record_entries
+from .services import NOT_FOUND, lock_units, record_entries
 from .udi import UdiError, parse_udi
 
 QUARANTINABLE = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
@@ -126,7 +126,9 @@ def recall_record(
         organization_id=actor.organization_id,
         product=product,
     )
-    units = lock_units(matching.values_list("pk", flat=True))
+    units = lock_units(
+        matching.values_list("pk", flat=True), organization_id=recall.organization_id
+    )
     RecallUnit.objects.bulk_create(
         RecallUnit(recall=recall, unit=u, found_state=u.state) for u in units
     )
@@ -219,12 +221,17 @@ def recall_return(
     }
     if unit_ids is None:
         unit_ids = [pk for pk, r in rows.items() if r.unit.state == UnitState.QUARANTINED]
-    units = lock_units(unit_ids)
+    elif not unit_ids:
+        raise ValidationError("Select at least one quarantined unit to return.")
+    asked = set(unit_ids)
+    # Only the recall's own units are locked or named: any other id (another recall's unit,
+    # another organization's) answers the same "not found", naming nothing.
+    units = lock_units(asked & rows.keys(), organization_id=recall.organization_id)
     problems = []
-    if len(units) != len(set(unit_ids)):
-        problems.append("Some selected units were not found.")
+    if len(units) != len(asked):
+        problems.append(NOT_FOUND)
     for unit in units:
-        if unit.pk not in rows or unit.state != UnitState.QUARANTINED:
+        if unit.state != UnitState.QUARANTINED:
             problems.append(f"{unit.label} is not quarantined under recall {recall.reference}.")
     if problems or not units:
         raise ValidationError(problems or [f"Recall {recall.reference} has no quarantined units."])
@@ -247,9 +254,10 @@ def recall_return(
 
 @transaction.atomic
 def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
-    """Withdraw a recall entered in error (admins): each unit it quarantined goes back to the
-    state it had, with a "recall withdrawn" entry. A unit another active recall also names
-    stays quarantined. Returned units stay returned (they left the building)."""
+    """Withdraw a recall entered in error (admins): each quarantined unit it names goes back to
+    the state it had before its latest quarantine (whichever recall wrote it), with a "recall
+    withdrawn" entry. A unit another active recall also names stays quarantined until the last
+    of them is withdrawn. Returned units stay returned (they left the building)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the recall is withdrawn."})
@@ -260,17 +268,23 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
     recall.withdraw_reason = reason[:500]
     recall.save(update_fields=["status", "withdrawn_at", "withdrawn_by", "withdraw_reason"])
     unit_ids = RecallUnit.objects.filter(recall=recall).values_list("unit_id", flat=True)
-    units = [u for u in lock_units(unit_ids) if u.state == UnitState.QUARANTINED]
+    units = [
+        u
+        for u in lock_units(unit_ids, organization_id=recall.organization_id)
+        if u.state == UnitState.QUARANTINED
+    ]
     still_recalled = set(
         RecallUnit.objects.filter(
             unit_id__in=[u.pk for u in units], recall__status=Recall.Status.ACTIVE
         ).values_list("unit_id", flat=True)
     )
-    # The state each unit had when this recall quarantined it (its latest such entry).
+    # The state each unit had before its latest quarantine, whichever recall wrote that entry:
+    # with two overlapping recalls only the first one quarantines, and the unit must still come
+    # back when the last active recall naming it is withdrawn.
     before = {
         unit_id: from_state
         for unit_id, from_state in CustodyEntry.objects.filter(
-            recall=recall, kind=EntryKind.QUARANTINED, unit_id__in=[u.pk for u in units]
+            kind=EntryKind.QUARANTINED, unit_id__in=[u.pk for u in units]
         )
         .order_by("unit_id", "sequence")
         .values_list("unit_id", "from_state")

@@ -54,13 +54,15 @@ KEEP = object()  # "custodian unchanged" for record_entries
 NOT_FOUND = "A selected unit was not found."
 
 
-def lock_units(unit_ids: Iterable[int]) -> list[Unit]:
-    """Lock the units in primary-key order (no deadlocks between two multi-unit writers)."""
+def lock_units(unit_ids: Iterable[int], *, organization_id: int) -> list[Unit]:
+    """Lock the units of the organization in primary-key order (no deadlocks between two
+    multi-unit writers). Ids of another organization's units are left out, never locked or
+    read: callers compare the count with the ids asked for and answer "not found"."""
     ids = sorted(set(unit_ids))
     return list(
         Unit.objects.select_for_update(of=("self",))
         .select_related("product")
-        .filter(pk__in=ids)
+        .filter(pk__in=ids, organization_id=organization_id)
         .order_by("pk")
     )
 
@@ -180,7 +182,7 @@ def transfer_create(
     """
     who = actor_for(actor)
     _check_transfer_request(actor, unit_ids=unit_ids, recipient=recipient, to_location=to_location)
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=actor.organization_id)
     problems = _transfer_problems(who, units=units, unit_ids=unit_ids, recipient=recipient)
     if problems:
         raise ValidationError(problems)
@@ -224,15 +226,13 @@ def _transfer_problems(
     """Every reason the locked units cannot move to the recipient, one line per unit."""
     recipient_id = recipient.pk if recipient else None
     problems = []
-    missing = sorted(set(unit_ids) - {u.pk for u in units})
-    if missing:
-        problems.append(f"{len(missing)} selected unit(s) were not found.")
+    # Missing and out of scope answer the same one line, naming neither.
+    not_found = len(units) != len(set(unit_ids))
     recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     returning = any(u.state == UnitState.QUARANTINED for u in units)
     for unit in units:
         if not policies.can_act_on_unit(actor=who, unit=unit):
-            # Out of scope answers "missing", naming neither its id nor anything of its holder's.
-            problems.append(NOT_FOUND)
+            not_found = True
         elif unit.state == UnitState.QUARANTINED and recipient_id is not None:
             problems.append(
                 f"{policies.recall_refusal(unit, recalls.get(unit.pk))} It can only go back to "
@@ -249,7 +249,7 @@ def _transfer_problems(
                 f"{unit.label} is not recalled: send quarantined units back for return on "
                 "their own transfer."
             )
-    return problems
+    return [NOT_FOUND, *problems] if not_found else problems
 
 
 def _send_from_one_holder(
@@ -321,7 +321,9 @@ def _locked_pending_transfer(transfer: Transfer) -> tuple[Transfer, list[Unit]]:
         raise ValidationError(
             f"Transfer #{locked.pk} is already {locked.get_status_display().lower()}."
         )
-    units = lock_units(locked.lines.values_list("unit_id", flat=True))
+    units = lock_units(
+        locked.lines.values_list("unit_id", flat=True), organization_id=locked.organization_id
+    )
     return locked, units
 
 
@@ -422,14 +424,14 @@ def units_release_hold(*, actor: User, unit_ids: Sequence[int], note: str = "") 
     who = actor_for(actor)
     if not who.is_admin:
         raise PermissionDenied("Only an admin releases units on hold.")
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=who.organization_id)
     problems = [
         f"{u.label} is not on hold." if u.organization_id == who.organization_id else "Not found."
         for u in units
         if not policies.can_release_hold(actor=who, unit=u)
     ]
     if len(units) != len(set(unit_ids)):
-        problems.append("Some selected units were not found.")
+        problems.append(NOT_FOUND)
     if problems or not units:
         raise ValidationError(problems or ["Select at least one unit on hold."])
     record_entries(
@@ -1435,10 +1437,10 @@ def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -
         raise ValidationError({"to_location": "Choose a location of your organization."})
     if not unit_ids:
         raise ValidationError("Select at least one unit to move.")
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=actor.organization_id)
     problems = []
     if len(units) != len(set(unit_ids)):
-        problems.append(f"{len(set(unit_ids)) - len(units)} selected unit(s) were not found.")
+        problems.append(NOT_FOUND)
     for unit in units:
         if not policies.can_act_on_unit(actor=who, unit=unit):
             problems.append(NOT_FOUND)

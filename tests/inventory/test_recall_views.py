@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory import recalls
-from inventory.models import UnitState
+from inventory.models import Unit, UnitState
 from tests.events.factories import PhysicianFactory, mark_used, open_event
-from tests.factories import DistributorFactory, RepFactory
+from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
 
 LOOKUP = reverse("inventory:recall_lookup")
@@ -139,3 +139,39 @@ def test_a_distributor_of_another_group_does_not_see_the_recall(client, org, adm
     RepFactory(organization=org, assigned_to=stranger)
     client.force_login(stranger)
     assert client.get(reverse("inventory:recall_detail", args=[recall.pk])).status_code == 404
+
+
+def _recall(admin_user, lot, reference="R-S"):
+    return recalls.recall_record(
+        actor=admin_user,
+        reference=reference,
+        reason="x",
+        recall_class="II",
+        product=lot["product"],
+        lot_numbers=["=L1"],
+        recall_date=timezone.localdate(),
+    )
+
+
+def _messages(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_returning_another_organizations_unit_is_not_found_and_names_nothing(
+    client, admin_user, lot
+):
+    recall = _recall(admin_user, lot)
+    stranger = UserFactory(admin=True)
+    foreign_product = ProductFactory(organization=stranger.organization, lot_tracked=True)
+    (foreign,) = receive_units(stranger, None, n=1, product=foreign_product, lot_number="SECRET")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA", "returned_on": timezone.localdate().isoformat(), "unit": [foreign.pk]},
+        follow=True,
+    )
+    text = " ".join(_messages(response))
+    assert "not found" in text
+    assert "SECRET" not in text and "SECRET" not in response.content.decode()
+    assert Unit.objects.get(pk=foreign.pk).state == UnitState.AVAILABLE
+    assert response.context["progress"].returned == 0
