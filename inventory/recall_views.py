@@ -96,7 +96,13 @@ def recall_detail(request, pk):
         Recall.objects.visible_to(request.user).select_related("product"), pk=pk
     )
     progress = recalls.recall_progress(recall=recall, user=request.user)
-    for row in progress.units:
+    page = keyset_page(
+        request,
+        recalls.recall_unit_rows(recall=recall, user=request.user),
+        [("pk", "asc")],
+        size=LOOKUP_PAGE,
+    )
+    for row in page.rows:
         row.unit.custody = selectors.custody_label(unit=row.unit, actor=actor)
     can_manage = policies.can_manage_recalls(actor=actor) and recall.is_active
     return render(
@@ -105,6 +111,8 @@ def recall_detail(request, pk):
         {
             "recall": recall,
             "progress": progress,
+            "page": page,
+            "cases_shown": recalls.CASES_SHOWN,
             "can_manage": can_manage,
             "return_form": RecallReturnForm(),
             "withdraw_form": RecallWithdrawForm(),

@@ -13,9 +13,9 @@ Lock order: the recall row, then units in primary-key order (`services.lock_unit
 from __future__ import annotations
 
 import datetime
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -308,39 +308,59 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
 # --- Reads ---------------------------------------------------------------------------------------
 
 
+CASES_SHOWN = 200  # case lines the recall page lists; the lookup's export has them all
+
+
 @dataclass
 class RecallProgress:
     found: int
     quarantined: int
     returned: int
     in_transit: int
-    cases: list  # hooks.CaseUse, by event date
-    open_cases: list
+    cases: list  # hooks.CaseUse, by event date, at most CASES_SHOWN
+    more_cases: bool  # more cases used a unit than `cases` lists
+    open_cases: list  # at most CASES_SHOWN
     surgeons: list[str]
     returns: list[RecallReturn]
-    units: list[RecallUnit] = field(default_factory=list)
+
+    @property
+    def cases_shown(self) -> str:
+        return f"{len(self.cases)}+" if self.more_cases else str(len(self.cases))
+
+
+def recall_unit_rows(*, recall: Recall, user: User) -> QuerySet[RecallUnit]:
+    """The recall's units that the user may see (admins: all of them; a distributor: her own
+    stock and her reps'), with what a row shows. Page it: a recall may name thousands."""
+    return RecallUnit.objects.filter(
+        recall=recall, unit__in=Unit.objects.visible_to(user)
+    ).select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
 
 
 def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
-    """What the recall page tracks: found, quarantined, returned, used in cases (with the
-    surgeons to tell), and units allocated on open events (listed for action). A few queries."""
-    rows = list(
-        RecallUnit.objects.filter(recall=recall)
-        .select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
-        .order_by("unit_id")
+    """What the recall page tracks, over the units the user may see: found, quarantined,
+    returned, used in cases (with the surgeons to tell), and units allocated on open events
+    (listed for action). Case lists stop at CASES_SHOWN. A fixed number of queries."""
+    rows = recall_unit_rows(recall=recall, user=user)
+    totals = rows.aggregate(
+        found=Count("pk"),
+        quarantined=Count("pk", filter=Q(unit__state=UnitState.QUARANTINED)),
+        returned=Count("pk", filter=Q(returned_in__isnull=False)),
+        in_transit=Count("pk", filter=Q(unit__state=UnitState.IN_TRANSIT)),
     )
-    states = Counter(r.unit.state for r in rows)
-    cases = hooks.cases_using_units(user=user, unit_ids=[r.unit_id for r in rows])
+    unit_ids = rows.values("unit_id")
+    cases = hooks.cases_using_units(user=user, unit_ids=unit_ids, limit=CASES_SHOWN + 1)
+    open_cases = hooks.cases_using_units(
+        user=user, unit_ids=unit_ids, limit=CASES_SHOWN, open_only=True
+    )
+    cases, more = cases[:CASES_SHOWN], len(cases) > CASES_SHOWN
+    returned = Count("units", filter=Q(units__in=rows))
     return RecallProgress(
-        found=len(rows),
-        quarantined=states[UnitState.QUARANTINED],
-        returned=sum(1 for r in rows if r.returned_in_id),
-        in_transit=states[UnitState.IN_TRANSIT],
+        **totals,
         cases=cases,
-        open_cases=[c for c in cases if c.is_open],
+        more_cases=more,
+        open_cases=open_cases,
         surgeons=sorted({c.surgeon for c in cases if c.surgeon}),
-        returns=list(recall.returns.annotate(unit_count=Count("units")).order_by("-pk")),
-        units=rows,
+        returns=list(recall.returns.annotate(unit_count=returned).order_by("-pk")),
     )
 
 

@@ -175,3 +175,56 @@ def test_returning_another_organizations_unit_is_not_found_and_names_nothing(
     assert "SECRET" not in text and "SECRET" not in response.content.decode()
     assert Unit.objects.get(pk=foreign.pk).state == UnitState.AVAILABLE
     assert response.context["progress"].returned == 0
+
+
+def test_a_distributor_sees_only_her_scopes_units_and_counts_on_the_recall_page(
+    client, admin_user, distributor, lot
+):
+    recall = _recall(admin_user, lot)
+    client.force_login(distributor)
+    response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    progress = response.context["progress"]
+    drew_ids = {u.pk for u in lot["units"]["drew"]}
+    # Dana's 53 and her rep Riley's 2; never the 3 of the other group's distributor.
+    assert (progress.found, progress.quarantined) == (55, 54)
+    page = response.context["page"]
+    assert len(page.rows) == 50
+    assert not drew_ids & {row.unit_id for row in page.rows}
+    second = client.get(
+        reverse("inventory:recall_detail", args=[recall.pk]), {"after": page.next_cursor}
+    )
+    rows = second.context["page"].rows
+    assert len(rows) == 5 and not drew_ids & {row.unit_id for row in rows}
+    html = response.content.decode()
+    assert not any(reverse("inventory:unit_detail", args=[pk]) + '"' in html for pk in drew_ids)
+
+
+def test_an_admin_pages_every_unit_of_the_recall(client, admin_user, lot):
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    assert response.context["progress"].found == 58
+    assert len(response.context["page"].rows) == 50
+    assert response.context["page"].has_next
+
+
+def test_the_recall_page_caps_its_cases_and_says_so(
+    client, admin_user, rep, lot, settings, monkeypatch
+):
+    monkeypatch.setattr(recalls, "CASES_SHOWN", 1)
+    mark_used(rep, open_event(rep), lot["units"]["riley"][1:])
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    progress = response.context["progress"]
+    assert len(progress.cases) == 1 and progress.more_cases
+    assert "first 1 case" in response.content.decode()
+
+
+def test_the_recall_page_runs_a_fixed_number_of_queries(
+    client, admin_user, rep, lot, django_assert_max_num_queries
+):
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(20):
+        client.get(reverse("inventory:recall_detail", args=[recall.pk]))
