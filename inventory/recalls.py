@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import NotificationKind, User
+from accounts.policies import Actor
 from accounts.selectors import actor_for
 from accounts.services import notify
 
@@ -144,41 +145,68 @@ def recall_record(
     return recall
 
 
+def _recipients(*, recall: Recall, units: Iterable[Unit]) -> dict[User, str]:
+    """Each person a recall notice goes to, with the page their notice opens: the recall page
+    for those who may open it (admins, distributors: it touches their scope); for a rep, the
+    open case of theirs that uses an affected unit, else their own quarantined stock."""
+    units = list(units)
+    holders = {u.custodian_id for u in units if u.custodian_id and u.state != UnitState.INACTIVE}
+    open_case_url: dict[int, str] = {}
+    for use in hooks.cases_using_units(user=None, unit_ids=[u.pk for u in units], open_only=True):
+        open_case_url.setdefault(use.representative_id, use.url)
+    people = User.objects.filter(
+        pk__in=holders | open_case_url.keys(),
+        organization_id=recall.organization_id,
+        is_active=True,
+    ).order_by("pk")
+    recall_page = reverse("inventory:recall_detail", args=[recall.pk])
+    quarantined = reverse("inventory:unit_list") + "?custody=mine&state=quarantined"
+    return {
+        person: recall_page
+        # The lookup policy reads only role and activity: a bare snapshot, no query per person.
+        if policies.can_look_up_recalls(
+            actor=Actor(
+                id=person.pk,
+                organization_id=person.organization_id,
+                role=person.role,
+                is_active=person.is_active,
+            )
+        )
+        else open_case_url.get(person.pk, quarantined)
+        for person in people
+    }
+
+
 def recall_recipients(*, recall: Recall, units: Iterable[Unit]) -> list[User]:
     """Whom a recall notice goes to: every active holder of an affected unit that is still in
     stock (not inactive), and the representative of every open event that uses one."""
-    units = list(units)
-    ids = {u.custodian_id for u in units if u.custodian_id and u.state != UnitState.INACTIVE}
-    ids |= {
-        use.representative_id
-        for use in hooks.cases_using_units(user=None, unit_ids=[u.pk for u in units])
-        if use.is_open
-    }
-    return list(
-        User.objects.filter(
-            pk__in=ids, organization_id=recall.organization_id, is_active=True
-        ).order_by("pk")
-    )
+    return list(_recipients(recall=recall, units=units))
 
 
 def _notify_recall(*, recall: Recall, units: Sequence[Unit], actor: User) -> None:
     """Tell the people a recall touches (holders of affected stock, representatives of open
-    events using an affected unit), in-app and by email, through the one accounts service."""
-    notify(
-        recipients=recall_recipients(recall=recall, units=units),
-        kind=NotificationKind.RECALL,
-        actor=actor,
-        summary=(
-            f"Recall {recall.reference} ({recall.get_recall_class_display()}): {recall.product}"
-        ),
-        detail=(
-            f"Reason: {recall.reason}\n"
-            "Affected units in your stock are quarantined: they cannot be used, sold or "
-            "transferred. Units already marked used on your open cases are listed for action."
-        ),
-        url=reverse("inventory:recall_detail", args=[recall.pk]),
-        recall_id=recall.pk,
-    )
+    events using an affected unit), in-app and by email, through the one accounts service;
+    each notice opens a page its recipient may see."""
+    by_url: dict[str, list[User]] = defaultdict(list)
+    for person, url in _recipients(recall=recall, units=units).items():
+        by_url[url].append(person)
+    for url, people in by_url.items():
+        notify(
+            recipients=people,
+            kind=NotificationKind.RECALL,
+            actor=actor,
+            summary=(
+                f"Recall {recall.reference} ({recall.get_recall_class_display()}): {recall.product}"
+            ),
+            detail=(
+                f"Reason: {recall.reason}\n"
+                "Affected units in your stock are quarantined: they cannot be used, sold or "
+                "transferred. Units already marked used on your open cases are listed for "
+                "action."
+            ),
+            url=url,
+            recall_id=recall.pk,
+        )
 
 
 # --- Return and withdrawal ----------------------------------------------------------------------

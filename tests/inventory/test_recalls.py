@@ -498,3 +498,29 @@ def test_withdrawing_a_later_recall_restores_the_state_before_an_earlier_ones_qu
     recalls.recall_withdraw(actor=admin_user, recall=second, reason="duplicate")
     assert states(held) == [UnitState.HOLD]
     assert ledger_problems() == []
+
+
+def test_each_recall_recipient_can_open_the_link_they_are_sent(
+    client, admin_user, distributor, rep, org, product
+):
+    receive_units(admin_user, distributor, n=1, product=product, lot_number="BAD")
+    (with_rep,) = receive_units(admin_user, rep, n=1, product=product, lot_number="BAD")
+    other_rep = RepFactory(organization=org, assigned_to=distributor)
+    (used,) = receive_units(admin_user, other_rep, n=1, product=product, lot_number="BAD")
+    case = open_event(other_rep)
+    mark_used(other_rep, case, [used])
+
+    recall = record(admin_user, product, lots=["BAD"])
+
+    told = Notification.objects.filter(kind=NotificationKind.RECALL, recall_id=recall.pk)
+    assert told.count() == 3
+    for note in told.select_related("user"):
+        client.force_login(note.user)
+        response = client.get(note.url)
+        assert response.status_code == 200, (note.user.role, note.url)
+    by_user = {n.user_id: n.url for n in told}
+    # The rep whose open case used a unit lands on that case; a holding rep on her quarantine.
+    assert by_user[other_rep.pk].endswith(f"/{case.pk}/")
+    client.force_login(rep)
+    rep_page = client.get(by_user[rep.pk])
+    assert with_rep.pk in {u.pk for u in rep_page.context["page"].rows}
