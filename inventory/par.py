@@ -36,20 +36,26 @@ from .models import Location, ParLevel, Product, Recall, RecallUnit, Unit, UnitS
 logger = logging.getLogger("trunkpool.par")
 
 
-def par_stock(*, level: ParLevel, today=None) -> QuerySet[Unit]:
-    """The units that count towards a par level (see the module docstring)."""
+def usable_stock(*, organization_id: int, holder_id: int | None, today=None) -> QuerySet[Unit]:
+    """The holder's units that count as stock (see the module docstring): available,
+    unexpired, named by no active recall. The one definition par levels and proposals share."""
     today = today or timezone.localdate()
     recalled = RecallUnit.objects.filter(
         unit_id=OuterRef("pk"), recall__status=Recall.Status.ACTIVE
     )
     return Unit.objects.filter(
         unexpired_q(today=today),
-        organization_id=level.organization_id,
-        location_id=level.location_id,
-        product_id=level.product_id,
-        custodian_id=level.location.holder_id,
+        organization_id=organization_id,
+        custodian_id=holder_id,
         state=UnitState.AVAILABLE,
     ).exclude(Exists(recalled))
+
+
+def par_stock(*, level: ParLevel, today=None) -> QuerySet[Unit]:
+    """The units that count towards a par level: the location holder's stock there."""
+    return usable_stock(
+        organization_id=level.organization_id, holder_id=level.location.holder_id, today=today
+    ).filter(location_id=level.location_id, product_id=level.product_id)
 
 
 def check_after_commit(*, pairs: Iterable[tuple[int, int]]) -> None:
@@ -177,15 +183,7 @@ def below_par(*, holder, today=None) -> list[BelowPar]:
     )
     if not levels:
         return []
-    recalled = RecallUnit.objects.filter(
-        unit_id=OuterRef("pk"), recall__status=Recall.Status.ACTIVE
-    )
-    usable = Unit.objects.filter(
-        unexpired_q(today=today),
-        organization_id=holder.organization_id,
-        custodian_id=holder.pk,
-        state=UnitState.AVAILABLE,
-    ).exclude(Exists(recalled))
+    usable = usable_stock(organization_id=holder.organization_id, holder_id=holder.pk, today=today)
     counts = {
         (row["location_id"], row["product_id"]): row["n"]
         for row in usable.filter(

@@ -315,7 +315,7 @@ def unit_move(request):
 def par_level_list(request):
     """Par levels of the locations the person may set them for; a form to set one."""
     actor = actor_for(request.user)
-    _require(actor.is_admin or actor.is_distributor)
+    _require(policies.can_manage_par_levels(actor=actor))
     locations = Location.objects.filter(
         organization_id=actor.organization_id, holder__role="distributor"
     ).select_related("holder")

@@ -39,10 +39,9 @@ from .models import (
     Unit,
     UnitState,
 )
-from .services import NOT_FOUND, lock_units, record_entries
+from .services import NOT_FOUND, QUARANTINABLE_STATES, lock_units, record_entries
 from .udi import UdiError, parse_udi
 
-QUARANTINABLE = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
 MAX_CODES = 500  # lots or serials one recall (or one lookup) may list
 
 
@@ -134,7 +133,7 @@ def recall_record(
         RecallUnit(recall=recall, unit=u, found_state=u.state) for u in units
     )
     record_entries(
-        units=[u for u in units if u.state in QUARANTINABLE],
+        units=[u for u in units if u.state in QUARANTINABLE_STATES],
         kind=EntryKind.QUARANTINED,
         to_state=UnitState.QUARANTINED,
         actor=actor,

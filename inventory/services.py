@@ -52,6 +52,9 @@ from .udi import Udi, UdiError, parse_udi
 
 KEEP = object()  # "custodian unchanged" for record_entries
 NOT_FOUND = "A selected unit was not found."
+# What a recall quarantines, when it is recorded or when a unit comes back from a transfer or
+# an event later: stock that sits on a shelf. In transit and allocated units are left alone.
+QUARANTINABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
 
 
 def lock_units(unit_ids: Iterable[int], *, organization_id: int) -> list[Unit]:
@@ -1420,17 +1423,16 @@ def location_create(*, actor: User, name: str, kind: str, holder=KEEP) -> Locati
 
 # --- Moves between one holder's locations ------------------------------------------------------
 
-MOVABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.QUARANTINED)
-
 
 @transaction.atomic
 def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -> list[Unit]:
     """Move units between two locations of the same holder: a "moved" entry per unit; custody
-    and state do not change. All or nothing.
+    and state do not change. All or nothing. Whoever the mover acted for is told.
 
-    Whoever may transfer a unit may move it (`policies.can_move_unit`). Refused, naming each
-    unit: not found or out of scope, in transit or allocated or inactive, already there, or
-    held by someone other than the location's holder (that is a transfer, not a move).
+    Whoever may transfer a unit may move it (`policies.can_move_unit`); a quarantined unit
+    moves only within organization custody. Refused, naming each unit: not found or out of
+    scope, held by someone other than the location's holder (that is a transfer, not a move),
+    already there, in transit or allocated or inactive, or quarantined (naming the recall).
     """
     who = actor_for(actor)
     if to_location is None or to_location.organization_id != actor.organization_id:
@@ -1441,33 +1443,42 @@ def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -
     problems = []
     if len(units) != len(set(unit_ids)):
         problems.append(NOT_FOUND)
+    recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     for unit in units:
-        if not policies.can_act_on_unit(actor=who, unit=unit):
+        if policies.can_move_unit(actor=who, unit=unit, to_location=to_location):
+            if unit.location_id == to_location.pk:
+                problems.append(f"{unit.label} is already at {to_location}.")
+        elif not policies.can_act_on_unit(actor=who, unit=unit):
             problems.append(NOT_FOUND)
-        elif unit.state not in MOVABLE_STATES:
-            problems.append(_state_problem(unit))
         elif unit.custodian_id != to_location.holder_id:
             problems.append(
                 f"{unit.label} is in {_holder_name(unit.custodian)}'s custody and "
                 f"{to_location} is {_holder_name(to_location.holder)}'s: transfer it instead."
             )
-        elif unit.location_id == to_location.pk:
-            problems.append(f"{unit.label} is already at {to_location}.")
+        elif unit.state == UnitState.QUARANTINED:
+            problems.append(
+                f"{policies.recall_refusal(unit, recalls.get(unit.pk))} It can only go back to "
+                "organization custody for return."
+            )
+        else:
+            problems.append(_state_problem(unit))
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError(list(dict.fromkeys(problems)))
     by_state: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
         by_state[unit.state].append(unit)
+    behalf = behalf_of(actor=who, holder_id=to_location.holder_id)
     for state, group in by_state.items():
         record_entries(
             units=group,
             kind=EntryKind.MOVED,
             to_state=state,
             actor=actor,
-            on_behalf_of_id=behalf_of(actor=who, holder_id=to_location.holder_id),
+            on_behalf_of_id=behalf,
             note=f"To {to_location}",
             extra={"location_id": to_location.pk},
         )
+    notices.units_moved(actor=actor, units=units, to_location=to_location, acted_for=behalf)
     return units
 
 
@@ -1496,10 +1507,9 @@ def quarantine_recalled(*, actor: User, units: Sequence[Unit]) -> list[Unit]:
     available, on hold or facility stock: a unit freed from a transfer or an event after the
     recall was recorded. Custody and location do not change. Returns the units quarantined."""
     recalls = active_recalls_for(unit_ids=[u.pk for u in units])
-    catchable = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
     by_recall: dict[int, list[Unit]] = defaultdict(list)
     for unit in units:
-        if unit.pk in recalls and unit.state in catchable:
+        if unit.pk in recalls and unit.state in QUARANTINABLE_STATES:
             by_recall[recalls[unit.pk].pk].append(unit)
     done = []
     for recall_id, group in by_recall.items():
