@@ -163,6 +163,15 @@ def par_level_set(
     return level
 
 
+BELOW_PAR_SHOWN = 20  # levels the dashboard lists, each with its proposal (one query each)
+
+
+class BelowParRows(list):
+    """The levels below par that are listed; `more` counts those left out."""
+
+    more: int = 0
+
+
 @dataclass
 class BelowPar:
     level: ParLevel
@@ -171,10 +180,11 @@ class BelowPar:
     short: int  # how many more the warehouses would need to reach reorder-to
 
 
-def below_par(*, holder, today=None) -> list[BelowPar]:
+def below_par(*, holder, today=None) -> BelowParRows:
     """The holder's locations below par now, each with a proposed replenishment: units of the
     product in the holder's warehouses that count as stock, earliest expiry first, enough to
-    reach the reorder-to quantity. One grouped count, then one query per level below par."""
+    reach the reorder-to quantity. The first BELOW_PAR_SHOWN only (`more` counts the rest):
+    one grouped count, then one query per level listed."""
     today = today or timezone.localdate()
     levels = list(
         ParLevel.objects.filter(location__holder=holder)
@@ -182,7 +192,7 @@ def below_par(*, holder, today=None) -> list[BelowPar]:
         .order_by("location__name", "product__catalog_number")
     )
     if not levels:
-        return []
+        return BelowParRows()
     usable = usable_stock(organization_id=holder.organization_id, holder_id=holder.pk, today=today)
     counts = {
         (row["location_id"], row["product_id"]): row["n"]
@@ -194,10 +204,13 @@ def below_par(*, holder, today=None) -> list[BelowPar]:
         .annotate(n=Count("pk"))
         .order_by()
     }
-    rows = []
+    rows = BelowParRows()
     for level in levels:
         count = counts.get((level.location_id, level.product_id), 0)
         if count >= level.par:
+            continue
+        if len(rows) >= BELOW_PAR_SHOWN:
+            rows.more += 1
             continue
         need = level.reorder_to - count
         proposal = list(

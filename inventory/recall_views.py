@@ -26,6 +26,7 @@ from .recall_forms import (
     RecallReturnForm,
     RecallWithdrawForm,
 )
+from .views import export_capped_note
 
 LOOKUP_PAGE = 50
 EXPORT_LIMIT = 100_000
@@ -131,7 +132,10 @@ def recall_return(request, pk):
             for error in errors:
                 messages.error(request, error)
         return redirect("inventory:recall_detail", pk=pk)
-    ids = selected_ids(request.POST.getlist("unit")) or None
+    # No unit field: every quarantined unit. Unit values none of which can be read: nothing
+    # (the service refuses an empty selection), never "everything".
+    picked = request.POST.getlist("unit")
+    ids = selected_ids(picked) if picked else None
     try:
         shipment = recalls.recall_return(
             actor=request.user,
@@ -216,7 +220,8 @@ def recall_lookup_export(request):
     if lookup is None:
         messages.error(request, "Look something up before exporting.")
         return redirect(reverse("inventory:recall_lookup") + "?" + request.GET.urlencode())
-    rows = units.order_by("pk")[:EXPORT_LIMIT]
+    # One row past the limit says whether the export was cut short.
+    rows = units.order_by("pk")[: EXPORT_LIMIT + 1]
     cases = hooks.cases_using_units(user=request.user, unit_ids=units.values_list("pk", flat=True))
     writer = csvsafe.writer(_Echo())
 
@@ -233,7 +238,10 @@ def recall_lookup_export(request):
                 "facility",
             ]
         )
-        for unit in rows.iterator(chunk_size=2000):
+        for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
+            if count > EXPORT_LIMIT:
+                yield writer.writerow([export_capped_note(EXPORT_LIMIT)])
+                break
             yield writer.writerow(
                 [
                     unit.product.catalog_number,

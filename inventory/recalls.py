@@ -410,17 +410,28 @@ def lookup_query(
     lot_list = split_codes(lots)
     if len(lot_list) > MAX_CODES:
         raise ValidationError({"lots": f"Look up at most {MAX_CODES} lots at once."})
+    literal = Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
     if code.startswith(("(", "]")) or (code[:2] == "01" and len(code) >= 16 and not product):
+        # A long all-digit lot or serial may start with "01" too: when it is not a readable
+        # UDI naming a lot or serial, it is looked up as itself; when it is, as either.
         try:
             udi = parse_udi(code)
         except UdiError as exc:
+            if code.isdigit():
+                return literal
             raise ValidationError({"code": f"That UDI cannot be read: {exc}"}) from exc
         q = Q(product__gtin=udi.gtin)
         if udi.serial:
-            return Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
-        if udi.lot:
-            return Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
-        raise ValidationError({"code": "That UDI names neither a lot (10) nor a serial (21)."})
+            found = Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
+        elif udi.lot:
+            found = Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
+        elif code.isdigit():
+            return literal
+        else:
+            raise ValidationError({"code": "That UDI names neither a lot (10) nor a serial (21)."})
+        if code.isdigit():
+            return Lookup(f"{found.description}, or {literal.description}", found.q | literal.q)
+        return found
     if product:
         found = Product.objects.filter(
             Q(catalog_number__iexact=product) | Q(gtin=product), organization_id=organization_id
@@ -436,7 +447,7 @@ def lookup_query(
         )
     if not code:
         raise ValidationError({"code": "Enter a lot, a serial number or a scanned UDI."})
-    return Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
+    return literal
 
 
 def lookup_units(*, user: User, lookup: Lookup) -> QuerySet[Unit]:

@@ -228,3 +228,36 @@ def test_the_recall_page_runs_a_fixed_number_of_queries(
     client.force_login(admin_user)
     with django_assert_max_num_queries(20):
         client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+
+
+def test_a_return_with_only_unreadable_units_is_refused_and_returns_nothing(
+    client, admin_user, lot
+):
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA", "returned_on": timezone.localdate().isoformat(), "unit": ["abc"]},
+        follow=True,
+    )
+    assert "Select at least one" in " ".join(_messages(response))
+    assert response.context["progress"].returned == 0
+
+
+def test_a_capped_lookup_export_says_so_in_its_last_row(client, admin_user, lot, monkeypatch):
+    from inventory import recall_views
+
+    monkeypatch.setattr(recall_views, "EXPORT_LIMIT", 5)
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_lookup_export"), {"code": "=L1"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len([r for r in rows if r and r[0] == lot["product"].catalog_number]) == 5
+    assert any("Export capped" in " ".join(r) for r in rows)
+
+
+def test_a_long_numeric_lot_starting_with_01_is_looked_up_as_a_lot(client, admin_user, org):
+    product = ProductFactory(organization=org, lot_tracked=True)
+    receive_units(admin_user, None, n=2, product=product, lot_number="0123456789012345")
+    client.force_login(admin_user)
+    response = client.get(LOOKUP, {"code": "0123456789012345"})
+    assert response.context["counts"]["total"] == 2
