@@ -217,19 +217,26 @@ def ledger_event_refs(*, user: User, event_ids) -> dict[int, EventRef]:
     }
 
 
-def recall_case_uses(*, user: User | None, unit_ids) -> list[CaseUse]:
-    """The events (not cancelled) whose current lines use these units, by event date: what a
-    recall hands the surgeons (registered with inventory.hooks). Only events the user may see;
-    every one when `user` is None (the recall services, deciding whom to notify). One query."""
+def recall_case_uses(
+    *, user: User | None, unit_ids, limit: int | None = None, open_only: bool = False
+) -> list[CaseUse]:
+    """The events (not cancelled; only open ones when `open_only`) whose current lines use
+    these units, by event date, at most `limit` lines: what a recall hands the surgeons
+    (registered with inventory.hooks). Only events the user may see; every one when `user` is
+    None (the recall services, deciding whom to notify). One query."""
     events = Event.objects.exclude(status=EventStatus.CANCELLED)
     if user is not None:
         events = Event.objects.visible_to(user).exclude(status=EventStatus.CANCELLED)
+    if open_only:
+        events = events.filter(status=EventStatus.OPEN)
     lines = (
         EventLine.objects.current()
         .filter(unit_id__in=unit_ids, event__in=events)
         .select_related("event__facility", "event__physician", "event__representative")
         .order_by("event__scheduled_at", "event_id", "unit_id")
     )
+    if limit is not None:
+        lines = lines[:limit]
     return [
         CaseUse(
             unit_id=line.unit_id,

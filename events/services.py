@@ -22,6 +22,7 @@ from accounts.selectors import actor_for
 from accounts.services import notify
 from inventory.models import CustodyEntry, EntryKind, Facility, Unit, UnitState
 from inventory.services import (
+    NOT_FOUND,
     active_recalls_for,
     lock_units,
     quarantine_recalled,
@@ -297,11 +298,11 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
     if not unit_ids:
         raise ValidationError("Select at least one unit to mark used.")
     rep_actor = actor_for(event.representative)
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=event.organization_id)
     recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     problems = []
     if len(units) != len(set(unit_ids)):
-        problems.append("Some selected units were not found.")
+        problems.append(NOT_FOUND)
     for unit in units:
         problem = policies.unit_use_problem(
             rep_actor=rep_actor, event=event, unit=unit, recall=recalls.get(unit.pk)
@@ -343,7 +344,10 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
 
 def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "") -> None:
     """Give allocated units back: facility stock to the shelf it came from, others available."""
-    units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
+    units = {
+        u.pk: u
+        for u in lock_units((ln.unit_id for ln in lines), organization_id=event.organization_id)
+    }
     back_to_stock = [units[ln.unit_id] for ln in lines if ln.from_facility_stock]
     back_available = [units[ln.unit_id] for ln in lines if not ln.from_facility_stock]
     for group, state in (
@@ -388,7 +392,10 @@ def event_submit(*, actor: User, event: Event) -> Event:
     """
     event = _event_for(actor, event, policies.can_submit, "submit")
     lines = list(event.lines.current().select_related("unit__product"))
-    units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
+    units = {
+        u.pk: u
+        for u in lock_units((ln.unit_id for ln in lines), organization_id=event.organization_id)
+    }
     common = {
         "actor": actor,
         "on_behalf_of_id": _acting_for(actor, event),
@@ -478,7 +485,10 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     may be in use elsewhere by now)."""
     event = _event_for(actor, event, policies.can_reopen, "reopen")
     lines = list(event.lines.current())
-    units = {u.pk: u for u in lock_units(ln.unit_id for ln in lines)}
+    units = {
+        u.pk: u
+        for u in lock_units((ln.unit_id for ln in lines), organization_id=event.organization_id)
+    }
     # Only units whose latest ledger entry is this event's consumption come back; a reusable
     # unit returned to stock may have been used, damaged or moved since.
     last_consumed_here = set(

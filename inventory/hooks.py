@@ -64,16 +64,23 @@ _case_finders: list[CaseFinder] = []
 
 
 def register_case_finder(finder: CaseFinder) -> None:
-    """Register `finder(*, user, unit_ids) -> [CaseUse]`: the events (not cancelled) whose
-    current lines use these units, those the user may see (every one when user is None).
+    """Register `finder(*, user, unit_ids, limit=None, open_only=False) -> [CaseUse]`: the
+    events (not cancelled; only open ones when `open_only`) whose current lines use these
+    units, those the user may see (every one when user is None), at most `limit` lines.
     `unit_ids` may be a queryset of ids; a few queries, please."""
     if finder not in _case_finders:
         _case_finders.append(finder)
 
 
-def cases_using_units(*, user, unit_ids) -> list[CaseUse]:
-    """Every event that used one of the units, in the finders' order (by event date)."""
+def cases_using_units(
+    *, user, unit_ids, limit: int | None = None, open_only: bool = False
+) -> list[CaseUse]:
+    """Every event that used one of the units (at most `limit` lines), in the finders' order
+    (by event date)."""
     uses: list[CaseUse] = []
     for finder in _case_finders:
-        uses += finder(user=user, unit_ids=unit_ids)
+        wanted = None if limit is None else limit - len(uses)
+        if wanted is not None and wanted <= 0:
+            break
+        uses += finder(user=user, unit_ids=unit_ids, limit=wanted, open_only=open_only)
     return uses

@@ -15,7 +15,7 @@ from accounts.models import NotificationKind, User
 from accounts.selectors import answerer_ids
 from accounts.services import notify
 
-from .models import Transfer, Unit
+from .models import Location, Transfer, Unit
 
 
 def _units(n: int) -> str:
@@ -160,4 +160,18 @@ def holds_released(*, actor: User, units: Sequence[Unit], note: str = "") -> Non
         summary=f"{actor.name} released your units on hold: they are available again",
         detail=note,
         url=reverse("inventory:unit_list") + "?custody=mine&state=available",
+    )
+
+
+def units_moved(
+    *, actor: User, units: Sequence[Unit], to_location: Location, acted_for: int | None
+) -> None:
+    """The holder whose stock a distributor or an admin moved between their locations hears
+    where it went."""
+    notify(
+        recipients=[acted_for],
+        kind=NotificationKind.STOCK_MOVED,
+        actor=actor,
+        summary=f"{actor.name} moved {_units(len(units))} of yours to {to_location}",
+        url=reverse("inventory:unit_list") + f"?custody=mine&location={to_location.pk}",
     )

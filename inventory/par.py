@@ -36,20 +36,26 @@ from .models import Location, ParLevel, Product, Recall, RecallUnit, Unit, UnitS
 logger = logging.getLogger("trunkpool.par")
 
 
-def par_stock(*, level: ParLevel, today=None) -> QuerySet[Unit]:
-    """The units that count towards a par level (see the module docstring)."""
+def usable_stock(*, organization_id: int, holder_id: int | None, today=None) -> QuerySet[Unit]:
+    """The holder's units that count as stock (see the module docstring): available,
+    unexpired, named by no active recall. The one definition par levels and proposals share."""
     today = today or timezone.localdate()
     recalled = RecallUnit.objects.filter(
         unit_id=OuterRef("pk"), recall__status=Recall.Status.ACTIVE
     )
     return Unit.objects.filter(
         unexpired_q(today=today),
-        organization_id=level.organization_id,
-        location_id=level.location_id,
-        product_id=level.product_id,
-        custodian_id=level.location.holder_id,
+        organization_id=organization_id,
+        custodian_id=holder_id,
         state=UnitState.AVAILABLE,
     ).exclude(Exists(recalled))
+
+
+def par_stock(*, level: ParLevel, today=None) -> QuerySet[Unit]:
+    """The units that count towards a par level: the location holder's stock there."""
+    return usable_stock(
+        organization_id=level.organization_id, holder_id=level.location.holder_id, today=today
+    ).filter(location_id=level.location_id, product_id=level.product_id)
 
 
 def check_after_commit(*, pairs: Iterable[tuple[int, int]]) -> None:
@@ -157,6 +163,15 @@ def par_level_set(
     return level
 
 
+BELOW_PAR_SHOWN = 20  # levels the dashboard lists, each with its proposal (one query each)
+
+
+class BelowParRows(list):
+    """The levels below par that are listed; `more` counts those left out."""
+
+    more: int = 0
+
+
 @dataclass
 class BelowPar:
     level: ParLevel
@@ -165,10 +180,11 @@ class BelowPar:
     short: int  # how many more the warehouses would need to reach reorder-to
 
 
-def below_par(*, holder, today=None) -> list[BelowPar]:
+def below_par(*, holder, today=None) -> BelowParRows:
     """The holder's locations below par now, each with a proposed replenishment: units of the
     product in the holder's warehouses that count as stock, earliest expiry first, enough to
-    reach the reorder-to quantity. One grouped count, then one query per level below par."""
+    reach the reorder-to quantity. The first BELOW_PAR_SHOWN only (`more` counts the rest):
+    one grouped count, then one query per level listed."""
     today = today or timezone.localdate()
     levels = list(
         ParLevel.objects.filter(location__holder=holder)
@@ -176,16 +192,8 @@ def below_par(*, holder, today=None) -> list[BelowPar]:
         .order_by("location__name", "product__catalog_number")
     )
     if not levels:
-        return []
-    recalled = RecallUnit.objects.filter(
-        unit_id=OuterRef("pk"), recall__status=Recall.Status.ACTIVE
-    )
-    usable = Unit.objects.filter(
-        unexpired_q(today=today),
-        organization_id=holder.organization_id,
-        custodian_id=holder.pk,
-        state=UnitState.AVAILABLE,
-    ).exclude(Exists(recalled))
+        return BelowParRows()
+    usable = usable_stock(organization_id=holder.organization_id, holder_id=holder.pk, today=today)
     counts = {
         (row["location_id"], row["product_id"]): row["n"]
         for row in usable.filter(
@@ -196,10 +204,13 @@ def below_par(*, holder, today=None) -> list[BelowPar]:
         .annotate(n=Count("pk"))
         .order_by()
     }
-    rows = []
+    rows = BelowParRows()
     for level in levels:
         count = counts.get((level.location_id, level.product_id), 0)
         if count >= level.par:
+            continue
+        if len(rows) >= BELOW_PAR_SHOWN:
+            rows.more += 1
             continue
         need = level.reorder_to - count
         proposal = list(

@@ -73,11 +73,19 @@ def can_manage_catalog(*, actor: Actor) -> bool:
     return actor.is_active and actor.is_admin
 
 
-def can_move_unit(*, actor: Actor, unit: Unit) -> bool:
-    """Whoever may transfer a unit may move it between its holder's locations; a unit on hold
-    or quarantined may move too (custody and state stay as they are)."""
-    movable = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.QUARANTINED)
-    return unit.state in movable and can_act_on_unit(actor=actor, unit=unit)
+def can_move_unit(*, actor: Actor, unit: Unit, to_location) -> bool:
+    """Whoever may transfer a unit may move it to another location of its holder; a unit on
+    hold may move too (custody and state stay as they are). A quarantined unit is usable by
+    nobody and moves only within organization custody, where it waits for its return."""
+    if unit.state == UnitState.QUARANTINED:
+        movable = to_location.holder_id is None
+    else:
+        movable = unit.state in (UnitState.AVAILABLE, UnitState.HOLD)
+    return (
+        movable
+        and unit.custodian_id == to_location.holder_id
+        and can_act_on_unit(actor=actor, unit=unit)
+    )
 
 
 def can_manage_recalls(*, actor: Actor) -> bool:
@@ -90,9 +98,15 @@ def can_look_up_recalls(*, actor: Actor) -> bool:
     return actor.is_active and (actor.is_admin or actor.is_distributor)
 
 
+def can_manage_par_levels(*, actor: Actor) -> bool:
+    """Open the par-level page: admins (every distributor's locations) and distributors (their
+    own); which location a person may set is `can_set_par_level`."""
+    return actor.is_active and (actor.is_admin or actor.is_distributor)
+
+
 def can_set_par_level(*, actor: Actor, location) -> bool:
     """Par levels belong to a distributor's locations: set by an admin or that distributor."""
-    if not actor.is_active or location.organization_id != actor.organization_id:
+    if not can_manage_par_levels(actor=actor) or location.organization_id != actor.organization_id:
         return False
     holder = location.holder
     if holder is None or holder.role != "distributor":

@@ -26,6 +26,7 @@ from .recall_forms import (
     RecallReturnForm,
     RecallWithdrawForm,
 )
+from .views import export_capped_note
 
 LOOKUP_PAGE = 50
 EXPORT_LIMIT = 100_000
@@ -96,7 +97,13 @@ def recall_detail(request, pk):
         Recall.objects.visible_to(request.user).select_related("product"), pk=pk
     )
     progress = recalls.recall_progress(recall=recall, user=request.user)
-    for row in progress.units:
+    page = keyset_page(
+        request,
+        recalls.recall_unit_rows(recall=recall, user=request.user),
+        [("pk", "asc")],
+        size=LOOKUP_PAGE,
+    )
+    for row in page.rows:
         row.unit.custody = selectors.custody_label(unit=row.unit, actor=actor)
     can_manage = policies.can_manage_recalls(actor=actor) and recall.is_active
     return render(
@@ -105,6 +112,8 @@ def recall_detail(request, pk):
         {
             "recall": recall,
             "progress": progress,
+            "page": page,
+            "cases_shown": recalls.CASES_SHOWN,
             "can_manage": can_manage,
             "return_form": RecallReturnForm(),
             "withdraw_form": RecallWithdrawForm(),
@@ -123,7 +132,10 @@ def recall_return(request, pk):
             for error in errors:
                 messages.error(request, error)
         return redirect("inventory:recall_detail", pk=pk)
-    ids = selected_ids(request.POST.getlist("unit")) or None
+    # No unit field: every quarantined unit. Unit values none of which can be read: nothing
+    # (the service refuses an empty selection), never "everything".
+    picked = request.POST.getlist("unit")
+    ids = selected_ids(picked) if picked else None
     try:
         shipment = recalls.recall_return(
             actor=request.user,
@@ -208,7 +220,8 @@ def recall_lookup_export(request):
     if lookup is None:
         messages.error(request, "Look something up before exporting.")
         return redirect(reverse("inventory:recall_lookup") + "?" + request.GET.urlencode())
-    rows = units.order_by("pk")[:EXPORT_LIMIT]
+    # One row past the limit says whether the export was cut short.
+    rows = units.order_by("pk")[: EXPORT_LIMIT + 1]
     cases = hooks.cases_using_units(user=request.user, unit_ids=units.values_list("pk", flat=True))
     writer = csvsafe.writer(_Echo())
 
@@ -225,7 +238,10 @@ def recall_lookup_export(request):
                 "facility",
             ]
         )
-        for unit in rows.iterator(chunk_size=2000):
+        for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
+            if count > EXPORT_LIMIT:
+                yield writer.writerow([export_capped_note(EXPORT_LIMIT)])
+                break
             yield writer.writerow(
                 [
                     unit.product.catalog_number,
@@ -307,7 +323,7 @@ def unit_move(request):
 def par_level_list(request):
     """Par levels of the locations the person may set them for; a form to set one."""
     actor = actor_for(request.user)
-    _require(actor.is_admin or actor.is_distributor)
+    _require(policies.can_manage_par_levels(actor=actor))
     locations = Location.objects.filter(
         organization_id=actor.organization_id, holder__role="distributor"
     ).select_related("holder")

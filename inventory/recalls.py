@@ -13,9 +13,9 @@ Lock order: the recall row, then units in primary-key order (`services.lock_unit
 from __future__ import annotations
 
 import datetime
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import NotificationKind, User
+from accounts.policies import Actor
 from accounts.selectors import actor_for
 from accounts.services import notify
 
@@ -38,10 +39,9 @@ from .models import (
     Unit,
     UnitState,
 )
-from .services import lock_units, record_entries
+from .services import NOT_FOUND, QUARANTINABLE_STATES, lock_units, record_entries
 from .udi import UdiError, parse_udi
 
-QUARANTINABLE = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
 MAX_CODES = 500  # lots or serials one recall (or one lookup) may list
 
 
@@ -126,12 +126,14 @@ def recall_record(
         organization_id=actor.organization_id,
         product=product,
     )
-    units = lock_units(matching.values_list("pk", flat=True))
+    units = lock_units(
+        matching.values_list("pk", flat=True), organization_id=recall.organization_id
+    )
     RecallUnit.objects.bulk_create(
         RecallUnit(recall=recall, unit=u, found_state=u.state) for u in units
     )
     record_entries(
-        units=[u for u in units if u.state in QUARANTINABLE],
+        units=[u for u in units if u.state in QUARANTINABLE_STATES],
         kind=EntryKind.QUARANTINED,
         to_state=UnitState.QUARANTINED,
         actor=actor,
@@ -142,41 +144,68 @@ def recall_record(
     return recall
 
 
+def _recipients(*, recall: Recall, units: Iterable[Unit]) -> dict[User, str]:
+    """Each person a recall notice goes to, with the page their notice opens: the recall page
+    for those who may open it (admins, distributors: it touches their scope); for a rep, the
+    open case of theirs that uses an affected unit, else their own quarantined stock."""
+    units = list(units)
+    holders = {u.custodian_id for u in units if u.custodian_id and u.state != UnitState.INACTIVE}
+    open_case_url: dict[int, str] = {}
+    for use in hooks.cases_using_units(user=None, unit_ids=[u.pk for u in units], open_only=True):
+        open_case_url.setdefault(use.representative_id, use.url)
+    people = User.objects.filter(
+        pk__in=holders | open_case_url.keys(),
+        organization_id=recall.organization_id,
+        is_active=True,
+    ).order_by("pk")
+    recall_page = reverse("inventory:recall_detail", args=[recall.pk])
+    quarantined = reverse("inventory:unit_list") + "?custody=mine&state=quarantined"
+    return {
+        person: recall_page
+        # The lookup policy reads only role and activity: a bare snapshot, no query per person.
+        if policies.can_look_up_recalls(
+            actor=Actor(
+                id=person.pk,
+                organization_id=person.organization_id,
+                role=person.role,
+                is_active=person.is_active,
+            )
+        )
+        else open_case_url.get(person.pk, quarantined)
+        for person in people
+    }
+
+
 def recall_recipients(*, recall: Recall, units: Iterable[Unit]) -> list[User]:
     """Whom a recall notice goes to: every active holder of an affected unit that is still in
     stock (not inactive), and the representative of every open event that uses one."""
-    units = list(units)
-    ids = {u.custodian_id for u in units if u.custodian_id and u.state != UnitState.INACTIVE}
-    ids |= {
-        use.representative_id
-        for use in hooks.cases_using_units(user=None, unit_ids=[u.pk for u in units])
-        if use.is_open
-    }
-    return list(
-        User.objects.filter(
-            pk__in=ids, organization_id=recall.organization_id, is_active=True
-        ).order_by("pk")
-    )
+    return list(_recipients(recall=recall, units=units))
 
 
 def _notify_recall(*, recall: Recall, units: Sequence[Unit], actor: User) -> None:
     """Tell the people a recall touches (holders of affected stock, representatives of open
-    events using an affected unit), in-app and by email, through the one accounts service."""
-    notify(
-        recipients=recall_recipients(recall=recall, units=units),
-        kind=NotificationKind.RECALL,
-        actor=actor,
-        summary=(
-            f"Recall {recall.reference} ({recall.get_recall_class_display()}): {recall.product}"
-        ),
-        detail=(
-            f"Reason: {recall.reason}\n"
-            "Affected units in your stock are quarantined: they cannot be used, sold or "
-            "transferred. Units already marked used on your open cases are listed for action."
-        ),
-        url=reverse("inventory:recall_detail", args=[recall.pk]),
-        recall_id=recall.pk,
-    )
+    events using an affected unit), in-app and by email, through the one accounts service;
+    each notice opens a page its recipient may see."""
+    by_url: dict[str, list[User]] = defaultdict(list)
+    for person, url in _recipients(recall=recall, units=units).items():
+        by_url[url].append(person)
+    for url, people in by_url.items():
+        notify(
+            recipients=people,
+            kind=NotificationKind.RECALL,
+            actor=actor,
+            summary=(
+                f"Recall {recall.reference} ({recall.get_recall_class_display()}): {recall.product}"
+            ),
+            detail=(
+                f"Reason: {recall.reason}\n"
+                "Affected units in your stock are quarantined: they cannot be used, sold or "
+                "transferred. Units already marked used on your open cases are listed for "
+                "action."
+            ),
+            url=url,
+            recall_id=recall.pk,
+        )
 
 
 # --- Return and withdrawal ----------------------------------------------------------------------
@@ -219,12 +248,17 @@ def recall_return(
     }
     if unit_ids is None:
         unit_ids = [pk for pk, r in rows.items() if r.unit.state == UnitState.QUARANTINED]
-    units = lock_units(unit_ids)
+    elif not unit_ids:
+        raise ValidationError("Select at least one quarantined unit to return.")
+    asked = set(unit_ids)
+    # Only the recall's own units are locked or named: any other id (another recall's unit,
+    # another organization's) answers the same "not found", naming nothing.
+    units = lock_units(asked & rows.keys(), organization_id=recall.organization_id)
     problems = []
-    if len(units) != len(set(unit_ids)):
-        problems.append("Some selected units were not found.")
+    if len(units) != len(asked):
+        problems.append(NOT_FOUND)
     for unit in units:
-        if unit.pk not in rows or unit.state != UnitState.QUARANTINED:
+        if unit.state != UnitState.QUARANTINED:
             problems.append(f"{unit.label} is not quarantined under recall {recall.reference}.")
     if problems or not units:
         raise ValidationError(problems or [f"Recall {recall.reference} has no quarantined units."])
@@ -247,9 +281,10 @@ def recall_return(
 
 @transaction.atomic
 def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
-    """Withdraw a recall entered in error (admins): each unit it quarantined goes back to the
-    state it had, with a "recall withdrawn" entry. A unit another active recall also names
-    stays quarantined. Returned units stay returned (they left the building)."""
+    """Withdraw a recall entered in error (admins): each quarantined unit it names goes back to
+    the state it had before its latest quarantine (whichever recall wrote it), with a "recall
+    withdrawn" entry. A unit another active recall also names stays quarantined until the last
+    of them is withdrawn. Returned units stay returned (they left the building)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the recall is withdrawn."})
@@ -260,17 +295,23 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
     recall.withdraw_reason = reason[:500]
     recall.save(update_fields=["status", "withdrawn_at", "withdrawn_by", "withdraw_reason"])
     unit_ids = RecallUnit.objects.filter(recall=recall).values_list("unit_id", flat=True)
-    units = [u for u in lock_units(unit_ids) if u.state == UnitState.QUARANTINED]
+    units = [
+        u
+        for u in lock_units(unit_ids, organization_id=recall.organization_id)
+        if u.state == UnitState.QUARANTINED
+    ]
     still_recalled = set(
         RecallUnit.objects.filter(
             unit_id__in=[u.pk for u in units], recall__status=Recall.Status.ACTIVE
         ).values_list("unit_id", flat=True)
     )
-    # The state each unit had when this recall quarantined it (its latest such entry).
+    # The state each unit had before its latest quarantine, whichever recall wrote that entry:
+    # with two overlapping recalls only the first one quarantines, and the unit must still come
+    # back when the last active recall naming it is withdrawn.
     before = {
         unit_id: from_state
         for unit_id, from_state in CustodyEntry.objects.filter(
-            recall=recall, kind=EntryKind.QUARANTINED, unit_id__in=[u.pk for u in units]
+            kind=EntryKind.QUARANTINED, unit_id__in=[u.pk for u in units]
         )
         .order_by("unit_id", "sequence")
         .values_list("unit_id", "from_state")
@@ -294,39 +335,59 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
 # --- Reads ---------------------------------------------------------------------------------------
 
 
+CASES_SHOWN = 200  # case lines the recall page lists; the lookup's export has them all
+
+
 @dataclass
 class RecallProgress:
     found: int
     quarantined: int
     returned: int
     in_transit: int
-    cases: list  # hooks.CaseUse, by event date
-    open_cases: list
+    cases: list  # hooks.CaseUse, by event date, at most CASES_SHOWN
+    more_cases: bool  # more cases used a unit than `cases` lists
+    open_cases: list  # at most CASES_SHOWN
     surgeons: list[str]
     returns: list[RecallReturn]
-    units: list[RecallUnit] = field(default_factory=list)
+
+    @property
+    def cases_shown(self) -> str:
+        return f"{len(self.cases)}+" if self.more_cases else str(len(self.cases))
+
+
+def recall_unit_rows(*, recall: Recall, user: User) -> QuerySet[RecallUnit]:
+    """The recall's units that the user may see (admins: all of them; a distributor: her own
+    stock and her reps'), with what a row shows. Page it: a recall may name thousands."""
+    return RecallUnit.objects.filter(
+        recall=recall, unit__in=Unit.objects.visible_to(user)
+    ).select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
 
 
 def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
-    """What the recall page tracks: found, quarantined, returned, used in cases (with the
-    surgeons to tell), and units allocated on open events (listed for action). A few queries."""
-    rows = list(
-        RecallUnit.objects.filter(recall=recall)
-        .select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
-        .order_by("unit_id")
+    """What the recall page tracks, over the units the user may see: found, quarantined,
+    returned, used in cases (with the surgeons to tell), and units allocated on open events
+    (listed for action). Case lists stop at CASES_SHOWN. A fixed number of queries."""
+    rows = recall_unit_rows(recall=recall, user=user)
+    totals = rows.aggregate(
+        found=Count("pk"),
+        quarantined=Count("pk", filter=Q(unit__state=UnitState.QUARANTINED)),
+        returned=Count("pk", filter=Q(returned_in__isnull=False)),
+        in_transit=Count("pk", filter=Q(unit__state=UnitState.IN_TRANSIT)),
     )
-    states = Counter(r.unit.state for r in rows)
-    cases = hooks.cases_using_units(user=user, unit_ids=[r.unit_id for r in rows])
+    unit_ids = rows.values("unit_id")
+    cases = hooks.cases_using_units(user=user, unit_ids=unit_ids, limit=CASES_SHOWN + 1)
+    open_cases = hooks.cases_using_units(
+        user=user, unit_ids=unit_ids, limit=CASES_SHOWN, open_only=True
+    )
+    cases, more = cases[:CASES_SHOWN], len(cases) > CASES_SHOWN
+    returned = Count("units", filter=Q(units__in=rows))
     return RecallProgress(
-        found=len(rows),
-        quarantined=states[UnitState.QUARANTINED],
-        returned=sum(1 for r in rows if r.returned_in_id),
-        in_transit=states[UnitState.IN_TRANSIT],
+        **totals,
         cases=cases,
-        open_cases=[c for c in cases if c.is_open],
+        more_cases=more,
+        open_cases=open_cases,
         surgeons=sorted({c.surgeon for c in cases if c.surgeon}),
-        returns=list(recall.returns.annotate(unit_count=Count("units")).order_by("-pk")),
-        units=rows,
+        returns=list(recall.returns.annotate(unit_count=returned).order_by("-pk")),
     )
 
 
@@ -349,17 +410,28 @@ def lookup_query(
     lot_list = split_codes(lots)
     if len(lot_list) > MAX_CODES:
         raise ValidationError({"lots": f"Look up at most {MAX_CODES} lots at once."})
+    literal = Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
     if code.startswith(("(", "]")) or (code[:2] == "01" and len(code) >= 16 and not product):
+        # A long all-digit lot or serial may start with "01" too: when it is not a readable
+        # UDI naming a lot or serial, it is looked up as itself; when it is, as either.
         try:
             udi = parse_udi(code)
         except UdiError as exc:
+            if code.isdigit():
+                return literal
             raise ValidationError({"code": f"That UDI cannot be read: {exc}"}) from exc
         q = Q(product__gtin=udi.gtin)
         if udi.serial:
-            return Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
-        if udi.lot:
-            return Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
-        raise ValidationError({"code": "That UDI names neither a lot (10) nor a serial (21)."})
+            found = Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
+        elif udi.lot:
+            found = Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
+        elif code.isdigit():
+            return literal
+        else:
+            raise ValidationError({"code": "That UDI names neither a lot (10) nor a serial (21)."})
+        if code.isdigit():
+            return Lookup(f"{found.description}, or {literal.description}", found.q | literal.q)
+        return found
     if product:
         found = Product.objects.filter(
             Q(catalog_number__iexact=product) | Q(gtin=product), organization_id=organization_id
@@ -375,7 +447,7 @@ def lookup_query(
         )
     if not code:
         raise ValidationError({"code": "Enter a lot, a serial number or a scanned UDI."})
-    return Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
+    return literal
 
 
 def lookup_units(*, user: User, lookup: Lookup) -> QuerySet[Unit]:

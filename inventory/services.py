@@ -52,15 +52,20 @@ from .udi import Udi, UdiError, parse_udi
 
 KEEP = object()  # "custodian unchanged" for record_entries
 NOT_FOUND = "A selected unit was not found."
+# What a recall quarantines, when it is recorded or when a unit comes back from a transfer or
+# an event later: stock that sits on a shelf. In transit and allocated units are left alone.
+QUARANTINABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
 
 
-def lock_units(unit_ids: Iterable[int]) -> list[Unit]:
-    """Lock the units in primary-key order (no deadlocks between two multi-unit writers)."""
+def lock_units(unit_ids: Iterable[int], *, organization_id: int) -> list[Unit]:
+    """Lock the units of the organization in primary-key order (no deadlocks between two
+    multi-unit writers). Ids of another organization's units are left out, never locked or
+    read: callers compare the count with the ids asked for and answer "not found"."""
     ids = sorted(set(unit_ids))
     return list(
         Unit.objects.select_for_update(of=("self",))
         .select_related("product")
-        .filter(pk__in=ids)
+        .filter(pk__in=ids, organization_id=organization_id)
         .order_by("pk")
     )
 
@@ -180,7 +185,7 @@ def transfer_create(
     """
     who = actor_for(actor)
     _check_transfer_request(actor, unit_ids=unit_ids, recipient=recipient, to_location=to_location)
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=actor.organization_id)
     problems = _transfer_problems(who, units=units, unit_ids=unit_ids, recipient=recipient)
     if problems:
         raise ValidationError(problems)
@@ -232,15 +237,13 @@ def _transfer_problems(
     """Every reason the locked units cannot move to the recipient, one line per unit."""
     recipient_id = recipient.pk if recipient else None
     problems = []
-    missing = sorted(set(unit_ids) - {u.pk for u in units})
-    if missing:
-        problems.append(f"{len(missing)} selected unit(s) were not found.")
+    # Missing and out of scope answer the same one line, naming neither.
+    not_found = len(units) != len(set(unit_ids))
     recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     returning = any(u.state == UnitState.QUARANTINED for u in units)
     for unit in units:
         if not policies.can_act_on_unit(actor=who, unit=unit):
-            # Out of scope answers "missing", naming neither its id nor anything of its holder's.
-            problems.append(NOT_FOUND)
+            not_found = True
         elif unit.state == UnitState.QUARANTINED and recipient_id is not None:
             problems.append(
                 f"{policies.recall_refusal(unit, recalls.get(unit.pk))} It can only go back to "
@@ -257,7 +260,7 @@ def _transfer_problems(
                 f"{unit.label} is not recalled: send quarantined units back for return on "
                 "their own transfer."
             )
-    return problems
+    return [NOT_FOUND, *problems] if not_found else problems
 
 
 def _send_from_one_holder(
@@ -329,7 +332,9 @@ def _locked_pending_transfer(transfer: Transfer) -> tuple[Transfer, list[Unit]]:
         raise ValidationError(
             f"Transfer #{locked.pk} is already {locked.get_status_display().lower()}."
         )
-    units = lock_units(locked.lines.values_list("unit_id", flat=True))
+    units = lock_units(
+        locked.lines.values_list("unit_id", flat=True), organization_id=locked.organization_id
+    )
     return locked, units
 
 
@@ -430,14 +435,14 @@ def units_release_hold(*, actor: User, unit_ids: Sequence[int], note: str = "") 
     who = actor_for(actor)
     if not who.is_admin:
         raise PermissionDenied("Only an admin releases units on hold.")
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=who.organization_id)
     problems = [
         f"{u.label} is not on hold." if u.organization_id == who.organization_id else "Not found."
         for u in units
         if not policies.can_release_hold(actor=who, unit=u)
     ]
     if len(units) != len(set(unit_ids)):
-        problems.append("Some selected units were not found.")
+        problems.append(NOT_FOUND)
     if problems or not units:
         raise ValidationError(problems or ["Select at least one unit on hold."])
     record_entries(
@@ -1457,54 +1462,62 @@ def location_create(*, actor: User, name: str, kind: str, holder=KEEP) -> Locati
 
 # --- Moves between one holder's locations ------------------------------------------------------
 
-MOVABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.QUARANTINED)
-
 
 @transaction.atomic
 def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -> list[Unit]:
     """Move units between two locations of the same holder: a "moved" entry per unit; custody
-    and state do not change. All or nothing.
+    and state do not change. All or nothing. Whoever the mover acted for is told.
 
-    Whoever may transfer a unit may move it (`policies.can_move_unit`). Refused, naming each
-    unit: not found or out of scope, in transit or allocated or inactive, already there, or
-    held by someone other than the location's holder (that is a transfer, not a move).
+    Whoever may transfer a unit may move it (`policies.can_move_unit`); a quarantined unit
+    moves only within organization custody. Refused, naming each unit: not found or out of
+    scope, held by someone other than the location's holder (that is a transfer, not a move),
+    already there, in transit or allocated or inactive, or quarantined (naming the recall).
     """
     who = actor_for(actor)
     if to_location is None or to_location.organization_id != actor.organization_id:
         raise ValidationError({"to_location": "Choose a location of your organization."})
     if not unit_ids:
         raise ValidationError("Select at least one unit to move.")
-    units = lock_units(unit_ids)
+    units = lock_units(unit_ids, organization_id=actor.organization_id)
     problems = []
     if len(units) != len(set(unit_ids)):
-        problems.append(f"{len(set(unit_ids)) - len(units)} selected unit(s) were not found.")
+        problems.append(NOT_FOUND)
+    recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     for unit in units:
-        if not policies.can_act_on_unit(actor=who, unit=unit):
+        if policies.can_move_unit(actor=who, unit=unit, to_location=to_location):
+            if unit.location_id == to_location.pk:
+                problems.append(f"{unit.label} is already at {to_location}.")
+        elif not policies.can_act_on_unit(actor=who, unit=unit):
             problems.append(NOT_FOUND)
-        elif unit.state not in MOVABLE_STATES:
-            problems.append(_state_problem(unit))
         elif unit.custodian_id != to_location.holder_id:
             problems.append(
                 f"{unit.label} is in {_holder_name(unit.custodian)}'s custody and "
                 f"{to_location} is {_holder_name(to_location.holder)}'s: transfer it instead."
             )
-        elif unit.location_id == to_location.pk:
-            problems.append(f"{unit.label} is already at {to_location}.")
+        elif unit.state == UnitState.QUARANTINED:
+            problems.append(
+                f"{policies.recall_refusal(unit, recalls.get(unit.pk))} It can only go back to "
+                "organization custody for return."
+            )
+        else:
+            problems.append(_state_problem(unit))
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError(list(dict.fromkeys(problems)))
     by_state: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
         by_state[unit.state].append(unit)
+    behalf = behalf_of(actor=who, holder_id=to_location.holder_id)
     for state, group in by_state.items():
         record_entries(
             units=group,
             kind=EntryKind.MOVED,
             to_state=state,
             actor=actor,
-            on_behalf_of_id=behalf_of(actor=who, holder_id=to_location.holder_id),
+            on_behalf_of_id=behalf,
             note=f"To {to_location}",
             extra={"location_id": to_location.pk},
         )
+    notices.units_moved(actor=actor, units=units, to_location=to_location, acted_for=behalf)
     return units
 
 
@@ -1533,10 +1546,9 @@ def quarantine_recalled(*, actor: User, units: Sequence[Unit]) -> list[Unit]:
     available, on hold or facility stock: a unit freed from a transfer or an event after the
     recall was recorded. Custody and location do not change. Returns the units quarantined."""
     recalls = active_recalls_for(unit_ids=[u.pk for u in units])
-    catchable = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
     by_recall: dict[int, list[Unit]] = defaultdict(list)
     for unit in units:
-        if unit.pk in recalls and unit.state in catchable:
+        if unit.pk in recalls and unit.state in QUARANTINABLE_STATES:
             by_recall[recalls[unit.pk].pk].append(unit)
     done = []
     for recall_id, group in by_recall.items():

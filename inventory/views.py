@@ -46,9 +46,10 @@ from .models import Job, Location, Product, Transfer, Unit, UnitState
 EXPORT_LIMIT = 100_000
 
 
-def export_capped_note() -> str:
+def export_capped_note(limit: int | None = None) -> str:
+    limit = EXPORT_LIMIT if limit is None else limit
     return (
-        f"Export capped: only the first {EXPORT_LIMIT:,} rows are in this file. "
+        f"Export capped: only the first {limit:,} rows are in this file. "
         "Narrow the filters to export the rest."
     )
 

@@ -1,6 +1,8 @@
 """Moving units between two locations of one holder: a "moved" entry, custody and state
 unchanged; the same people who may transfer a unit may move it (README, "Inventory")."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -102,3 +104,63 @@ def test_location_holders_default_to_the_distributor_and_to_organization_custody
     assert (own.holder_id, dock.holder_id) == (distributor.pk, None)
     with pytest.raises(ValidationError):
         services.location_create(actor=distributor, name="Org's", kind="bin", holder=None)
+
+
+def _quarantine(admin_user, units):
+    from inventory import recalls
+
+    product = units[0].product
+    return recalls.recall_record(
+        actor=admin_user,
+        reference="R-MOVE",
+        reason="x",
+        recall_class="II",
+        product=product,
+        lot_numbers=[units[0].lot_number] if units[0].lot_number else [],
+        serial_numbers=[u.serial_number for u in units if u.serial_number],
+        recall_date=datetime.date(2026, 3, 1),
+    )
+
+
+def test_a_quarantined_unit_stays_where_it_is_with_its_holder(admin_user, distributor, places):
+    units = receive_units(admin_user, distributor, n=1, location=places["warehouse"])
+    _quarantine(admin_user, units)
+    with pytest.raises(ValidationError, match="recall R-MOVE.*organization custody"):
+        move(distributor, units, places["bin"])
+    assert Unit.objects.get(pk=units[0].pk).location_id == places["warehouse"].pk
+
+
+def test_a_quarantined_unit_in_organization_custody_moves_between_its_locations(
+    org, admin_user, places
+):
+    units = receive_units(admin_user, None, n=1, location=places["org"])
+    _quarantine(admin_user, units)
+    shelf = LocationFactory(organization=org, holder=None, name="Returns shelf")
+    move(admin_user, units, shelf)
+    unit = Unit.objects.get(pk=units[0].pk)
+    assert (unit.location_id, unit.state) == (shelf.pk, UnitState.QUARANTINED)
+    assert ledger_problems() == []
+
+
+def test_units_move_asks_the_move_policy(monkeypatch, admin_user, distributor, places):
+    from inventory import policies
+
+    units = receive_units(admin_user, distributor, n=1, location=places["warehouse"])
+    monkeypatch.setattr(policies, "can_move_unit", lambda **kwargs: False)
+    with pytest.raises(ValidationError):
+        move(distributor, units, places["bin"])
+
+
+def test_moving_on_someones_behalf_tells_them(
+    admin_user, distributor, rep, org, django_capture_on_commit_callbacks
+):
+    from accounts.models import Notification, NotificationKind
+
+    trunk = LocationFactory(organization=org, holder=rep, name="R trunk 1", kind="trunk")
+    other = LocationFactory(organization=org, holder=rep, name="R trunk 2", kind="trunk")
+    units = receive_units(admin_user, rep, n=2, location=trunk)
+    move(distributor, units, other)
+    (note,) = Notification.objects.filter(user=rep, kind=NotificationKind.STOCK_MOVED)
+    assert "R trunk 2" in note.summary and "2 units" in note.summary
+    move(rep, units, trunk)  # her own move: nobody else to tell
+    assert Notification.objects.filter(kind=NotificationKind.STOCK_MOVED).count() == 1

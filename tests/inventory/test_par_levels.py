@@ -180,3 +180,23 @@ def test_a_unit_declined_back_to_hold_does_not_count(setup, distributor, org):
     )
     services.transfer_decline(actor=other, transfer=transfer, reason="not ordered")
     assert par.par_stock(level=setup["level"]).count() == 2
+
+
+def test_the_dashboard_lists_a_capped_number_of_levels_and_says_so(
+    setup, org, distributor, client, monkeypatch, django_assert_max_num_queries
+):
+    for _ in range(4):
+        par.par_level_set(
+            actor=distributor,
+            location=setup["bin"],
+            product=ProductFactory(organization=org),
+            par=1,
+            reorder_to=1,
+        )
+    monkeypatch.setattr(par, "BELOW_PAR_SHOWN", 2)
+    rows = par.below_par(holder=distributor)
+    assert len(rows) == 2 and rows.more
+    with django_assert_max_num_queries(4):
+        par.below_par(holder=distributor)
+    client.force_login(distributor)
+    assert "first 2 locations below par" in client.get("/").content.decode()

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory import recalls
-from inventory.models import UnitState
+from inventory.models import Unit, UnitState
 from tests.events.factories import PhysicianFactory, mark_used, open_event
-from tests.factories import DistributorFactory, RepFactory
+from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
 
 LOOKUP = reverse("inventory:recall_lookup")
@@ -139,3 +139,125 @@ def test_a_distributor_of_another_group_does_not_see_the_recall(client, org, adm
     RepFactory(organization=org, assigned_to=stranger)
     client.force_login(stranger)
     assert client.get(reverse("inventory:recall_detail", args=[recall.pk])).status_code == 404
+
+
+def _recall(admin_user, lot, reference="R-S"):
+    return recalls.recall_record(
+        actor=admin_user,
+        reference=reference,
+        reason="x",
+        recall_class="II",
+        product=lot["product"],
+        lot_numbers=["=L1"],
+        recall_date=timezone.localdate(),
+    )
+
+
+def _messages(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_returning_another_organizations_unit_is_not_found_and_names_nothing(
+    client, admin_user, lot
+):
+    recall = _recall(admin_user, lot)
+    stranger = UserFactory(admin=True)
+    foreign_product = ProductFactory(organization=stranger.organization, lot_tracked=True)
+    (foreign,) = receive_units(stranger, None, n=1, product=foreign_product, lot_number="SECRET")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA", "returned_on": timezone.localdate().isoformat(), "unit": [foreign.pk]},
+        follow=True,
+    )
+    text = " ".join(_messages(response))
+    assert "not found" in text
+    assert "SECRET" not in text and "SECRET" not in response.content.decode()
+    assert Unit.objects.get(pk=foreign.pk).state == UnitState.AVAILABLE
+    assert response.context["progress"].returned == 0
+
+
+def test_a_distributor_sees_only_her_scopes_units_and_counts_on_the_recall_page(
+    client, admin_user, distributor, lot
+):
+    recall = _recall(admin_user, lot)
+    client.force_login(distributor)
+    response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    progress = response.context["progress"]
+    drew_ids = {u.pk for u in lot["units"]["drew"]}
+    # Dana's 53 and her rep Riley's 2; never the 3 of the other group's distributor.
+    assert (progress.found, progress.quarantined) == (55, 54)
+    page = response.context["page"]
+    assert len(page.rows) == 50
+    assert not drew_ids & {row.unit_id for row in page.rows}
+    second = client.get(
+        reverse("inventory:recall_detail", args=[recall.pk]), {"after": page.next_cursor}
+    )
+    rows = second.context["page"].rows
+    assert len(rows) == 5 and not drew_ids & {row.unit_id for row in rows}
+    html = response.content.decode()
+    assert not any(reverse("inventory:unit_detail", args=[pk]) + '"' in html for pk in drew_ids)
+
+
+def test_an_admin_pages_every_unit_of_the_recall(client, admin_user, lot):
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    assert response.context["progress"].found == 58
+    assert len(response.context["page"].rows) == 50
+    assert response.context["page"].has_next
+
+
+def test_the_recall_page_caps_its_cases_and_says_so(
+    client, admin_user, rep, lot, settings, monkeypatch
+):
+    monkeypatch.setattr(recalls, "CASES_SHOWN", 1)
+    mark_used(rep, open_event(rep), lot["units"]["riley"][1:])
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    progress = response.context["progress"]
+    assert len(progress.cases) == 1 and progress.more_cases
+    assert "first 1 case" in response.content.decode()
+
+
+def test_the_recall_page_runs_a_fixed_number_of_queries(
+    client, admin_user, rep, lot, django_assert_max_num_queries
+):
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(20):
+        client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+
+
+def test_a_return_with_only_unreadable_units_is_refused_and_returns_nothing(
+    client, admin_user, lot
+):
+    recall = _recall(admin_user, lot)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA", "returned_on": timezone.localdate().isoformat(), "unit": ["abc"]},
+        follow=True,
+    )
+    assert "Select at least one" in " ".join(_messages(response))
+    assert response.context["progress"].returned == 0
+
+
+def test_a_capped_lookup_export_says_so_in_its_last_row(client, admin_user, lot, monkeypatch):
+    from inventory import recall_views
+
+    monkeypatch.setattr(recall_views, "EXPORT_LIMIT", 5)
+    client.force_login(admin_user)
+    response = client.get(reverse("inventory:recall_lookup_export"), {"code": "=L1"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len([r for r in rows if r and r[0] == lot["product"].catalog_number]) == 5
+    assert any("Export capped" in " ".join(r) for r in rows)
+
+
+def test_a_long_numeric_lot_starting_with_01_is_looked_up_as_a_lot(client, admin_user, org):
+    product = ProductFactory(organization=org, lot_tracked=True)
+    receive_units(admin_user, None, n=2, product=product, lot_number="0123456789012345")
+    client.force_login(admin_user)
+    response = client.get(LOOKUP, {"code": "0123456789012345"})
+    assert response.context["counts"]["total"] == 2

@@ -342,7 +342,9 @@ def test_an_admin_returns_every_quarantined_unit_in_one_action(admin_user, produ
     assert ledger_problems() == []
 
 
-def test_returning_a_unit_the_recall_did_not_quarantine_is_refused(admin_user, product, world):
+def test_returning_a_unit_the_recall_does_not_name_is_refused_as_not_found(
+    admin_user, product, world
+):
     recall = record(admin_user, product, lots=["BAD"])
     good = world["good"][0]
     message = refused(
@@ -354,8 +356,34 @@ def test_returning_a_unit_the_recall_did_not_quarantine_is_refused(admin_user, p
             unit_ids=[good.pk],
         )
     )
-    assert "not quarantined under recall" in message
+    assert "not found" in message
     assert states(good) == [UnitState.AVAILABLE]
+
+
+def test_returning_a_unit_the_recall_found_but_did_not_quarantine_is_refused(
+    admin_user, rep, product, world
+):
+    used = world["bad"]["riley"][0]
+    mark_used(rep, open_event(rep), [used])
+    recall = record(admin_user, product, lots=["BAD"])
+    message = refused(
+        lambda: recalls.recall_return(
+            actor=admin_user, recall=recall, reference="RMA", returned_on=TODAY, unit_ids=[used.pk]
+        )
+    )
+    assert f"{used.label} is not quarantined under recall" in message
+    assert states(used) == [UnitState.ALLOCATED]
+
+
+def test_returning_an_empty_selection_is_refused(admin_user, product, world):
+    recall = record(admin_user, product, lots=["BAD"])
+    message = refused(
+        lambda: recalls.recall_return(
+            actor=admin_user, recall=recall, reference="RMA", returned_on=TODAY, unit_ids=[]
+        )
+    )
+    assert "Select at least one" in message
+    assert set(states(*world["bad"]["dana"])) == {UnitState.QUARANTINED}
 
 
 def test_only_an_admin_returns(distributor, admin_user, product, world):
@@ -417,3 +445,82 @@ def test_a_reusable_recalled_unit_back_from_a_submitted_case_is_quarantined(org,
 
     assert states(unit) == [UnitState.QUARANTINED]
     assert ledger_problems() == []
+
+
+def test_a_unit_of_another_organization_is_not_found_and_not_named(admin_user, product, world):
+    recall = record(admin_user, product, lots=["BAD"])
+    stranger = UserFactory(admin=True)
+    foreign_product = ProductFactory(organization=stranger.organization, lot_tracked=True)
+    (foreign,) = receive_units(stranger, None, n=1, product=foreign_product, lot_number="SECRET")
+    message = refused(
+        lambda: recalls.recall_return(
+            actor=admin_user,
+            recall=recall,
+            reference="RMA",
+            returned_on=TODAY,
+            unit_ids=[foreign.pk, world["bad"]["dana"][0].pk],
+        )
+    )
+    assert "not found" in message
+    assert "SECRET" not in message and foreign.label not in message
+    assert states(foreign, world["bad"]["dana"][0]) == [UnitState.AVAILABLE, UnitState.QUARANTINED]
+
+
+def test_lock_units_never_locks_another_organizations_units(admin_user, product, world):
+    stranger = UserFactory(admin=True)
+    foreign_product = ProductFactory(organization=stranger.organization, lot_tracked=True)
+    (foreign,) = receive_units(stranger, None, n=1, product=foreign_product, lot_number="X")
+    mine = world["good"][0]
+    locked = services.lock_units([foreign.pk, mine.pk], organization_id=admin_user.organization_id)
+    assert [u.pk for u in locked] == [mine.pk]
+
+
+@pytest.mark.parametrize("order", ["first-then-second", "second-then-first"])
+def test_withdrawing_two_overlapping_recalls_restores_each_unit(admin_user, product, world, order):
+    first = record(admin_user, product, lots=["BAD"], reference="R-A")
+    second = record(admin_user, product, lots=["BAD"], reference="R-B")
+    for recall in (first, second) if order == "first-then-second" else (second, first):
+        recalls.recall_withdraw(actor=admin_user, recall=recall, reason="duplicate")
+    assert set(states(*world["bad"]["dana"], *world["bad"]["riley"])) == {UnitState.AVAILABLE}
+    assert ledger_problems() == []
+
+
+def test_withdrawing_a_later_recall_restores_the_state_before_an_earlier_ones_quarantine(
+    admin_user, distributor, org, product, world
+):
+    held = world["bad"]["dana"][1]
+    other = RepFactory(organization=org)
+    (transfer,) = services.transfer_create(actor=distributor, unit_ids=[held.pk], recipient=other)
+    services.transfer_decline(actor=other, transfer=transfer, reason="wrong size")
+    first = record(admin_user, product, lots=["BAD"], reference="R-A")
+    second = record(admin_user, product, lots=["BAD"], reference="R-B")
+    recalls.recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
+    recalls.recall_withdraw(actor=admin_user, recall=second, reason="duplicate")
+    assert states(held) == [UnitState.HOLD]
+    assert ledger_problems() == []
+
+
+def test_each_recall_recipient_can_open_the_link_they_are_sent(
+    client, admin_user, distributor, rep, org, product
+):
+    receive_units(admin_user, distributor, n=1, product=product, lot_number="BAD")
+    (with_rep,) = receive_units(admin_user, rep, n=1, product=product, lot_number="BAD")
+    other_rep = RepFactory(organization=org, assigned_to=distributor)
+    (used,) = receive_units(admin_user, other_rep, n=1, product=product, lot_number="BAD")
+    case = open_event(other_rep)
+    mark_used(other_rep, case, [used])
+
+    recall = record(admin_user, product, lots=["BAD"])
+
+    told = Notification.objects.filter(kind=NotificationKind.RECALL, recall_id=recall.pk)
+    assert told.count() == 3
+    for note in told.select_related("user"):
+        client.force_login(note.user)
+        response = client.get(note.url)
+        assert response.status_code == 200, (note.user.role, note.url)
+    by_user = {n.user_id: n.url for n in told}
+    # The rep whose open case used a unit lands on that case; a holding rep on her quarantine.
+    assert by_user[other_rep.pk].endswith(f"/{case.pk}/")
+    client.force_login(rep)
+    rep_page = client.get(by_user[rep.pk])
+    assert with_rep.pk in {u.pk for u in rep_page.context["page"].rows}

@@ -475,7 +475,7 @@ def test_inactive_units_leave_the_list_unless_asked_for(client, admin_user, org)
     product = ProductFactory(organization=org)
     gone, kept = receive_units(admin_user, None, n=2, product=product, serial_prefix="G-")
     record_entries(
-        units=lock_units([gone.pk]),
+        units=lock_units([gone.pk], organization_id=org.pk),
         kind=EntryKind.ADJUSTED,
         to_state=UnitState.INACTIVE,
         actor=admin_user,
