@@ -471,8 +471,20 @@ def receive(request):
             add_form_errors(form, exc)
         else:
             messages.success(request, f"Received {len(units)} unit(s) of {data['product']}.")
+            _warn_quarantined(request, units)
             return redirect("inventory:receive")
     return forms.render(request)
+
+
+def _warn_quarantined(request, units) -> None:
+    """Say so when receiving quarantined units because an active recall names their lot."""
+    n = sum(1 for u in units if u.state == UnitState.QUARANTINED)
+    if n:
+        messages.warning(
+            request,
+            f"{n} received unit(s) belong to a lot or serial under an active recall: they are "
+            "quarantined (see Recalls).",
+        )
 
 
 @receiver_required
@@ -492,6 +504,7 @@ def receive_udi(request):
             add_form_errors(forms.udi_form, exc)
         else:
             messages.success(request, f"Received {unit.product.catalog_number} {unit.label}.")
+            _warn_quarantined(request, [unit])
             return redirect("inventory:receive")
     return forms.render(request, active_tab="scan")
 
@@ -517,6 +530,7 @@ def receive_csv(request):
                 messages.info(request, "That file is large: it is imported in the background.")
                 return redirect("inventory:job_detail", pk=outcome.pk)
             messages.success(request, f"Imported {len(outcome)} unit(s).")
+            _warn_quarantined(request, outcome)
             return redirect("inventory:receive")
     return forms.render(request, active_tab="csv", csv_problems=problems, status=400)
 
