@@ -582,18 +582,27 @@ def product_list(request):
 @receiver_required
 def location_list(request):
     actor = actor_for(request.user)
-    form = LocationForm(request.POST or None)
+    form = LocationForm(
+        request.POST or None,
+        user=request.user,
+        custodians=selectors.receive_custodians(actor=actor),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             location = services.location_create(
-                actor=request.user, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"]
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                kind=form.cleaned_data["kind"],
+                holder=form.cleaned_data["holder"],
             )
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
             messages.success(request, f"Added location {location}.")
             return redirect("inventory:location_list")
-    locations = Location.objects.filter(organization_id=actor.organization_id)[:500]
+    locations = Location.objects.filter(organization_id=actor.organization_id).select_related(
+        "holder"
+    )[:500]
     return render(request, "inventory/location_list.html", {"form": form, "locations": locations})
 
 
