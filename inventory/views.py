@@ -178,6 +178,7 @@ def unit_detail(request, pk):
             "unit": unit,
             "history": selectors.unit_history(unit=unit, viewer=request.user),
             "can_transfer": policies.can_transfer_unit(actor=actor, unit=unit),
+            "can_move": policies.can_move_unit(actor=actor, unit=unit),
             "can_release": policies.can_release_hold(actor=actor, unit=unit),
             "today": timezone.localdate(),
         },
