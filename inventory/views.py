@@ -193,6 +193,19 @@ def _holder(value) -> User | None:
     return None if value == ORG else value
 
 
+def _transfer_prefill(params, *, organization_id: int) -> dict:
+    """?recipient=<user id>&to_location=<id> (the dashboard's proposed replenishment) fills the
+    form in; the person still checks and sends it, and the service decides."""
+    initial = {}
+    if params.get("recipient", "").isdigit():
+        initial["recipient"] = User.objects.filter(
+            organization_id=organization_id, pk=params["recipient"]
+        ).first()
+    if params.get("to_location", "").isdigit():
+        initial["to_location"] = params["to_location"]
+    return initial
+
+
 @org_member_required
 def transfer_new(request):
     """Pick a recipient for the selected (or scanned) units, then send them in one go."""
@@ -209,6 +222,7 @@ def transfer_new(request):
         user=request.user,
         organization_id=actor.organization_id,
         exclude_id=next(iter(senders)) if len(senders) == 1 else None,
+        initial=_transfer_prefill(request.GET, organization_id=actor.organization_id),
     )
     if scan_form.is_bound and scan_form.is_valid():
         found, problems = selectors.units_from_scan(
