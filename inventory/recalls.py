@@ -247,9 +247,10 @@ def recall_return(
 
 @transaction.atomic
 def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
-    """Withdraw a recall entered in error (admins): each unit it quarantined goes back to the
-    state it had, with a "recall withdrawn" entry. A unit another active recall also names
-    stays quarantined. Returned units stay returned (they left the building)."""
+    """Withdraw a recall entered in error (admins): each quarantined unit it names goes back to
+    the state it had before that quarantine, with a "recall withdrawn" entry. A unit another
+    active recall also names stays quarantined. Returned units stay returned (they left the
+    building)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the recall is withdrawn."})
@@ -266,11 +267,13 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
             unit_id__in=[u.pk for u in units], recall__status=Recall.Status.ACTIVE
         ).values_list("unit_id", flat=True)
     )
-    # The state each unit had when this recall quarantined it (its latest such entry).
+    # The state each unit had before its current quarantine: its latest "quarantined" entry,
+    # whichever recall that one named (another recall, since withdrawn, may have quarantined a
+    # unit this one also names).
     before = {
         unit_id: from_state
         for unit_id, from_state in CustodyEntry.objects.filter(
-            recall=recall, kind=EntryKind.QUARANTINED, unit_id__in=[u.pk for u in units]
+            kind=EntryKind.QUARANTINED, unit_id__in=[u.pk for u in units]
         )
         .order_by("unit_id", "sequence")
         .values_list("unit_id", "from_state")

@@ -417,3 +417,14 @@ def test_a_reusable_recalled_unit_back_from_a_submitted_case_is_quarantined(org,
 
     assert states(unit) == [UnitState.QUARANTINED]
     assert ledger_problems() == []
+
+
+def test_withdrawing_the_last_recall_naming_a_unit_frees_it_though_another_quarantined_it(
+    admin_user, product, world
+):
+    first = record(admin_user, product, lots=["BAD"], reference="R-A")
+    second = record(admin_user, product, lots=["BAD"], reference="R-B")  # already quarantined
+    recalls.recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
+    recalls.recall_withdraw(actor=admin_user, recall=second, reason="wrong lot too")
+    assert set(states(*world["bad"]["dana"])) == {UnitState.AVAILABLE}
+    assert ledger_problems() == []
