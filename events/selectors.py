@@ -12,6 +12,7 @@ from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 from accounts.selectors import holders_for_org
 from inventory.hooks import CaseUse, EventRef
 from inventory.models import Facility, Unit, UnitState
+from inventory.services import active_recalls_for
 
 from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, viewers_q
@@ -90,12 +91,19 @@ def current_lines(*, event: Event) -> list[EventLine]:
 
 
 def usage_summary(*, event: Event) -> dict:
+    """The event's current lines, billable and not. Each line carries `recall`: the active
+    recall naming its unit (None when none does), so a case that used a recalled unit, before
+    or after the recall was recorded, is flagged for the surgeon. One query more."""
     lines = current_lines(event=event)
+    recalls = active_recalls_for(unit_ids=[ln.unit_id for ln in lines])
+    for line in lines:
+        line.recall = recalls.get(line.unit_id)
     billable = [ln for ln in lines if ln.billable]
     return {
         "lines": lines,
         "billable": billable,
         "unbillable": [ln for ln in lines if not ln.billable],
+        "recalled": [ln for ln in lines if ln.recall is not None],
     }
 
 
@@ -192,6 +200,8 @@ def dashboard(*, user: User, actor: Actor) -> dict:
 
         data["failed_jobs"] = failed_job_count(organization_id=actor.organization_id)
         data["on_hold"] = units_on_hold(actor=actor).count()
+        # Every distributor's locations below par, refillable from organization custody too.
+        data["below_par"] = below_par(holder=None, viewer=user, today=today)
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
         data["below_par"] = below_par(holder=user, today=today)

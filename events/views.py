@@ -401,6 +401,7 @@ def usage_csv(request, pk):
             "billable",
             "from_facility_stock",
             "custodian_now",
+            "recall",
         ]
     )
     for line in summary["lines"]:
@@ -415,6 +416,7 @@ def usage_csv(request, pk):
                 "yes" if line.billable else "no",
                 "yes" if line.from_facility_stock else "no",
                 unit.custodian.name if unit.custodian else "Organization",
+                f"Recalled: {line.recall.reference} — tell the surgeon" if line.recall else "",
             ]
         )
     return response

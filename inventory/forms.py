@@ -202,6 +202,26 @@ class ProductForm(forms.ModelForm):
 
 
 class LocationForm(forms.ModelForm):
+    """A location's name, kind and holder. `custodians` as for `custodian_field`: None lets an
+    admin type any distributor or rep, or organization custody (the default when left blank);
+    a distributor gets her own name only."""
+
     class Meta:
         model = Location
         fields = ["name", "kind"]
+
+    def __init__(self, *args, user, custodians, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["holder"] = custodian_field(
+            user=user,
+            custodians=custodians,
+            label="Holder",
+            help_text="Whose shelf this is: units here are in the holder's custody.",
+        )
+        if custodians is None:
+            self.fields["holder"].required = False
+            self.fields["holder"].help_text += f" Blank: {ORG_LABEL.lower()}."
+
+    def clean_holder(self):
+        holder = self.cleaned_data.get("holder")
+        return None if holder in (None, "", ORG) else holder

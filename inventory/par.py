@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import NotificationKind
+from accounts.policies import holder_ids_in_scope
 from accounts.selectors import actor_for
 from accounts.services import notify
 
@@ -36,19 +37,25 @@ from .models import Location, ParLevel, Product, Recall, RecallUnit, Unit, UnitS
 logger = logging.getLogger("trunkpool.par")
 
 
-def usable_stock(*, organization_id: int, holder_id: int | None, today=None) -> QuerySet[Unit]:
-    """The holder's units that count as stock (see the module docstring): available,
-    unexpired, named by no active recall. The one definition par levels and proposals share."""
+ANY_HOLDER = object()
+
+
+def usable_stock(
+    *, organization_id: int, holder_id: int | None | object = ANY_HOLDER, today=None
+) -> QuerySet[Unit]:
+    """Units that count as stock (see the module docstring): available, unexpired, named by
+    no active recall; the holder's (None: organization custody), or any holder's by default.
+    The one definition par levels and proposals share."""
     today = today or timezone.localdate()
     recalled = RecallUnit.objects.filter(
         unit_id=OuterRef("pk"), recall__status=Recall.Status.ACTIVE
     )
-    return Unit.objects.filter(
+    units = Unit.objects.filter(
         unexpired_q(today=today),
         organization_id=organization_id,
-        custodian_id=holder_id,
         state=UnitState.AVAILABLE,
     ).exclude(Exists(recalled))
+    return units if holder_id is ANY_HOLDER else units.filter(custodian_id=holder_id)
 
 
 def par_stock(*, level: ParLevel, today=None) -> QuerySet[Unit]:
@@ -173,51 +180,79 @@ class BelowParRows(list):
 
 
 @dataclass
+class TransferProposal:
+    """Units of another holder's warehouse to transfer into the location (prefilled)."""
+
+    source: object  # the holder (a User), or None for organization custody
+    units: list[Unit]
+
+
+@dataclass
 class BelowPar:
     level: ParLevel
     count: int
-    proposal: list[Unit]  # from the holder's warehouses, earliest expiry first
+    proposal: list[Unit]  # a move: from the location holder's own warehouses
     short: int  # how many more the warehouses would need to reach reorder-to
+    transfers: list[TransferProposal] = field(default_factory=list)  # from other holders
 
 
-def below_par(*, holder, today=None) -> BelowParRows:
-    """The holder's locations below par now, each with a proposed replenishment: units of the
-    product in the holder's warehouses that count as stock, earliest expiry first, enough to
-    reach the reorder-to quantity. The first BELOW_PAR_SHOWN only (`more` counts the rest):
-    one grouped count, then one query per level listed."""
+def below_par(*, holder, today=None, viewer=None) -> BelowParRows:
+    """The locations below par now (`holder`'s; every holder's of the viewer's organization
+    when `holder` is None), each with a proposed replenishment up to the reorder-to quantity:
+    units that count as stock in warehouses, earliest expiry first, the location holder's own
+    first (a move); then, when those fall short, warehouses of other holders whose stock
+    `viewer` (default: the holder) may transfer, for example organization custody for an admin
+    (a transfer to the location's holder, per source holder). The first BELOW_PAR_SHOWN only
+    (`more` counts the rest): one grouped count, then one query per level listed."""
     today = today or timezone.localdate()
+    viewer = viewer or holder
+    levels = ParLevel.objects.filter(organization_id=viewer.organization_id)
+    if holder is not None:
+        levels = levels.filter(location__holder=holder)
     levels = list(
-        ParLevel.objects.filter(location__holder=holder)
-        .select_related("location__holder", "product")
-        .order_by("location__name", "product__catalog_number")
+        levels.select_related("location__holder", "product").order_by(
+            "location__name", "product__catalog_number"
+        )
     )
     if not levels:
         return BelowParRows()
-    usable = usable_stock(organization_id=holder.organization_id, holder_id=holder.pk, today=today)
+    usable = usable_stock(organization_id=viewer.organization_id, today=today)
     counts = {
-        (row["location_id"], row["product_id"]): row["n"]
+        (row["location_id"], row["product_id"], row["custodian_id"]): row["n"]
         for row in usable.filter(
             location_id__in={lv.location_id for lv in levels},
             product_id__in={lv.product_id for lv in levels},
         )
-        .values("location_id", "product_id")
+        .values("location_id", "product_id", "custodian_id")
         .annotate(n=Count("pk"))
         .order_by()
     }
+    scope = holder_ids_in_scope(actor=actor_for(viewer))
+    sources = usable.filter(location__kind=Location.Kind.WAREHOUSE)
+    if scope is not None:
+        sources = sources.filter(custodian_id__in=scope)
     rows = BelowParRows()
     for level in levels:
-        count = counts.get((level.location_id, level.product_id), 0)
+        count = counts.get((level.location_id, level.product_id, level.location.holder_id), 0)
         if count >= level.par:
             continue
         if len(rows) >= BELOW_PAR_SHOWN:
             rows.more += 1
             continue
         need = level.reorder_to - count
-        proposal = list(
-            usable.filter(product_id=level.product_id, location__kind=Location.Kind.WAREHOUSE)
+        own = Q(custodian_id=level.location.holder_id)
+        picked = list(
+            sources.filter(product_id=level.product_id)
             .exclude(location_id=level.location_id)
-            .select_related("product", "location")
-            .order_by(F("expiration_date").asc(nulls_last=True), "pk")[:need]
+            .annotate(own=Case(When(own, then=Value(0)), default=Value(1)))
+            .select_related("product", "location", "custodian")
+            .order_by("own", F("expiration_date").asc(nulls_last=True), "pk")[:need]
         )
-        rows.append(BelowPar(level, count, proposal, need - len(proposal)))
+        moves = [u for u in picked if u.custodian_id == level.location.holder_id]
+        by_source: dict[int | None, list[Unit]] = {}
+        for unit in picked:
+            if unit.custodian_id != level.location.holder_id:
+                by_source.setdefault(unit.custodian_id, []).append(unit)
+        transfers = [TransferProposal(units[0].custodian, units) for units in by_source.values()]
+        rows.append(BelowPar(level, count, moves, need - len(picked), transfers))
     return rows

@@ -73,19 +73,18 @@ def can_manage_catalog(*, actor: Actor) -> bool:
     return actor.is_active and actor.is_admin
 
 
-def can_move_unit(*, actor: Actor, unit: Unit, to_location) -> bool:
+def can_move_unit(*, actor: Actor, unit: Unit, to_location=None) -> bool:
     """Whoever may transfer a unit may move it to another location of its holder; a unit on
     hold may move too (custody and state stay as they are). A quarantined unit is usable by
-    nobody and moves only within organization custody, where it waits for its return."""
+    nobody and moves only within organization custody, where it waits for its return.
+    Without `to_location`: may the unit be moved anywhere at all (the unit page's Move link)."""
     if unit.state == UnitState.QUARANTINED:
-        movable = to_location.holder_id is None
+        holder_id = unit.custodian_id if to_location is None else to_location.holder_id
+        movable = holder_id is None
     else:
         movable = unit.state in (UnitState.AVAILABLE, UnitState.HOLD)
-    return (
-        movable
-        and unit.custodian_id == to_location.holder_id
-        and can_act_on_unit(actor=actor, unit=unit)
-    )
+    same_holder = to_location is None or unit.custodian_id == to_location.holder_id
+    return movable and same_holder and can_act_on_unit(actor=actor, unit=unit)
 
 
 def can_manage_recalls(*, actor: Actor) -> bool:

@@ -283,9 +283,11 @@ def recall_lookup_export(request):
 @org_member_required
 def unit_move(request):
     """Move units between two locations of their holder. GET ?unit=..&to_location=.. prefills
-    (the dashboard's proposed replenishment links here)."""
+    (the dashboard's proposed replenishment and a unit's page link here); a POST without
+    `to_location` (the unit list's "Move selected") only shows the units."""
     actor = actor_for(request.user)
     source = request.POST if request.method == "POST" else request.GET
+    submitted = request.method == "POST" and "to_location" in request.POST
     ids = selected_ids(source.getlist("unit"))
     units = list(
         selectors.unit_rows(Unit.objects.visible_to(request.user).filter(pk__in=ids)).order_by("pk")
@@ -296,11 +298,11 @@ def unit_move(request):
         (holder_id,) = holders
         locations = locations.filter(holder_id=holder_id)
     form = MoveForm(
-        request.POST if request.method == "POST" else None,
+        request.POST if submitted else None,
         locations=locations,
         initial={"to_location": request.GET.get("to_location")},
     )
-    if request.method == "POST" and form.is_valid():
+    if submitted and form.is_valid():
         try:
             moved = services.units_move(
                 actor=request.user,

@@ -663,8 +663,54 @@ def _create_received_units(
         )
         for unit in units
     )
+    _quarantine_on_receipt(actor, units)
     par.check_after_commit(pairs={(u.location_id, u.product_id) for u in units if u.location_id})
     return units
+
+
+def _quarantine_on_receipt(actor: User, units: Sequence[Unit]) -> None:
+    """Units received into a lot or serial that an active recall names join that recall and
+    are quarantined at once: a "quarantined" entry naming the recall follows the "received"
+    one; custody and location stay as received. Quarantine rather than refusal, because the
+    units are physically here and must be accounted for and returned like the rest. When
+    several active recalls name a unit, it joins each and the earliest recorded is named.
+    One query for the recalls of the products received (a handful), then the inserts."""
+    active = list(
+        Recall.objects.filter(
+            organization_id=actor.organization_id,
+            status=Recall.Status.ACTIVE,
+            product_id__in={u.product_id for u in units},
+        ).order_by("pk")
+    )
+    if not active:
+        return
+    joined: list[RecallUnit] = []
+    by_recall: dict[int, list[Unit]] = defaultdict(list)
+    for unit in units:
+        named = [
+            r
+            for r in active
+            if r.product_id == unit.product_id
+            and (
+                (unit.lot_number and unit.lot_number in r.lot_numbers)
+                or (unit.serial_number and unit.serial_number in r.serial_numbers)
+            )
+        ]
+        joined += [RecallUnit(recall=r, unit=unit, found_state=unit.state) for r in named]
+        if named:
+            by_recall[named[0].pk].append(unit)
+    RecallUnit.objects.bulk_create(joined)
+    recalls = {r.pk: r for r in active}
+    for recall_id, group in by_recall.items():
+        recall = recalls[recall_id]
+        record_entries(
+            units=group,
+            kind=EntryKind.QUARANTINED,
+            to_state=UnitState.QUARANTINED,
+            actor=actor,
+            note=f"Received into recall {recall.reference} ({recall.get_recall_class_display()})",
+            entry_extra={"recall_id": recall_id},
+        )
 
 
 def product_for_udi(*, organization_id: int, udi: Udi) -> Product:

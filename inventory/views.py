@@ -185,6 +185,7 @@ def unit_detail(request, pk):
             "unit": unit,
             "history": selectors.unit_history(unit=unit, viewer=request.user),
             "can_transfer": policies.can_transfer_unit(actor=actor, unit=unit),
+            "can_move": policies.can_move_unit(actor=actor, unit=unit),
             "can_release": policies.can_release_hold(actor=actor, unit=unit),
             "today": timezone.localdate(),
         },
@@ -197,6 +198,19 @@ def unit_detail(request, pk):
 def _holder(value) -> User | None:
     """A custody picker's cleaned value: a person, or None for organization custody."""
     return None if value == ORG else value
+
+
+def _transfer_prefill(params, *, organization_id: int) -> dict:
+    """?recipient=<user id>&to_location=<id> (the dashboard's proposed replenishment) fills the
+    form in; the person still checks and sends it, and the service decides."""
+    initial = {}
+    if params.get("recipient", "").isdigit():
+        initial["recipient"] = User.objects.filter(
+            organization_id=organization_id, pk=params["recipient"]
+        ).first()
+    if params.get("to_location", "").isdigit():
+        initial["to_location"] = params["to_location"]
+    return initial
 
 
 @org_member_required
@@ -215,6 +229,7 @@ def transfer_new(request):
         user=request.user,
         organization_id=actor.organization_id,
         exclude_id=next(iter(senders)) if len(senders) == 1 else None,
+        initial=_transfer_prefill(request.GET, organization_id=actor.organization_id),
     )
     if scan_form.is_bound and scan_form.is_valid():
         found, problems = selectors.units_from_scan(
@@ -478,8 +493,20 @@ def receive(request):
             add_form_errors(form, exc)
         else:
             messages.success(request, f"Received {len(units)} unit(s) of {data['product']}.")
+            _warn_quarantined(request, units)
             return redirect("inventory:receive")
     return forms.render(request)
+
+
+def _warn_quarantined(request, units) -> None:
+    """Say so when receiving quarantined units because an active recall names their lot."""
+    n = sum(1 for u in units if u.state == UnitState.QUARANTINED)
+    if n:
+        messages.warning(
+            request,
+            f"{n} received unit(s) belong to a lot or serial under an active recall: they are "
+            "quarantined (see Recalls).",
+        )
 
 
 @receiver_required
@@ -499,6 +526,7 @@ def receive_udi(request):
             add_form_errors(forms.udi_form, exc)
         else:
             messages.success(request, f"Received {unit.product.catalog_number} {unit.label}.")
+            _warn_quarantined(request, [unit])
             return redirect("inventory:receive")
     return forms.render(request, active_tab="scan")
 
@@ -524,6 +552,7 @@ def receive_csv(request):
                 messages.info(request, "That file is large: it is imported in the background.")
                 return redirect("inventory:job_detail", pk=outcome.pk)
             messages.success(request, f"Imported {len(outcome)} unit(s).")
+            _warn_quarantined(request, outcome)
             return redirect("inventory:receive")
     return forms.render(request, active_tab="csv", csv_problems=problems, status=400)
 
@@ -575,18 +604,27 @@ def product_list(request):
 @receiver_required
 def location_list(request):
     actor = actor_for(request.user)
-    form = LocationForm(request.POST or None)
+    form = LocationForm(
+        request.POST or None,
+        user=request.user,
+        custodians=selectors.receive_custodians(actor=actor),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             location = services.location_create(
-                actor=request.user, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"]
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                kind=form.cleaned_data["kind"],
+                holder=form.cleaned_data["holder"],
             )
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
             messages.success(request, f"Added location {location}.")
             return redirect("inventory:location_list")
-    locations = Location.objects.filter(organization_id=actor.organization_id)[:500]
+    locations = Location.objects.filter(organization_id=actor.organization_id).select_related(
+        "holder"
+    )[:500]
     return render(request, "inventory/location_list.html", {"form": form, "locations": locations})
 
 

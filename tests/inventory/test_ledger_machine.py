@@ -1,4 +1,5 @@
-"""Random sequences of transfers, answers, holds and pooling switches never break the ledger.
+"""Random sequences of transfers, answers, holds, pooling switches, moves and recalls (record,
+return, withdraw) never break the ledger.
 
 A hypothesis state machine drives the services with every kind of actor (holders, a distributor
 acting for a rep, a rep using the pool, admins, people of another group or organization) and
@@ -7,6 +8,8 @@ what the model predicts or be refused and change nothing; after every step the l
 unit must replay to the unit's custodian and state, and transit must match pending transfers.
 """
 
+import datetime
+import itertools
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,10 +27,23 @@ from hypothesis.stateful import (
 from accounts.models import Role
 from accounts.selectors import forget_actor
 from accounts.services import group_set_pooling
-from inventory import services
-from inventory.models import CustodyEntry, Transfer, TransferLine, Unit, UnitState
+from inventory import recalls, services
+from inventory.models import (
+    CustodyEntry,
+    Recall,
+    RecallUnit,
+    Transfer,
+    TransferLine,
+    Unit,
+    UnitState,
+)
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
-from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
+from tests.inventory.factories import (
+    LocationFactory,
+    ProductFactory,
+    ledger_problems,
+    receive_units,
+)
 
 PEOPLE = ["admin", "dana", "riley", "sam", "drew", "casey", "outsider"]
 # "org" is organization custody; "admin" and "stranger" (another organization) must be refused.
@@ -40,6 +56,11 @@ answerers = st.sampled_from(ROLES_ON_TRANSFER * 3 + PEOPLE)
 mostly_hold = st.sampled_from([True, True, False])
 reasons = st.sampled_from(["Wrong size", "Damaged box", "Not ordered", ""])
 # Pooling flips (by an admin; a distributor may not) ride along with some transfer steps.
+# Locations by holder ("org": organization custody); units start at none.
+LOCATIONS = ["dana_warehouse", "dana_bin", "riley_trunk", "drew_warehouse", "org_dock"]
+MOVABLE = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.QUARANTINED)
+QUARANTINABLE = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
+recall_managers = st.sampled_from(["admin", "admin", "admin", "dana", "outsider"])
 pooling_switches = st.sampled_from(
     [None] * 4
     + [("admin", g, on) for g in ("dana", "drew") for on in (True, False)]
@@ -88,6 +109,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         serial = ProductFactory(organization=org, serial_tracked=True)
         lot = ProductFactory(organization=org, lot_tracked=True)
+        self.by_product = {serial.pk: serial, lot.pk: lot}
         units = []
         for holder, n, product in [
             ("dana", 2, serial),
@@ -106,6 +128,23 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = {u.pk: [u.custodian_id, UnitState.AVAILABLE, 1] for u in units}
         # transfer id -> {"sender", "recipient", "starter", "status", "units"}
         self.transfers = {}
+        self.locations = {
+            name: LocationFactory(organization=org, holder=self._user(holder), name=name)
+            for name, holder in [
+                ("dana_warehouse", "dana"),
+                ("dana_bin", "dana"),
+                ("riley_trunk", "riley"),
+                ("drew_warehouse", "drew"),
+                ("org_dock", "org"),
+            ]
+        }
+        self.location = {pk: None for pk in self.unit_ids}  # unit id -> location id
+        self.codes = {u.pk: (u.product_id, u.lot_number, u.serial_number) for u in units}
+        # recall id -> {"units": names, "active": bool}; the recalls' references count up.
+        self.recalls = {}
+        self.references = itertools.count(1)
+        # unit id -> the state its latest quarantine started from (where a withdrawal goes back)
+        self.quarantined_from = {}
 
     def _user(self, name):
         return None if name == "org" else self.users[name]
@@ -184,14 +223,21 @@ class LedgerMachine(RuleBasedStateMachine):
             or recipient.role not in (Role.DISTRIBUTOR, Role.REP)
         ):
             refusal = "recipient cannot hold stock here"
+        # Quarantined units may only go back to organization custody, on their own.
+        returning = any(self.model[pk][1] == UnitState.QUARANTINED for pk in wanted)
         for pk in wanted:
             custodian_id, state, _ = self.model[pk]
             if not self._may_act(actor, custodian_id):
                 refusal = f"{actor} may not move unit {pk}"
+            elif state == UnitState.QUARANTINED:
+                if recipient_id is not None:
+                    refusal = f"unit {pk} is recalled: back to organization custody only"
             elif state != UnitState.AVAILABLE:
                 refusal = f"unit {pk} is {state}"
             elif custodian_id == recipient_id:
                 refusal = f"unit {pk} is already with the recipient"
+            elif returning:
+                refusal = f"unit {pk} is not recalled: it cannot travel with recalled units"
         if not self._attempt(
             "transfer_create",
             refusal is None,
@@ -202,7 +248,7 @@ class LedgerMachine(RuleBasedStateMachine):
         transfers = self.result
         senders = {self.model[pk][0] for pk in wanted}
         assert sorted(t.sender_id or 0 for t in transfers) == sorted(s or 0 for s in senders)
-        at_once = self._answers(actor, recipient_id)
+        at_once = self._answers(actor, recipient_id) or returning
         for transfer in transfers:
             moved = sorted(transfer.lines.values_list("unit_id", flat=True))
             assert moved == sorted(pk for pk in wanted if self.model[pk][0] == transfer.sender_id)
@@ -222,10 +268,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 "status": transfer.status,
                 "units": moved,
             }
-            if at_once:
+            if returning:  # stays quarantined all the way; organization custody now
+                self._move(moved, recipient_id, UnitState.QUARANTINED, entries=2)
+            elif at_once:
                 self._move(moved, recipient_id, UnitState.AVAILABLE, entries=2)
             else:
                 self._move(moved, transfer.sender_id, UnitState.IN_TRANSIT)
+            if at_once:  # a completed transfer leaves no location recorded (none was given)
+                for pk in moved:
+                    self.location[pk] = None
 
     @rule(
         switch=pooling_switches,
@@ -282,7 +333,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _accept(self, pk, actor):
         t = self.transfers[pk]
-        ok = t["status"] == Transfer.Status.PENDING and self._answers(actor, t["recipient"])
+        ok = (
+            t["status"] == Transfer.Status.PENDING
+            and self._answers(actor, t["recipient"])
+            and not any(self._active_recall(u) for u in t["units"])
+        )
         stale = Transfer(pk=pk)  # services must re-read: callers hold old copies
         if self._attempt(
             "transfer_accept",
@@ -292,6 +347,8 @@ class LedgerMachine(RuleBasedStateMachine):
         ):
             t["status"] = Transfer.Status.COMPLETED
             self._move(t["units"], t["recipient"], UnitState.AVAILABLE)
+            for unit_pk in t["units"]:
+                self.location[unit_pk] = None
 
     def _decline(self, pk, actor, reason):
         t = self.transfers[pk]
@@ -309,6 +366,7 @@ class LedgerMachine(RuleBasedStateMachine):
         ):
             t["status"] = Transfer.Status.DECLINED
             self._move(t["units"], t["sender"], UnitState.HOLD)
+            self._quarantine_recalled(t["units"])
 
     def _cancel(self, pk, actor):
         t = self.transfers[pk]
@@ -326,6 +384,7 @@ class LedgerMachine(RuleBasedStateMachine):
         ):
             t["status"] = Transfer.Status.CANCELLED
             self._move(t["units"], t["sender"], UnitState.AVAILABLE)
+            self._quarantine_recalled(t["units"])
 
     def _pick_pending(self, index):
         pending = self._pending()
@@ -415,7 +474,200 @@ class LedgerMachine(RuleBasedStateMachine):
         for user in self.users.values():
             forget_actor(user)
 
+    # --- moves between one holder's locations ---------------------------------------------
+
+    @rule(actor=st.sampled_from(PEOPLE), indexes=picks, where=st.sampled_from(LOCATIONS))
+    def someone_moves_units(self, actor, indexes, where):
+        actor = self.users[actor]
+        location = self.locations[where]
+        unit_ids = self._pick_units(indexes)
+        refusal = None
+        for pk in sorted(set(unit_ids)):
+            custodian_id, state, _ = self.model[pk]
+            if not self._may_act(actor, custodian_id):
+                refusal = f"{actor} may not move unit {pk}"
+            elif state not in MOVABLE:
+                refusal = f"unit {pk} is {state}"
+            elif state == UnitState.QUARANTINED and location.holder_id is not None:
+                refusal = f"unit {pk} is quarantined: it moves only within organization custody"
+            elif custodian_id != location.holder_id:
+                refusal = f"unit {pk} is not {where}'s holder's: a transfer, not a move"
+            elif self.location[pk] == location.pk:
+                refusal = f"unit {pk} is already at {where}"
+        if self._attempt(
+            "units_move",
+            refusal is None,
+            refusal or "a move within one holder",
+            lambda: services.units_move(actor=actor, unit_ids=unit_ids, to_location=location),
+        ):
+            for pk in set(unit_ids):
+                self._move([pk], self.model[pk][0], self.model[pk][1])  # custody, state kept
+                self.location[pk] = location.pk
+
+    @rule(index=st.integers(0, 63), mover=st.sampled_from(["holder", "holder", "admin"]))
+    def holder_moves_a_unit_to_another_of_their_locations(self, index, mover):
+        (pk,) = self._pick_units([index])
+        holder = self.model[pk][0]
+        mine = [n for n, loc in self.locations.items() if loc.holder_id == holder]
+        elsewhere = [n for n in mine if self.locations[n].pk != self.location[pk]]
+        if mover == "admin" or holder is None:
+            actor = "admin"
+        else:
+            actor = next(name for name, user in self.users.items() if user.pk == holder)
+        self.someone_moves_units(actor, [index], (elsewhere or mine or LOCATIONS)[0])
+
+    # --- recalls -----------------------------------------------------------------------------
+
+    def _active_recall(self, pk):
+        """The earliest recorded active recall naming the unit (the one a refusal names)."""
+        return next(
+            (
+                r
+                for r in sorted(self.recalls)
+                if self.recalls[r]["active"] and pk in self.recalls[r]["units"]
+            ),
+            None,
+        )
+
+    def _quarantine(self, unit_ids):
+        for pk in unit_ids:
+            self.quarantined_from[pk] = self.model[pk][1]
+            self._move([pk], self.model[pk][0], UnitState.QUARANTINED)
+
+    def _quarantine_recalled(self, unit_ids):
+        """Units freed from a transfer that an active recall names are quarantined."""
+        self._quarantine(
+            [
+                pk
+                for pk in unit_ids
+                if self._active_recall(pk) is not None and self.model[pk][1] in QUARANTINABLE
+            ]
+        )
+
+    @rule(who=recall_managers, indexes=picks)
+    def recall_recorded(self, who, indexes):
+        actor = self.users[who]
+        picked = self._pick_units(indexes)
+        product_id = self.codes[picked[0]][0]
+        same = [pk for pk in picked if self.codes[pk][0] == product_id]
+        lots = sorted({self.codes[pk][1] for pk in same if not self.codes[pk][2]})
+        serials = sorted({self.codes[pk][2] for pk in same if self.codes[pk][2]})
+        named = {
+            pk
+            for pk, (product, lot, serial) in self.codes.items()
+            if product == product_id and ((lot and lot in lots) or (serial and serial in serials))
+        }
+        reference = f"R-{next(self.references)}"
+        ok = actor.role == Role.ADMIN and actor.organization_id == self.org.pk
+        if self._attempt(
+            "recall_record",
+            ok,
+            f"recall by {actor}",
+            lambda: recalls.recall_record(
+                actor=actor,
+                reference=reference,
+                reason="Sterile barrier may be breached",
+                recall_class="II",
+                product=self.by_product[product_id],
+                lot_numbers=lots,
+                serial_numbers=serials,
+                recall_date=datetime.date(2026, 3, 1),
+            ),
+        ):
+            self.recalls[self.result.pk] = {"units": named, "active": True}
+            self._quarantine(sorted(pk for pk in named if self.model[pk][1] in QUARANTINABLE))
+
+    def _pick_recall(self, index):
+        return sorted(self.recalls)[index % len(self.recalls)]
+
+    @precondition(lambda self: self.recalls)
+    @rule(index=st.integers(0, 63), who=recall_managers)
+    def recall_returned(self, index, who):
+        actor = self.users[who]
+        pk = self._pick_recall(index)
+        recall = self.recalls[pk]
+        quarantined = sorted(
+            u for u in recall["units"] if self.model[u][1] == UnitState.QUARANTINED
+        )
+        ok = (
+            actor.role == Role.ADMIN
+            and actor.organization_id == self.org.pk
+            and recall["active"]
+            and bool(quarantined)
+        )
+        if self._attempt(
+            "recall_return",
+            ok,
+            f"return by {actor}: {len(quarantined)} quarantined",
+            lambda: recalls.recall_return(
+                actor=actor,
+                recall=Recall.objects.get(pk=pk),
+                reference="RMA-1",
+                returned_on=datetime.date(2026, 3, 9),
+            ),
+        ):
+            for u in quarantined:  # inactive, custody unchanged
+                self._move([u], self.model[u][0], UnitState.INACTIVE)
+
+    @precondition(lambda self: self.recalls)
+    @rule(index=st.integers(0, 63), who=recall_managers, reason=reasons)
+    def recall_withdrawn(self, index, who, reason):
+        actor = self.users[who]
+        pk = self._pick_recall(index)
+        recall = self.recalls[pk]
+        ok = (
+            bool(reason.strip())
+            and actor.role == Role.ADMIN
+            and actor.organization_id == self.org.pk
+            and recall["active"]
+        )
+        if self._attempt(
+            "recall_withdraw",
+            ok,
+            f"withdraw by {actor}",
+            lambda: recalls.recall_withdraw(
+                actor=actor, recall=Recall.objects.get(pk=pk), reason=reason
+            ),
+        ):
+            recall["active"] = False
+            for u in sorted(recall["units"]):
+                if self.model[u][1] == UnitState.QUARANTINED and self._active_recall(u) is None:
+                    self._move([u], self.model[u][0], self.quarantined_from[u])
+
+    # Recalls often, but not so many that every unit ends up quarantined and transfers stall.
+    @precondition(lambda self: sum(r["active"] for r in self.recalls.values()) < 2)
+    @rule(indexes=picks)
+    def an_admin_records_a_recall(self, indexes):
+        self.recall_recorded("admin", indexes)
+
+    @precondition(lambda self: self.recalls)
+    @rule(
+        index=st.integers(0, 63),
+        action=st.sampled_from(["return", "withdraw"]),
+        reason=st.sampled_from(["Wrong lot", "Wrong lot", ""]),
+    )
+    def an_admin_resolves_a_recall(self, index, action, reason):
+        if action == "return":
+            self.recall_returned(index, "admin")
+        else:
+            self.recall_withdrawn(index, "admin", reason)
+
     # --- invariants --------------------------------------------------------------------------
+
+    @invariant()
+    def every_unit_sits_where_the_rules_put_it(self):
+        actual = dict(Unit.objects.filter(organization=self.org).values_list("pk", "location_id"))
+        assert actual == self.location
+
+    @invariant()
+    def the_recalls_name_the_units_the_rules_say(self):
+        named = {
+            (recall_id, unit_id)
+            for recall_id, unit_id in RecallUnit.objects.filter(
+                recall__organization=self.org
+            ).values_list("recall_id", "unit_id")
+        }
+        assert named == {(r, u) for r, rec in self.recalls.items() for u in rec["units"]}
 
     @invariant()
     def every_units_ledger_replays_to_its_custodian_and_state(self):

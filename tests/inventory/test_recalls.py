@@ -524,3 +524,14 @@ def test_each_recall_recipient_can_open_the_link_they_are_sent(
     client.force_login(rep)
     rep_page = client.get(by_user[rep.pk])
     assert with_rep.pk in {u.pk for u in rep_page.context["page"].rows}
+
+
+def test_withdrawing_the_last_recall_naming_a_unit_frees_it_though_another_quarantined_it(
+    admin_user, product, world
+):
+    first = record(admin_user, product, lots=["BAD"], reference="R-A")
+    second = record(admin_user, product, lots=["BAD"], reference="R-B")  # already quarantined
+    recalls.recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
+    recalls.recall_withdraw(actor=admin_user, recall=second, reason="wrong lot too")
+    assert set(states(*world["bad"]["dana"])) == {UnitState.AVAILABLE}
+    assert ledger_problems() == []
