@@ -7,6 +7,7 @@ from django import forms
 
 from accounts.fields import HolderField
 from accounts.selectors import HolderPurpose
+from config.widgets import fast_selects
 
 from .models import EventStatus, EventType, Facility
 
@@ -53,6 +54,7 @@ class EventFilter(django_filters.FilterSet):
     @property
     def form(self):
         form = super().form
+        fast_selects(form)
         picker = form.fields["representative"]
         if isinstance(picker, HolderField) and picker.user is None:
             picker.set_user(self._user)

@@ -278,7 +278,7 @@ def transfer_new(request):
 
 # The pending lists are short in practice (people answer them); past this many the page says
 # it shows only the newest.
-PENDING_SHOWN = 100
+PENDING_SHOWN = 50
 
 
 def _capped(qs) -> tuple[list, bool]:
