@@ -29,6 +29,7 @@ from .recall_forms import (
 from .views import export_capped_note
 
 LOOKUP_PAGE = 50
+LOOKUP_CASES = 50  # case lines the lookup page lists; its CSV export has them all
 EXPORT_LIMIT = 100_000
 
 
@@ -195,14 +196,17 @@ def recall_lookup(request):
     context = {"form": form, "lookup": lookup}
     if lookup is not None:
         page = keyset_page(request, units, [("pk", "asc")], size=LOOKUP_PAGE)
+        # The first LOOKUP_CASES case lines (one past says more exist); the export has them all.
+        cases = hooks.cases_using_units(
+            user=request.user, unit_ids=units.values_list("pk", flat=True), limit=LOOKUP_CASES + 1
+        )
         for unit in page.rows:
             unit.custody = selectors.custody_label(unit=unit, actor=actor)
         context.update(
             counts=recalls.lookup_counts(units=units),
             page=page,
-            cases=hooks.cases_using_units(
-                user=request.user, unit_ids=units.values_list("pk", flat=True)
-            ),
+            cases=cases[:LOOKUP_CASES],
+            more_cases=len(cases) > LOOKUP_CASES,
             export_query=request.GET.urlencode(),
         )
     return render(request, "inventory/recall_lookup.html", context)

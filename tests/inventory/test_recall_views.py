@@ -261,3 +261,16 @@ def test_a_long_numeric_lot_starting_with_01_is_looked_up_as_a_lot(client, admin
     client.force_login(admin_user)
     response = client.get(LOOKUP, {"code": "0123456789012345"})
     assert response.context["counts"]["total"] == 2
+
+
+def test_the_lookup_page_lists_a_capped_number_of_cases_and_says_so(
+    client, admin_user, lot, monkeypatch
+):
+    from inventory import recall_views
+
+    client.force_login(admin_user)
+    page = client.get(LOOKUP, {"code": "=L1"}).content.decode()
+    assert "CASE-9" in page and 'data-testid="lookup-more-cases"' not in page
+    monkeypatch.setattr(recall_views, "LOOKUP_CASES", 0)
+    page = client.get(LOOKUP, {"code": "=L1"}).content.decode()
+    assert "CASE-9" not in page and 'data-testid="lookup-more-cases"' in page
