@@ -201,10 +201,10 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         data["failed_jobs"] = failed_job_count(organization_id=actor.organization_id)
         data["on_hold"] = units_on_hold(actor=actor).count()
         # Every distributor's locations below par, refillable from organization custody too.
-        data["below_par"] = below_par(holder=None, viewer=user, today=today)
+        data["below_par"] = below_par(holder=None, viewer=user, today=today, propose=False)
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
-        data["below_par"] = below_par(holder=user, today=today)
+        data["below_par"] = below_par(holder=user, today=today, propose=False)
         # The whole group's open events (hers and her reps'), as the linked list shows them.
         data["group_open_events"] = (
             Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()

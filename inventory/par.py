@@ -196,19 +196,26 @@ class BelowPar:
     transfers: list[TransferProposal] = field(default_factory=list)  # from other holders
 
 
-def below_par(*, holder, today=None, viewer=None) -> BelowParRows:
+def below_par(
+    *, holder, today=None, viewer=None, propose: bool = True, level_id: int | None = None
+) -> BelowParRows:
     """The locations below par now (`holder`'s; every holder's of the viewer's organization
     when `holder` is None), each with a proposed replenishment up to the reorder-to quantity:
     units that count as stock in warehouses, earliest expiry first, the location holder's own
     first (a move); then, when those fall short, warehouses of other holders whose stock
     `viewer` (default: the holder) may transfer, for example organization custody for an admin
     (a transfer to the location's holder, per source holder). The first BELOW_PAR_SHOWN only
-    (`more` counts the rest): one grouped count, then one query per level listed."""
+    (`more` counts the rest): one grouped count, then one query per level listed.
+
+    `propose=False` lists the levels without their proposals (the dashboard: each level's
+    proposal is one click away); `level_id` narrows to one level (that proposal's page)."""
     today = today or timezone.localdate()
     viewer = viewer or holder
     levels = ParLevel.objects.filter(organization_id=viewer.organization_id)
     if holder is not None:
         levels = levels.filter(location__holder=holder)
+    if level_id is not None:
+        levels = levels.filter(pk=level_id)
     levels = list(
         levels.select_related("location__holder", "product").order_by(
             "location__name", "product__catalog_number"
@@ -247,6 +254,9 @@ def below_par(*, holder, today=None, viewer=None) -> BelowParRows:
             rows.more += 1
             continue
         need = level.reorder_to - count
+        if not propose:
+            rows.append(BelowPar(level, count, [], need))
+            continue
         candidates = (
             sources.filter(product_id=level.product_id)
             .exclude(location_id=level.location_id)

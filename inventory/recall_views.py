@@ -17,7 +17,7 @@ from config.keyset import keyset_page
 from config.web import add_form_errors, flash_errors, org_member_required, selected_ids
 
 from . import hooks, par, policies, recalls, selectors, services
-from .models import Location, Product, Recall, Unit
+from .models import Location, ParLevel, Product, Recall, Unit
 from .recall_forms import (
     LookupForm,
     MoveForm,
@@ -357,3 +357,22 @@ def par_level_list(request):
         .order_by("location__name", "product__catalog_number")[:500]
     )
     return render(request, "inventory/par_level_list.html", {"form": form, "levels": levels})
+
+
+@org_member_required
+def par_replenish(request, pk):
+    """One location below par and its proposed replenishment from the warehouses, earliest
+    expiry first: a move from the holder's own, transfers from others' the viewer may send."""
+    actor = actor_for(request.user)
+    if not policies.can_manage_par_levels(actor=actor):
+        raise PermissionDenied("Only admins and distributors keep par levels.")
+    holder = None if actor.is_admin else request.user
+    rows = par.below_par(holder=holder, viewer=request.user, level_id=pk)
+    if rows:
+        return render(request, "inventory/par_replenish.html", {"row": rows[0]})
+    levels = ParLevel.objects.filter(organization_id=actor.organization_id)
+    if holder is not None:
+        levels = levels.filter(location__holder=holder)
+    level = get_object_or_404(levels.select_related("location", "product"), pk=pk)
+    messages.info(request, f"{level.location} is at par for {level.product.catalog_number}.")
+    return redirect("home")

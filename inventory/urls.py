@@ -30,6 +30,7 @@ urlpatterns = [
     path("recalls/<int:pk>/withdraw/", recall_views.recall_withdraw, name="recall_withdraw"),
     path("move/", recall_views.unit_move, name="unit_move"),
     path("par-levels/", recall_views.par_level_list, name="par_level_list"),
+    path("par-levels/<int:pk>/replenish/", recall_views.par_replenish, name="par_replenish"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),

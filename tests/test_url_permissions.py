@@ -247,6 +247,8 @@ EXPECTATIONS.update(
         "inventory:recall_withdraw": Expect("post", _recall_pk, **RECALL_ADMIN_POST),
         "inventory:unit_move": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:par_level_list": Expect("get", lambda w: {}, **RECEIVERS),
+        # No par level of that id in anyone's organization: missing, the same to every keeper.
+        "inventory:par_replenish": Expect("get", lambda w: {"pk": 2**62}, 302, 403, 404, 404, 404),
     }
 )
 

@@ -107,6 +107,8 @@ def test_riley_empties_the_bin_below_par_and_dana_refills_it_from_her_warehouse(
     below = page.get_by_test_id("below-par")
     expect(below).to_contain_text(f"{BIN} · SCR-C35-024: 2 of par 3")
     below.get_by_test_id("replenish").click()
+    expect(page.get_by_test_id("proposal-move")).to_contain_text("earliest expiry first")
+    page.get_by_test_id("replenish-move").click()
     expect(page.get_by_role("heading", name="Move units")).to_be_visible()
     expect(page.get_by_label("Move to")).to_have_value(str(bin_.pk))
     page.get_by_role("button", name="Move 3 unit(s)").click()

@@ -202,3 +202,30 @@ def test_the_dashboard_lists_a_capped_number_of_levels_and_says_so(
         par.below_par(holder=distributor)
     client.force_login(distributor)
     assert "first 2 locations below par" in client.get("/").content.decode()
+
+
+def test_the_dashboard_lists_levels_below_par_in_queries_that_do_not_grow_with_them(
+    setup, org, distributor, client
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def below_par_level():
+        par.par_level_set(
+            actor=distributor,
+            location=setup["bin"],
+            product=ProductFactory(organization=org),
+            par=1,
+            reorder_to=2,
+        )
+
+    client.force_login(distributor)
+    below_par_level()
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/").status_code == 200
+    below_par_level()
+    below_par_level()
+    with CaptureQueriesContext(connection) as three:
+        page = client.get("/").content.decode()
+    assert page.count('data-testid="replenish"') == 3
+    assert len(three) == len(one)  # each level's proposal waits on its own page

@@ -65,10 +65,13 @@ def test_the_dashboard_link_prefills_a_transfer_that_fills_the_bin(
 ):
     client.force_login(admin_user)
     home = client.get(reverse("home")).content.decode()
-    start = home.index('data-testid="replenish-transfer" href="') + len(
+    # The dashboard lists the level; its proposal is one click away (its own page).
+    start = home.index('data-testid="replenish" href="') + len('data-testid="replenish" href="')
+    proposal = client.get(home[start : home.index('"', start)]).content.decode()
+    start = proposal.index('data-testid="replenish-transfer" href="') + len(
         'data-testid="replenish-transfer" href="'
     )
-    link = home[start : home.index('"', start)].replace("&amp;", "&")
+    link = proposal[start : proposal.index('"', start)].replace("&amp;", "&")
     query = parse_qs(urlparse(link).query)
     assert urlparse(link).path == reverse("inventory:transfer_new")
     assert query["recipient"] == [str(distributor.pk)]
