@@ -13,19 +13,22 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 
+def option_html(value, label, current: str) -> str:
+    """One escaped <option>, selected when its value is `current`."""
+    value = str(value)
+    selected = " selected" if value == current else ""
+    return f'<option value="{escape(value)}"{selected}>{escape(str(label))}</option>'
+
+
 class FastSelect(forms.Select):
     """A single <select> of flat choices (no option groups), written without templates."""
 
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
-        current = {str(v) for v in self.format_value(value)}
-        options = "".join(
-            '<option value="{}"{}>{}</option>'.format(
-                escape(str(v)), " selected" if str(v) in current else "", escape(str(label))
-            )
-            for v, label in self.choices
-        )
+        values = self.format_value(value)
+        current = values[0] if values else ""
+        options = "".join(option_html(v, label, current) for v, label in self.choices)
         return mark_safe(f"<select{flatatt(final)}>{options}</select>")
 
 

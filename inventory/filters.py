@@ -7,8 +7,6 @@ looking.
 
 from __future__ import annotations
 
-from html import escape
-
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -26,6 +24,7 @@ from accounts.policies import (
     usable_holder_ids,
 )
 from accounts.selectors import HolderPurpose
+from config.widgets import option_html
 
 from .expiry import EXPIRY_CHOICES, expiry_q
 from .forms import ORG, ORG_LABEL, CustodyField
@@ -226,7 +225,7 @@ class UnitFilter(django_filters.FilterSet):
                 else:
                     pairs = field.choices
                 options = mark_safe(
-                    "".join(_option(value, label, current) for value, label in pairs)
+                    "".join(option_html(value, label, current) for value, label in pairs)
                 )
             items.append({"field": bound, "options_html": options})
         return items
@@ -308,12 +307,6 @@ class UnitFilter(django_filters.FilterSet):
 
     def filter_expiry(self, qs, name, value):
         return qs.filter(expiry_q(value, today=timezone.localdate())) if value else qs
-
-
-def _option(value, label, current: str) -> str:
-    value = str(value)
-    selected = " selected" if value == current else ""
-    return f'<option value="{escape(value)}"{selected}>{escape(label)}</option>'
 
 
 def custody_tabs(params, filterset: UnitFilter) -> list[dict]:

@@ -212,11 +212,6 @@ def recall_lookup(request):
     return render(request, "inventory/recall_lookup.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @org_member_required
 def recall_lookup_export(request):
     """Every matching unit, then every case that used one: through the formula-safe writer."""
@@ -227,7 +222,7 @@ def recall_lookup_export(request):
     # One row past the limit says whether the export was cut short.
     rows = units.order_by("pk")[: EXPORT_LIMIT + 1]
     cases = hooks.cases_using_units(user=request.user, unit_ids=units.values_list("pk", flat=True))
-    writer = csvsafe.writer(_Echo())
+    writer = csvsafe.streaming_writer()
 
     def lines():
         yield writer.writerow(
