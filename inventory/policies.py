@@ -39,10 +39,14 @@ def completes_at_once(*, actor: Actor, recipient_id: int | None, organization_id
     return answers_for(actor=actor, holder_id=recipient_id, holder_org_id=organization_id)
 
 
+def can_review_holds(*, actor: Actor) -> bool:
+    """The hold queue (units back from declined transfers) is the admins' to review and release."""
+    return actor.is_active and actor.is_admin
+
+
 def can_release_hold(*, actor: Actor, unit: Unit) -> bool:
     return (
-        actor.is_admin
-        and actor.is_active
+        can_review_holds(actor=actor)
         and unit.state == UnitState.HOLD
         and unit.organization_id == actor.organization_id
     )

@@ -340,7 +340,7 @@ def units_on_hold(*, actor: Actor) -> QuerySet[Unit]:
     """The organization's units on hold, for an admin to review (nobody else's queue), each
     with the id of the ledger entry that put it there (`decline_entry_id`; annotated per row
     shown, read through the unit's (unit, sequence) index)."""
-    if not actor.is_admin or not actor.is_active:
+    if not policies.can_review_holds(actor=actor):
         return Unit.objects.none()
     declined = CustodyEntry.objects.filter(
         unit_id=OuterRef("pk"), kind=EntryKind.TRANSFER_DECLINED

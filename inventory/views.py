@@ -96,7 +96,7 @@ def unit_list(request):
             "unit_url": reverse("inventory:unit_detail", args=[0])[:-2],
             # A list longer than one page may be longer than an export holds: say so there.
             "export_limit": f"{EXPORT_LIMIT:,}" if page.has_next or not page.is_first_page else "",
-            "can_release": actor.is_admin,
+            "can_release": policies.can_review_holds(actor=actor),
             "today": timezone.localdate(),
         },
     )
@@ -390,7 +390,7 @@ def transfer_cancel(request, pk):
 @require_POST
 def hold_release(request):
     actor = actor_for(request.user)
-    if not actor.is_admin:
+    if not policies.can_review_holds(actor=actor):
         raise PermissionDenied("Only an admin releases units on hold.")
     if request.POST.get("all"):
         # Everything on hold, as many as one request may act on (the rest stay listed).
@@ -630,7 +630,7 @@ def location_list(request):
 def hold_list(request):
     """Units back from declined transfers, with why, by whom and when; release some or all."""
     actor = actor_for(request.user)
-    if not actor.is_admin:
+    if not policies.can_review_holds(actor=actor):
         raise PermissionDenied("Only admins review units on hold.")
     page = keyset_page(request, selectors.units_on_hold(actor=actor), [("pk", "asc")])
     return render(
