@@ -20,6 +20,8 @@ Constructor arguments (all keyword-only):
     user         the person filling the form; may instead be given later with `set_user`.
     exclude_id   a user id never offered nor accepted (for example the sender).
     not_found    the message when the text matches nobody the user may pick.
+    excluded     the message when the text names exactly the person left out (%(name)s),
+                 rather than "nobody matches": they exist, they just cannot be picked here.
     plus any `forms.Field` argument (label, required, help_text, initial, ...).
 
 A filter that holds only the person's `Actor` calls `set_actor(actor)` instead of `set_user`.
@@ -83,6 +85,7 @@ class HolderField(forms.Field):
         "not_found": "Nobody you may pick here matches “%(text)s”.",
         "ambiguous": "“%(text)s” matches several people: %(names)s. Type more of the name, "
         "or pick one of them.",
+        "excluded": "%(name)s cannot be picked here.",
     }
 
     def __init__(
@@ -92,6 +95,7 @@ class HolderField(forms.Field):
         user: User | None = None,
         exclude_id: int | None = None,
         not_found: str | None = None,
+        excluded: str | None = None,
         **kwargs,
     ):
         if purpose not in HolderPurpose.ALL:
@@ -100,6 +104,8 @@ class HolderField(forms.Field):
         self.purpose = purpose
         if not_found:
             self.error_messages["not_found"] = not_found
+        if excluded:
+            self.error_messages["excluded"] = excluded
         self.user = None
         self.actor = None
         self.exclude_id = None
@@ -141,6 +147,8 @@ class HolderField(forms.Field):
         found = list(scope.filter(exact).order_by("pk")[:2])
         if len(found) == 1:
             return found[0]
+        if not found:
+            self._refuse_if_excluded(actor, exact)
         if not found and (labelled or text.isdigit()):
             # A chosen label or an id names one person exactly; never guess another in its place.
             raise forms.ValidationError(
@@ -167,3 +175,16 @@ class HolderField(forms.Field):
             code="ambiguous",
             params={"text": text, "names": names},
         )
+
+    def _refuse_if_excluded(self, actor: Actor, exact: Q) -> None:
+        """The text names exactly the person left out (the units' own holder, say, after
+        someone else handed the units to them since the page loaded): say that, not "nobody
+        matches". One small query, only when nothing else matched exactly."""
+        if self.exclude_id is None:
+            return
+        scope = holder_scope(actor=actor, purpose=self.purpose)
+        person = scope.filter(exact, pk=self.exclude_id).first()
+        if person is not None:
+            raise forms.ValidationError(
+                self.error_messages["excluded"], code="excluded", params={"name": person.name}
+            )

@@ -73,6 +73,8 @@ class TransferForm(forms.Form):
         allow_org=True,
         label="Send to",
         help_text=f"Type a name or username, or “{ORG_LABEL}”.",
+        excluded="%(name)s already holds the units you picked: nothing to send. Pick "
+        "someone else, or go back to the list.",
     )
     to_location = forms.ModelChoiceField(
         queryset=Location.objects.none(),

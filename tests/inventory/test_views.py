@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import html
 import io
 
 import pytest
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from inventory import services
 from inventory.models import CustodyEntry, Transfer, Unit, UnitState
 from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
@@ -636,8 +638,30 @@ def test_the_transfer_box_refuses_the_sender_and_changes_nothing(client, rep, st
         reverse("inventory:transfer_new"),
         {"unit": [unit.pk], "recipient": rep.username, "send": "1"},
     )
-    assert "Nobody you may pick here matches" in response.content.decode()
+    text = html.unescape(response.content.decode())
+    assert f"{rep.name} already holds the units you picked" in text
+    assert "Nobody you may pick here matches" not in text
     assert not Transfer.objects.exists()
+
+
+def test_handing_units_to_the_rep_who_took_them_meanwhile_says_so(client, distributor, rep, stock):
+    """The distributor's page was loaded while the unit was hers; the rep took it from the
+    pool before she pressed Send to that rep: a lost race, told as such, nothing changes."""
+    unit = Unit.objects.get(serial_number="D-1")
+    services.transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
+    unit.refresh_from_db()
+    assert unit.custodian == rep
+    before = (Transfer.objects.count(), CustodyEntry.objects.count())
+    client.force_login(distributor)
+    response = client.post(
+        reverse("inventory:transfer_new"),
+        {"unit": [unit.pk], "recipient": f"{rep.name} ({rep.username})", "send": "1"},
+    )
+    assert response.status_code == 200
+    assert f"{rep.name} already holds the units you picked" in html.unescape(
+        response.content.decode()
+    )
+    assert (Transfer.objects.count(), CustodyEntry.objects.count()) == before
 
 
 # --- Search: exact codes first, short terms by prefix, then "contains" -----------------------
