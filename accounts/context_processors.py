@@ -1,4 +1,4 @@
-from .selectors import actor_for, unread_count
+from .selectors import actor_for, unread_count, unread_label
 
 
 def navigation(request):
@@ -10,8 +10,9 @@ def navigation(request):
 
 
 def notifications(request):
-    """The bell's unread count in the navigation: one indexed query per page."""
+    """The bell's unread count in the navigation: one bounded, indexed query per page."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or user.organization_id is None:
         return {}
-    return {"unread_notifications": unread_count(user=user)}
+    count = unread_count(user=user)
+    return {"unread_notifications": count, "unread_label": unread_label(count)}

@@ -198,9 +198,20 @@ def login_failures(*, user: User) -> dict:
 # --- Notifications ---------------------------------------------------------------------------
 
 
+# The bell shows up to this many unread notifications, then "99+".
+UNREAD_SHOWN = 99
+
+
 def unread_count(*, user: User) -> int:
-    """The bell: one indexed count of the user's unread notifications."""
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    """The bell: the user's unread notifications, counted up to UNREAD_SHOWN + 1 on the unread
+    index, so a pile of thousands costs every page no more than a hundred index entries."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).order_by()
+    return unread[: UNREAD_SHOWN + 1].count()
+
+
+def unread_label(count: int) -> str:
+    """What the bell's badge says: the count, or "99+" past UNREAD_SHOWN."""
+    return f"{UNREAD_SHOWN}+" if count > UNREAD_SHOWN else str(count)
 
 
 def notification_rows(*, user: User) -> QuerySet[Notification]:

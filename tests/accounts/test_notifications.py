@@ -137,6 +137,25 @@ def test_the_bell_is_one_query_whatever_the_count(rep, admin_user):
     assert len(queries) == 1
 
 
+def _unread(user, n):
+    Notification.objects.bulk_create(
+        Notification(user=user, kind=K.TRANSFER_WAITING, summary=f"n{i}", url="/") for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("unread, badge", [(99, "99"), (100, "99+"), (250, "99+")])
+def test_the_bell_counts_to_99_then_says_99_plus(client, rep, unread, badge):
+    """A pile of unread notifications costs each page a bounded read, and the badge says so."""
+    _unread(rep, unread)
+    with CaptureQueriesContext(connection) as queries:
+        assert unread_count(user=rep) == min(unread, 100)
+    assert "LIMIT 100" in queries[0]["sql"] and "ORDER BY" not in queries[0]["sql"]
+    client.force_login(rep)
+    page = client.get(reverse("home")).content.decode()
+    assert f'data-testid="unread-count">{badge}</span>' in page
+    assert f"Notifications, {badge} unread" in page
+
+
 def test_opening_a_notification_marks_it_read_and_goes_to_what_it_is_about(client, rep, admin_user):
     (n,) = _notify(admin_user, [rep])
     client.force_login(rep)
