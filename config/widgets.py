@@ -32,6 +32,14 @@ class FastSelect(forms.Select):
         return mark_safe(f"<select{flatatt(final)}>{options}</select>")
 
 
+def offer_pairs(field: forms.ModelChoiceField, pairs) -> None:
+    """Offer a model <select> from (pk, label) pairs read with `values_list` (one query, no
+    model instances, no server-side cursor); the field still validates against its queryset.
+    The pairs must be the queryset's rows, labelled as its objects' `str()` reads."""
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.widget.choices = empty + list(pairs)
+
+
 def fast_selects(form) -> None:
     """Give every plain single <select> of the form the template-free widget."""
     for field in form.fields.values():

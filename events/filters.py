@@ -7,7 +7,7 @@ from django import forms
 
 from accounts.fields import HolderField
 from accounts.selectors import HolderPurpose
-from config.widgets import fast_selects
+from config.widgets import fast_selects, offer_pairs
 
 from .models import EventStatus, EventType, Facility
 
@@ -54,11 +54,21 @@ class EventFilter(django_filters.FilterSet):
     @property
     def form(self):
         form = super().form
+        if getattr(form, "_trunkpool_ready", False):
+            return form
+        form._trunkpool_ready = True
         fast_selects(form)
+        # The organization's facilities and a distributor's reps run to hundreds: offered as
+        # (pk, name) pairs rather than a model instance per option.
+        facility = form.fields["facility"]
+        offer_pairs(facility, facility.queryset.values_list("pk", "name"))
         picker = form.fields["representative"]
         if isinstance(picker, HolderField) and picker.user is None:
             picker.set_user(self._user)
             picker.widget.attrs.setdefault("placeholder", "Anyone")
+        elif not isinstance(picker, HolderField):
+            rows = picker.queryset.values_list("pk", "display_name", "username")
+            offer_pairs(picker, ((pk, shown or name) for pk, shown, name in rows))
         for field in form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)

@@ -54,7 +54,11 @@ def representative_picks(*, actor: Actor) -> QuerySet[User] | None:
 def representative_choices(*, actor: Actor) -> QuerySet[User]:
     """Whom the actor may name as an event's representative: the active holders of the
     organization for whom `policies.can_create_event_for` says yes."""
-    candidates = holders_for_org(organization_id=actor.organization_id)
+    # The policy reads only these columns: named rows, not model instances (a distributor's
+    # group runs to hundreds of people, on every event list).
+    candidates = holders_for_org(organization_id=actor.organization_id).values_list(
+        "pk", "organization_id", "is_active", "role", named=True
+    )
     scope = event_rep_scope(actor=actor)
     if scope is not None:  # only narrows the read; the policy below decides
         candidates = candidates.filter(pk__in=scope)

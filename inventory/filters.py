@@ -73,15 +73,17 @@ class HolderFilter(django_filters.Filter):
     field_class = CustodyField
 
 
-def own_reps(actor: Actor) -> list[User]:
-    """A distributor's active assigned reps, by name: one small query."""
+def own_reps(actor: Actor) -> list[tuple[str, str]]:
+    """A distributor's active assigned reps as (id, name) choices, by name: one small query,
+    and no model instances (a big group has hundreds of reps, on every page's filter bar)."""
     if not actor.rep_ids:
         return []
-    return list(
-        User.objects.filter(pk__in=actor.rep_ids, is_active=True).order_by(
-            "display_name", "username"
-        )
+    rows = (
+        User.objects.filter(pk__in=actor.rep_ids, is_active=True)
+        .order_by("display_name", "username")
+        .values_list("pk", "display_name", "username")
     )
+    return [(str(pk), display_name or username) for pk, display_name, username in rows]
 
 
 def custody_holder_ids(actor: Actor, value: str) -> frozenset[int] | None:
@@ -168,7 +170,7 @@ class UnitFilter(django_filters.FilterSet):
         f["custody"].extra["choices"] = choices
         if actor.is_distributor and not for_use:
             # A distributor's own reps: a short list, bounded by the size of her group.
-            f["rep"].extra["choices"] = [(str(u.pk), u.name) for u in own_reps(actor)]
+            f["rep"].extra["choices"] = own_reps(actor)
         f["product_line"].extra["choices"] = [(p, p) for p in product_lines]
         f["location"].queryset = Location.objects.offered_to(actor)
         if not for_use:
