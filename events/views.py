@@ -208,6 +208,7 @@ def mark_used(request, pk):
         unit.expiry_warning = policies.unit_use_warning(event=event, unit=unit)
     lines = selectors.current_lines(event=event)
     _label_custody([line.unit for line in lines], rep_actor, viewer=request.user)
+    can_use = policies.can_mark_used(actor=actor_for(request.user), event=event)
     return render(
         request,
         "events/mark_used.html",
@@ -222,7 +223,7 @@ def mark_used(request, pk):
             # Searching keeps the "facility stock only" toggle.
             "keep": [("facility_stock", "1")] if facility_only else [],
             "facility_toggle": _facility_toggle_query(request, facility_only),
-            "can_use": policies.can_mark_used(actor=actor_for(request.user), event=event),
+            "can_use": can_use,
             "today": today,
         },
     )

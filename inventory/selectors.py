@@ -72,26 +72,30 @@ def holder_partitions(holder_ids, *, most: int = 4) -> list[Q]:
     return [Q(custodian_id=holder_id) for holder_id in sorted(holder_ids)]
 
 
-# A list row names its holder (custody_label: name and role) and nothing else of the user:
-# the rest of the user row (password hash, login times) is 2 of the 3 timestamps parsed per row.
-_HOLDER_UNUSED = tuple(
-    f"custodian__{name}"
-    for name in (
-        "password",
-        "last_login",
-        "date_joined",
-        "email",
-        "first_name",
-        "last_name",
-        "is_superuser",
-        "is_staff",
-    )
+# A list row names people (name and role) and reads nothing else of them: the rest of a user
+# row (password hash, login times) was most of the timestamps psycopg parsed for a list.
+_USER_UNUSED = (
+    "password",
+    "last_login",
+    "date_joined",
+    "email",
+    "first_name",
+    "last_name",
+    "is_superuser",
+    "is_staff",
 )
+
+
+def _people_only_named(*relations: str) -> list[str]:
+    """`defer()` arguments that leave out what a list row never reads of these users."""
+    return [f"{relation}__{name}" for relation in relations for name in _USER_UNUSED]
 
 
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
-    return qs.select_related("product", "custodian", "location", "facility").defer(*_HOLDER_UNUSED)
+    return qs.select_related("product", "custodian", "location", "facility").defer(
+        *_people_only_named("custodian")
+    )
 
 
 # The columns of the unit export, immediate or in the background.
@@ -220,7 +224,8 @@ def receive_custodians(*, actor: Actor) -> QuerySet[User] | None:
 
 def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
     """What a transfer list row shows, in one query; `count_units` adds the unit counts."""
-    return qs.select_related("sender", "recipient", "started_by", "on_behalf_of")
+    people = ("sender", "recipient", "started_by", "on_behalf_of")
+    return qs.select_related(*people).defer(*_people_only_named(*people))
 
 
 def count_units(transfers: list[Transfer]) -> list[Transfer]:
