@@ -221,6 +221,22 @@ class Unit(models.Model):
                 condition=Q(state="available"),
                 name="unit_available_location_idx",
             ),
+            # Par levels: usable stock per (location, product, holder), counted for a few
+            # locations and the products with a par there, from the index alone (the
+            # location and product indexes ANDed read 2,500 heap pages for a distributor's
+            # dashboard at full scale: 19 ms, against 2 ms).
+            models.Index(
+                fields=[
+                    "location",
+                    "product",
+                    "expiration_date",
+                    "custodian",
+                    "organization",
+                    "id",
+                ],
+                condition=Q(state="available"),
+                name="unit_par_count_idx",
+            ),
             # Dashboard: facility stock per facility, for the organization or some holders, read
             # from the index alone instead of joining and hashing every unit.
             models.Index(
