@@ -22,12 +22,14 @@ Constructor arguments (all keyword-only):
     not_found    the message when the text matches nobody the user may pick.
     excluded     the message when the text names exactly the person left out (%(name)s),
                  rather than "nobody matches": they exist, they just cannot be picked here.
+    excluded_self  the same, when the person left out is the one typing.
     plus any `forms.Field` argument (label, required, help_text, initial, ...).
 
 A filter that holds only the person's `Actor` calls `set_actor(actor)` instead of `set_user`.
 `widget.fixed_options` lists suggestions always offered (a subclass may accept such words).
 
-`cleaned_data[name]` is the chosen `User`. Validation runs at most two small queries.
+`cleaned_data[name]` is the chosen `User`. Validation runs at most three small queries (the
+exact match, the check for the person left out, the partial matches).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class HolderField(forms.Field):
         "ambiguous": "“%(text)s” matches several people: %(names)s. Type more of the name, "
         "or pick one of them.",
         "excluded": "%(name)s cannot be picked here.",
+        "excluded_self": "You cannot be picked here.",
     }
 
     def __init__(
@@ -96,6 +99,7 @@ class HolderField(forms.Field):
         exclude_id: int | None = None,
         not_found: str | None = None,
         excluded: str | None = None,
+        excluded_self: str | None = None,
         **kwargs,
     ):
         if purpose not in HolderPurpose.ALL:
@@ -106,6 +110,8 @@ class HolderField(forms.Field):
             self.error_messages["not_found"] = not_found
         if excluded:
             self.error_messages["excluded"] = excluded
+        if excluded_self:
+            self.error_messages["excluded_self"] = excluded_self
         self.user = None
         self.actor = None
         self.exclude_id = None
@@ -184,6 +190,8 @@ class HolderField(forms.Field):
             return
         scope = holder_scope(actor=actor, purpose=self.purpose)
         person = scope.filter(exact, pk=self.exclude_id).first()
+        if person is not None and person.pk == actor.id:
+            raise forms.ValidationError(self.error_messages["excluded_self"], code="excluded")
         if person is not None:
             raise forms.ValidationError(
                 self.error_messages["excluded"], code="excluded", params={"name": person.name}

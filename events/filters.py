@@ -56,7 +56,6 @@ class EventFilter(django_filters.FilterSet):
         form = super().form
         if getattr(form, "_trunkpool_ready", False):
             return form
-        form._trunkpool_ready = True
         fast_selects(form)
         # The organization's facilities and a distributor's reps run to hundreds: offered as
         # (pk, name) pairs rather than a model instance per option.
@@ -72,4 +71,5 @@ class EventFilter(django_filters.FilterSet):
         for field in form.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
+        form._trunkpool_ready = True  # set up once, after every step above succeeded
         return form

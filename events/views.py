@@ -201,7 +201,6 @@ def mark_used(request, pk):
         partitions=inventory_selectors.holder_partitions(usable_holder_ids(actor=rep_actor)),
     )
     rows = page.rows
-    today = timezone.localdate()
     for unit in _label_custody(rows, rep_actor, viewer=request.user):
         # Against the event's date: a case recorded late may use what expired since.
         unit.expired = policies.unit_expired_for(event=event, unit=unit)
@@ -224,7 +223,6 @@ def mark_used(request, pk):
             "keep": [("facility_stock", "1")] if facility_only else [],
             "facility_toggle": _facility_toggle_query(request, facility_only),
             "can_use": can_use,
-            "today": today,
         },
     )
 

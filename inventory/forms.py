@@ -75,6 +75,8 @@ class TransferForm(forms.Form):
         help_text=f"Type a name or username, or “{ORG_LABEL}”.",
         excluded="%(name)s already holds the units you picked: nothing to send. Pick "
         "someone else, or go back to the list.",
+        excluded_self="You already hold the units you picked: nothing to send. Pick someone "
+        "else, or go back to the list.",
     )
     to_location = forms.ModelChoiceField(
         queryset=Location.objects.none(),

@@ -91,9 +91,10 @@ def inventory_rows(
 ) -> SafeString:
     """/inventory/'s rows. Each unit carries `custody` (a CustodyLabel) and `can_transfer`;
     `unit_url` is the unit page's URL without the id ("/inventory/units/")."""
+    unit_url = escape(unit_url)
     return mark_safe(
         "".join(
-            _inventory_row(u, unit_url=escape(unit_url), today=today, can_release=can_release)
+            _inventory_row(u, unit_url=unit_url, today=today, can_release=can_release)
             for u in units
         )
     )

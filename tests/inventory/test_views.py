@@ -639,14 +639,15 @@ def test_the_transfer_box_refuses_the_sender_and_changes_nothing(client, rep, st
         {"unit": [unit.pk], "recipient": rep.username, "send": "1"},
     )
     text = html.unescape(response.content.decode())
-    assert f"{rep.name} already holds the units you picked" in text
+    assert "You already hold the units you picked" in text
     assert "Nobody you may pick here matches" not in text
     assert not Transfer.objects.exists()
 
 
 def test_handing_units_to_the_rep_who_took_them_meanwhile_says_so(client, distributor, rep, stock):
-    """The distributor's page was loaded while the unit was hers; the rep took it from the
-    pool before she pressed Send to that rep: a lost race, told as such, nothing changes."""
+    """The distributor's page was loaded while the unit was hers; by the time she presses Send
+    to that rep, the unit has reached the rep another way (here: her own earlier transfer, as
+    a second tab or a colleague would): a lost race, told as such, nothing changes."""
     unit = Unit.objects.get(serial_number="D-1")
     services.transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
     unit.refresh_from_db()
