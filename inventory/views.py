@@ -92,8 +92,6 @@ def unit_list(request):
             "units": _with_labels(page.rows, actor),
             "page": page,
             "custody_tabs": custody_tabs(request.GET, filterset),
-            # Each row links to <unit_url><pk>/: reversed once, not once per row.
-            "unit_url": reverse("inventory:unit_detail", args=[0])[:-2],
             # A list longer than one page may be longer than an export holds: say so there.
             "export_limit": f"{EXPORT_LIMIT:,}" if page.has_next or not page.is_first_page else "",
             "can_release": policies.can_review_holds(actor=actor),

@@ -231,3 +231,20 @@ def test_filter_bars_name_reps_and_facilities(client, org, distributor, rep):
     for person, shown in ((rep, "Riley Rep"), (nameless, nameless.username)):
         assert f'<option value="{person.pk}">{shown}</option>' in events
     assert f'<option value="{mercy.pk}" selected>Mercy General</option>' in events
+
+
+def test_detail_pages_show_the_custody_label_in_red_or_black(
+    client, org, admin_user, distributor, rep
+):
+    """The unit page and the transfer page label custody as the lists do (one markup,
+    `{% custody_label %}`): red for the distributor's stock, black for the rep's own."""
+    (danas,) = receive_units(admin_user, distributor, n=1, serial_prefix="DANA")
+    (reps,) = receive_units(admin_user, rep, n=1, serial_prefix="MINE")
+    red = '<span class="custody-label custody-distributor" data-custody="distributor">'
+    body = _get(client, admin_user, reverse("inventory:unit_detail", args=[danas.pk]))
+    assert red + html.escape(f"Distributor · {distributor.name}") in body
+    body = _get(client, rep, reverse("inventory:unit_detail", args=[reps.pk]))
+    assert '<span class="custody-label custody-own" data-custody="own">Mine · ' in body
+    (sent,) = services.transfer_create(actor=rep, unit_ids=[reps.pk], recipient=distributor)
+    body = _get(client, rep, reverse("inventory:transfer_detail", args=[sent.pk]))
+    assert 'data-custody="own">Mine · ' in body

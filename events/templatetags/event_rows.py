@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from events.models import Event, EventLine
-from inventory.templatetags.list_rows import custody_span
+from inventory.templatetags.list_rows import custody_span, url_without_id
 
 register = template.Library()
 
@@ -36,8 +35,7 @@ def _event_row(event: Event, *, detail_url: str) -> str:
 @register.simple_tag
 def event_rows(events: Iterable[Event]) -> SafeString:
     """The event list's rows; each event carries `unit_count` (`selectors.with_unit_counts`)."""
-    # Each row links to <detail_url><pk>/: reversed once, not once per row.
-    detail_url = escape(reverse("events:event_detail", args=[0])[:-2])
+    detail_url = url_without_id("events:event_detail")
     return mark_safe("".join(_event_row(e, detail_url=detail_url) for e in events))
 
 

@@ -11,7 +11,7 @@ The table around the rows, its empty message, the filters and the pager stay in 
 templates::
 
     {% load list_rows %}
-    {% if units %}{% inventory_rows units unit_url=unit_url today=today can_release=can_release %}
+    {% if units %}{% inventory_rows units today=today can_release=can_release %}
     {% else %}<tr><td colspan="7">No units match.</td></tr>{% endif %}
 """
 
@@ -31,8 +31,20 @@ from inventory.selectors import CustodyLabel
 register = template.Library()
 
 
+def url_without_id(name: str) -> str:
+    """The URL of a detail page `name` up to its id ("/inventory/units/"), escaped: a list
+    reverses it once and appends "<pk>/" per row, instead of one reverse() per row."""
+    return escape(reverse(name, args=[0])[:-2])
+
+
+@register.simple_tag
+def custody_label(label: CustodyLabel) -> SafeString:
+    """The custody label: red for a distributor's stock, black for one's own, named. The one
+    place its markup is written: rows use it, pages use it as {% custody_label unit.custody %}."""
+    return mark_safe(custody_span(label))
+
+
 def custody_span(label: CustodyLabel) -> str:
-    """The custody label: red for a distributor's stock, black for one's own, named."""
     return (
         f'<span class="custody-label {escape(label.css)}" data-custody="{escape(label.kind)}">'
         f"{escape(label.text)}</span>"
@@ -86,12 +98,9 @@ def _inventory_row(unit: Unit, *, unit_url: str, today: datetime.date, can_relea
 
 
 @register.simple_tag
-def inventory_rows(
-    units: Iterable[Unit], *, unit_url: str, today: datetime.date, can_release: bool
-) -> SafeString:
-    """/inventory/'s rows. Each unit carries `custody` (a CustodyLabel) and `can_transfer`;
-    `unit_url` is the unit page's URL without the id ("/inventory/units/")."""
-    unit_url = escape(unit_url)
+def inventory_rows(units: Iterable[Unit], *, today: datetime.date, can_release: bool) -> SafeString:
+    """/inventory/'s rows. Each unit carries `custody` (a CustodyLabel) and `can_transfer`."""
+    unit_url = url_without_id("inventory:unit_detail")
     return mark_safe(
         "".join(
             _inventory_row(u, unit_url=unit_url, today=today, can_release=can_release)
@@ -162,6 +171,5 @@ def _transfer_row(transfer: Transfer, *, detail_url: str) -> str:
 def transfer_rows(transfers: Iterable[Transfer]) -> SafeString:
     """A transfer table's rows. Each transfer carries `unit_count` (`selectors.count_units`)
     and its people (`selectors.transfer_rows`)."""
-    # Each row links to <detail_url><pk>/: reversed once, not once per row.
-    detail_url = escape(reverse("inventory:transfer_detail", args=[0])[:-2])
+    detail_url = url_without_id("inventory:transfer_detail")
     return mark_safe("".join(_transfer_row(t, detail_url=detail_url) for t in transfers))
