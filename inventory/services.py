@@ -1126,13 +1126,15 @@ def job_run_import(*, job_id: int) -> None:
     """Run a background import: a validation pass that commits its progress row by row
     (outside any transaction), then one atomic insert that also marks the job done, so a
     retried job never imports twice. All or nothing: any problem fails the job with every
-    numbered line error and creates no unit. The owner is told either way."""
+    numbered line error and creates no unit. The owner is told either way.
+
+    Another run of the same job (the sweeper puts back a slow import) may finish it at any
+    moment: every write below touches only an unfinished job, and both endings re-check under
+    the job's row lock, so a finished job is never reopened, failed or told again."""
     job = Job.objects.select_related("owner").get(pk=job_id)
-    if job.is_finished:
+    unfinished = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+    if not unfinished.update(status=Job.Status.RUNNING, stage="Checking rows", processed=0):
         return
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.RUNNING, stage="Checking rows", processed=0
-    )
     custodian_id = job.params.get("default_custodian")
     default_custodian = (
         User.objects.filter(pk=custodian_id, organization_id=job.organization_id).first()
@@ -1142,7 +1144,7 @@ def job_run_import(*, job_id: int) -> None:
     cap = settings.IMPORT_BACKGROUND_MAX_UNITS
 
     def progress(done: int, total: int) -> None:
-        Job.objects.filter(pk=job.pk).update(processed=done, total=total)
+        unfinished.update(processed=done, total=total)
 
     try:
         plan = _import_plan(
@@ -1153,7 +1155,7 @@ def job_run_import(*, job_id: int) -> None:
             max_bytes=settings.IMPORT_BACKGROUND_MAX_BYTES,
             progress=progress,
         )
-        Job.objects.filter(pk=job.pk).update(stage="Saving units")
+        unfinished.update(stage="Saving units")
         with transaction.atomic():
             locked = Job.objects.select_for_update().select_related("owner").get(pk=job.pk)
             if locked.is_finished:
@@ -1163,7 +1165,10 @@ def job_run_import(*, job_id: int) -> None:
     except (ValidationError, PermissionDenied) as exc:
         problems = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
         with transaction.atomic():
-            _job_finish(job, status=Job.Status.FAILED, problems=problems)
+            locked = Job.objects.select_for_update().get(pk=job.pk)
+            if locked.is_finished:
+                return  # another run finished it, perhaps before this one read the file
+            _job_finish(locked, status=Job.Status.FAILED, problems=problems)
 
 
 @transaction.atomic

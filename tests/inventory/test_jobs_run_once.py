@@ -4,9 +4,11 @@ imports its units once, keeps its one result, ends once and tells its owner once
 finished export can be downloaded."""
 
 import threading
+import time
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Notification, NotificationKind
@@ -83,6 +85,98 @@ def test_two_overlapping_runs_of_one_import_create_its_units_once(
     )
 
     assert outcomes == [("ok", None), ("ok", None)]
+    _done_once(import_job, distributor)
+
+
+def test_an_import_run_that_finds_the_upload_gone_leaves_the_job_another_run_finished(
+    import_job, distributor, monkeypatch
+):
+    # Issue 15: the sweeper puts back a slow import; the second run passes the first
+    # "finished?" check, then the first run completes and drops the upload, so the second
+    # reads an empty file. It must not end the imported job as "failed".
+    read = services._job_bytes
+
+    def first_run_completes_meanwhile(job, part):
+        monkeypatch.setattr(services, "_job_bytes", read)
+        services.job_run_import(job_id=job.pk)  # the first run, to the end
+        assert not JobChunk.objects.filter(job=job).exists()  # the upload is gone
+        return read(job, part)
+
+    monkeypatch.setattr(services, "_job_bytes", first_run_completes_meanwhile)
+
+    services.job_run_import(job_id=import_job.pk)  # the second run
+
+    _done_once(import_job, distributor)
+
+
+def _a_second_call_arrives_while_the_import_finishes(job, monkeypatch, second):
+    """Run the import in a thread and hold it inside its finishing transaction (the job row
+    locked, DONE written but not committed) until `second`, in another thread, waits for that
+    lock; then let both go. Returns the second call's outcome."""
+    finishing, release = threading.Event(), threading.Event()
+    first, other = {}, {}
+    notify = services._notify_job_done
+
+    def paused_notify(finished_job):
+        if threading.current_thread() is first["thread"]:
+            finishing.set()
+            release.wait(timeout=TIMEOUT)
+        notify(finished_job)
+
+    monkeypatch.setattr(services, "_notify_job_done", paused_notify)
+
+    def run(call, into):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                into["pid"] = cursor.fetchone()[0]
+            into["outcome"] = ("ok", call())
+        except Exception as exc:  # noqa: BLE001 - the test inspects whatever was raised
+            into["outcome"] = ("error", exc)
+        finally:
+            connection.close()
+
+    first["thread"] = threading.Thread(
+        target=run, args=(lambda: services.job_run_import(job_id=job.pk), first)
+    )
+    other["thread"] = threading.Thread(target=run, args=(second, other))
+    first["thread"].start()
+    try:
+        assert finishing.wait(timeout=TIMEOUT)
+        other["thread"].start()
+        deadline = time.monotonic() + TIMEOUT
+        while other["thread"].is_alive() and not _waits_for_a_lock(other.get("pid")):
+            assert time.monotonic() < deadline, "the second call never reached the job's lock"
+            time.sleep(0.01)
+    finally:
+        release.set()
+        for thread in (first["thread"], other["thread"]):
+            if thread.ident is not None:
+                thread.join(timeout=TIMEOUT)
+    assert first["outcome"] == ("ok", None)
+    return other["outcome"]
+
+
+def _waits_for_a_lock(pid):
+    if pid is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_that_starts_while_the_first_finishes_does_not_reopen_the_job(
+    import_job, distributor, monkeypatch
+):
+    # The second run read the job while the first was committing it: marking it "running"
+    # now would reopen a finished job (then fail it on the upload the first run dropped).
+    outcome = _a_second_call_arrives_while_the_import_finishes(
+        import_job, monkeypatch, lambda: services.job_run_import(job_id=import_job.pk)
+    )
+    assert outcome == ("ok", None)
     _done_once(import_job, distributor)
 
 
