@@ -1312,9 +1312,11 @@ def _export(job_id: int, progress: _CommittedProgress) -> None:
 
 
 def job_give_up(*, job_id: int) -> None:
-    """Mark a job failed after its last try raised (the error itself is in the worker's log)."""
+    """Mark a job failed after its last try raised (the error itself is in the worker's log),
+    unless another run finished it: the check waits for that run's row lock, so a job that
+    run is finishing is not finished (and its owner told) a second time."""
     with transaction.atomic():
-        job = Job.objects.select_related("owner").get(pk=job_id)
+        job = Job.objects.select_for_update().get(pk=job_id)
         if not job.is_finished:
             _job_finish(
                 job,
@@ -1326,7 +1328,9 @@ def job_give_up(*, job_id: int) -> None:
 def _job_finish(
     job: Job, *, status: str, result_count: int = 0, problems: Sequence[str] = ()
 ) -> None:
-    """Record the outcome (inside the caller's transaction), drop the upload, tell the owner."""
+    """Record the outcome (inside the caller's transaction), drop the upload, tell the owner.
+    Each caller makes sure a job finishes once: the import's endings and job_give_up re-check
+    `is_finished` under the job's row lock; an export checks it once, under its run's claim."""
     kept = list(problems[:MAX_JOB_PROBLEMS])
     if len(problems) > MAX_JOB_PROBLEMS:
         kept.append(f"… and {len(problems) - MAX_JOB_PROBLEMS:,} more problems.")

@@ -180,6 +180,28 @@ def test_a_second_run_that_starts_while_the_first_finishes_does_not_reopen_the_j
     _done_once(import_job, distributor)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_give_up_that_arrives_while_the_import_finishes_leaves_it_done_and_tells_once(
+    import_job, distributor, monkeypatch
+):
+    # A stale try that raised on its last attempt gives the job up while another run is
+    # committing it: the job would be finished twice (done, then failed), its owner told twice.
+    outcome = _a_second_call_arrives_while_the_import_finishes(
+        import_job, monkeypatch, lambda: services.job_give_up(job_id=import_job.pk)
+    )
+    assert outcome == ("ok", None)
+    _done_once(import_job, distributor)
+
+
+def test_giving_up_an_import_that_another_try_finished_changes_nothing(import_job, distributor):
+    services.job_run_import(job_id=import_job.pk)
+
+    services.job_give_up(job_id=import_job.pk)  # a stale try that raised on its last attempt
+
+    _done_once(import_job, distributor)
+
+
 # --- Exports ---------------------------------------------------------------------------------
 
 
