@@ -20,5 +20,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         connection_created.connect(_unicode_lower_on_sqlite)
-        # Connects the retry of failed jobs to every process that runs them (config/tasks.py).
-        import config.tasks  # noqa: F401
+        # Connects the retry of failed jobs to every process that runs them (core/tasks.py).
+        import core.tasks  # noqa: F401

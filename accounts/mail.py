@@ -1,9 +1,9 @@
 """The one place the application sends email from.
 
-A request never talks to SMTP: `send_after_commit` enqueues one `accounts.tasks.send_email_once`
+A request never talks to SMTP: `send_after_commit` enqueues one `accounts.mail.send_email_once`
 job per recipient inside the caller's transaction, so the job rows commit with the action or not
 at all, and a worker (`manage.py db_worker`) sends after commit. A failed send is logged and
-retried by the worker (config/tasks.py) and never turns a saved action into an error page.
+retried by the worker (core/tasks.py) and never turns a saved action into an error page.
 
 It lives in accounts, the lowest app, so every app may send mail without config (plumbing that
 imports no app) reaching back into one.
@@ -11,9 +11,20 @@ imports no app) reaching back into one.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+from core.tasks import task
+
+from .models import SentEmail
+
+mail_logger = logging.getLogger("trunkpool.mail")
 
 # CR, LF and every other character Python treats as a line break.
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
@@ -41,9 +52,6 @@ def send_after_commit(
     (a fresh key is made now, so every retry of its jobs shares it). `organization_id` counts a
     job that fails for good on that organization's admin dashboard.
     """
-    # accounts.services imports this module; the task module imports accounts.services.
-    from .tasks import send_email_once
-
     subject = header_safe(subject)
     key = key or f"mail:{uuid.uuid4().hex}"
     for address in dict.fromkeys(a.strip() for a in to if a and a.strip()):
@@ -55,3 +63,45 @@ def send_after_commit(
             body=body,
             html=html,
         )
+
+
+@transaction.atomic
+def email_send_once(*, key: str, to: str, subject: str, body: str, html: str | None = None) -> bool:
+    """Send one email to `to`, unless the email `key` already went to that address.
+
+    The sent-log row and the send share one transaction: a send that raises leaves no row, so a
+    retry sends it; a send that returns commits its row, so a retry (or a second worker) skips
+    it. Returns False when skipped. A failed send is logged, then raises whatever the email
+    backend raised (so the job is retried). Call it from a job, one email per call: inside a
+    longer transaction the row commits only with it. `html` is sent as an HTML alternative.
+    """
+    recipient = to.strip().lower()
+    _, created = SentEmail.objects.get_or_create(key=key, recipient=recipient)
+    if not created:
+        return False
+    subject = header_safe(subject)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], html_message=html)
+    except Exception:
+        mail_logger.exception("Email %r to %s could not be sent", subject[:80], to)
+        raise
+    return True
+
+
+@task
+def send_email_once(
+    *,
+    organization_id: int | None,
+    key: str,
+    to: str,
+    subject: str,
+    body: str,
+    html: str | None = None,
+) -> bool:
+    """Send one email at most once per (`key`, `to`), however often the job is retried.
+
+    Enqueue it inside the transaction of the action the email is about (send_after_commit does).
+    `organization_id` counts a failure on that organization's admin dashboard; `html` is an
+    optional HTML alternative to the plain-text `body`.
+    """
+    return email_send_once(key=key, to=to, subject=subject, body=body, html=html)

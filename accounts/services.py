@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 
 from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,7 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from . import hooks
-from .mail import header_safe, send_after_commit
+from .mail import send_after_commit
 from .models import (
     DistributorGroup,
     GroupChange,
@@ -28,13 +26,10 @@ from .models import (
     NotificationPreference,
     Organization,
     Role,
-    SentEmail,
     User,
 )
 from .policies import can_manage_users
 from .selectors import actor_for
-
-mail_logger = logging.getLogger("trunkpool.mail")
 
 
 def _require_admin(actor_user: User, organization_id: int) -> None:
@@ -279,29 +274,6 @@ def group_set_pooling(*, actor: User, group: DistributorGroup, enabled: bool) ->
         action=GroupChange.Action.POOLING_ON if enabled else GroupChange.Action.POOLING_OFF,
         actor=actor,
     )
-    return True
-
-
-@transaction.atomic
-def email_send_once(*, key: str, to: str, subject: str, body: str, html: str | None = None) -> bool:
-    """Send one email to `to`, unless the email `key` already went to that address.
-
-    The sent-log row and the send share one transaction: a send that raises leaves no row, so a
-    retry sends it; a send that returns commits its row, so a retry (or a second worker) skips
-    it. Returns False when skipped. A failed send is logged, then raises whatever the email
-    backend raised (so the job is retried). Call it from a job, one email per call: inside a
-    longer transaction the row commits only with it. `html` is sent as an HTML alternative.
-    """
-    recipient = to.strip().lower()
-    _, created = SentEmail.objects.get_or_create(key=key, recipient=recipient)
-    if not created:
-        return False
-    subject = header_safe(subject)
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], html_message=html)
-    except Exception:
-        mail_logger.exception("Email %r to %s could not be sent", subject[:80], to)
-        raise
     return True
 
 

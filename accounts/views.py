@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from config.keyset import keyset_page
-from config.web import add_form_errors, org_member_required, selected_ids
+from core.keyset import keyset_page
+from core.web import add_form_errors, org_member_required, selected_ids
 
 from . import services
 from .fields import holder_label

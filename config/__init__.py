@@ -1,0 +1,1 @@
+"""Wiring only: settings, URLs, WSGI/ASGI, and the two pages with no app behind them."""

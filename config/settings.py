@@ -58,8 +58,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "accounts",
+    "jobs",
     "inventory",
     "events",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -72,7 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.web.SelectionLimitMiddleware",
+    "core.web.SelectionLimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -143,7 +145,7 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
 # Jobs are rows in the app's own database (SQLite for `make run`, PostgreSQL in production), so
 # a job enqueued inside a service's transaction commits with it or not at all. Workers run
-# `manage.py db_worker`; config/tasks.py adds retries with back-off and the stale-job sweeper.
+# `manage.py db_worker`; core/tasks.py adds retries with back-off and the stale-job sweeper.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 TASK_MAX_ATTEMPTS = env.int("TASK_MAX_ATTEMPTS", default=5)
 TASK_RETRY_BACKOFF = env.int("TASK_RETRY_BACKOFF", default=30)  # seconds, doubled each retry
@@ -194,7 +196,7 @@ CONTENT_SECURITY_POLICY = {
 
 # How many units one request may select (transfer, mark used, release hold), and what Django
 # accepts: the selection's ids plus headroom for the form's other fields, so a selection over
-# the cap reaches the app's own message (config.web) rather than a bare 400.
+# the cap reaches the app's own message (core.web) rather than a bare 400.
 MAX_SELECTION = 1000
 DATA_UPLOAD_MAX_NUMBER_FIELDS = MAX_SELECTION + 100
 # Receiving: the units one lot line may create, and one CSV import in all (rows x quantity).

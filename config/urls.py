@@ -1,14 +1,16 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from accounts.forms import TrunkpoolPasswordResetForm
+from events.views.dashboard import home
 
 from . import views
 
 handler400 = "config.views.bad_request"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -43,6 +45,14 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("users/", include("accounts.urls")),
+    # Jobs lived under /inventory/jobs/ before they had an app; links in sent notifications and
+    # emails still point there.
+    re_path(
+        r"^inventory/jobs/(?P<rest>(?:\d+/(?:progress/|download/)?)?)$",
+        RedirectView.as_view(url="/jobs/%(rest)s", permanent=True, query_string=True),
+        name="jobs_moved",
+    ),
     path("inventory/", include("inventory.urls")),
+    path("jobs/", include("jobs.urls")),
     path("", include("events.urls")),
 ]

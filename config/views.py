@@ -1,23 +1,11 @@
-from django.contrib.auth.decorators import login_required
+"""The two pages with no app behind them: the load balancer's health check and the bad-request page."""
+
 from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.views import defaults
 
-from .web import selection_too_large
-
-
-@login_required
-def home(request):
-    """The dashboard: what needs the person's attention first, each number a link."""
-    context = {}
-    if request.user.organization_id is not None:
-        from accounts.selectors import actor_for
-        from events.selectors import dashboard
-
-        context["dash"] = dashboard(user=request.user, actor=actor_for(request.user))
-    return render(request, "home.html", context)
+from core.web import selection_too_large
 
 
 def healthz(request):

@@ -1,0 +1,1 @@
+"""The directory, events and their lifecycle, Mark Used, facility stock, comments and @mentions, dashboards."""

@@ -8,9 +8,11 @@ import datetime
 from django.utils import timezone
 
 from accounts.demo import Summary
+from events.services.comments import comment_add
+from events.services.events import event_create, event_submit
+from events.services.usage import event_mark_used
 from inventory.models import Facility, Unit
 
-from . import services
 from .models import Comment, Event, EventType, Physician, Procedure
 
 FACILITIES = [
@@ -28,15 +30,15 @@ def _get_or_create_event(*, name, actor, submit=False, use=(), comment=None, **f
     event = Event.objects.filter(organization_id=actor.organization_id, name=name).first()
     if event is not None:
         return event
-    event = services.event_create(actor=actor, name=name, **fields)
+    event = event_create(actor=actor, name=name, **fields)
     units = list(Unit.objects.filter(serial_number__in=use, organization_id=actor.organization_id))
     if units:
-        services.event_mark_used(actor=actor, event=event, unit_ids=[u.pk for u in units])
+        event_mark_used(actor=actor, event=event, unit_ids=[u.pk for u in units])
     if comment and not Comment.objects.filter(event=event).exists():
         author, body = comment
-        services.comment_add(actor=author, event=event, body=body)
+        comment_add(actor=author, event=event, body=body)
     if submit:
-        services.event_submit(actor=actor, event=event)
+        event_submit(actor=actor, event=event)
     return event
 
 

@@ -7,7 +7,7 @@ from django import forms
 
 from accounts.fields import HolderField
 from accounts.selectors import HolderPurpose
-from config.widgets import fast_selects, offer_pairs
+from core.widgets import fast_selects, offer_pairs
 
 from .models import EventStatus, EventType, Facility
 

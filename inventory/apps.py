@@ -8,7 +8,30 @@ class InventoryConfig(AppConfig):
     def ready(self):
         # accounts may not import inventory; it asks through this hook instead.
         from accounts.hooks import register_stock_check
-
-        from .selectors import holds_stock
+        from inventory import tasks
+        from inventory.selectors.units import holds_stock
+        from inventory.services.exports import EXPORT_JOB
+        from inventory.services.imports import IMPORT_JOB
+        from jobs.kinds import JobKind, register
 
         register_stock_check(holds_stock)
+        # The jobs app runs and shows background jobs without knowing what they do.
+        register(
+            JobKind(
+                name=IMPORT_JOB,
+                label="Unit import",
+                task=tasks.import_units,
+                progress_label="rows checked",
+                failure_intro="Nothing was imported. Fix these rows and upload the file again:",
+            )
+        )
+        register(
+            JobKind(
+                name=EXPORT_JOB,
+                label="Unit export",
+                task=tasks.export_units,
+                progress_label="rows written",
+                failure_intro="The export failed:",
+                has_result=True,
+            )
+        )

@@ -9,8 +9,8 @@ import datetime
 from django.utils import timezone
 
 from accounts.demo import Summary
+from inventory.services.receiving import ReceiveLine, units_receive
 
-from . import services
 from .models import Location, ParLevel, Product, Unit
 from .udi import gtin_check_digit
 
@@ -124,7 +124,7 @@ def seed(summary: Summary) -> None:
                 continue
             expiry = today + datetime.timedelta(days=days) if days is not None else None
             lines.append(
-                services.ReceiveLine(
+                ReceiveLine(
                     product=product,
                     serial_numbers=[serial],
                     lot_number=f"L{today:%y}{product_index}{n:02d}",
@@ -133,7 +133,7 @@ def seed(summary: Summary) -> None:
                 )
             )
         if lines:
-            services.units_receive(actor=admin, lines=lines, custodian=holder, note="Demo stock")
+            units_receive(actor=admin, lines=lines, custodian=holder, note="Demo stock")
 
     by_number = {p.catalog_number: p for p in products}
     _seed_stock(admin, dana, bin_, BIN_STOCK, by_number, today)
@@ -153,7 +153,7 @@ def _seed_stock(admin, dana, location, stock, by_number, today):
         serials = [f"{prefix}{n}" for n in range(1, count + 1)]
         if Unit.objects.filter(product=product, serial_number__in=serials).exists():
             continue
-        line = services.ReceiveLine(
+        line = ReceiveLine(
             product=product,
             serial_numbers=serials,
             quantity=count,
@@ -161,7 +161,7 @@ def _seed_stock(admin, dana, location, stock, by_number, today):
             expiration_date=today + datetime.timedelta(days=365),
             location=location,
         )
-        services.units_receive(actor=admin, lines=[line], custodian=dana, note="Demo stock")
+        units_receive(actor=admin, lines=[line], custodian=dana, note="Demo stock")
 
 
 def _seed_recall_lot(admin, summary, locations, product, today):
@@ -169,7 +169,7 @@ def _seed_recall_lot(admin, summary, locations, product, today):
         serials = [f"{prefix}{n}" for n in range(1, count + 1)]
         if Unit.objects.filter(product=product, serial_number__in=serials).exists():
             continue
-        line = services.ReceiveLine(
+        line = ReceiveLine(
             product=product,
             serial_numbers=serials,
             quantity=count,
@@ -178,4 +178,4 @@ def _seed_recall_lot(admin, summary, locations, product, today):
             location=locations[username],
         )
         holder = summary.users[username] if username else None
-        services.units_receive(actor=admin, lines=[line], custodian=holder, note="Demo stock")
+        units_receive(actor=admin, lines=[line], custodian=holder, note="Demo stock")

@@ -24,7 +24,7 @@ from accounts.policies import (
     usable_holder_ids,
 )
 from accounts.selectors import HolderPurpose
-from config.widgets import option_html
+from core.widgets import option_html
 
 from .expiry import EXPIRY_CHOICES, expiry_q
 from .forms import ORG, ORG_LABEL, CustodyField

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from config.csvsafe import safe_cell
+from core.csvsafe import safe_cell
 from tests.events.factories import mark_used, open_event
 from tests.inventory.factories import ProductFactory, receive_units
 

@@ -13,10 +13,10 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts import services as account_services
 from accounts.mail import header_safe
-from config.tasks import failed_job_count
+from core.tasks import failed_job_count
 from events.models import Comment
 from tests.events.factories import FacilityFactory, ProcedureFactory, open_event
-from tests.jobs import make_due, run_worker
+from tests.taskqueue import make_due, run_worker
 
 CRLF = "\r\nBcc: victim@example.com\r\n"
 
@@ -68,7 +68,7 @@ def _comment(client, author, event, body):
 
 
 def _email_jobs():
-    return DBTaskResult.objects.filter(task_path="accounts.tasks.send_email_once")
+    return DBTaskResult.objects.filter(task_path="accounts.mail.send_email_once")
 
 
 def test_a_mention_request_never_waits_for_smtp_and_the_worker_retries_then_fails_the_email(

@@ -1,4 +1,4 @@
-"""Keyset pagination (config/keyset.py): no OFFSET, a page plus one row, and no row skipped or
+"""Keyset pagination (core/keyset.py): no OFFSET, a page plus one row, and no row skipped or
 repeated while rows are added between clicks, with ties in the sort key and NULL expiry dates."""
 
 import base64
@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
-from config.keyset import InvalidCursor, Keyset
+from core.keyset import InvalidCursor, Keyset
 from inventory.models import Unit
 from tests.factories import UserFactory
 from tests.inventory.factories import ProductFactory, receive_units

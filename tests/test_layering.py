@@ -1,5 +1,7 @@
-"""Imports run one way: events -> inventory -> accounts. A lower app (its code and its
-migrations) never imports or depends on a higher one."""
+"""Imports run one way: bench -> events -> inventory -> jobs -> accounts -> core, with config
+(wiring) on top. A lower room (its code and its migrations) never imports or depends on a higher
+one; nothing imports bench; core is a library with no models that imports no app; and config
+holds only the wiring."""
 
 import ast
 from pathlib import Path
@@ -8,19 +10,33 @@ import pytest
 from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["accounts", "inventory", "events"]  # bottom to top
-# config.web (views plumbing shared by every app) imports no app, so it is not "higher".
-HIGHER = {app: set(ORDER[i + 1 :]) for i, app in enumerate(ORDER)}
+ORDER = ["core", "accounts", "jobs", "inventory", "events", "bench"]  # bottom to top
+TOP = "config"  # wiring: settings and URLs may import any app
+ROOMS = [*ORDER, TOP]
+HIGHER = {room: set(ROOMS[i + 1 :]) for i, room in enumerate(ROOMS)}
+CONFIG_WIRING = {"__init__.py", "settings.py", "urls.py", "wsgi.py", "asgi.py", "views.py"}
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function, relative imports made
+    absolute, plus import_module("...") calls with a constant name."""
     tree = ast.parse(path.read_text(), filename=str(path))
+    package = _module_of(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name | ast.Attribute)
@@ -41,60 +57,89 @@ def _string_references(path: Path) -> set[str]:
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and node.value.count(".") == 1
-        and node.value.split(".")[0].lower() in ORDER
+        and node.value.split(".")[0].lower() in ROOMS
         and node.value.split(".")[1].isidentifier()
     }
 
 
-LOWER_APP_FILES = [
-    (app, p) for app in ("accounts", "inventory") for p in (ROOT / app).rglob("*.py")
-]
+ROOM_FILES = [(room, p) for room in ROOMS for p in sorted((ROOT / room).rglob("*.py"))]
+
+
+def reaches_up(room: str, path: Path) -> list[str]:
+    higher = HIGHER[room]
+    bad = sorted(m for m in _imported_modules(path) if m.split(".")[0] in higher)
+    bad += sorted(f"reference {r!r}" for r in _string_references(path) if r in higher)
+    return bad
 
 
 @pytest.mark.parametrize(
-    "app,path", LOWER_APP_FILES, ids=[str(p.relative_to(ROOT)) for _, p in LOWER_APP_FILES]
+    "room,path", ROOM_FILES, ids=[str(p.relative_to(ROOT)) for _, p in ROOM_FILES]
 )
-def test_lower_app_imports_no_higher_app(app, path):
-    higher = HIGHER[app]
-    bad = sorted(m for m in _imported_modules(path) if m.split(".")[0] in higher)
-    bad += sorted(f"reference {r!r}" for r in _string_references(path) if r in higher)
+def test_no_room_imports_a_higher_one(room, path):
+    bad = reaches_up(room, path)
     assert not bad, f"{path.relative_to(ROOT)} reaches up to {bad}"
 
 
-def test_scan_sees_every_lower_app_file_including_migrations():
-    scanned = {str(p.relative_to(ROOT)) for _, p in LOWER_APP_FILES}
+def test_nothing_imports_bench():
+    """bench is on top: its builders and timers use the apps, and no app (nor config) uses it."""
+    bad = [
+        str(path.relative_to(ROOT))
+        for room, path in ROOM_FILES
+        if room != "bench" and any(m.split(".")[0] == "bench" for m in _imported_modules(path))
+    ]
+    assert not bad, f"these import bench: {bad}"
+
+
+def test_core_has_no_models_or_migrations():
+    assert not (ROOT / "core" / "models.py").exists()
+    assert not (ROOT / "core" / "migrations").exists()
+
+
+def test_config_is_wiring_only():
+    extra = sorted(p.name for p in (ROOT / TOP).glob("*.py") if p.name not in CONFIG_WIRING)
+    assert not extra, f"config/ is wiring only; move {extra} to core/ or an app"
+
+
+def test_the_scan_sees_every_room_including_migrations_and_function_level_imports():
+    scanned = {str(p.relative_to(ROOT)) for _, p in ROOM_FILES}
     assert "inventory/migrations/0003_unit_facility_ledger_event.py" in scanned
-    assert "accounts/services.py" in scanned
+    assert {"core/tasks.py", "jobs/models.py", "bench/build/builder.py"} <= scanned
+    # Imports inside a function count; relative ones are resolved against the package.
+    assert "jobs.kinds" in _imported_modules(ROOT / "inventory/apps.py")
+    assert "jobs" in _imported_modules(ROOT / "jobs/models.py")  # from . import kinds
 
 
-@pytest.mark.parametrize("app", ["accounts", "inventory"])
-def test_lower_app_migrations_depend_on_no_higher_app(app):
+@pytest.mark.parametrize(
+    "source,room,expected",
+    [
+        ("from events.models import Event\n", "inventory", ["events.models"]),
+        ("def f():\n    from bench import pages\n", "events", ["bench"]),
+        ('x = models.ForeignKey("inventory.Unit", on_delete=None)\n', "jobs", ["'inventory'"]),
+        ("from config.settings import DEBUG\n", "core", ["config.settings"]),
+        ("from accounts.models import User\n", "core", ["accounts.models"]),
+        ("from accounts.models import User\n", "jobs", []),
+    ],
+)
+def test_a_reach_upwards_is_caught(source, room, expected):
+    """The checker itself: each kind of upward reach is named, a downward import is not."""
+    path = ROOT / room / "_layering_probe.py"
+    try:
+        path.write_text(source)
+        found = reaches_up(room, path)
+    finally:
+        path.unlink()
+    assert [f for f in found if any(e in f for e in expected)] == found
+    assert len(found) == len(expected)
+
+
+@pytest.mark.parametrize("room", [r for r in ORDER if r != "core"])
+def test_migrations_depend_on_no_higher_room(room):
     loader = MigrationLoader(None, ignore_no_migrations=True)
     bad = [
         (name, dep)
         for (label, name), migration in loader.disk_migrations.items()
-        if label == app
+        if label == room
         for dep in migration.dependencies
-        if dep[0] in HIGHER[app]
+        if dep[0] in HIGHER[room]
     ]
-    assert not bad, f"{app} migrations depend on a higher app: {bad}"
-
-
-# config holds plumbing every app uses (views helpers, cursors, CSV cells, the job runner):
-# beside the wiring (settings, urls, wsgi, asgi) it imports no app, not even inside a function,
-# so no app -> config -> app import cycle can form.
-# views.py is wiring too: the home page, above every app, that only urls.py imports.
-CONFIG_WIRING = {"settings.py", "urls.py", "wsgi.py", "asgi.py", "__init__.py", "views.py"}
-CONFIG_FILES = sorted(p for p in (ROOT / "config").rglob("*.py") if p.name not in CONFIG_WIRING)
-
-
-@pytest.mark.parametrize("path", CONFIG_FILES, ids=[p.name for p in CONFIG_FILES])
-def test_config_plumbing_imports_no_app(path):
-    bad = sorted(m for m in _imported_modules(path) if m.split(".")[0] in ORDER)
-    assert not bad, f"{path.relative_to(ROOT)} imports app modules {bad}"
-
-
-def test_config_scan_sees_the_plumbing():
-    names = {p.name for p in CONFIG_FILES}
-    assert {"web.py", "keyset.py", "csvsafe.py", "tasks.py"} <= names
-    assert not (ROOT / "config" / "mail.py").exists()  # mail is the accounts app's
+    assert not bad, f"{room} migrations depend on a higher room: {bad}"

@@ -11,9 +11,9 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from events import services as event_services
-from inventory import services
+from events.services.events import event_submit
 from inventory.models import Unit
+from inventory.services.transfers import transfer_create
 from tests.events.factories import (
     FacilityFactory,
     days_from_today,
@@ -78,7 +78,7 @@ def test_every_list_escapes_what_people_typed(client, rep, distributor, typed):
         _get(client, rep, reverse("events:mark_used", args=[event.pk])),
         _get(client, rep, reverse("events:event_list")),
     ]
-    services.transfer_create(actor=rep, unit_ids=[unit.pk], recipient=distributor)
+    transfer_create(actor=rep, unit_ids=[unit.pk], recipient=distributor)
     pages.append(_get(client, rep, reverse("inventory:transfer_list")))
     for body in pages:
         assert NASTY not in body  # never raw
@@ -161,7 +161,7 @@ def test_mark_used_rows_warn_name_the_source_and_offer_unmark_only_while_open(
     assert f'aria-label="Unmark {used.serial_number}"' in used_row and "Billable" in used_row
     assert "Unbillable" not in used_row
 
-    event_services.event_submit(actor=rep, event=case)
+    event_submit(actor=rep, event=case)
     body = _get(client, rep, url)  # submitted: the page still shows, nothing can change
     assert 'aria-label="Unmark' not in body
     boxes = re.findall(r'<input[^>]*name="unit"[^>]*>', body)
@@ -199,11 +199,9 @@ def test_transfer_rows_name_organization_custody_and_whom_a_distributor_acted_fo
     client, org, admin_user, distributor, rep
 ):
     from_org = receive_units(admin_user, None, n=2)
-    services.transfer_create(actor=admin_user, unit_ids=[u.pk for u in from_org], recipient=rep)
+    transfer_create(actor=admin_user, unit_ids=[u.pk for u in from_org], recipient=rep)
     reps_own = receive_units(admin_user, rep, n=1)
-    (for_rep,) = services.transfer_create(
-        actor=distributor, unit_ids=[reps_own[0].pk], recipient=None
-    )
+    (for_rep,) = transfer_create(actor=distributor, unit_ids=[reps_own[0].pk], recipient=None)
     body = _get(client, distributor, reverse("inventory:transfer_list"))
     rows = re.findall(r"<tr><td><a href=\"/inventory/transfers/\d+/\">.*?</tr>", body, re.S)
     by_pk = {int(re.search(r"#(\d+)<", r).group(1)): r for r in rows}
@@ -245,6 +243,6 @@ def test_detail_pages_show_the_custody_label_in_red_or_black(
     assert red + html.escape(f"Distributor · {distributor.name}") in body
     body = _get(client, rep, reverse("inventory:unit_detail", args=[reps.pk]))
     assert '<span class="custody-label custody-own" data-custody="own">Mine · ' in body
-    (sent,) = services.transfer_create(actor=rep, unit_ids=[reps.pk], recipient=distributor)
+    (sent,) = transfer_create(actor=rep, unit_ids=[reps.pk], recipient=distributor)
     body = _get(client, rep, reverse("inventory:transfer_detail", args=[sent.pk]))
     assert 'data-custody="own">Mine · ' in body

@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.mail import send_after_commit
 from accounts.models import SentEmail
-from tests import jobs
+from tests import taskqueue
 
 pytestmark = pytest.mark.django_db
 
@@ -35,29 +35,29 @@ def test_each_recipient_gets_a_job_sharing_one_key_made_at_enqueue_time(org):
 
     send_after_commit(subject="s", body="b", to=["a@x.test"])
     assert _kwargs()[-1]["key"] != key  # another call, another email
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert sorted(m.to[0] for m in mail.outbox) == ["a@x.test", "a@x.test", "b@x.test"]
 
 
 def test_a_retried_send_reaches_each_recipient_exactly_once(settings):
-    settings.EMAIL_BACKEND = "tests.jobs.FailsOnSecondEmail"
-    jobs.FailsOnSecondEmail.emails_tried = 0
+    settings.EMAIL_BACKEND = "tests.taskqueue.FailsOnSecondEmail"
+    taskqueue.FailsOnSecondEmail.emails_tried = 0
     send_after_commit(subject="Transfer", body="b", to=["a@x.test", "b@x.test", "c@x.test"])
 
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [["a@x.test"], ["c@x.test"]]
     (failed,) = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
     assert failed.args_kwargs["kwargs"]["to"] == "b@x.test"
 
-    jobs.make_due(failed)
-    jobs.run_worker()
+    taskqueue.make_due(failed)
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [["a@x.test"], ["c@x.test"], ["b@x.test"]]
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
 
     # Every job run again, as after a worker that died before recording its success: the key
     # they were enqueued with is in the sent-log, so nothing goes out twice.
     DBTaskResult.objects.update(status=TaskResultStatus.READY, finished_at=None)
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert len(mail.outbox) == 3
     assert SentEmail.objects.count() == 3
 
@@ -65,13 +65,13 @@ def test_a_retried_send_reaches_each_recipient_exactly_once(settings):
 def test_the_callers_key_makes_a_second_enqueue_of_the_same_email_send_nothing():
     for _ in range(2):
         send_after_commit(subject="Reset", body="b", to=["riley@x.test"], key="reset:7")
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [["riley@x.test"]]
 
 
 def test_the_html_alternative_goes_out_with_the_text():
     send_after_commit(subject="s", body="plain", to=["a@x.test"], html="<p>rich</p>")
-    jobs.run_worker()
+    taskqueue.run_worker()
     [message] = mail.outbox
     assert message.body == "plain"
     assert message.alternatives == [("<p>rich</p>", "text/html")]

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.selectors import forget_actor
 from events.models import EventStatus, EventType
-from inventory import services as inventory_services
 from inventory.models import Transfer
+from inventory.services.transfers import transfer_accept, transfer_create
 from tests.events.factories import FacilityFactory, mark_used, open_event, sell_to_facility
 from tests.factories import RepFactory
 from tests.inventory.factories import ProductFactory, receive_units
@@ -163,7 +163,7 @@ def test_receive_by_scan_reads_its_prefixed_fields(client, admin_user, rep):
 
 def test_unit_history_shows_states_in_words(client, admin_user, rep, distributor):
     (unit,) = receive_units(admin_user, distributor, n=1)
-    inventory_services.transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=None)
+    transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=None)
     client.force_login(distributor)
 
     page = client.get(reverse("inventory:unit_detail", args=[unit.pk])).content.decode()
@@ -179,18 +179,16 @@ def test_unit_history_shows_states_in_words(client, admin_user, rep, distributor
 
 def test_transfer_completion_names_the_person_acted_for(client, admin_user, rep, distributor):
     (unit,) = receive_units(admin_user, None, n=1)
-    (transfer,) = inventory_services.transfer_create(
-        actor=admin_user, unit_ids=[unit.pk], recipient=rep
-    )
+    (transfer,) = transfer_create(actor=admin_user, unit_ids=[unit.pk], recipient=rep)
     assert transfer.status == Transfer.Status.COMPLETED  # an admin speaks for everyone
-    (pending,) = inventory_services.transfer_create(
+    (pending,) = transfer_create(
         actor=rep, unit_ids=[unit.pk], recipient=RepFactory(organization=rep.organization)
     )
     sam = pending.recipient
     sam.display_name = "Sam Rep"
     sam.save()
     # sam has no distributor; an admin accepts on his behalf.
-    inventory_services.transfer_accept(actor=admin_user, transfer=pending)
+    transfer_accept(actor=admin_user, transfer=pending)
     client.force_login(admin_user)
 
     page = client.get(reverse("inventory:transfer_detail", args=[pending.pk])).content.decode()
@@ -202,8 +200,8 @@ def test_transfer_completion_names_the_person_acted_for(client, admin_user, rep,
 def test_transfer_accepted_by_the_recipient_names_no_one_else(client, admin_user, rep):
     (unit,) = receive_units(admin_user, rep, n=1)
     sam = RepFactory(organization=rep.organization)
-    (pending,) = inventory_services.transfer_create(actor=rep, unit_ids=[unit.pk], recipient=sam)
-    inventory_services.transfer_accept(actor=sam, transfer=pending)
+    (pending,) = transfer_create(actor=rep, unit_ids=[unit.pk], recipient=sam)
+    transfer_accept(actor=sam, transfer=pending)
     client.force_login(sam)
 
     page = client.get(reverse("inventory:transfer_detail", args=[pending.pk])).content.decode()

@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from inventory.models import Job
+from jobs.models import Job
 from tests.factories import UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
 from tests.processes import Server, start_worker, wait_until
@@ -81,7 +81,7 @@ def test_a_user_and_a_job_move_freely_between_two_servers_and_two_workers(tmp_pa
         landed, page = browser.post(
             server_a.url + "/inventory/export.csv", {"csrfmiddlewaretoken": token}
         )
-        match = re.fullmatch(re.escape(server_a.url) + r"/inventory/jobs/(\d+)/", landed)
+        match = re.fullmatch(re.escape(server_a.url) + r"/jobs/(\d+)/", landed)
         assert match, landed
         job_id = int(match.group(1))
         wait_until(
@@ -90,9 +90,9 @@ def test_a_user_and_a_job_move_freely_between_two_servers_and_two_workers(tmp_pa
             what="a worker to run the export",
         )
         # Its progress page and its file come from server B (the file lives in PostgreSQL).
-        _, page = browser.get(f"{server_b.url}/inventory/jobs/{job_id}/")
+        _, page = browser.get(f"{server_b.url}/jobs/{job_id}/")
         assert "Download the CSV (3 rows)" in page
-        _, csv_text = browser.get(f"{server_b.url}/inventory/jobs/{job_id}/download/")
+        _, csv_text = browser.get(f"{server_b.url}/jobs/{job_id}/download/")
         for process in everything:
             process.assert_running()
     finally:

@@ -1,4 +1,4 @@
-"""The job queue (config/tasks.py on django-tasks-db): retries with back-off, the sweeper of jobs
+"""The job queue (core/tasks.py on django-tasks-db): retries with back-off, the sweeper of jobs
 whose worker died, the admins' failed-job count, and enqueueing inside a transaction."""
 
 import datetime
@@ -18,9 +18,9 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import SentEmail, User
 from accounts.selectors import actor_for
 from accounts.services import user_create
-from config.tasks import failed_job_count, retry_delay, sweep_stale_tasks
+from core.tasks import failed_job_count, retry_delay, sweep_stale_tasks
 from events.selectors import dashboard
-from tests import jobs
+from tests import taskqueue
 from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,55 +48,57 @@ def _assert_due_in(row, before, after, seconds):
 
 
 def test_a_failing_job_is_retried_with_back_off_then_failed_for_good(retry_settings, caplog):
-    result = jobs.always_fails.enqueue(organization_id=None)
+    result = taskqueue.always_fails.enqueue(organization_id=None)
 
     before = timezone.now()
-    jobs.run_worker()
+    taskqueue.run_worker()
     after = timezone.now()
-    row = jobs.job_row(result)
+    row = taskqueue.job_row(result)
     assert (row.status, len(row.worker_ids)) == (TaskResultStatus.READY, 1)
     assert row.exception_class_path == "builtins.RuntimeError"  # the last error stays readable
     _assert_due_in(row, before, after, 10)
 
-    jobs.run_worker()  # not due yet: the worker leaves it alone
-    assert len(jobs.job_row(result).worker_ids) == 1
+    taskqueue.run_worker()  # not due yet: the worker leaves it alone
+    assert len(taskqueue.job_row(result).worker_ids) == 1
 
-    jobs.make_due(result)
+    taskqueue.make_due(result)
     before = timezone.now()
-    jobs.run_worker()
+    taskqueue.run_worker()
     after = timezone.now()
-    row = jobs.job_row(result)
+    row = taskqueue.job_row(result)
     assert (row.status, len(row.worker_ids)) == (TaskResultStatus.READY, 2)
     _assert_due_in(row, before, after, 15)  # 20 s, capped at 15
 
-    jobs.make_due(result)
+    taskqueue.make_due(result)
     with caplog.at_level(logging.ERROR, logger="trunkpool.tasks"):
-        jobs.run_worker()
-    row = jobs.job_row(result)
+        taskqueue.run_worker()
+    row = taskqueue.job_row(result)
     assert (row.status, len(row.worker_ids)) == (TaskResultStatus.FAILED, 3)
     assert "failed for good after 3 attempt(s)" in caplog.text
 
-    jobs.make_due(result)
-    jobs.run_worker()  # a job failed for good is never picked up again
-    assert len(jobs.job_row(result).worker_ids) == 3
+    taskqueue.make_due(result)
+    taskqueue.run_worker()  # a job failed for good is never picked up again
+    assert len(taskqueue.job_row(result).worker_ids) == 3
 
 
 def test_a_job_that_succeeds_on_its_retry_ends_successful(retry_settings):
-    result = jobs.fails_first_time.enqueue(key="flaky")
-    jobs.run_worker()
-    assert jobs.job_row(result).status == TaskResultStatus.READY
-    jobs.make_due(result)
-    jobs.run_worker()
-    row = jobs.job_row(result)
+    result = taskqueue.fails_first_time.enqueue(key="flaky")
+    taskqueue.run_worker()
+    assert taskqueue.job_row(result).status == TaskResultStatus.READY
+    taskqueue.make_due(result)
+    taskqueue.run_worker()
+    row = taskqueue.job_row(result)
     assert (row.status, row.return_value, len(row.worker_ids)) == ("SUCCESSFUL", "done", 2)
     assert row.exception_class_path == ""
 
 
-@pytest.mark.parametrize("declared", [jobs.fails_once_only_declared, jobs.plain_failing_task])
+@pytest.mark.parametrize(
+    "declared", [taskqueue.fails_once_only_declared, taskqueue.plain_failing_task]
+)
 def test_a_job_allowed_one_attempt_fails_at_once(retry_settings, declared):
     result = declared.enqueue()
-    jobs.run_worker()
-    row = jobs.job_row(result)
+    taskqueue.run_worker()
+    row = taskqueue.job_row(result)
     assert (row.status, len(row.worker_ids)) == (TaskResultStatus.FAILED, 1)
 
 
@@ -112,9 +114,11 @@ def test_the_sweeper_requeues_a_job_whose_worker_died_and_a_worker_then_runs_it(
     retry_settings,
 ):
     retry_settings.TASK_STALE_AFTER = 600
-    stale = jobs.fails_first_time.enqueue(key="marked-before-the-worker-died")
-    SentEmail.objects.create(key="marked-before-the-worker-died", recipient=jobs.PROBE_RECIPIENT)
-    fresh = jobs.always_fails.enqueue()
+    stale = taskqueue.fails_first_time.enqueue(key="marked-before-the-worker-died")
+    SentEmail.objects.create(
+        key="marked-before-the-worker-died", recipient=taskqueue.PROBE_RECIPIENT
+    )
+    fresh = taskqueue.always_fails.enqueue()
     _left_running(stale, minutes_ago=11)
     _left_running(fresh, minutes_ago=9)  # may still be running: left alone
 
@@ -122,32 +126,32 @@ def test_the_sweeper_requeues_a_job_whose_worker_died_and_a_worker_then_runs_it(
     call_command("sweep_tasks", stdout=out)
 
     assert out.getvalue().strip() == "1 requeued, 0 failed."
-    row = jobs.job_row(stale)
+    row = taskqueue.job_row(stale)
     assert row.status == TaskResultStatus.READY
     assert row.run_after <= timezone.now()
-    assert jobs.job_row(fresh).status == TaskResultStatus.RUNNING
-    jobs.run_worker()
-    row = jobs.job_row(stale)
+    assert taskqueue.job_row(fresh).status == TaskResultStatus.RUNNING
+    taskqueue.run_worker()
+    row = taskqueue.job_row(stale)
     assert (row.status, len(row.worker_ids)) == (TaskResultStatus.SUCCESSFUL, 2)
-    assert jobs.job_row(fresh).status == TaskResultStatus.RUNNING
+    assert taskqueue.job_row(fresh).status == TaskResultStatus.RUNNING
 
 
 def test_the_sweeper_fails_a_stale_job_with_no_attempts_left(retry_settings):
-    result = jobs.always_fails.enqueue()
+    result = taskqueue.always_fails.enqueue()
     _left_running(result, minutes_ago=60, attempts=3)
 
     assert sweep_stale_tasks(older_than=datetime.timedelta(minutes=30)) == {
         "requeued": 0,
         "failed": 1,
     }
-    row = jobs.job_row(result)
+    row = taskqueue.job_row(result)
     assert row.status == TaskResultStatus.FAILED
-    assert row.exception_class_path == "config.tasks.WorkerLost"
+    assert row.exception_class_path == "core.tasks.WorkerLost"
     assert row.finished_at is not None
 
 
 def test_the_sweeper_leaves_alone_a_job_claimed_again_while_it_looked(retry_settings):
-    result = jobs.always_fails.enqueue()
+    result = taskqueue.always_fails.enqueue()
     _left_running(result, minutes_ago=60)
 
     def another_sweeper_and_a_worker_got_there_first(job):
@@ -155,27 +159,27 @@ def test_the_sweeper_leaves_alone_a_job_claimed_again_while_it_looked(retry_sett
             started_at=timezone.now(), worker_ids=["dead-0", "alive"]
         )
 
-    with mock.patch("config.tasks._import_task", another_sweeper_and_a_worker_got_there_first):
+    with mock.patch("core.tasks._import_task", another_sweeper_and_a_worker_got_there_first):
         counts = sweep_stale_tasks(older_than=datetime.timedelta(minutes=30))
 
     assert counts == {"requeued": 0, "failed": 0}
-    row = jobs.job_row(result)
+    row = taskqueue.job_row(result)
     assert (row.status, row.worker_ids) == (TaskResultStatus.RUNNING, ["dead-0", "alive"])
 
 
 def test_admins_see_their_organizations_failed_jobs_of_the_last_week(retry_settings):
     org, other = OrganizationFactory(), OrganizationFactory()
     admin = UserFactory(organization=org, admin=True)
-    old = jobs.fails_once_only_declared.enqueue(organization_id=org.pk)
-    jobs.fails_once_only_declared.enqueue(organization_id=org.pk)
-    jobs.fails_once_only_declared.enqueue(organization_id=other.pk)
-    jobs.fails_once_only_declared.enqueue(organization_id=None)
-    retrying = jobs.always_fails.enqueue(organization_id=org.pk)  # failed once, will retry
-    jobs.run_worker()
+    old = taskqueue.fails_once_only_declared.enqueue(organization_id=org.pk)
+    taskqueue.fails_once_only_declared.enqueue(organization_id=org.pk)
+    taskqueue.fails_once_only_declared.enqueue(organization_id=other.pk)
+    taskqueue.fails_once_only_declared.enqueue(organization_id=None)
+    retrying = taskqueue.always_fails.enqueue(organization_id=org.pk)  # failed once, will retry
+    taskqueue.run_worker()
     DBTaskResult.objects.filter(id=old.id).update(
         finished_at=timezone.now() - datetime.timedelta(days=8)
     )
-    assert jobs.job_row(retrying).status == TaskResultStatus.READY
+    assert taskqueue.job_row(retrying).status == TaskResultStatus.READY
 
     assert failed_job_count(organization_id=org.pk) == 1
     assert failed_job_count(organization_id=other.pk) == 1
@@ -188,9 +192,9 @@ def test_the_failed_job_count_shows_on_the_admin_dashboard_only(client):
     org = OrganizationFactory()
     admin = UserFactory(organization=org, admin=True)
     rep = UserFactory(organization=org)
-    jobs.fails_once_only_declared.enqueue(organization_id=org.pk)
-    jobs.fails_once_only_declared.enqueue(organization_id=org.pk)
-    jobs.run_worker()
+    taskqueue.fails_once_only_declared.enqueue(organization_id=org.pk)
+    taskqueue.fails_once_only_declared.enqueue(organization_id=org.pk)
+    taskqueue.run_worker()
 
     client.force_login(admin)
     page = client.get("/").content.decode()
@@ -240,11 +244,11 @@ def test_a_rolled_back_action_leaves_no_job_and_sends_no_email():
 
     assert not User.objects.filter(username="rolled-back").exists()
     assert not DBTaskResult.objects.exists()
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert mail.outbox == []
 
     with transaction.atomic():  # the same action, committed: one job, one email
         _invite(admin, "committed")
     assert _jobs_seen_by_another_connection() == 1
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [["committed@example.com"]]

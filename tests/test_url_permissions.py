@@ -14,6 +14,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from events.services.comments import comment_add
+from events.services.events import event_create
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 
 VISITORS = ("anon", "rep", "distributor", "admin", "other_admin")
@@ -80,6 +82,8 @@ ADMIN_ONLY_POST = {"anon": 302, "rep": 403, "distributor": 403, "admin": 302, "o
 EXPECTATIONS: dict[str, Expect] = {
     "home": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     "healthz": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    # Old /inventory/jobs/ links redirect to /jobs/, which then asks who is looking.
+    "jobs_moved": Expect("get", lambda w: {"rest": ""}, 301, 301, 301, 301, 301),
     "login": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
     # Logging out is a POST that anyone may make; it always redirects to the login page.
     "logout": Expect("post", lambda w: {}, 302, 302, 302, 302, 302),
@@ -116,7 +120,7 @@ EXPECTATIONS: dict[str, Expect] = {
 
 
 def _inventory_world(w: World) -> None:
-    from inventory.services import transfer_create
+    from inventory.services.transfers import transfer_create
     from tests.inventory.factories import ProductFactory, receive_units
 
     product = ProductFactory(organization=w.admin.organization)
@@ -145,12 +149,13 @@ WORLD_HOOKS.append(_inventory_world)
 
 
 def _job_world(w: World) -> None:
-    from inventory.models import Job, JobChunk
+    from inventory.services.exports import EXPORT_JOB
+    from jobs.models import Job, JobChunk
 
     job = Job.objects.create(
         organization=w.rep.organization,
         owner=w.rep,
-        kind=Job.Kind.EXPORT,
+        kind=EXPORT_JOB,
         status=Job.Status.DONE,
         finished_at=timezone.now(),
     )
@@ -199,16 +204,16 @@ EXPECTATIONS.update(
         "inventory:receive_csv": Expect("post", lambda w: {}, 302, 403, 400, 400, 400),
         "inventory:product_list": Expect("get", lambda w: {}, **SIGNED_IN),
         "inventory:location_list": Expect("get", lambda w: {}, **RECEIVERS),
-        "inventory:job_list": Expect("get", lambda w: {}, **SIGNED_IN),
-        "inventory:job_detail": Expect("get", _job_pk, **OWN_JOB),
-        "inventory:job_progress": Expect("get", _job_pk, **OWN_JOB),
-        "inventory:job_download": Expect("get", _job_pk, **OWN_JOB),
+        "jobs:job_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "jobs:job_detail": Expect("get", _job_pk, **OWN_JOB),
+        "jobs:job_progress": Expect("get", _job_pk, **OWN_JOB),
+        "jobs:job_download": Expect("get", _job_pk, **OWN_JOB),
     }
 )
 
 
 def _recall_world(w: World) -> None:
-    from inventory.recalls import recall_record
+    from inventory.services.recalls import recall_record
     from tests.inventory.factories import ProductFactory, receive_units
 
     product = ProductFactory(organization=w.admin.organization, lot_tracked=True)
@@ -254,14 +259,13 @@ EXPECTATIONS.update(
 
 
 def _events_world(w: World) -> None:
-    from events import services as event_services
     from events.models import Procedure
     from inventory.models import Facility
 
     org = w.admin.organization
     facility = Facility.objects.create(organization=org, name="URL Hospital")
     procedure = Procedure.objects.create(organization=org, name="URL procedure")
-    event = event_services.event_create(
+    event = event_create(
         actor=w.rep,
         type="case",
         representative=w.rep,
@@ -269,7 +273,7 @@ def _events_world(w: World) -> None:
         procedure=procedure,
         scheduled_at=timezone.now(),
     )
-    comment = event_services.comment_add(
+    comment = comment_add(
         actor=w.rep, event=event, body=f"@{w.distributor.username} please restock"
     )
     notification = w.distributor.notifications.get(kind="mention")

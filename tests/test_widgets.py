@@ -1,9 +1,9 @@
-"""config.widgets.FastSelect: the same <select> Django would write, without a template per
+"""core.widgets.FastSelect: the same <select> Django would write, without a template per
 option (the event filter's facilities and reps)."""
 
 from django import forms
 
-from config.widgets import FastSelect, fast_selects
+from core.widgets import FastSelect, fast_selects
 
 
 class PickForm(forms.Form):

@@ -6,7 +6,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import SentEmail
-from tests import jobs
+from tests import taskqueue
 from tests.processes import start_worker, wait_until
 
 JOBS = 200
@@ -17,17 +17,17 @@ JOBS = 200
 @pytest.mark.django_db(transaction=True)
 def test_two_worker_processes_run_200_jobs_each_exactly_once(tmp_path):
     for n in range(JOBS):
-        jobs.record_once.enqueue(n=n)
+        taskqueue.record_once.enqueue(n=n)
     workers = [start_worker(tmp_path, f"worker-{i}", batch=True) for i in range(2)]
     try:
-        # Each worker holds its first job until both have claimed one (tests/jobs.py), so the
+        # Each worker holds its first job until both have claimed one (tests/taskqueue.py), so the
         # jobs are always shared between the two processes.
         wait_until(
             lambda: DBTaskResult.objects.running().count() == 2,
             processes=workers,
             what="both workers to claim a job",
         )
-        jobs.open_gate()
+        taskqueue.open_gate()
         exit_codes = [worker.wait(timeout=120) for worker in workers]
     finally:
         for worker in workers:
@@ -41,6 +41,6 @@ def test_two_worker_processes_run_200_jobs_each_exactly_once(tmp_path):
     claims = list(DBTaskResult.objects.values_list("worker_ids", flat=True))
     assert all(len(ids) == 1 for ids in claims)  # claimed once, never retried
     assert {ids[0] for ids in claims} == {"worker-0", "worker-1"}
-    effects = SentEmail.objects.filter(key__startswith="probe:").exclude(key=jobs.GATE_KEY)
+    effects = SentEmail.objects.filter(key__startswith="probe:").exclude(key=taskqueue.GATE_KEY)
     assert set(effects.values_list("key", flat=True)) == {f"probe:{n}" for n in range(JOBS)}
     assert not effects.values("key").annotate(n=Count("pk")).filter(n__gt=1).exists()

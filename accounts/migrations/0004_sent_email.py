@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('key', 'recipient'), name='sent_email_once')],
             },
         ),
-        # The admin dashboard counts recent failed jobs (config.tasks.failed_job_count); the job
+        # The admin dashboard counts recent failed jobs (core.tasks.failed_job_count); the job
         # table is the library's, so its index is added here. Same SQL on SQLite and PostgreSQL.
         migrations.RunSQL(
             "CREATE INDEX tasks_failed_finished_idx ON django_tasks_database_dbtaskresult "

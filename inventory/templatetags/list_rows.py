@@ -26,7 +26,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from inventory.models import Transfer, Unit, UnitState
-from inventory.selectors import CustodyLabel
+from inventory.selectors.units import CustodyLabel
 
 register = template.Library()
 

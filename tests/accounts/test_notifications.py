@@ -14,7 +14,7 @@ from accounts.models import Notification, NotificationKind, NotificationPreferen
 from accounts.selectors import email_preferences, unread_count
 from accounts.services import notification_preferences_set, notify
 from tests.factories import OrganizationFactory, RepFactory, UserFactory
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 K = NotificationKind
 

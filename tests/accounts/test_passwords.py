@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Role, User
 from tests.factories import PASSWORD, RepFactory
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 NEW_PASSWORD = "a-fresh-Passphrase-42"
 

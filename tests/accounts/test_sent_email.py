@@ -7,31 +7,32 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django_tasks import TaskResultStatus
 
+from accounts.mail import email_send_once, send_email_once
 from accounts.models import SentEmail
-from accounts.services import email_send_once
-from accounts.tasks import send_email_once
-from tests import jobs
+from tests import taskqueue
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def fails_on_second_email(settings):
-    settings.EMAIL_BACKEND = "tests.jobs.FailsOnSecondEmail"
-    jobs.FailsOnSecondEmail.emails_tried = 0
+    settings.EMAIL_BACKEND = "tests.taskqueue.FailsOnSecondEmail"
+    taskqueue.FailsOnSecondEmail.emails_tried = 0
 
 
 def test_a_job_retried_after_a_failed_email_sends_each_email_once(fails_on_second_email):
-    result = jobs.email_three.enqueue(key="transfer:7", to=["a@x.test", "b@x.test", "c@x.test"])
+    result = taskqueue.email_three.enqueue(
+        key="transfer:7", to=["a@x.test", "b@x.test", "c@x.test"]
+    )
 
-    jobs.run_worker()
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [["a@x.test"]]
-    assert jobs.job_row(result).status == TaskResultStatus.READY  # to be retried
+    assert taskqueue.job_row(result).status == TaskResultStatus.READY  # to be retried
 
-    jobs.make_due(result)
-    jobs.run_worker()
+    taskqueue.make_due(result)
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [["a@x.test"], ["b@x.test"], ["c@x.test"]]
-    assert jobs.job_row(result).status == TaskResultStatus.SUCCESSFUL
+    assert taskqueue.job_row(result).status == TaskResultStatus.SUCCESSFUL
     assert SentEmail.objects.filter(key="transfer:7").count() == 3
 
 
@@ -47,10 +48,10 @@ def test_the_same_email_job_enqueued_twice_sends_once():
         send_email_once.enqueue(
             organization_id=None, key="reset:3", to="Riley@X.test", subject="s", body="b"
         )
-    jobs.run_worker()
+    taskqueue.run_worker()
 
     assert [m.to for m in mail.outbox] == [["Riley@X.test"]]
-    returns = sorted(r.return_value for r in jobs.DBTaskResult.objects.all())
+    returns = sorted(r.return_value for r in taskqueue.DBTaskResult.objects.all())
     assert returns == [False, True]
     assert not email_send_once(key="reset:3", to="riley@x.TEST ", subject="s", body="b")
     # Same key, another recipient; same recipient, another key: both are new emails.
@@ -69,6 +70,6 @@ def test_a_job_enqueued_with_a_line_break_in_its_subject_still_sends_a_one_line_
     send_email_once.enqueue(
         organization_id=None, key="k", to="a@x.test", subject="Hi\r\nBcc: v@x.test", body="b"
     )
-    jobs.run_worker()
+    taskqueue.run_worker()
     [message] = mail.outbox
     assert message.subject == "Hi Bcc: v@x.test" and message.message()["Bcc"] is None

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from inventory.models import Job
+from jobs.models import Job
 from tests.browser.conftest import _page_failing_on_csp_violations, login
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 # The demo organization has a few dozen units: lower the threshold so its export is a job.
 SMALL = 5
@@ -19,7 +19,7 @@ def _start_export(page):
     page.goto("/inventory/")
     page.get_by_role("link", name="Export CSV").click()
     page.get_by_test_id("start-export").click()
-    page.wait_for_url(re.compile(r"/inventory/jobs/\d+/$"))
+    page.wait_for_url(re.compile(r"/jobs/\d+/$"))
     return Job.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))
 
 

@@ -7,8 +7,8 @@ import re
 from playwright.sync_api import expect
 
 from accounts.models import Notification
-from inventory import services
 from inventory.models import Unit, UnitState
+from inventory.services.transfers import transfer_create
 from tests.browser.conftest import login
 
 
@@ -63,9 +63,7 @@ def test_danas_transfer_on_rileys_behalf_notifies_riley(page, demo):
 
 def test_a_declined_transfer_notifies_the_sender_and_reaches_the_hold_queue(page, demo):
     (unit,) = Unit.objects.filter(serial_number="R-1003")
-    (transfer,) = services.transfer_create(
-        actor=demo["riley"], unit_ids=[unit.pk], recipient=demo["casey"]
-    )
+    (transfer,) = transfer_create(actor=demo["riley"], unit_ids=[unit.pk], recipient=demo["casey"])
     riley_before = _unread(demo["riley"])
 
     login(page, "casey")

@@ -12,7 +12,7 @@ from inventory.demo import BIN, RECALL_DEMO_LOT
 from inventory.models import Location, ParLevel, Product, Unit, UnitState
 from tests.browser.conftest import login
 from tests.inventory.factories import ledger_problems
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 USED_CASE = "ORIF · St. Mary's · two weeks ago"  # events.demo: used R-RC2 of the demo lot
 

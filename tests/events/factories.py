@@ -6,8 +6,9 @@ import datetime
 import factory
 from django.utils import timezone
 
-from events import services
 from events.models import EventType, Physician, Procedure
+from events.services.events import event_create, event_submit
+from events.services.usage import event_mark_used
 from inventory.models import Facility
 from tests.factories import OrganizationFactory
 
@@ -64,7 +65,7 @@ def open_event(
         facility = FacilityFactory(organization=org)
     if type == EventType.CASE and procedure is None:
         procedure = ProcedureFactory(organization=org)
-    return services.event_create(
+    return event_create(
         actor=actor,
         type=type,
         representative=representative,
@@ -77,7 +78,7 @@ def open_event(
 
 
 def mark_used(actor, event, units):
-    return services.event_mark_used(actor=actor, event=event, unit_ids=[u.pk for u in units])
+    return event_mark_used(actor=actor, event=event, unit_ids=[u.pk for u in units])
 
 
 def sell_to_facility(actor, *, representative, facility, units):
@@ -86,7 +87,7 @@ def sell_to_facility(actor, *, representative, facility, units):
         actor, representative=representative, type=EventType.STOCKING_ORDER, facility=facility
     )
     mark_used(actor, order, units)
-    return services.event_submit(actor=actor, event=order)
+    return event_submit(actor=actor, event=order)
 
 
 def days_from_today(days):

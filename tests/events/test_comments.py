@@ -14,11 +14,12 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Notification
-from events import selectors, services
+from events import selectors
 from events.models import Comment, Mention
+from events.services.comments import comment_add, comment_edit
 from tests.events.factories import open_event
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 
 @pytest.fixture
@@ -64,10 +65,10 @@ def test_mentioning_someone_who_can_see_the_event_notifies_them_and_emails_throu
 ):
     riley, dana, event = cast["riley"], cast["dana"], cast["event"]
 
-    comment = services.comment_add(actor=riley, event=event, body="@dana can you bring a tray?")
+    comment = comment_add(actor=riley, event=event, body="@dana can you bring a tray?")
     assert mailoutbox == []  # the action only enqueued the email
     (job,) = DBTaskResult.objects.all()
-    assert job.task_path == "accounts.tasks.send_email_once"
+    assert job.task_path == "accounts.mail.send_email_once"
     assert job.args_kwargs["kwargs"]["organization_id"] == event.organization_id
     run_worker()
 
@@ -90,7 +91,7 @@ def test_mentioning_someone_who_can_see_the_event_notifies_them_and_emails_throu
 
 def test_no_email_is_sent_when_the_transaction_does_not_commit(cast, mailoutbox):
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.comment_add(actor=cast["riley"], event=cast["event"], body="@dana hello")
+        comment_add(actor=cast["riley"], event=cast["event"], body="@dana hello")
         assert DBTaskResult.objects.count() == 1
         raise RuntimeError("whatever the comment was part of failed")
 
@@ -101,7 +102,7 @@ def test_no_email_is_sent_when_the_transaction_does_not_commit(cast, mailoutbox)
 
 
 def test_each_mentioned_person_gets_one_notification_and_one_email(cast, mailoutbox):
-    services.comment_add(
+    comment_add(
         actor=cast["riley"],
         event=cast["event"],
         body="@Dana and @ALEX, see this. @dana again.",
@@ -119,7 +120,7 @@ def test_each_mentioned_person_gets_one_notification_and_one_email(cast, mailout
 
 
 def test_the_distributor_can_mention_her_rep_on_the_reps_event(cast, mailoutbox):
-    services.comment_add(actor=cast["dana"], event=cast["event"], body="@riley done?")
+    comment_add(actor=cast["dana"], event=cast["event"], body="@riley done?")
     run_worker()
 
     assert list(Notification.objects.values_list("user_id", "actor_id")) == [
@@ -129,7 +130,7 @@ def test_the_distributor_can_mention_her_rep_on_the_reps_event(cast, mailoutbox)
 
 
 def test_mentioning_yourself_notifies_nobody(cast, mailoutbox):
-    services.comment_add(actor=cast["riley"], event=cast["event"], body="note to @riley")
+    comment_add(actor=cast["riley"], event=cast["event"], body="note to @riley")
     run_worker()
 
     assert not Notification.objects.exists()
@@ -154,7 +155,7 @@ def test_mentioning_someone_who_cannot_see_the_event_is_refused_and_stores_nothi
     cast, mailoutbox, body, message
 ):
     with pytest.raises(ValidationError) as refused:
-        services.comment_add(actor=cast["riley"], event=cast["event"], body=body)
+        comment_add(actor=cast["riley"], event=cast["event"], body=body)
 
     assert message in refused.value.message_dict["body"]
     assert nothing_stored()
@@ -165,9 +166,7 @@ def test_mentioning_someone_who_cannot_see_the_event_is_refused_and_stores_nothi
 
 def test_every_refused_name_is_listed(cast):
     with pytest.raises(ValidationError) as refused:
-        services.comment_add(
-            actor=cast["riley"], event=cast["event"], body="@casey @nobody @dana @olga"
-        )
+        comment_add(actor=cast["riley"], event=cast["event"], body="@casey @nobody @dana @olga")
 
     assert refused.value.message_dict["body"] == [
         "@casey cannot see this event, so they cannot be mentioned here.",
@@ -177,7 +176,7 @@ def test_every_refused_name_is_listed(cast):
 
 
 def test_an_email_address_in_a_comment_is_not_a_mention(cast):
-    comment = services.comment_add(
+    comment = comment_add(
         actor=cast["riley"], event=cast["event"], body="write to casey@example.com"
     )
     assert not comment.mentions.exists()
@@ -186,12 +185,12 @@ def test_an_email_address_in_a_comment_is_not_a_mention(cast):
 @pytest.mark.parametrize("body", ["", "   \n "])
 def test_an_empty_comment_is_refused(cast, body):
     with pytest.raises(ValidationError):
-        services.comment_add(actor=cast["riley"], event=cast["event"], body=body)
+        comment_add(actor=cast["riley"], event=cast["event"], body=body)
     assert nothing_stored()
 
 
 def test_a_comment_is_shown_escaped_with_its_mentions_highlighted(client, cast):
-    services.comment_add(
+    comment_add(
         actor=cast["riley"], event=cast["event"], body="<script>alert(1)</script> @dana <b>x</b>"
     )
     client.force_login(cast["dana"])
@@ -228,7 +227,7 @@ def test_resolve_mentions_of_nothing_asks_nothing(cast, django_assert_num_querie
 def test_mentions_match_usernames_whatever_their_case(org, cast):
     mixed = UserFactory(organization=org, admin=True, username="Jo.Smith")
 
-    comment = services.comment_add(actor=cast["riley"], event=cast["event"], body="ping @jo.smith")
+    comment = comment_add(actor=cast["riley"], event=cast["event"], body="ping @jo.smith")
 
     assert list(comment.mentions.values_list("user_id", flat=True)) == [mixed.pk]
 
@@ -237,7 +236,7 @@ def test_mentions_match_usernames_with_non_ascii_capitals(org, cast):
     # Usernames may hold any letters; "@élodie" names Élodie on every supported database.
     elodie = UserFactory(organization=org, admin=True, username="Élodie")
 
-    comment = services.comment_add(actor=cast["riley"], event=cast["event"], body="ping @élodie")
+    comment = comment_add(actor=cast["riley"], event=cast["event"], body="ping @élodie")
 
     assert list(comment.mentions.values_list("user_id", flat=True)) == [elodie.pk]
 
@@ -247,11 +246,11 @@ def test_mentions_match_usernames_with_non_ascii_capitals(org, cast):
 
 def test_editing_a_comment_notifies_only_the_newly_mentioned(cast, mailoutbox):
     riley, dana, alex = cast["riley"], cast["dana"], cast["alex"]
-    comment = services.comment_add(actor=riley, event=cast["event"], body="@dana first")
+    comment = comment_add(actor=riley, event=cast["event"], body="@dana first")
     run_worker()
     mailoutbox.clear()
 
-    services.comment_edit(actor=riley, comment=comment, body="@dana first, and @alex too")
+    comment_edit(actor=riley, comment=comment, body="@dana first, and @alex too")
     run_worker()
 
     assert sorted(comment.mentions.values_list("user_id", flat=True)) == sorted([dana.pk, alex.pk])
@@ -265,11 +264,11 @@ def test_editing_a_comment_notifies_only_the_newly_mentioned(cast, mailoutbox):
 
 def test_editing_away_a_mention_removes_it_and_notifies_nobody(cast, mailoutbox):
     riley, alex = cast["riley"], cast["alex"]
-    comment = services.comment_add(actor=riley, event=cast["event"], body="@dana @alex")
+    comment = comment_add(actor=riley, event=cast["event"], body="@dana @alex")
     run_worker()
     mailoutbox.clear()
 
-    services.comment_edit(actor=riley, comment=comment, body="only @alex now")
+    comment_edit(actor=riley, comment=comment, body="only @alex now")
     run_worker()
 
     assert list(comment.mentions.values_list("user_id", flat=True)) == [alex.pk]
@@ -279,10 +278,10 @@ def test_editing_away_a_mention_removes_it_and_notifies_nobody(cast, mailoutbox)
 
 def test_editing_in_a_mention_of_someone_who_cannot_see_is_refused_and_keeps_the_comment(cast):
     riley = cast["riley"]
-    comment = services.comment_add(actor=riley, event=cast["event"], body="@dana first")
+    comment = comment_add(actor=riley, event=cast["event"], body="@dana first")
 
     with pytest.raises(ValidationError) as refused:
-        services.comment_edit(actor=riley, comment=comment, body="@dana and @casey")
+        comment_edit(actor=riley, comment=comment, body="@dana and @casey")
 
     assert "@casey cannot see this event" in " ".join(refused.value.messages)
     comment.refresh_from_db()
@@ -292,10 +291,10 @@ def test_editing_in_a_mention_of_someone_who_cannot_see_is_refused_and_keeps_the
 
 
 def test_only_the_author_edits_a_comment(cast):
-    comment = services.comment_add(actor=cast["riley"], event=cast["event"], body="mine")
+    comment = comment_add(actor=cast["riley"], event=cast["event"], body="mine")
 
     with pytest.raises(PermissionDenied):
-        services.comment_edit(actor=cast["dana"], comment=comment, body="@alex hijacked")
+        comment_edit(actor=cast["dana"], comment=comment, body="@alex hijacked")
 
     comment.refresh_from_db()
     assert comment.body == "mine"
@@ -377,9 +376,9 @@ def unread_badge(client):
 @pytest.fixture
 def dana_mentioned_twice(cast):
     riley, event = cast["riley"], cast["event"]
-    first = services.comment_add(actor=riley, event=event, body="@dana one")
-    second = services.comment_add(actor=riley, event=event, body="@dana two")
-    services.comment_add(actor=riley, event=event, body="@alex not for dana")
+    first = comment_add(actor=riley, event=event, body="@dana one")
+    second = comment_add(actor=riley, event=event, body="@dana two")
+    comment_add(actor=riley, event=event, body="@alex not for dana")
     return [
         Notification.objects.get(user=cast["dana"], comment_id=first.pk),
         Notification.objects.get(user=cast["dana"], comment_id=second.pk),

@@ -4,8 +4,9 @@ other is told which unit and which event took it, and nothing else changes."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from events import services
 from events.models import Event, EventLine, EventStatus
+from events.services.events import event_submit
+from events.services.usage import event_mark_used, event_unmark
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from tests.concurrency import fresh, race
 from tests.events.factories import FacilityFactory, open_event
@@ -49,7 +50,7 @@ def test_two_reps_marking_the_same_pool_unit_at_once_only_one_gets_it(world):
     }
 
     def mark(rep, event):
-        return lambda: services.event_mark_used(
+        return lambda: event_mark_used(
             actor=fresh(rep), event=Event(pk=event.pk), unit_ids=[spares[rep.pk].pk, unit.pk]
         )
 
@@ -85,13 +86,11 @@ def test_submitting_and_unmarking_the_same_event_at_once_apply_in_order(world):
     riley = world["riley"]
     event = world["rileys_case"]
     units = receive_units(world["admin"], riley, n=3)
-    services.event_mark_used(actor=fresh(riley), event=event, unit_ids=[u.pk for u in units])
+    event_mark_used(actor=fresh(riley), event=event, unit_ids=[u.pk for u in units])
 
     outcomes = race(
-        lambda: services.event_submit(actor=fresh(riley), event=Event(pk=event.pk)),
-        lambda: services.event_unmark(
-            actor=fresh(riley), event=Event(pk=event.pk), unit_ids=[units[0].pk]
-        ),
+        lambda: event_submit(actor=fresh(riley), event=Event(pk=event.pk)),
+        lambda: event_unmark(actor=fresh(riley), event=Event(pk=event.pk), unit_ids=[units[0].pk]),
     )
 
     event.refresh_from_db()

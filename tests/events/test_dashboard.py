@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from accounts.selectors import actor_for
 from events.selectors import dashboard
-from events.services import event_submit
+from events.services.events import event_submit
 from inventory.models import Unit
-from inventory.services import transfer_create
+from inventory.services.transfers import transfer_create
 from tests.events.factories import mark_used, open_event
 from tests.factories import RepFactory
 from tests.inventory.factories import LocationFactory, ProductFactory, receive_units

@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Notification, NotificationKind
-from events import services
+from events.services.events import event_reopen, event_submit, event_update
 from tests.events.factories import open_event
 from tests.factories import DistributorFactory, RepFactory, UserFactory
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_a_distributor_editing_her_reps_event_tells_the_rep(
 ):
     event = people["event"]
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_update(actor=people["dana"], event=event, notes="Bring the long stems")
+        event_update(actor=people["dana"], event=event, notes="Bring the long stems")
 
     url = reverse("events:event_detail", args=[event.pk])
     assert event_notices() == [("riley", "Dana edited your event Knee for Dr. A", event.pk, url)]
@@ -45,8 +45,8 @@ def test_a_distributor_editing_her_reps_event_tells_the_rep(
 
 def test_submitting_and_reopening_for_the_rep_tell_the_rep(people):
     event = people["event"]
-    services.event_submit(actor=people["alex"], event=event)
-    services.event_reopen(actor=people["dana"], event=event)
+    event_submit(actor=people["alex"], event=event)
+    event_reopen(actor=people["dana"], event=event)
 
     assert [row[:2] for row in event_notices()] == [
         ("riley", "Alex submitted your event Knee for Dr. A"),
@@ -56,14 +56,14 @@ def test_submitting_and_reopening_for_the_rep_tell_the_rep(people):
 
 def test_the_representatives_own_changes_notify_nobody(people):
     event = people["event"]
-    services.event_update(actor=people["riley"], event=event, notes="mine")
-    services.event_submit(actor=people["riley"], event=event)
+    event_update(actor=people["riley"], event=event, notes="mine")
+    event_submit(actor=people["riley"], event=event)
 
     assert event_notices() == []
 
 
 def test_a_refused_edit_notifies_nobody(people):
     with pytest.raises(ValidationError, match="procedure"):
-        services.event_update(actor=people["dana"], event=people["event"], procedure=None)
+        event_update(actor=people["dana"], event=people["event"], procedure=None)
 
     assert event_notices() == []

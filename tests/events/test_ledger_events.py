@@ -5,10 +5,11 @@ history still says which event a "marked used" or "consumed" entry belongs to.""
 import pytest
 from django.urls import reverse
 
-from events import services
 from events.models import Event
-from inventory import services as inventory_services
+from events.services.events import event_cancel, event_reopen, event_submit
+from events.services.usage import event_unmark
 from inventory.models import CustodyEntry, EntryKind
+from inventory.services.transfers import transfer_create
 from tests.events.factories import mark_used, open_event
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import ledger_problems, receive_units
@@ -35,13 +36,13 @@ def _busy_organization():
     units = receive_units(admin, riley, n=4)
     case = open_event(riley)
     mark_used(riley, case, units[:2])
-    services.event_unmark(actor=dana, event=case, unit_ids=[units[1].pk])
-    services.event_submit(actor=riley, event=case)
-    services.event_reopen(actor=dana, event=case)
-    services.event_submit(actor=riley, event=case)
+    event_unmark(actor=dana, event=case, unit_ids=[units[1].pk])
+    event_submit(actor=riley, event=case)
+    event_reopen(actor=dana, event=case)
+    event_submit(actor=riley, event=case)
     cancelled = open_event(dana, representative=riley)
     mark_used(dana, cancelled, units[2:])
-    services.event_cancel(actor=dana, event=cancelled)
+    event_cancel(actor=dana, event=cancelled)
     return case, cancelled, units
 
 
@@ -105,7 +106,7 @@ def test_unit_history_does_not_name_an_event_the_viewer_cannot_see(client):
     admin = UserFactory(organization=riley.organization, admin=True)
     # units[1] was marked on riley's case and unmarked; an admin then hands it to sam, who may
     # see the unit (and its history) but not riley's case.
-    inventory_services.transfer_create(actor=admin, unit_ids=[units[1].pk], recipient=sam)
+    transfer_create(actor=admin, unit_ids=[units[1].pk], recipient=sam)
     client.force_login(sam)
 
     page = client.get(reverse("inventory:unit_detail", args=[units[1].pk])).content.decode()

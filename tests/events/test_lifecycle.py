@@ -8,8 +8,19 @@ from django.utils import timezone
 
 from accounts.models import GroupMembership, User
 from accounts.selectors import actor_for, forget_actor
-from events import policies, services
+from events import policies
 from events.models import Event, EventLine, EventStatus, EventType, viewers_q
+from events.services.comments import comment_add
+from events.services.directory import directory_save
+from events.services.events import (
+    event_cancel,
+    event_complete,
+    event_create,
+    event_mark_paid,
+    event_reopen,
+    event_submit,
+)
+from events.services.usage import event_mark_used
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from tests.events.factories import (
     FacilityFactory,
@@ -28,15 +39,15 @@ def people(org, admin_user, distributor, rep):
 
 def do(action, actor, event, po_number="PO-4711"):
     if action == "submit":
-        return services.event_submit(actor=actor, event=event)
+        return event_submit(actor=actor, event=event)
     if action == "cancel":
-        return services.event_cancel(actor=actor, event=event)
+        return event_cancel(actor=actor, event=event)
     if action == "complete":
-        return services.event_complete(actor=actor, event=event, po_number=po_number)
+        return event_complete(actor=actor, event=event, po_number=po_number)
     if action == "paid":
-        return services.event_mark_paid(actor=actor, event=event)
+        return event_mark_paid(actor=actor, event=event)
     if action == "reopen":
-        return services.event_reopen(actor=actor, event=event)
+        return event_reopen(actor=actor, event=event)
     raise AssertionError(action)
 
 
@@ -154,7 +165,7 @@ def test_rep_marking_paid_is_refused_with_a_reason_that_names_who_may(people):
     event, _ = event_in("completed", EventType.CASE, people)
 
     with pytest.raises(ValidationError) as refused:
-        services.event_mark_paid(actor=people["rep"], event=event)
+        event_mark_paid(actor=people["rep"], event=event)
 
     assert "distributor or an admin" in " ".join(refused.value.messages)
 
@@ -165,7 +176,7 @@ def test_completing_needs_a_po_number(people, po_number):
     before = snapshot(event, unit)
 
     with pytest.raises(ValidationError) as refused:
-        services.event_complete(actor=people["rep"], event=event, po_number=po_number)
+        event_complete(actor=people["rep"], event=event, po_number=po_number)
 
     assert refused.value.message_dict == {"po_number": ["Enter the PO number."]}
     assert snapshot(event, unit) == before
@@ -174,7 +185,7 @@ def test_completing_needs_a_po_number(people, po_number):
 def test_po_number_is_stored_trimmed(people):
     event, _ = event_in("submitted", EventType.CASE, people)
 
-    services.event_complete(actor=people["rep"], event=event, po_number="  PO-99 ")
+    event_complete(actor=people["rep"], event=event, po_number="  PO-99 ")
 
     event.refresh_from_db()
     assert (event.status, event.po_number) == (EventStatus.COMPLETED, "PO-99")
@@ -187,7 +198,7 @@ def test_cancelling_an_open_event_releases_its_units(people):
     mark_used(rep, event, units)
     assert set(Unit.objects.values_list("state", flat=True)) == {UnitState.ALLOCATED}
 
-    services.event_cancel(actor=rep, event=event)
+    event_cancel(actor=rep, event=event)
 
     event.refresh_from_db()
     assert event.status == EventStatus.CANCELLED
@@ -208,7 +219,7 @@ def test_cancelled_event_units_can_be_used_elsewhere(people):
     (unit,) = receive_units(people["admin"], rep, n=1)
     first = open_event(rep)
     mark_used(rep, first, [unit])
-    services.event_cancel(actor=rep, event=first)
+    event_cancel(actor=rep, event=first)
 
     second = open_event(rep)
     (line,) = mark_used(rep, second, [unit])
@@ -222,11 +233,11 @@ def test_reopened_case_takes_its_consumed_units_back_and_can_be_submitted_again(
     (unit,) = receive_units(people["admin"], rep, n=1)
     event = open_event(rep)
     mark_used(rep, event, [unit])
-    services.event_submit(actor=rep, event=event)
+    event_submit(actor=rep, event=event)
     unit.refresh_from_db()
     assert unit.state == UnitState.INACTIVE
 
-    services.event_reopen(actor=distributor, event=event)
+    event_reopen(actor=distributor, event=event)
 
     event.refresh_from_db()
     unit.refresh_from_db()
@@ -235,7 +246,7 @@ def test_reopened_case_takes_its_consumed_units_back_and_can_be_submitted_again(
     assert list(event.lines.current().values_list("unit_id", flat=True)) == [unit.pk]
     assert ledger_problems() == []
 
-    services.event_submit(actor=rep, event=event)
+    event_submit(actor=rep, event=event)
     unit.refresh_from_db()
     assert unit.state == UnitState.INACTIVE
     assert ledger_problems() == []
@@ -247,9 +258,9 @@ def test_reopened_case_leaves_reusable_units_in_stock_and_closes_their_lines(peo
     (unit,) = receive_units(people["admin"], rep, n=1, product=reusable)
     event = open_event(rep)
     mark_used(rep, event, [unit])
-    services.event_submit(actor=rep, event=event)
+    event_submit(actor=rep, event=event)
 
-    services.event_reopen(actor=people["admin"], event=event)
+    event_reopen(actor=people["admin"], event=event)
 
     unit.refresh_from_db()
     assert (unit.custodian_id, unit.state) == (rep.pk, UnitState.AVAILABLE)
@@ -265,7 +276,7 @@ def test_a_case_needs_a_procedure(people):
     facility = FacilityFactory(organization=rep.organization)
 
     with pytest.raises(ValidationError) as refused:
-        services.event_create(
+        event_create(
             actor=rep,
             type=EventType.CASE,
             representative=rep,
@@ -429,10 +440,10 @@ def test_an_event_outside_ones_scope_cannot_be_changed_through_the_services(cast
     (unit,) = receive_units(cast["admin"], cast["rep"], n=1)
 
     for call in (
-        lambda: services.event_submit(actor=outsider, event=event),
-        lambda: services.event_cancel(actor=outsider, event=event),
-        lambda: services.event_mark_used(actor=outsider, event=event, unit_ids=[unit.pk]),
-        lambda: services.comment_add(actor=outsider, event=event, body="hello"),
+        lambda: event_submit(actor=outsider, event=event),
+        lambda: event_cancel(actor=outsider, event=event),
+        lambda: event_mark_used(actor=outsider, event=event, unit_ids=[unit.pk]),
+        lambda: comment_add(actor=outsider, event=event, body="hello"),
     ):
         with pytest.raises(PermissionDenied):
             call()
@@ -504,16 +515,14 @@ def test_completing_on_the_page_records_the_po_number(client, people):
 def test_directory_save_takes_each_entrys_own_details(people):
     admin = people["admin"]
 
-    facility = services.directory_save(
+    facility = directory_save(
         actor=admin, entry="facility", name="Mercy", kind="asc", city="Springfield"
     )
-    physician = services.directory_save(
-        actor=admin, entry="physician", name="Dr. Who", specialty="Knees"
-    )
+    physician = directory_save(actor=admin, entry="physician", name="Dr. Who", specialty="Knees")
 
     assert (facility.name, facility.kind, facility.city) == ("Mercy", "asc", "Springfield")
     assert (physician.name, physician.specialty) == ("Dr. Who", "Knees")
-    services.directory_save(actor=admin, entry="facility", name="Mercy West", instance=facility)
+    directory_save(actor=admin, entry="facility", name="Mercy West", instance=facility)
     facility.refresh_from_db()
     assert (facility.name, facility.kind, facility.city) == ("Mercy West", "asc", "Springfield")
 
@@ -529,7 +538,7 @@ def test_directory_save_takes_each_entrys_own_details(people):
 )
 def test_directory_save_refuses_a_detail_the_entry_does_not_have(people, entry, details):
     with pytest.raises(TypeError):
-        services.directory_save(actor=people["admin"], entry=entry, name="X", **details)
+        directory_save(actor=people["admin"], entry=entry, name="X", **details)
 
 
 def test_event_form_leaves_the_procedure_rule_to_the_service(client, people):

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events import services
 from events.models import Event
+from events.services.usage import event_unmark
 from tests.events.factories import FacilityFactory, mark_used, open_event
 from tests.factories import RepFactory
 from tests.inventory.factories import ProductFactory, receive_units
@@ -102,7 +102,7 @@ def test_each_event_row_counts_its_units_in_use_and_only_those(client, admin_use
     units = receive_units(admin_user, rep, n=6)
     three = open_event(rep, scheduled_at=WHEN)
     mark_used(rep, three, units[:4])
-    services.event_unmark(actor=rep, event=three, unit_ids=[units[3].pk])  # unmarked: not counted
+    event_unmark(actor=rep, event=three, unit_ids=[units[3].pk])  # unmarked: not counted
     one = open_event(rep, scheduled_at=WHEN - datetime.timedelta(days=1))
     mark_used(rep, one, units[4:5])
     none = open_event(rep, scheduled_at=WHEN - datetime.timedelta(days=2))
@@ -168,7 +168,7 @@ def test_mark_used_pages_by_cursor_earliest_expiry_first_nothing_skipped_or_repe
     assert str(late.pk) in page_two and str(early.pk) not in page_two
     assert len(set(page_one) | set(page_two)) == 66
     # Page two reaches the units without an expiry date: it reads the dated rows, then the
-    # undated ones (config.keyset: "value > x OR value IS NULL" would read like OFFSET).
+    # undated ones (core.keyset: "value > x OR value IS NULL" would read like OFFSET).
     for ctx in (first, second):
         limits = []
         for sql in _list_sql(ctx, "inventory_unit"):

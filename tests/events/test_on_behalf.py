@@ -3,8 +3,9 @@ an admin works on a rep's event, records the rep as `on_behalf_of`, the worker a
 
 import pytest
 
-from events import services
 from events.models import EventType
+from events.services.events import event_cancel, event_reopen, event_submit
+from events.services.usage import event_unmark
 from inventory.models import CustodyEntry, EntryKind
 from tests.events.factories import FacilityFactory, mark_used, open_event, sell_to_facility
 from tests.inventory.factories import ProductFactory, receive_units
@@ -38,38 +39,38 @@ def mark_facility_stock(acting, admin, rep):
 
 def unmark(acting, admin, rep):
     event, units = _mark(acting, admin, rep)
-    return lambda: services.event_unmark(actor=acting, event=event, unit_ids=[u.pk for u in units])
+    return lambda: event_unmark(actor=acting, event=event, unit_ids=[u.pk for u in units])
 
 
 def cancel(acting, admin, rep):
     event, _ = _mark(acting, admin, rep)
-    return lambda: services.event_cancel(actor=acting, event=event)
+    return lambda: event_cancel(actor=acting, event=event)
 
 
 def submit_case_single_use(acting, admin, rep):
     event, _ = _mark(acting, admin, rep)
-    return lambda: services.event_submit(actor=acting, event=event)
+    return lambda: event_submit(actor=acting, event=event)
 
 
 def submit_case_reusable(acting, admin, rep):
     event, _ = _mark(acting, admin, rep, single_use=False)
-    return lambda: services.event_submit(actor=acting, event=event)
+    return lambda: event_submit(actor=acting, event=event)
 
 
 def submit_stocking_order(acting, admin, rep):
     event, _ = _mark(acting, admin, rep, type=EventType.STOCKING_ORDER)
-    return lambda: services.event_submit(actor=acting, event=event)
+    return lambda: event_submit(actor=acting, event=event)
 
 
 def submit_damage(acting, admin, rep):
     event, _ = _mark(acting, admin, rep, type=EventType.DAMAGE)
-    return lambda: services.event_submit(actor=acting, event=event)
+    return lambda: event_submit(actor=acting, event=event)
 
 
 def reopen(acting, admin, rep):
     event, _ = _mark(acting, admin, rep)
-    services.event_submit(actor=acting, event=event)
-    return lambda: services.event_reopen(actor=acting, event=event)
+    event_submit(actor=acting, event=event)
+    return lambda: event_reopen(actor=acting, event=event)
 
 
 STEPS = [

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from events import services as event_services
-from inventory import recalls
+from events.services.events import event_submit
+from inventory.services.recalls import recall_record, recall_withdraw
 from tests.events.factories import FacilityFactory, PhysicianFactory, mark_used, open_event
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -19,7 +19,7 @@ FLAG = "Recalled: R-77 — tell the surgeon"
 
 
 def record(admin, product, lots):
-    return recalls.recall_record(
+    return recall_record(
         actor=admin,
         reference="R-77",
         reason="Sterile barrier may be breached",
@@ -58,7 +58,7 @@ def test_a_submitted_case_flags_the_recalled_line_for_the_surgeon(
 ):
     if recorded == "while_open":
         record(admin_user, case["product"], ["BAD"])
-    event_services.event_submit(actor=rep, event=case["event"])
+    event_submit(actor=rep, event=case["event"])
     if recorded == "after_submit":
         record(admin_user, case["product"], ["BAD"])
     client.force_login(rep)
@@ -74,8 +74,8 @@ def test_a_submitted_case_flags_the_recalled_line_for_the_surgeon(
 
 def test_a_withdrawn_recall_no_longer_flags_the_line(client, admin_user, rep, case):
     recall = record(admin_user, case["product"], ["BAD"])
-    event_services.event_submit(actor=rep, event=case["event"])
-    recalls.recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot")
+    event_submit(actor=rep, event=case["event"])
+    recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot")
     client.force_login(rep)
     page = client.get(reverse("events:event_detail", args=[case["event"].pk]))
     assert FLAG not in page.content.decode()
@@ -85,7 +85,7 @@ def test_a_withdrawn_recall_no_longer_flags_the_line(client, admin_user, rep, ca
 def test_the_recall_page_lists_the_submitted_case_with_what_the_surgeon_needs(
     client, admin_user, rep, case
 ):
-    event_services.event_submit(actor=rep, event=case["event"])
+    event_submit(actor=rep, event=case["event"])
     recall = record(admin_user, case["product"], ["BAD"])
     client.force_login(admin_user)
     response = client.get(reverse("inventory:recall_detail", args=[recall.pk]))

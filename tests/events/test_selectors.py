@@ -2,8 +2,8 @@
 
 from accounts.selectors import actor_for
 from events.selectors import dashboard
-from inventory import services as inventory_services
 from inventory.models import Transfer
+from inventory.services.transfers import transfer_create
 from tests.events.factories import days_from_today, mark_used, open_event
 from tests.inventory.factories import LocationFactory, ProductFactory, receive_units
 
@@ -26,9 +26,7 @@ def test_pool_levels_count_only_available_unexpired_units(admin_user, distributo
     (taken,) = receive(1, 30)
     mark_used(rep, open_event(rep), [taken])  # allocated to the rep's case
     (sent,) = receive(1, 30)
-    (transfer,) = inventory_services.transfer_create(
-        actor=distributor, unit_ids=[sent.pk], recipient=None
-    )
+    (transfer,) = transfer_create(actor=distributor, unit_ids=[sent.pk], recipient=None)
     assert transfer.status == Transfer.Status.PENDING  # in transit
 
     levels = dashboard(user=distributor, actor=actor_for(distributor))["pool_levels"]

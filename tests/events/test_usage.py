@@ -12,8 +12,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.selectors import forget_actor
-from events import selectors, services
+from events import selectors
 from events.models import EventLine, EventStatus, EventType
+from events.services.events import event_cancel, event_reopen, event_submit, event_update
+from events.services.usage import event_unmark
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 from tests.events.factories import (
     FacilityFactory,
@@ -215,8 +217,8 @@ def test_marking_nothing_is_refused(riley):
 @pytest.mark.parametrize(
     ("close", "status"),
     [
-        (lambda actor, event: services.event_submit(actor=actor, event=event), "submitted"),
-        (lambda actor, event: services.event_cancel(actor=actor, event=event), "cancelled"),
+        (lambda actor, event: event_submit(actor=actor, event=event), "submitted"),
+        (lambda actor, event: event_cancel(actor=actor, event=event), "cancelled"),
     ],
 )
 def test_marking_on_an_event_that_is_not_open_is_refused(admin_user, riley, close, status):
@@ -237,7 +239,7 @@ def test_unmarking_while_open_returns_the_units(admin_user, dana, riley, pooled)
     event = open_event(riley)
     mark_used(riley, event, [own, pool_unit])
 
-    count = services.event_unmark(actor=riley, event=event, unit_ids=[own.pk, pool_unit.pk])
+    count = event_unmark(actor=riley, event=event, unit_ids=[own.pk, pool_unit.pk])
 
     assert count == 2
     assert state_of(own, pool_unit) == [
@@ -258,7 +260,7 @@ def test_unmarking_a_unit_that_is_not_on_the_event_is_refused(admin_user, riley)
     event = open_event(riley)
     mark_used(riley, event, [used])
 
-    message = refused(lambda: services.event_unmark(actor=riley, event=event, unit_ids=[other.pk]))
+    message = refused(lambda: event_unmark(actor=riley, event=event, unit_ids=[other.pk]))
 
     assert "None of those units is marked used on this event." in message
     assert state_of(used, other) == [
@@ -272,10 +274,10 @@ def test_unmarking_after_submit_is_refused(admin_user, riley):
     (unit,) = receive_units(admin_user, riley, n=1, product=reusable)
     event = open_event(riley)
     mark_used(riley, event, [unit])
-    services.event_submit(actor=riley, event=event)
+    event_submit(actor=riley, event=event)
     before = state_of(unit)
 
-    message = refused(lambda: services.event_unmark(actor=riley, event=event, unit_ids=[unit.pk]))
+    message = refused(lambda: event_unmark(actor=riley, event=event, unit_ids=[unit.pk]))
 
     assert "only open events can change" in message
     assert state_of(unit) == before
@@ -307,7 +309,7 @@ def test_submit_applies_the_usage(admin_user, dana, riley, pooled, type, single_
     mark_used(riley, event, [own, pool_unit])
     assert ledger_problems() == []
 
-    services.event_submit(actor=riley, event=event)
+    event_submit(actor=riley, event=event)
 
     # Nobody's custody changes: the pool unit stays the distributor's, consumed or returned.
     assert state_of(own, pool_unit) == [(riley.pk, state, None, 3), (dana.pk, state, None, 3)]
@@ -321,7 +323,7 @@ def test_submit_applies_the_usage(admin_user, dana, riley, pooled, type, single_
 
 def test_submitting_an_event_with_no_units_just_closes_it(riley):
     event = open_event(riley)
-    services.event_submit(actor=riley, event=event)
+    event_submit(actor=riley, event=event)
     event.refresh_from_db()
     assert event.status == EventStatus.SUBMITTED
     assert not CustodyEntry.objects.filter(event_id=event.pk).exists()
@@ -337,7 +339,7 @@ def test_a_stocking_order_makes_facility_stock_sold_by_the_representative(
     mark_used(riley, order, [own, pool_unit])
     assert ledger_problems() == []
 
-    services.event_submit(actor=riley, event=order)
+    event_submit(actor=riley, event=order)
 
     # The seller is the representative, so the pool unit is now in the rep's custody.
     assert state_of(own, pool_unit) == [
@@ -384,7 +386,7 @@ def test_facility_stock_is_an_unbillable_line_on_a_case_there_and_is_consumed_on
     assert state_of(stock) == [(riley.pk, UnitState.ALLOCATED, facility.pk, 4)]
     assert ledger_problems() == []
 
-    services.event_submit(actor=riley, event=case)
+    event_submit(actor=riley, event=case)
 
     # Already sold: consumed even though the product is reusable.
     assert state_of(stock) == [(riley.pk, UnitState.INACTIVE, facility.pk, 5)]
@@ -398,7 +400,7 @@ def test_unmarked_facility_stock_goes_back_to_the_facility_shelf(admin_user, ril
     case = open_event(riley, facility=facility)
     mark_used(riley, case, [stock])
 
-    services.event_unmark(actor=riley, event=case, unit_ids=[stock.pk])
+    event_unmark(actor=riley, event=case, unit_ids=[stock.pk])
 
     assert state_of(stock) == [(riley.pk, UnitState.FACILITY_STOCK, facility.pk, 5)]
     assert ledger_problems() == []
@@ -410,7 +412,7 @@ def test_cancelling_a_case_puts_its_facility_stock_back_on_the_shelf(admin_user,
     case = open_event(riley, facility=facility)
     mark_used(riley, case, [stock])
 
-    services.event_cancel(actor=riley, event=case)
+    event_cancel(actor=riley, event=case)
 
     assert state_of(stock) == [(riley.pk, UnitState.FACILITY_STOCK, facility.pk, 5)]
     assert ledger_problems() == []
@@ -432,7 +434,7 @@ def test_facility_stock_sold_by_the_distributor_is_usable_by_her_reps_only_while
     (line,) = mark_used(riley, case, [stock])
 
     assert (line.billable, line.from_facility_stock) == (False, True)
-    services.event_submit(actor=riley, event=case)
+    event_submit(actor=riley, event=case)
     assert state_of(stock) == [(dana.pk, UnitState.INACTIVE, facility.pk, 5)]
     assert ledger_problems() == []
 
@@ -520,7 +522,7 @@ def used_case(admin_user, riley, facility):
     removed = receive_units(admin_user, riley, n=1, product=product, serial_prefix="GONE-")
     case = open_event(riley, facility=facility, name="Knee for Dr. A")
     mark_used(riley, case, [*billable, stock, *removed])
-    services.event_unmark(actor=riley, event=case, unit_ids=[u.pk for u in removed])
+    event_unmark(actor=riley, event=case, unit_ids=[u.pk for u in removed])
     return case
 
 
@@ -570,9 +572,7 @@ def test_changing_the_type_of_an_event_with_used_units_is_refused(admin_user, da
     mark_used(riley, case, [shelf])
     before = state_of(shelf)
 
-    message = refused(
-        lambda: services.event_update(actor=riley, event=case, type=EventType.STOCKING_ORDER)
-    )
+    message = refused(lambda: event_update(actor=riley, event=case, type=EventType.STOCKING_ORDER))
 
     assert "Unmark the used units before changing the event's type" in message
     case.refresh_from_db()
@@ -588,13 +588,13 @@ def test_reopening_a_case_leaves_a_reusable_unit_damaged_since_on_the_damage_rec
     (guide,) = receive_units(admin_user, riley, n=1, product=reusable, serial_prefix="GUIDE-")
     case = open_event(riley)
     mark_used(riley, case, [guide])
-    services.event_submit(actor=riley, event=case)  # reusable: back to available
+    event_submit(actor=riley, event=case)  # reusable: back to available
     damage = open_event(riley, type=EventType.DAMAGE, facility=case.facility)
     mark_used(riley, damage, [guide])
-    services.event_submit(actor=riley, event=damage)  # adjusted away: inactive
+    event_submit(actor=riley, event=damage)  # adjusted away: inactive
     damaged = state_of(guide)
 
-    services.event_reopen(actor=dana, event=case)
+    event_reopen(actor=dana, event=case)
 
     assert state_of(guide) == damaged
     assert Unit.objects.get(pk=guide.pk).state == UnitState.INACTIVE
@@ -606,9 +606,9 @@ def test_reopening_a_case_brings_back_only_what_it_consumed(admin_user, dana, ri
     (screw,) = receive_units(admin_user, riley, n=1, serial_prefix="SCREW-")
     case = open_event(riley)
     mark_used(riley, case, [screw])
-    services.event_submit(actor=riley, event=case)
+    event_submit(actor=riley, event=case)
 
-    services.event_reopen(actor=dana, event=case)
+    event_reopen(actor=dana, event=case)
 
     assert Unit.objects.get(pk=screw.pk).state == UnitState.ALLOCATED
     assert list(case.lines.current().values_list("unit_id", flat=True)) == [screw.pk]
@@ -624,7 +624,7 @@ def test_the_representative_of_an_event_with_units_marked_cannot_change(
     mark_used(dana, case, [unit])
     before = state_of(unit)
 
-    message = refused(lambda: services.event_update(actor=dana, event=case, representative=sam))
+    message = refused(lambda: event_update(actor=dana, event=case, representative=sam))
 
     assert "Unmark the used units before changing the representative" in message
     case.refresh_from_db()
@@ -636,7 +636,7 @@ def test_with_nothing_marked_the_representative_can_change(dana, riley):
     sam = RepFactory(organization=riley.organization, assigned_to=dana)
     case = open_event(dana, representative=riley)
 
-    services.event_update(actor=dana, event=case, representative=sam)
+    event_update(actor=dana, event=case, representative=sam)
 
     case.refresh_from_db()
     assert case.representative == sam
@@ -651,7 +651,7 @@ def test_an_event_with_facility_stock_marked_cannot_move_to_another_facility(
     mark_used(riley, case, [shelf])
     elsewhere = FacilityFactory(organization=riley.organization)
 
-    message = refused(lambda: services.event_update(actor=riley, event=case, facility=elsewhere))
+    message = refused(lambda: event_update(actor=riley, event=case, facility=elsewhere))
 
     assert "Unmark the facility stock before moving the event elsewhere" in message
     case.refresh_from_db()
@@ -664,7 +664,7 @@ def test_an_event_with_only_fresh_units_marked_may_move_to_another_facility(admi
     mark_used(riley, case, [unit])
     elsewhere = FacilityFactory(organization=riley.organization)
 
-    services.event_update(actor=riley, event=case, facility=elsewhere)
+    event_update(actor=riley, event=case, facility=elsewhere)
 
     case.refresh_from_db()
     assert case.facility == elsewhere
@@ -689,7 +689,7 @@ def test_event_update_takes_no_lifecycle_or_unknown_field(admin_user, riley, smu
     mark_used(riley, case, [unit])
 
     with pytest.raises(TypeError):
-        services.event_update(actor=riley, event=case, **smuggled)
+        event_update(actor=riley, event=case, **smuggled)
 
     case.refresh_from_db()
     assert case.status == EventStatus.OPEN

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events import services
 from events.models import Event, EventStatus, EventType
+from events.services.events import event_cancel, event_submit
 from inventory.models import Unit, UnitState
 from tests.events.factories import (
     FacilityFactory,
@@ -508,9 +508,9 @@ def calendar(org, admin_user, distributor, rep):
         facility=county,
         scheduled_at=at(datetime.date(2025, 3, 20)),
     )
-    services.event_submit(actor=rep, event=order)
+    event_submit(actor=rep, event=order)
     hip = open_event(sam, facility=mercy, scheduled_at=at(datetime.date(2025, 4, 1)))
-    services.event_cancel(actor=sam, event=hip)
+    event_cancel(actor=sam, event=hip)
     broken = open_event(
         distributor,
         type=EventType.DAMAGE,
@@ -636,7 +636,7 @@ def busy_day(org, admin_user, distributor, rep, pooled):
     product = ProductFactory(organization=org)
     for _ in range(2):
         open_event(rep)
-    services.event_submit(actor=rep, event=open_event(rep))
+    event_submit(actor=rep, event=open_event(rep))
     open_event(distributor)
     sam = RepFactory(organization=org, assigned_to=distributor)
     open_event(sam)
@@ -674,7 +674,7 @@ def busy_day(org, admin_user, distributor, rep, pooled):
     )
     case = open_event(rep)
     mark_used(rep, case, [used_up])
-    services.event_submit(actor=rep, event=case)
+    event_submit(actor=rep, event=case)
     shelf = receive_units(
         admin_user,
         rep,
@@ -746,7 +746,7 @@ def test_dashboard_facility_stock_counts_only_what_is_still_on_the_shelf_by_faci
     # One of Mercy's shelf units is used in a case there: consumed, it keeps its facility.
     case = open_event(rep, facility=mercy)
     mark_used(rep, case, [Unit.objects.filter(serial_number__startswith="SHELF-").first()])
-    services.event_submit(actor=rep, event=case)
+    event_submit(actor=rep, event=case)
     client.force_login(rep)
 
     section = client.get(reverse("home")).content.decode().split('data-testid="facility-stock"')[1]

@@ -10,7 +10,7 @@ import itertools
 import factory
 
 from inventory.models import CustodyEntry, Location, Product, Unit
-from inventory.services import ReceiveLine, units_receive
+from inventory.services.receiving import ReceiveLine, units_receive
 from tests.factories import OrganizationFactory, UserFactory
 
 # Serial numbers are unique per product; batches get their own prefix unless a test names one.

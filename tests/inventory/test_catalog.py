@@ -9,15 +9,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from inventory import services
 from inventory.models import Location, Product
+from inventory.services import catalog
+from inventory.services.catalog import _product_clashes, product_create
+from inventory.services.locations import location_create
 from tests.factories import DistributorFactory, OrganizationFactory, UserFactory
 
 GTIN = "09506000134352"
 
 
 def new_product(admin, catalog_number, gtin=None):
-    return services.product_create(
+    return product_create(
         actor=admin,
         catalog_number=catalog_number,
         description="Cortical screw 3.5 mm",
@@ -76,14 +78,14 @@ def test_a_clash_slipping_past_the_check_still_lands_on_the_field(admin_user, mo
     """A concurrent request can add the same number between the check and the insert: the
     database refuses it and the service still names the field."""
     new_product(admin_user, "ABC-100")
-    real = services._product_clashes
+    real = _product_clashes
     calls = []
 
     def blind_first(product):
         calls.append(product)
         return {} if len(calls) == 1 else real(product)
 
-    monkeypatch.setattr(services, "_product_clashes", blind_first)
+    monkeypatch.setattr(catalog, "_product_clashes", blind_first)
 
     errors = field_errors(lambda: new_product(admin_user, "Abc-100"))
 
@@ -119,10 +121,10 @@ def test_product_page_shows_the_clash_next_to_the_catalog_number(client, admin_u
 @pytest.mark.django_db
 def test_location_name_differing_only_in_case_is_refused_on_its_field(org):
     distributor = DistributorFactory(organization=org)
-    services.location_create(actor=distributor, name="Main Warehouse", kind="warehouse")
+    location_create(actor=distributor, name="Main Warehouse", kind="warehouse")
 
     errors = field_errors(
-        lambda: services.location_create(actor=distributor, name="main warehouse", kind="bin")
+        lambda: location_create(actor=distributor, name="main warehouse", kind="bin")
     )
 
     assert errors == {"name": ["A location with this name exists already."]}
@@ -131,10 +133,10 @@ def test_location_name_differing_only_in_case_is_refused_on_its_field(org):
 
 @pytest.mark.django_db
 def test_same_location_name_in_another_organization_is_fine(admin_user):
-    services.location_create(actor=admin_user, name="Main Warehouse", kind="warehouse")
+    location_create(actor=admin_user, name="Main Warehouse", kind="warehouse")
     other_admin = UserFactory(organization=OrganizationFactory(), admin=True)
 
-    services.location_create(actor=other_admin, name="MAIN WAREHOUSE", kind="warehouse")
+    location_create(actor=other_admin, name="MAIN WAREHOUSE", kind="warehouse")
 
     assert Location.objects.count() == 2
 
@@ -148,7 +150,7 @@ def test_database_refuses_location_names_differing_only_in_case(org):
 
 @pytest.mark.django_db
 def test_location_page_shows_the_clash_next_to_the_name(client, admin_user):
-    services.location_create(actor=admin_user, name="Main Warehouse", kind="warehouse")
+    location_create(actor=admin_user, name="Main Warehouse", kind="warehouse")
     client.force_login(admin_user)
 
     response = client.post(

@@ -3,8 +3,9 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from inventory import services
 from inventory.models import CustodyEntry, EntryKind, Transfer, TransferLine, Unit, UnitState
+from inventory.services.receiving import ReceiveLine, units_receive
+from inventory.services.transfers import transfer_accept, transfer_cancel, transfer_create
 from tests.concurrency import fresh, race
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
@@ -27,8 +28,8 @@ def test_two_transfers_of_the_same_unit_at_once_only_one_wins(world):
     (unit,) = receive_units(world["admin"], riley, n=1, serial_prefix="RACE-")
 
     outcomes = race(
-        lambda: services.transfer_create(actor=fresh(riley), unit_ids=[unit.pk], recipient=sam),
-        lambda: services.transfer_create(actor=fresh(riley), unit_ids=[unit.pk], recipient=dana),
+        lambda: transfer_create(actor=fresh(riley), unit_ids=[unit.pk], recipient=sam),
+        lambda: transfer_create(actor=fresh(riley), unit_ids=[unit.pk], recipient=dana),
     )
 
     kinds = sorted(kind for kind, _ in outcomes)
@@ -55,12 +56,8 @@ def test_overlapping_selections_in_opposite_order_neither_deadlock_nor_split(wor
     first, second = receive_units(world["admin"], riley, n=2)
 
     outcomes = race(
-        lambda: services.transfer_create(
-            actor=fresh(riley), unit_ids=[first.pk, second.pk], recipient=sam
-        ),
-        lambda: services.transfer_create(
-            actor=fresh(riley), unit_ids=[second.pk, first.pk], recipient=dana
-        ),
+        lambda: transfer_create(actor=fresh(riley), unit_ids=[first.pk, second.pk], recipient=sam),
+        lambda: transfer_create(actor=fresh(riley), unit_ids=[second.pk, first.pk], recipient=dana),
     )
 
     assert sorted(kind for kind, _ in outcomes) == ["error", "ok"], outcomes
@@ -76,13 +73,11 @@ def test_overlapping_selections_in_opposite_order_neither_deadlock_nor_split(wor
 def test_accept_and_cancel_of_the_same_transfer_at_once_only_one_wins(world):
     riley, sam = world["riley"], world["sam"]
     units = receive_units(world["admin"], riley, n=2)
-    (transfer,) = services.transfer_create(
-        actor=riley, unit_ids=[u.pk for u in units], recipient=sam
-    )
+    (transfer,) = transfer_create(actor=riley, unit_ids=[u.pk for u in units], recipient=sam)
 
     outcomes = race(
-        lambda: services.transfer_accept(actor=fresh(sam), transfer=Transfer(pk=transfer.pk)),
-        lambda: services.transfer_cancel(actor=fresh(riley), transfer=Transfer(pk=transfer.pk)),
+        lambda: transfer_accept(actor=fresh(sam), transfer=Transfer(pk=transfer.pk)),
+        lambda: transfer_cancel(actor=fresh(riley), transfer=Transfer(pk=transfer.pk)),
     )
 
     assert sorted(kind for kind, _ in outcomes) == ["error", "ok"], outcomes
@@ -108,11 +103,11 @@ def test_accept_and_cancel_of_the_same_transfer_at_once_only_one_wins(world):
 def test_two_acceptances_of_the_same_transfer_apply_it_once(world):
     riley, sam, dana = world["riley"], world["sam"], world["dana"]
     (unit,) = receive_units(world["admin"], riley, n=1)
-    (transfer,) = services.transfer_create(actor=riley, unit_ids=[unit.pk], recipient=sam)
+    (transfer,) = transfer_create(actor=riley, unit_ids=[unit.pk], recipient=sam)
 
     outcomes = race(
-        lambda: services.transfer_accept(actor=fresh(sam), transfer=Transfer(pk=transfer.pk)),
-        lambda: services.transfer_accept(actor=fresh(dana), transfer=Transfer(pk=transfer.pk)),
+        lambda: transfer_accept(actor=fresh(sam), transfer=Transfer(pk=transfer.pk)),
+        lambda: transfer_accept(actor=fresh(dana), transfer=Transfer(pk=transfer.pk)),
     )
 
     assert sorted(kind for kind, _ in outcomes) == ["error", "ok"], outcomes
@@ -129,8 +124,8 @@ def test_two_receipts_of_the_same_serial_at_once_keep_one_unit(world):
     product = ProductFactory(organization=admin.organization, serial_tracked=True)
 
     def receive(custodian):
-        line = services.ReceiveLine(product=product, serial_numbers=["DUP-1"])
-        return services.units_receive(actor=fresh(admin), lines=[line], custodian=custodian)
+        line = ReceiveLine(product=product, serial_numbers=["DUP-1"])
+        return units_receive(actor=fresh(admin), lines=[line], custodian=custodian)
 
     outcomes = race(lambda: receive(world["riley"]), lambda: receive(world["sam"]))
 

@@ -5,8 +5,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from inventory import services
 from inventory.models import CustodyEntry, Unit
+from inventory.services.imports import units_import_csv
+from inventory.services.receiving import ReceiveLine, units_receive
 from tests.inventory.factories import ProductFactory
 
 HEADER = "catalog_number,serial_number,lot_number,expiration_date,quantity"
@@ -28,7 +29,7 @@ def _csv(*lines: str) -> bytes:
 
 def _import(actor, data, custodian=None):
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=actor, data=data, default_custodian=custodian)
+        units_import_csv(actor=actor, data=data, default_custodian=custodian)
     assert not Unit.objects.exists() and not CustodyEntry.objects.exists()
     return exc.value.messages
 
@@ -62,7 +63,7 @@ def test_a_quoted_value_spanning_lines_and_blank_lines_are_read_as_written(
     admin_user, distributor, lot_product
 ):
     data = _csv(HEADER, "", 'SCR-200,,"LOT\nA",,2', "", "SCR-200,,LOT-B,,1")
-    units = services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+    units = units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
     assert sorted(u.lot_number for u in units) == ["LOT\nA", "LOT\nA", "LOT-B"]
 
 
@@ -81,7 +82,7 @@ def test_the_cap_counts_rows_times_quantity(admin_user, distributor, lot_product
     settings.IMPORT_MAX_UNITS = 5
     messages = _import(admin_user, _csv(HEADER, "SCR-200,,L1,,3", "SCR-200,,L2,,3"), distributor)
     assert "This file would create 6 units; one import creates at most 5." in messages[0]
-    units = services.units_import_csv(
+    units = units_import_csv(
         actor=admin_user,
         data=_csv(HEADER, "SCR-200,,L1,,3", "SCR-200,,L2,,2"),
         default_custodian=distributor,
@@ -108,7 +109,7 @@ def test_a_row_over_the_per_row_quantity_cap_names_the_cap(admin_user, distribut
 
 def test_permission_is_checked_before_the_file_is_read(rep):
     with pytest.raises(PermissionDenied):
-        services.units_import_csv(actor=rep, data=b'\xff\x00"broken', default_custodian=rep)
+        units_import_csv(actor=rep, data=b'\xff\x00"broken', default_custodian=rep)
 
 
 def test_the_receive_forms_quantity_follows_the_same_cap(client, admin_user, lot_product, settings):
@@ -126,9 +127,9 @@ def test_the_receive_forms_quantity_follows_the_same_cap(client, admin_user, lot
 
 def test_receiving_by_hand_is_capped_too(admin_user, lot_product, settings):
     settings.RECEIVE_MAX_QUANTITY = 50
-    line = services.ReceiveLine(product=lot_product, lot_number="L1", quantity=51)
+    line = ReceiveLine(product=lot_product, lot_number="L1", quantity=51)
     with pytest.raises(ValidationError, match="between 1 and 50"):
-        services.units_receive(actor=admin_user, lines=[line], custodian=None)
+        units_receive(actor=admin_user, lines=[line], custodian=None)
 
 
 def test_the_csv_upload_page_shows_the_cap_message(client, admin_user, lot_product, settings):

@@ -8,9 +8,9 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from inventory import services
 from inventory.models import Location, Unit, UnitState
-from tests import jobs
+from inventory.services.expiry_digest import expiry_digest_enqueue
+from tests import taskqueue
 from tests.factories import RepFactory
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -88,7 +88,7 @@ def test_each_holder_gets_one_digest_a_day_by_location_however_often_it_runs(
     out = io.StringIO()
     call_command("send_expiry_digest", stdout=out)
     call_command("send_expiry_digest", stdout=out)  # cron ran twice today
-    jobs.run_worker()
+    taskqueue.run_worker()
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted([rep.email, distributor.email])
     body = next(m.body for m in mail.outbox if m.to == [rep.email])
@@ -108,7 +108,7 @@ def test_the_next_days_digest_goes_out_again(admin_user, rep):
     receive_units(
         admin_user, rep, n=1, product=product, serial_prefix="S-", expiration_date=_days(5)
     )
-    services.expiry_digest_enqueue(today=timezone.localdate())
-    services.expiry_digest_enqueue(today=_days(1))
-    jobs.run_worker()
+    expiry_digest_enqueue(today=timezone.localdate())
+    expiry_digest_enqueue(today=_days(1))
+    taskqueue.run_worker()
     assert [m.to for m in mail.outbox] == [[rep.email], [rep.email]]

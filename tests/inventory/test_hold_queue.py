@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from accounts.models import Notification, NotificationKind
 from accounts.selectors import actor_for
-from inventory import selectors, services
 from inventory.models import Unit, UnitState
+from inventory.selectors.units import units_on_hold
+from inventory.services.transfers import transfer_create, transfer_decline
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
 
@@ -32,10 +33,10 @@ def cast(org, admin_user):
 def declined(cast, sender, n, *, by="casey", reason="Wrong size", actor=None):
     """`sender`'s n units, sent to casey and declined: on hold with the sender."""
     units = receive_units(cast["alex"], cast[sender], n=n)
-    (transfer,) = services.transfer_create(
+    (transfer,) = transfer_create(
         actor=actor or cast[sender], unit_ids=[u.pk for u in units], recipient=cast["casey"]
     )
-    services.transfer_decline(actor=cast[by], transfer=transfer, reason=reason)
+    transfer_decline(actor=cast[by], transfer=transfer, reason=reason)
     return units, transfer
 
 
@@ -143,8 +144,8 @@ def test_release_all_takes_at_most_one_selection_and_leaves_the_rest_listed(clie
 @pytest.mark.parametrize("who", ["dana", "riley"])
 def test_the_hold_queue_is_nobody_elses(cast, who):
     declined(cast, "riley", 1)
-    assert list(selectors.units_on_hold(actor=actor_for(cast[who]))) == []
-    assert len(selectors.units_on_hold(actor=actor_for(cast["alex"]))) == 1
+    assert list(units_on_hold(actor=actor_for(cast[who]))) == []
+    assert len(units_on_hold(actor=actor_for(cast["alex"]))) == 1
 
 
 def test_a_non_admin_cannot_release_everything(client, cast):

@@ -15,9 +15,18 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Notification, NotificationKind
-from inventory import services
-from inventory.models import CustodyEntry, Job, JobChunk, Unit
-from tests import jobs
+from inventory.models import CustodyEntry, Unit
+from inventory.services import exports, imports
+from inventory.services.exports import EXPORT_JOB, job_run_export, units_export_begin
+from inventory.services.imports import (
+    IMPORT_JOB,
+    _csv_receive_line,
+    _import_insert,
+    units_import_begin,
+)
+from jobs.models import Job, JobChunk
+from jobs.services import ChunkWriter
+from tests import taskqueue
 from tests.factories import RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -61,7 +70,7 @@ def _serials(n, start=1):
 
 
 def test_an_import_up_to_the_in_request_cap_runs_at_once(admin_user, distributor, knee, small_caps):
-    outcome = services.units_import_begin(
+    outcome = units_import_begin(
         actor=admin_user, data=_csv(*_serials(5)), default_custodian=distributor
     )
     assert isinstance(outcome, list) and len(outcome) == 5
@@ -72,17 +81,17 @@ def test_an_import_over_the_in_request_cap_becomes_a_job_that_a_worker_runs(
     admin_user, distributor, screws, small_caps
 ):
     # Two rows, but 3 + 3 units: the cap counts rows x quantity.
-    job = services.units_import_begin(
+    job = units_import_begin(
         actor=admin_user,
         data=_csv("SCR-200,,L1,2030-01-01,3", "SCR-200,,L2,2030-01-01,3"),
         default_custodian=distributor,
         filename="big.csv",
     )
-    assert isinstance(job, Job) and job.kind == Job.Kind.IMPORT and job.owner == admin_user
+    assert isinstance(job, Job) and job.kind == IMPORT_JOB and job.owner == admin_user
     assert not Unit.objects.exists()  # nothing happens in the request
     assert job.chunks.filter(part=JobChunk.Part.UPLOAD).exists()  # the file is in the database
 
-    jobs.run_worker()
+    taskqueue.run_worker()
 
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result_count == 6
@@ -90,9 +99,9 @@ def test_an_import_over_the_in_request_cap_becomes_a_job_that_a_worker_runs(
     assert Unit.objects.filter(custodian=distributor).count() == 6
     assert not job.chunks.exists()  # the upload goes once it is imported
     assert [m.to for m in mail.outbox] == [[admin_user.email]]
-    assert f"/inventory/jobs/{job.pk}/" in mail.outbox[0].body
+    assert f"/jobs/{job.pk}/" in mail.outbox[0].body
     (bell,) = Notification.objects.filter(user=admin_user, kind=NotificationKind.JOB_DONE)
-    assert bell.url == f"/inventory/jobs/{job.pk}/"
+    assert bell.url == f"/jobs/{job.pk}/"
 
 
 def test_a_file_over_the_background_cap_is_refused_at_once(
@@ -101,7 +110,7 @@ def test_a_file_over_the_background_cap_is_refused_at_once(
     with pytest.raises(
         ValidationError, match="would create 41 units; one import creates at most 40"
     ):
-        services.units_import_begin(
+        units_import_begin(
             actor=admin_user,
             data=_csv("SCR-200,,L1,,20", "SCR-200,,L2,,21"),
             default_custodian=None,
@@ -123,9 +132,9 @@ def test_a_background_import_is_all_or_nothing_and_keeps_every_numbered_line_err
         f"KN-100,S-20,,2030-01-01,,{rep.username}",
     ]
     data = ("\n".join([HEADER + ",custodian", *rows]) + "\n").encode()
-    job = services.units_import_begin(actor=admin_user, data=data, default_custodian=None)
+    job = units_import_begin(actor=admin_user, data=data, default_custodian=None)
 
-    jobs.run_worker()
+    taskqueue.run_worker()
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -148,7 +157,7 @@ def test_the_upload_page_sends_a_large_file_to_its_progress_page(
     )
     job = Job.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("inventory:job_detail", args=[job.pk])
+    assert response["Location"] == reverse("jobs:job_detail", args=[job.pk])
     assert job.filename == "units.csv" and job.total == 8
 
 
@@ -162,8 +171,8 @@ def _committed(job_id):
         with other.cursor() as cursor:
             cursor.execute(
                 "SELECT status, processed, total, "
-                "(SELECT count(*) FROM inventory_jobchunk c WHERE c.job_id = j.id AND part = 'result') "
-                "FROM inventory_job j WHERE id = %s",
+                "(SELECT count(*) FROM jobs_jobchunk c WHERE c.job_id = j.id AND part = 'result') "
+                "FROM jobs_job j WHERE id = %s",
                 [job_id],
             )
             return cursor.fetchone()
@@ -176,11 +185,11 @@ def _committed(job_id):
 def test_import_progress_is_committed_row_by_row_before_the_one_atomic_insert(
     admin_user, distributor, knee, small_caps, monkeypatch
 ):
-    job = services.units_import_begin(
+    job = units_import_begin(
         actor=admin_user, data=_csv(*_serials(20)), default_custodian=distributor
     )
     seen, at_insert = [], []
-    check_row, insert = services._csv_receive_line, services._import_insert
+    check_row, insert = _csv_receive_line, _import_insert
 
     def spy_row(row, **kwargs):
         seen.append(_committed(job.pk)[1])
@@ -193,9 +202,9 @@ def test_import_progress_is_committed_row_by_row_before_the_one_atomic_insert(
         at_insert.append(_committed(job.pk))
         return units
 
-    monkeypatch.setattr(services, "_csv_receive_line", spy_row)
-    monkeypatch.setattr(services, "_import_insert", spy_insert)
-    jobs.run_worker()
+    monkeypatch.setattr(imports, "_csv_receive_line", spy_row)
+    monkeypatch.setattr(imports, "_import_insert", spy_insert)
+    taskqueue.run_worker()
 
     # Another connection saw the count of checked rows climb, one row at a time.
     assert seen == list(range(1, 21))
@@ -212,16 +221,16 @@ def test_export_progress_is_committed_while_the_result_commits_at_the_end(
 ):
     settings.JOB_CHUNK_BYTES = 300
     receive_units(admin_user, distributor, n=30, product=knee, serial_prefix="E-")
-    job = services.units_export_begin(actor=admin_user, params={})
+    job = units_export_begin(actor=admin_user, params={})
     seen = []
-    save = services._ChunkWriter.save
+    save = ChunkWriter.save
 
     def spy_save(writer):
         seen.append(_committed(job.pk))
         save(writer)
 
-    monkeypatch.setattr(services._ChunkWriter, "save", spy_save)
-    jobs.run_worker()
+    monkeypatch.setattr(ChunkWriter, "save", spy_save)
+    taskqueue.run_worker()
 
     processed = [row[1] for row in seen]
     # It moved at every chunk (the last save, of the tail, comes after the last count).
@@ -240,19 +249,19 @@ def test_the_progress_page_shows_processed_of_total_and_works_without_javascript
     job = Job.objects.create(
         organization=admin_user.organization,
         owner=admin_user,
-        kind=Job.Kind.IMPORT,
+        kind=IMPORT_JOB,
         status=Job.Status.RUNNING,
         processed=1200,
         total=20000,
     )
     client.force_login(admin_user)
-    page = client.get(reverse("inventory:job_detail", args=[job.pk])).content.decode()
+    page = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
     assert '<progress class="job-progress" max="20000" value="1200"' in page
     assert "1,200</span> of <span data-job-total>20,000" in page
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
-    assert f'href="/inventory/jobs/{job.pk}/"' in page  # Refresh
+    assert f'href="/jobs/{job.pk}/"' in page  # Refresh
     assert "js/job_progress.js" in page
-    state = client.get(reverse("inventory:job_progress", args=[job.pk])).json()
+    state = client.get(reverse("jobs:job_progress", args=[job.pk])).json()
     assert (state["processed"], state["total"], state["percent"]) == (1200, 20000, 6)
     assert state["finished"] is False
 
@@ -276,14 +285,14 @@ def test_an_export_up_to_the_threshold_downloads_at_once_and_a_larger_one_runs_a
     assert not Job.objects.exists()
     started = client.post(url)
     job = Job.objects.get()
-    assert started["Location"] == reverse("inventory:job_detail", args=[job.pk])
-    assert job.kind == Job.Kind.EXPORT and job.status == Job.Status.QUEUED
+    assert started["Location"] == reverse("jobs:job_detail", args=[job.pk])
+    assert job.kind == EXPORT_JOB and job.status == Job.Status.QUEUED
 
-    jobs.run_worker()
+    taskqueue.run_worker()
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result_count == 4
     assert job.processed == job.total == 4  # a finished job's bar is full
-    download = client.get(reverse("inventory:job_download", args=[job.pk]))
+    download = client.get(reverse("jobs:job_download", args=[job.pk]))
     body = b"".join(download.streaming_content)
     assert download["Content-Disposition"].startswith("attachment;")
     # The same columns and rows as the immediate export, one unit more.
@@ -296,14 +305,14 @@ def test_an_export_up_to_the_threshold_downloads_at_once_and_a_larger_one_runs_a
 def test_a_background_export_has_no_row_cap_and_is_kept_in_chunks(
     client, admin_user, distributor, knee, export_caps, monkeypatch
 ):
-    monkeypatch.setattr("inventory.views.EXPORT_LIMIT", 2)  # the immediate export's cap
+    monkeypatch.setattr("inventory.views.units.EXPORT_LIMIT", 2)  # the immediate export's cap
     export_caps.JOB_CHUNK_BYTES = 200
     receive_units(admin_user, distributor, n=25, product=knee, serial_prefix="C-")
-    job = services.units_export_begin(actor=admin_user, params={})
-    jobs.run_worker()
+    job = units_export_begin(actor=admin_user, params={})
+    taskqueue.run_worker()
     assert JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT).count() > 5
     client.force_login(admin_user)
-    body = b"".join(client.get(reverse("inventory:job_download", args=[job.pk])).streaming_content)
+    body = b"".join(client.get(reverse("jobs:job_download", args=[job.pk])).streaming_content)
     lines = body.decode().splitlines()
     assert len(lines) == 26 and sorted(lines[1:]) == sorted(set(lines[1:]))
 
@@ -316,10 +325,10 @@ def test_a_background_export_keeps_the_filter_and_the_owners_view(
     receive_units(admin_user, distributor, n=5, product=knee, serial_prefix="DIST-")
     other_rep = RepFactory(organization=rep.organization)
     receive_units(admin_user, other_rep, n=5, product=knee, serial_prefix="OTHER-")
-    job = services.units_export_begin(actor=rep, params={"q": ["MINE-"]})
-    jobs.run_worker()
+    job = units_export_begin(actor=rep, params={"q": ["MINE-"]})
+    taskqueue.run_worker()
     client.force_login(rep)
-    body = b"".join(client.get(reverse("inventory:job_download", args=[job.pk])).streaming_content)
+    body = b"".join(client.get(reverse("jobs:job_download", args=[job.pk])).streaming_content)
     text = body.decode()
     assert text.count("MINE-") == 2 and "LOT-MINE" not in text
     assert "DIST-" not in text and "OTHER-" not in text
@@ -332,7 +341,7 @@ def test_each_user_sees_their_own_jobs_and_admins_see_the_organizations(
     client, admin_user, distributor, rep
 ):
     def job_of(user):
-        return Job.objects.create(organization=user.organization, owner=user, kind=Job.Kind.EXPORT)
+        return Job.objects.create(organization=user.organization, owner=user, kind=EXPORT_JOB)
 
     reps_job, distributors_job, admins_job = job_of(rep), job_of(distributor), job_of(admin_user)
     outsider = UserFactory(admin=True)
@@ -344,8 +353,8 @@ def test_each_user_sees_their_own_jobs_and_admins_see_the_organizations(
     assert list(Job.objects.visible_to(outsider)) == [outsiders_job]
 
     client.force_login(distributor)
-    assert client.get(reverse("inventory:job_detail", args=[reps_job.pk])).status_code == 404
-    page = client.get(reverse("inventory:job_list")).content.decode()
+    assert client.get(reverse("jobs:job_detail", args=[reps_job.pk])).status_code == 404
+    page = client.get(reverse("jobs:job_list")).content.decode()
     assert f"#{distributors_job.pk}<" in page and f"#{reps_job.pk}<" not in page
 
 
@@ -358,16 +367,16 @@ def test_an_export_that_fails_on_every_try_is_marked_failed_and_its_owner_told(
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "job_run_export", broken)
-    job = services.units_export_begin(actor=admin_user, params={})
+    monkeypatch.setattr(exports, "job_run_export", broken)
+    job = units_export_begin(actor=admin_user, params={})
     queued = DBTaskResult.objects.get(task_path="inventory.tasks.export_units")
     for _ in range(3):
         job.refresh_from_db()
         assert job.status == Job.Status.QUEUED  # a try that fails with tries left changes nothing
-        jobs.make_due(queued)
-        jobs.run_worker()
+        taskqueue.make_due(queued)
+        taskqueue.run_worker()
     job.refresh_from_db()
-    result_row = jobs.job_row(queued)
+    result_row = taskqueue.job_row(queued)
     assert len(result_row.worker_ids) == 3
     assert job.status == Job.Status.FAILED and job.problems
     assert [m.to for m in mail.outbox] == [[admin_user.email]]
@@ -382,7 +391,7 @@ def test_prune_job_results_removes_jobs_finished_days_ago_with_their_chunks(admi
         made = Job.objects.create(
             organization=admin_user.organization,
             owner=admin_user,
-            kind=Job.Kind.EXPORT,
+            kind=EXPORT_JOB,
             status=Job.Status.DONE if finished else Job.Status.RUNNING,
             finished_at=finished,
         )
@@ -411,9 +420,9 @@ def test_a_second_run_of_an_export_already_running_does_nothing(
 
     settings.JOB_CHUNK_BYTES = 300
     receive_units(admin_user, distributor, n=30, product=knee, serial_prefix="E-")
-    job = services.units_export_begin(actor=admin_user, params={})
+    job = units_export_begin(actor=admin_user, params={})
     first_is_writing, second_is_done = threading.Event(), threading.Event()
-    save = services._ChunkWriter.save
+    save = ChunkWriter.save
     first = {}
 
     def paused_save(writer):
@@ -422,11 +431,11 @@ def test_a_second_run_of_an_export_already_running_does_nothing(
             second_is_done.wait(timeout=20)
         save(writer)
 
-    monkeypatch.setattr(services._ChunkWriter, "save", paused_save)
+    monkeypatch.setattr(ChunkWriter, "save", paused_save)
 
     def run_first():
         try:
-            services.job_run_export(job_id=job.pk)
+            job_run_export(job_id=job.pk)
         finally:
             connection.close()
 
@@ -434,7 +443,7 @@ def test_a_second_run_of_an_export_already_running_does_nothing(
     first["thread"].start()
     try:
         assert first_is_writing.wait(timeout=20)
-        services.job_run_export(job_id=job.pk)  # the second run, while the first writes
+        job_run_export(job_id=job.pk)  # the second run, while the first writes
         row = Job.objects.get(pk=job.pk)
         assert row.status == Job.Status.RUNNING and row.result_count == 0
         assert not JobChunk.objects.filter(job=job, part=JobChunk.Part.RESULT).exists()

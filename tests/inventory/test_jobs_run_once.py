@@ -1,7 +1,7 @@
-"""Background jobs take effect once (inventory.services job_run_import, job_run_export,
-job_give_up): a job run again, or run twice at once, because the sweeper put back a slow one,
-imports its units once, keeps its one result, ends once and tells its owner once; and only a
-finished export can be downloaded."""
+"""Background jobs take effect once (inventory.services.imports.job_run_import,
+inventory.services.exports.job_run_export, jobs.services.job_give_up): a job run again, or run
+twice at once, because the sweeper put back a slow one, imports its units once, keeps its one
+result, ends once and tells its owner once; and only a finished export can be downloaded."""
 
 import threading
 import time
@@ -12,10 +12,15 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Notification, NotificationKind
-from inventory import services
-from inventory.models import Job, JobChunk, Unit
+from inventory.models import Unit
+from inventory.services import imports
+from inventory.services.exports import EXPORT_JOB, units_export_begin
+from inventory.services.imports import _import_plan, job_run_import, units_import_begin
 from inventory.tasks import export_units
-from tests import jobs
+from jobs import services as job_services
+from jobs.models import Job, JobChunk
+from jobs.services import job_bytes, job_give_up, notify_job_done
+from tests import taskqueue
 from tests.concurrency import TIMEOUT, race
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
 
@@ -36,7 +41,7 @@ def import_job(admin_user, distributor, screws, settings):
     settings.IMPORT_MAX_UNITS = 5  # over this, the import is a job
     settings.IMPORT_BACKGROUND_MAX_UNITS = 40
     data = ("\n".join([HEADER, *ROWS]) + "\n").encode()
-    job = services.units_import_begin(actor=admin_user, data=data, default_custodian=distributor)
+    job = units_import_begin(actor=admin_user, data=data, default_custodian=distributor)
     assert isinstance(job, Job)
     return job
 
@@ -70,18 +75,18 @@ def test_two_overlapping_runs_of_one_import_create_its_units_once(
     # Both runs check every row before either saves (real threads, real connections): the
     # slower one then finds the job done under its row lock and leaves it.
     both_checked = threading.Barrier(2)
-    check = services._import_plan
+    check = _import_plan
 
     def check_then_wait(**kwargs):
         plan = check(**kwargs)
         both_checked.wait(timeout=TIMEOUT)
         return plan
 
-    monkeypatch.setattr(services, "_import_plan", check_then_wait)
+    monkeypatch.setattr(imports, "_import_plan", check_then_wait)
 
     outcomes = race(
-        lambda: services.job_run_import(job_id=import_job.pk),
-        lambda: services.job_run_import(job_id=import_job.pk),
+        lambda: job_run_import(job_id=import_job.pk),
+        lambda: job_run_import(job_id=import_job.pk),
     )
 
     assert outcomes == [("ok", None), ("ok", None)]
@@ -94,17 +99,17 @@ def test_an_import_run_that_finds_the_upload_gone_leaves_the_job_another_run_fin
     # Issue 15: the sweeper puts back a slow import; the second run passes the first
     # "finished?" check, then the first run completes and drops the upload, so the second
     # reads an empty file. It must not end the imported job as "failed".
-    read = services._job_bytes
+    read = job_bytes
 
     def first_run_completes_meanwhile(job, part):
-        monkeypatch.setattr(services, "_job_bytes", read)
-        services.job_run_import(job_id=job.pk)  # the first run, to the end
+        monkeypatch.setattr(imports, "job_bytes", read)
+        job_run_import(job_id=job.pk)  # the first run, to the end
         assert not JobChunk.objects.filter(job=job).exists()  # the upload is gone
         return read(job, part)
 
-    monkeypatch.setattr(services, "_job_bytes", first_run_completes_meanwhile)
+    monkeypatch.setattr(imports, "job_bytes", first_run_completes_meanwhile)
 
-    services.job_run_import(job_id=import_job.pk)  # the second run
+    job_run_import(job_id=import_job.pk)  # the second run
 
     _done_once(import_job, distributor)
 
@@ -115,7 +120,7 @@ def _a_second_call_arrives_while_the_import_finishes(job, monkeypatch, second):
     lock; then let both go. Returns the second call's outcome."""
     finishing, release = threading.Event(), threading.Event()
     first, other = {}, {}
-    notify = services._notify_job_done
+    notify = notify_job_done
 
     def paused_notify(finished_job):
         if threading.current_thread() is first["thread"]:
@@ -123,7 +128,7 @@ def _a_second_call_arrives_while_the_import_finishes(job, monkeypatch, second):
             release.wait(timeout=TIMEOUT)
         notify(finished_job)
 
-    monkeypatch.setattr(services, "_notify_job_done", paused_notify)
+    monkeypatch.setattr(job_services, "notify_job_done", paused_notify)
 
     def run(call, into):
         try:
@@ -137,7 +142,7 @@ def _a_second_call_arrives_while_the_import_finishes(job, monkeypatch, second):
             connection.close()
 
     first["thread"] = threading.Thread(
-        target=run, args=(lambda: services.job_run_import(job_id=job.pk), first)
+        target=run, args=(lambda: job_run_import(job_id=job.pk), first)
     )
     other["thread"] = threading.Thread(target=run, args=(second, other))
     first["thread"].start()
@@ -174,7 +179,7 @@ def test_a_second_run_that_starts_while_the_first_finishes_does_not_reopen_the_j
     # The second run read the job while the first was committing it: marking it "running"
     # now would reopen a finished job (then fail it on the upload the first run dropped).
     outcome = _a_second_call_arrives_while_the_import_finishes(
-        import_job, monkeypatch, lambda: services.job_run_import(job_id=import_job.pk)
+        import_job, monkeypatch, lambda: job_run_import(job_id=import_job.pk)
     )
     assert outcome == ("ok", None)
     _done_once(import_job, distributor)
@@ -188,16 +193,16 @@ def test_a_give_up_that_arrives_while_the_import_finishes_leaves_it_done_and_tel
     # A stale try that raised on its last attempt gives the job up while another run is
     # committing it: the job would be finished twice (done, then failed), its owner told twice.
     outcome = _a_second_call_arrives_while_the_import_finishes(
-        import_job, monkeypatch, lambda: services.job_give_up(job_id=import_job.pk)
+        import_job, monkeypatch, lambda: job_give_up(job_id=import_job.pk)
     )
     assert outcome == ("ok", None)
     _done_once(import_job, distributor)
 
 
 def test_giving_up_an_import_that_another_try_finished_changes_nothing(import_job, distributor):
-    services.job_run_import(job_id=import_job.pk)
+    job_run_import(job_id=import_job.pk)
 
-    services.job_give_up(job_id=import_job.pk)  # a stale try that raised on its last attempt
+    job_give_up(job_id=import_job.pk)  # a stale try that raised on its last attempt
 
     _done_once(import_job, distributor)
 
@@ -211,8 +216,8 @@ def test_running_a_finished_export_again_changes_nothing_and_tells_once(
     settings.JOB_CHUNK_BYTES = 300
     product = ProductFactory(organization=admin_user.organization, serial_tracked=True)
     receive_units(admin_user, distributor, n=20, product=product, serial_prefix="E-")
-    job = services.units_export_begin(actor=admin_user, params={})
-    jobs.run_worker()
+    job = units_export_begin(actor=admin_user, params={})
+    taskqueue.run_worker()
 
     def result():
         finished = Job.objects.get(pk=job.pk)
@@ -227,7 +232,7 @@ def test_running_a_finished_export_again_changes_nothing_and_tells_once(
 
     # The same job once more, e.g. its queue entry put back after it had finished.
     export_units.enqueue(organization_id=admin_user.organization_id, job_id=job.pk)
-    jobs.run_worker()
+    taskqueue.run_worker()
 
     assert result() == first  # the same chunks (same rows, same bytes), the same outcome
     assert _notices(job) == [f"Your unit export #{job.pk} is done"]
@@ -237,12 +242,12 @@ def test_running_a_finished_export_again_changes_nothing_and_tells_once(
 @pytest.mark.parametrize("status", [Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.FAILED])
 def test_an_export_that_is_not_done_cannot_be_downloaded(client, admin_user, status):
     job = Job.objects.create(
-        organization=admin_user.organization, owner=admin_user, kind=Job.Kind.EXPORT, status=status
+        organization=admin_user.organization, owner=admin_user, kind=EXPORT_JOB, status=status
     )
     # Even were part of a result stored, an unfinished or failed export serves none of it.
     JobChunk.objects.create(job=job, part=JobChunk.Part.RESULT, seq=0, data=b"catalog_number\n")
     client.force_login(admin_user)  # its owner, an admin
 
-    response = client.get(reverse("inventory:job_download", args=[job.pk]))
+    response = client.get(reverse("jobs:job_download", args=[job.pk]))
 
     assert response.status_code == 404

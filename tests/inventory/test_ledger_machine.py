@@ -27,7 +27,6 @@ from hypothesis.stateful import (
 from accounts.models import Role
 from accounts.selectors import forget_actor
 from accounts.services import group_set_pooling
-from inventory import recalls, services
 from inventory.models import (
     CustodyEntry,
     Recall,
@@ -36,6 +35,15 @@ from inventory.models import (
     TransferLine,
     Unit,
     UnitState,
+)
+from inventory.services.holds import units_release_hold
+from inventory.services.locations import units_move
+from inventory.services.recalls import recall_record, recall_return, recall_withdraw
+from inventory.services.transfers import (
+    transfer_accept,
+    transfer_cancel,
+    transfer_create,
+    transfer_decline,
 )
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import (
@@ -242,7 +250,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "transfer_create",
             refusal is None,
             refusal or "all units movable",
-            lambda: services.transfer_create(actor=actor, unit_ids=unit_ids, recipient=recipient),
+            lambda: transfer_create(actor=actor, unit_ids=unit_ids, recipient=recipient),
         ):
             return
         transfers = self.result
@@ -343,7 +351,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "transfer_accept",
             ok,
             f"accept by {actor}",
-            lambda: services.transfer_accept(actor=actor, transfer=stale),
+            lambda: transfer_accept(actor=actor, transfer=stale),
         ):
             t["status"] = Transfer.Status.COMPLETED
             self._move(t["units"], t["recipient"], UnitState.AVAILABLE)
@@ -362,7 +370,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "transfer_decline",
             ok,
             f"decline by {actor}",
-            lambda: services.transfer_decline(actor=actor, transfer=stale, reason=reason),
+            lambda: transfer_decline(actor=actor, transfer=stale, reason=reason),
         ):
             t["status"] = Transfer.Status.DECLINED
             self._move(t["units"], t["sender"], UnitState.HOLD)
@@ -380,7 +388,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "transfer_cancel",
             ok,
             f"cancel by {actor}",
-            lambda: services.transfer_cancel(actor=actor, transfer=stale),
+            lambda: transfer_cancel(actor=actor, transfer=stale),
         ):
             t["status"] = Transfer.Status.CANCELLED
             self._move(t["units"], t["sender"], UnitState.AVAILABLE)
@@ -450,7 +458,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "units_release_hold",
             ok,
             f"release by {actor}",
-            lambda: services.units_release_hold(actor=actor, unit_ids=unit_ids),
+            lambda: units_release_hold(actor=actor, unit_ids=unit_ids),
         ):
             for pk in set(unit_ids):
                 self._move([pk], self.model[pk][0], UnitState.AVAILABLE)
@@ -498,7 +506,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "units_move",
             refusal is None,
             refusal or "a move within one holder",
-            lambda: services.units_move(actor=actor, unit_ids=unit_ids, to_location=location),
+            lambda: units_move(actor=actor, unit_ids=unit_ids, to_location=location),
         ):
             for pk in set(unit_ids):
                 self._move([pk], self.model[pk][0], self.model[pk][1])  # custody, state kept
@@ -563,7 +571,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "recall_record",
             ok,
             f"recall by {actor}",
-            lambda: recalls.recall_record(
+            lambda: recall_record(
                 actor=actor,
                 reference=reference,
                 reason="Sterile barrier may be breached",
@@ -599,7 +607,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "recall_return",
             ok,
             f"return by {actor}: {len(quarantined)} quarantined",
-            lambda: recalls.recall_return(
+            lambda: recall_return(
                 actor=actor,
                 recall=Recall.objects.get(pk=pk),
                 reference="RMA-1",
@@ -625,9 +633,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "recall_withdraw",
             ok,
             f"withdraw by {actor}",
-            lambda: recalls.recall_withdraw(
-                actor=actor, recall=Recall.objects.get(pk=pk), reason=reason
-            ),
+            lambda: recall_withdraw(actor=actor, recall=Recall.objects.get(pk=pk), reason=reason),
         ):
             recall["active"] = False
             for u in sorted(recall["units"]):

@@ -7,11 +7,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.selectors import actor_for
-from inventory import services
 from inventory.filters import UnitFilter
 from inventory.forms import ReceiveForm, TransferForm, UdiReceiveForm
 from inventory.models import Location, Transfer, Unit
-from inventory.services import ReceiveLine
+from inventory.services.imports import units_import_csv
+from inventory.services.receiving import ReceiveLine, units_receive
+from inventory.services.transfers import transfer_create
 from tests.factories import DistributorFactory, RepFactory
 from tests.inventory.factories import LocationFactory, ProductFactory, receive_units
 
@@ -34,7 +35,7 @@ def places(org, distributor, rep):
 def _receive(actor, custodian, location):
     product = ProductFactory(organization=actor.organization, tracking="serial")
     line = ReceiveLine(product=product, serial_numbers=["S1"], location=location)
-    return services.units_receive(actor=actor, lines=[line], custodian=custodian)
+    return units_receive(actor=actor, lines=[line], custodian=custodian)
 
 
 @pytest.mark.parametrize("where", ["dock", "trunk", "other_warehouse"])
@@ -64,9 +65,7 @@ def test_a_csv_import_row_naming_another_holders_location_is_refused(
     product = ProductFactory(organization=admin_user.organization, tracking="serial")
     raw = f"catalog_number,serial_number,location\n{product.catalog_number},S9,O warehouse\n"
     with pytest.raises(ValidationError, match="held by"):
-        services.units_import_csv(
-            actor=admin_user, data=raw.encode(), default_custodian=distributor
-        )
+        units_import_csv(actor=admin_user, data=raw.encode(), default_custodian=distributor)
     assert not Unit.objects.exists()
 
 
@@ -76,7 +75,7 @@ def test_a_transfer_to_a_location_the_recipient_does_not_hold_is_refused(
 ):
     units = receive_units(admin_user, distributor, n=1)
     with pytest.raises(ValidationError) as err:
-        services.transfer_create(
+        transfer_create(
             actor=distributor,
             unit_ids=[u.pk for u in units],
             recipient=rep,
@@ -88,7 +87,7 @@ def test_a_transfer_to_a_location_the_recipient_does_not_hold_is_refused(
 
 def test_a_transfer_to_the_recipients_own_location_works(admin_user, distributor, rep, places):
     units = receive_units(admin_user, distributor, n=1)
-    (transfer,) = services.transfer_create(
+    (transfer,) = transfer_create(
         actor=distributor, unit_ids=[units[0].pk], recipient=rep, to_location=places["trunk"]
     )
     assert transfer.to_location_id == places["trunk"].pk
@@ -96,7 +95,7 @@ def test_a_transfer_to_the_recipients_own_location_works(admin_user, distributor
 
 def test_a_transfer_to_org_custody_may_name_an_org_location(admin_user, distributor, places):
     units = receive_units(admin_user, distributor, n=1)
-    (transfer,) = services.transfer_create(
+    (transfer,) = transfer_create(
         actor=admin_user, unit_ids=[units[0].pk], recipient=None, to_location=places["dock"]
     )
     assert transfer.to_location_id == places["dock"].pk

@@ -7,8 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.selectors import forget_actor
-from inventory import services
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
+from inventory.services.locations import location_create, units_move
+from inventory.services.recalls import recall_record
+from inventory.services.transfers import transfer_create
 from tests.factories import RepFactory
 from tests.inventory.factories import LocationFactory, ledger_problems, receive_units
 
@@ -24,7 +26,7 @@ def places(org, distributor, rep):
 
 
 def move(actor, units, location):
-    return services.units_move(actor=actor, unit_ids=[u.pk for u in units], to_location=location)
+    return units_move(actor=actor, unit_ids=[u.pk for u in units], to_location=location)
 
 
 def test_a_move_records_moved_and_changes_only_the_location(admin_user, distributor, places):
@@ -83,7 +85,7 @@ def test_a_rep_of_another_group_cannot_move_it(org, admin_user, distributor, pla
 
 def test_a_unit_in_transit_cannot_move(org, admin_user, distributor, places):
     units = receive_units(admin_user, distributor, n=1, location=places["warehouse"])
-    services.transfer_create(
+    transfer_create(
         actor=distributor, unit_ids=[units[0].pk], recipient=RepFactory(organization=org)
     )
     with pytest.raises(ValidationError, match="in transit"):
@@ -99,18 +101,17 @@ def test_a_unit_already_there_is_refused(admin_user, distributor, places):
 def test_location_holders_default_to_the_distributor_and_to_organization_custody(
     admin_user, distributor
 ):
-    own = services.location_create(actor=distributor, name="Mine", kind="bin")
-    dock = services.location_create(actor=admin_user, name="Dock 2", kind="warehouse")
+    own = location_create(actor=distributor, name="Mine", kind="bin")
+    dock = location_create(actor=admin_user, name="Dock 2", kind="warehouse")
     assert (own.holder_id, dock.holder_id) == (distributor.pk, None)
     with pytest.raises(ValidationError):
-        services.location_create(actor=distributor, name="Org's", kind="bin", holder=None)
+        location_create(actor=distributor, name="Org's", kind="bin", holder=None)
 
 
 def _quarantine(admin_user, units):
-    from inventory import recalls
 
     product = units[0].product
-    return recalls.recall_record(
+    return recall_record(
         actor=admin_user,
         reference="R-MOVE",
         reason="x",

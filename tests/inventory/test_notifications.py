@@ -10,10 +10,16 @@ from django.urls import reverse
 
 from accounts.models import Notification, NotificationKind
 from accounts.services import notification_preferences_set
-from inventory import services
+from inventory.services.holds import units_release_hold
+from inventory.services.transfers import (
+    transfer_accept,
+    transfer_cancel,
+    transfer_create,
+    transfer_decline,
+)
 from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 K = NotificationKind
 
@@ -54,9 +60,7 @@ def units_of(cast, who, n=2):
 
 
 def send(actor, units, recipient):
-    (transfer,) = services.transfer_create(
-        actor=actor, unit_ids=[u.pk for u in units], recipient=recipient
-    )
+    (transfer,) = transfer_create(actor=actor, unit_ids=[u.pk for u in units], recipient=recipient)
     return transfer
 
 
@@ -132,7 +136,7 @@ def test_accepted_tells_the_sender_and_whoever_started_it_for_them(cast, mailout
     transfer = send(cast["dana"], units_of(cast, "riley"), cast["casey"])
     Notification.objects.all().delete()
 
-    services.transfer_accept(actor=cast["casey"], transfer=transfer)
+    transfer_accept(actor=cast["casey"], transfer=transfer)
 
     summary = f"Casey accepted transfer #{transfer.pk} to Casey: 2 units"
     assert told() == {"riley": [summary], "dana": [summary]}
@@ -143,7 +147,7 @@ def test_a_distributor_accepting_for_her_rep_tells_the_rep_the_stock_came_in(cas
     transfer = send(cast["casey"], units_of(cast, "casey"), cast["riley"])
     Notification.objects.all().delete()
 
-    services.transfer_accept(actor=cast["dana"], transfer=transfer)
+    transfer_accept(actor=cast["dana"], transfer=transfer)
 
     assert told(K.TRANSFER_ACCEPTED).keys() == {"casey"}
     assert told(K.STOCK_MOVED) == {
@@ -160,7 +164,7 @@ def test_declined_tells_sender_and_starter_with_the_reason_and_the_hold(
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.transfer_decline(actor=cast["casey"], transfer=transfer, reason="Wrong size")
+        transfer_decline(actor=cast["casey"], transfer=transfer, reason="Wrong size")
 
     assert told(K.TRANSFER_DECLINED) == {
         "riley": [
@@ -181,7 +185,7 @@ def test_declined_tells_a_sender_who_started_it_once(cast):
     transfer = send(cast["riley"], units_of(cast, "riley"), cast["casey"])
     Notification.objects.all().delete()
 
-    services.transfer_decline(actor=cast["drew"], transfer=transfer, reason="Not ours")
+    transfer_decline(actor=cast["drew"], transfer=transfer, reason="Not ours")
 
     assert list(told(K.TRANSFER_DECLINED)) == ["riley"]
     assert len(told(K.TRANSFER_DECLINED)["riley"]) == 1
@@ -191,7 +195,7 @@ def test_cancelled_tells_whoever_it_waited_on_and_the_sender_when_someone_else_c
     transfer = send(cast["dana"], units_of(cast, "riley"), cast["casey"])
     Notification.objects.all().delete()
 
-    services.transfer_cancel(actor=cast["dana"], transfer=transfer)
+    transfer_cancel(actor=cast["dana"], transfer=transfer)
 
     summary = f"Dana cancelled transfer #{transfer.pk} from Riley to Casey: 2 units"
     assert told(K.TRANSFER_CANCELLED) == {"casey": [summary], "drew": [summary], "riley": [summary]}
@@ -203,15 +207,13 @@ def test_held_units_released_tell_their_holders(
     riley_units, sam_units = units_of(cast, "riley"), units_of(cast, "sam", n=1)
     for sender, units in (("riley", riley_units), ("sam", sam_units)):
         transfer = send(cast[sender], units, cast["casey"])
-        services.transfer_decline(actor=cast["casey"], transfer=transfer, reason="No")
+        transfer_decline(actor=cast["casey"], transfer=transfer, reason="No")
     Notification.objects.all().delete()
     run_worker()  # send what earlier steps queued, then look only at what follows
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.units_release_hold(
-            actor=cast["alex"], unit_ids=[u.pk for u in riley_units + sam_units]
-        )
+        units_release_hold(actor=cast["alex"], unit_ids=[u.pk for u in riley_units + sam_units])
 
     summary = "Alex released your units on hold: they are available again"
     assert told(K.HOLD_RELEASED) == {"riley": [summary], "sam": [summary]}
@@ -234,9 +236,7 @@ def test_a_kind_turned_off_still_notifies_in_app_but_sends_no_email(
 def test_a_refused_transfer_tells_nobody(cast, mailoutbox, django_capture_on_commit_callbacks):
     units = units_of(cast, "riley")
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
-        services.transfer_create(
-            actor=cast["casey"], unit_ids=[u.pk for u in units], recipient=cast["dana"]
-        )
+        transfer_create(actor=cast["casey"], unit_ids=[u.pk for u in units], recipient=cast["dana"])
 
     assert told() == {}
     run_worker()  # email leaves through the job queue

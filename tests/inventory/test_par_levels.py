@@ -9,12 +9,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import Notification, NotificationKind
-from inventory import par, recalls, services
 from inventory.models import ParLevel
+from inventory.selectors import par as par_selectors
+from inventory.selectors.par import below_par, par_stock
+from inventory.services import par as par_services
+from inventory.services.locations import units_move
+from inventory.services.par import par_level_set, par_levels_check
+from inventory.services.recalls import recall_record
+from inventory.services.transfers import transfer_create, transfer_decline
 from tests.events.factories import mark_used, open_event
 from tests.factories import DistributorFactory
 from tests.inventory.factories import LocationFactory, ProductFactory, receive_units
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 
 @pytest.fixture
@@ -30,9 +36,7 @@ def setup(org, admin_user, distributor, rep, pooled):
         location=bin_,
         expiration_date=timezone.localdate() + datetime.timedelta(days=100),
     )
-    level = par.par_level_set(
-        actor=distributor, location=bin_, product=product, par=3, reorder_to=5
-    )
+    level = par_level_set(actor=distributor, location=bin_, product=product, par=3, reorder_to=5)
     return {
         "product": product,
         "warehouse": warehouse,
@@ -90,13 +94,11 @@ def test_every_way_out_of_the_location_triggers_the_check(
     unit = setup["units"][0]
     with django_capture_on_commit_callbacks(execute=True):
         if how == "move":
-            services.units_move(
-                actor=distributor, unit_ids=[unit.pk], to_location=setup["warehouse"]
-            )
+            units_move(actor=distributor, unit_ids=[unit.pk], to_location=setup["warehouse"])
         elif how == "transfer":
-            services.transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
+            transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
         else:
-            recalls.recall_record(
+            recall_record(
                 actor=admin_user,
                 reference="R-P",
                 reason="x",
@@ -110,9 +112,9 @@ def test_every_way_out_of_the_location_triggers_the_check(
 
 def test_expired_units_do_not_count_and_the_daily_run_notices(setup, distributor):
     today = timezone.localdate()
-    assert par.par_levels_check(level_ids=[setup["level"].pk], today=today) == []
+    assert par_levels_check(level_ids=[setup["level"].pk], today=today) == []
     expired = today + datetime.timedelta(days=101)
-    alerted_levels = par.par_levels_check(level_ids=[setup["level"].pk], today=expired)
+    alerted_levels = par_levels_check(level_ids=[setup["level"].pk], today=expired)
     assert [lv.pk for lv in alerted_levels] == [setup["level"].pk]
 
 
@@ -120,7 +122,7 @@ def test_the_daily_command_checks_every_level(setup, monkeypatch):
     from django.core.management import call_command
 
     later = timezone.localdate() + datetime.timedelta(days=101)
-    monkeypatch.setattr(par.timezone, "localdate", lambda *a: later)
+    monkeypatch.setattr(par_services.timezone, "localdate", lambda *a: later)
     call_command("par_levels_check")
     assert alerted(setup["level"])
 
@@ -142,7 +144,7 @@ def test_the_proposal_comes_from_the_warehouse_earliest_expiry_first(
     )
     use(rep, setup["units"][:2])
 
-    (row,) = par.below_par(holder=distributor)
+    (row,) = below_par(holder=distributor)
 
     assert (row.count, row.level.pk) == (1, setup["level"].pk)
     assert [u.pk for u in row.proposal] == [early.pk, late.pk]
@@ -152,14 +154,14 @@ def test_the_proposal_comes_from_the_warehouse_earliest_expiry_first(
 def test_a_rep_cannot_set_par_levels_and_another_distributor_neither(setup, org, rep):
     for actor in (rep, DistributorFactory(organization=org)):
         with pytest.raises(PermissionDenied):
-            par.par_level_set(
+            par_level_set(
                 actor=actor, location=setup["bin"], product=setup["product"], par=1, reorder_to=1
             )
 
 
 def test_reorder_to_below_par_is_refused(setup, admin_user):
     with pytest.raises(ValidationError) as info:
-        par.par_level_set(
+        par_level_set(
             actor=admin_user, location=setup["bin"], product=setup["product"], par=4, reorder_to=2
         )
     assert "reorder_to" in info.value.message_dict
@@ -167,7 +169,7 @@ def test_reorder_to_below_par_is_refused(setup, admin_user):
 
 
 def test_an_admin_sets_them_for_any_distributor_location(setup, admin_user):
-    level = par.par_level_set(
+    level = par_level_set(
         actor=admin_user, location=setup["bin"], product=setup["product"], par=2, reorder_to=4
     )
     assert (level.par, level.reorder_to) == (2, 4)
@@ -175,31 +177,31 @@ def test_an_admin_sets_them_for_any_distributor_location(setup, admin_user):
 
 def test_a_unit_declined_back_to_hold_does_not_count(setup, distributor, org):
     other = DistributorFactory(organization=org)
-    (transfer,) = services.transfer_create(
+    (transfer,) = transfer_create(
         actor=distributor, unit_ids=[setup["units"][0].pk], recipient=other
     )
-    services.transfer_decline(actor=other, transfer=transfer, reason="not ordered")
-    assert par.par_stock(level=setup["level"]).count() == 2
+    transfer_decline(actor=other, transfer=transfer, reason="not ordered")
+    assert par_stock(level=setup["level"]).count() == 2
 
 
 def test_the_dashboard_lists_a_capped_number_of_levels_and_says_so(
     setup, org, distributor, client, monkeypatch, django_assert_max_num_queries
 ):
     for _ in range(4):
-        par.par_level_set(
+        par_level_set(
             actor=distributor,
             location=setup["bin"],
             product=ProductFactory(organization=org),
             par=1,
             reorder_to=1,
         )
-    monkeypatch.setattr(par, "BELOW_PAR_SHOWN", 2)
-    rows = par.below_par(holder=distributor)
+    monkeypatch.setattr(par_selectors, "BELOW_PAR_SHOWN", 2)
+    rows = below_par(holder=distributor)
     assert len(rows) == 2 and rows.more
     # Levels, counts and warehouses, then at most two reads per listed level (own warehouses,
     # then others'): the levels left out cost nothing.
     with django_assert_max_num_queries(3 + 2 * 2):
-        par.below_par(holder=distributor)
+        below_par(holder=distributor)
     client.force_login(distributor)
     assert "first 2 locations below par" in client.get("/").content.decode()
 
@@ -211,7 +213,7 @@ def test_the_dashboard_lists_levels_below_par_in_queries_that_do_not_grow_with_t
     from django.test.utils import CaptureQueriesContext
 
     def below_par_level():
-        par.par_level_set(
+        par_level_set(
             actor=distributor,
             location=setup["bin"],
             product=ProductFactory(organization=org),

@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory import par
 from inventory.models import Unit
+from inventory.selectors.par import below_par
+from inventory.services.par import par_level_set
 from tests.inventory.factories import LocationFactory, ProductFactory, receive_units
 
 
@@ -34,16 +35,14 @@ def setup(org, admin_user, distributor):
         )[0]
         for d in (300, 40, 90)
     ]
-    level = par.par_level_set(
-        actor=distributor, location=bin_, product=product, par=3, reorder_to=4
-    )
+    level = par_level_set(actor=distributor, location=bin_, product=product, par=3, reorder_to=4)
     return {"bin": bin_, "mine": mine, "org": org_units, "level": level}
 
 
 def test_an_admin_is_offered_a_move_then_a_transfer_from_organization_custody(
     admin_user, distributor, setup
 ):
-    (row,) = par.below_par(holder=None, viewer=admin_user)
+    (row,) = below_par(holder=None, viewer=admin_user)
     assert row.count == 1
     assert [u.pk for u in row.proposal] == [setup["mine"].pk]  # her own warehouse: a move
     (transfer,) = row.transfers
@@ -54,7 +53,7 @@ def test_an_admin_is_offered_a_move_then_a_transfer_from_organization_custody(
 
 
 def test_a_distributor_is_not_offered_stock_she_cannot_transfer(distributor, setup):
-    (row,) = par.below_par(holder=distributor)
+    (row,) = below_par(holder=distributor)
     assert [u.pk for u in row.proposal] == [setup["mine"].pk]
     assert row.transfers == []
     assert row.short == 2
@@ -94,4 +93,4 @@ def test_the_dashboard_link_prefills_a_transfer_that_fills_the_bin(
     )
     moved = Unit.objects.filter(pk__in=query["unit"])
     assert {(u.custodian_id, u.location_id) for u in moved} == {(distributor.pk, setup["bin"].pk)}
-    assert par.below_par(holder=None, viewer=admin_user) == []  # 3 in the bin: at par
+    assert below_par(holder=None, viewer=admin_user) == []  # 3 in the bin: at par

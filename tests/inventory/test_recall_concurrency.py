@@ -7,10 +7,11 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Notification, NotificationKind
-from events import services as event_services
 from events.models import Event
-from inventory import par, recalls
+from events.services.usage import event_mark_used
 from inventory.models import EntryKind, ParLevel, Recall, Unit, UnitState
+from inventory.services.par import par_level_set
+from inventory.services.recalls import recall_record
 from tests.concurrency import fresh, race
 from tests.events.factories import FacilityFactory, open_event
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
@@ -20,7 +21,7 @@ from tests.inventory.factories import (
     ledger_problems,
     receive_units,
 )
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -52,10 +53,8 @@ def test_mark_used_and_quarantine_at_once_exactly_one_wins(world):
     case = open_event(fresh(riley), facility=FacilityFactory(organization=world["org"]))
 
     outcomes = race(
-        lambda: event_services.event_mark_used(
-            actor=fresh(riley), event=Event(pk=case.pk), unit_ids=[unit.pk]
-        ),
-        lambda: recalls.recall_record(
+        lambda: event_mark_used(actor=fresh(riley), event=Event(pk=case.pk), unit_ids=[unit.pk]),
+        lambda: recall_record(
             actor=fresh(admin),
             reference="R-RACE",
             reason="race",
@@ -85,7 +84,7 @@ def test_two_reps_dropping_a_bin_below_par_at_once_alert_once(world, settings):
     dana, admin, product = world["dana"], world["admin"], world["product"]
     bin_ = LocationFactory(organization=world["org"], holder=dana, name="race bin", kind="bin")
     units = receive_units(admin, dana, n=4, product=product, location=bin_)
-    level = par.par_level_set(actor=dana, location=bin_, product=product, par=4, reorder_to=6)
+    level = par_level_set(actor=dana, location=bin_, product=product, par=4, reorder_to=6)
     facility = FacilityFactory(organization=world["org"])
     cases = {rep: open_event(fresh(world[rep]), facility=facility) for rep in ("riley", "sam")}
     mail.outbox = []
@@ -93,7 +92,7 @@ def test_two_reps_dropping_a_bin_below_par_at_once_alert_once(world, settings):
     outcomes = race(
         *(
             (
-                lambda rep=rep, unit=unit: event_services.event_mark_used(
+                lambda rep=rep, unit=unit: event_mark_used(
                     actor=fresh(world[rep]), event=Event(pk=cases[rep].pk), unit_ids=[unit.pk]
                 )
             )

@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from events import services as event_services
-from inventory import recalls, services
+from events.services.events import event_submit, event_update
+from inventory.services.recalls import recall_record
+from inventory.services.transfers import transfer_create
 from tests.events.factories import mark_used, open_event
 from tests.factories import DistributorFactory
 from tests.inventory.factories import ProductFactory, receive_units
@@ -30,13 +31,13 @@ def instrument(org, admin_user, rep):
         admin_user, rep, n=1, product=product, serial_prefix="RU-", lot_number=LOT
     )
     case = open_event(rep)
-    event_services.event_update(actor=rep, event=case, patient_ref=SECRET)
+    event_update(actor=rep, event=case, patient_ref=SECRET)
     mark_used(rep, case, [unit])
-    event_services.event_submit(actor=rep, event=case)
+    event_submit(actor=rep, event=case)
     unit.refresh_from_db()
     assert (unit.state, unit.custodian_id) == ("available", rep.pk)
     elsewhere = DistributorFactory(organization=org)
-    services.transfer_create(actor=admin_user, unit_ids=[unit.pk], recipient=elsewhere)
+    transfer_create(actor=admin_user, unit_ids=[unit.pk], recipient=elsewhere)
     unit.refresh_from_db()
     assert unit.custodian_id == elsewhere.pk  # an admin speaks for her: done at once
     return {"unit": unit, "product": product, "holder": elsewhere, "case": case}
@@ -82,7 +83,7 @@ def test_the_lookup_export_shows_the_new_holder_the_unit_but_not_the_old_cases_p
 def test_the_recall_page_shows_the_new_holder_the_unit_but_not_the_old_cases_patient(
     client, admin_user, instrument
 ):
-    recall = recalls.recall_record(
+    recall = recall_record(
         actor=admin_user,
         reference="R-P",
         reason="Coating may flake",

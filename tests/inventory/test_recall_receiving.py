@@ -10,9 +10,12 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from inventory import recalls, services
-from inventory.models import CustodyEntry, EntryKind, Job, Location, RecallUnit, Unit, UnitState
-from tests import jobs
+from inventory.models import CustodyEntry, EntryKind, Location, RecallUnit, Unit, UnitState
+from inventory.services.imports import units_import_begin, units_import_csv
+from inventory.services.recalls import recall_record, recall_return, recall_withdraw
+from inventory.services.receiving import unit_receive_udi
+from jobs.models import Job
+from tests import taskqueue
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
 
 GTIN = "00850001230049"
@@ -25,7 +28,7 @@ def screws(org):
 
 @pytest.fixture
 def recall(admin_user, screws):
-    return recalls.recall_record(
+    return recall_record(
         actor=admin_user,
         reference="R-REC",
         reason="Mislabelled length",
@@ -75,15 +78,13 @@ def test_a_lot_received_by_the_form_is_quarantined_and_the_page_says_so(
 
 
 def test_a_scanned_udi_of_a_recalled_lot_is_quarantined(admin_user, rep, recall):
-    unit = services.unit_receive_udi(
-        actor=admin_user, raw=f"(01){GTIN}(17)301231(10)BAD", custodian=rep
-    )
+    unit = unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(17)301231(10)BAD", custodian=rep)
     _assert_quarantined_on_receipt([unit], recall, rep)
 
 
 def test_a_recalled_serial_is_quarantined_and_keeps_its_location(admin_user, org, recall):
     shelf = Location.objects.create(organization=org, name="Returns shelf")
-    unit = services.unit_receive_udi(
+    unit = unit_receive_udi(
         actor=admin_user, raw=f"(01){GTIN}(10)OK(21)SN-BAD", custodian=None, location=shelf
     )
     _assert_quarantined_on_receipt([unit], recall, None)
@@ -98,7 +99,7 @@ def test_a_csv_import_quarantines_only_the_recalled_rows(org, admin_user, distri
         b"SCR-9,,GOOD,2030-01-01,2\n"
         b"PL-1,,BAD,2030-01-01,1\n"
     )
-    units = services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+    units = units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
     bad = [u for u in units if u.lot_number == "BAD" and u.product_id == recall.product_id]
     _assert_quarantined_on_receipt(bad, recall, distributor)
     good = Unit.objects.exclude(pk__in=[u.pk for u in bad])
@@ -114,9 +115,9 @@ def test_a_background_import_quarantines_the_recalled_rows(
         b"catalog_number,serial_number,lot_number,expiration_date,quantity\n"
         b"SCR-9,,BAD,2030-01-01,3\n"
     )
-    job = services.units_import_begin(actor=admin_user, data=data, default_custodian=distributor)
+    job = units_import_begin(actor=admin_user, data=data, default_custodian=distributor)
     assert isinstance(job, Job)
-    jobs.run_worker()
+    taskqueue.run_worker()
     job.refresh_from_db()
     assert job.status == Job.Status.DONE
     _assert_quarantined_on_receipt(list(Unit.objects.all()), recall, distributor)
@@ -128,7 +129,7 @@ def test_a_withdrawn_recall_another_lot_or_another_product_quarantines_nothing(
     plates = ProductFactory(organization=org, lot_tracked=True)
     other_product = receive_units(admin_user, distributor, n=1, product=plates, lot_number="BAD")
     other_lot = receive_units(admin_user, distributor, n=1, product=screws, lot_number="GOOD")
-    recalls.recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot")
+    recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot")
     after = receive_units(admin_user, distributor, n=1, product=screws, lot_number="BAD")
     for unit in [*other_product, *other_lot, *after]:
         assert Unit.objects.get(pk=unit.pk).state == UnitState.AVAILABLE
@@ -139,7 +140,7 @@ def test_units_quarantined_on_receipt_are_returned_with_the_rest(
     admin_user, distributor, screws, recall
 ):
     late = receive_units(admin_user, distributor, n=2, product=screws, lot_number="BAD")
-    shipment = recalls.recall_return(
+    shipment = recall_return(
         actor=admin_user, recall=recall, reference="RMA-1", returned_on=datetime.date(2026, 3, 9)
     )
     assert set(shipment.units.values_list("unit_id", flat=True)) == {u.pk for u in late}
@@ -153,7 +154,7 @@ def test_withdrawing_puts_units_quarantined_on_receipt_back_to_available(
     admin_user, distributor, screws, recall
 ):
     late = receive_units(admin_user, distributor, n=2, product=screws, lot_number="BAD")
-    recalls.recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot")
+    recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot")
     assert {u.state for u in Unit.objects.filter(pk__in=[u.pk for u in late])} == {
         UnitState.AVAILABLE
     }

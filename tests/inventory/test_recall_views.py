@@ -8,8 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory import recalls
 from inventory.models import Unit, UnitState
+from inventory.selectors import recalls as recall_selectors
+from inventory.services.recalls import recall_record
+from inventory.views import recalls as recall_views
 from tests.events.factories import PhysicianFactory, mark_used, open_event
 from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
@@ -99,7 +101,7 @@ def test_the_export_neutralizes_formulas_and_lists_cases(client, admin_user, lot
 
 
 def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
-    recall = recalls.recall_record(
+    recall = recall_record(
         actor=admin_user,
         reference="R-V",
         reason="x",
@@ -126,7 +128,7 @@ def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
 
 
 def test_a_distributor_of_another_group_does_not_see_the_recall(client, org, admin_user, lot):
-    recall = recalls.recall_record(
+    recall = recall_record(
         actor=admin_user,
         reference="R-W",
         reason="x",
@@ -142,7 +144,7 @@ def test_a_distributor_of_another_group_does_not_see_the_recall(client, org, adm
 
 
 def _recall(admin_user, lot, reference="R-S"):
-    return recalls.recall_record(
+    return recall_record(
         actor=admin_user,
         reference=reference,
         reason="x",
@@ -211,7 +213,7 @@ def test_an_admin_pages_every_unit_of_the_recall(client, admin_user, lot):
 def test_the_recall_page_caps_its_cases_and_says_so(
     client, admin_user, rep, lot, settings, monkeypatch
 ):
-    monkeypatch.setattr(recalls, "CASES_SHOWN", 1)
+    monkeypatch.setattr(recall_selectors, "CASES_SHOWN", 1)
     mark_used(rep, open_event(rep), lot["units"]["riley"][1:])
     recall = _recall(admin_user, lot)
     client.force_login(admin_user)
@@ -245,7 +247,6 @@ def test_a_return_with_only_unreadable_units_is_refused_and_returns_nothing(
 
 
 def test_a_capped_lookup_export_says_so_in_its_last_row(client, admin_user, lot, monkeypatch):
-    from inventory import recall_views
 
     monkeypatch.setattr(recall_views, "EXPORT_LIMIT", 5)
     client.force_login(admin_user)
@@ -266,7 +267,6 @@ def test_a_long_numeric_lot_starting_with_01_is_looked_up_as_a_lot(client, admin
 def test_the_lookup_page_lists_a_capped_number_of_cases_and_says_so(
     client, admin_user, lot, monkeypatch
 ):
-    from inventory import recall_views
 
     client.force_login(admin_user)
     page = client.get(LOOKUP, {"code": "=L1"}).content.decode()

@@ -8,8 +8,9 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from inventory import recalls, services
 from inventory.models import CustodyEntry, EntryKind, Recall, RecallReturn, Unit, UnitState
+from inventory.services.recalls import recall_record, recall_return, recall_withdraw
+from inventory.services.transfers import transfer_create, transfer_decline
 from tests.factories import RepFactory
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
 
@@ -17,7 +18,7 @@ TODAY = datetime.date(2026, 3, 1)
 
 
 def record(admin, product, reference):
-    return recalls.recall_record(
+    return recall_record(
         actor=admin,
         reference=reference,
         reason="Sterile barrier may be breached",
@@ -29,7 +30,7 @@ def record(admin, product, reference):
 
 
 def withdraw(admin, recall, reason="Wrong lot on the notice"):
-    return recalls.recall_withdraw(actor=admin, recall=recall, reason=reason)
+    return recall_withdraw(actor=admin, recall=recall, reason=reason)
 
 
 def state(unit):
@@ -50,10 +51,8 @@ def test_withdrawing_a_second_recall_restores_the_hold_it_found_not_the_first_re
     assert state(unit) == UnitState.AVAILABLE
     # A declined transfer puts it on hold with the distributor...
     stranger = RepFactory(organization=org)
-    (transfer,) = services.transfer_create(
-        actor=distributor, unit_ids=[unit.pk], recipient=stranger
-    )
-    services.transfer_decline(actor=stranger, transfer=transfer, reason="not my size")
+    (transfer,) = transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=stranger)
+    transfer_decline(actor=stranger, transfer=transfer, reason="not my size")
     assert state(unit) == UnitState.HOLD
     # ...where a second recall finds and quarantines it.
     second = record(admin_user, product, "R-B")
@@ -81,7 +80,7 @@ def test_a_withdrawn_recall_refuses_a_return_even_of_units_another_recall_keeps_
     assert {state(u) for u in units} == {UnitState.QUARANTINED}
 
     with pytest.raises(ValidationError) as refused:
-        recalls.recall_return(actor=admin_user, recall=first, reference="RMA-1", returned_on=TODAY)
+        recall_return(actor=admin_user, recall=first, reference="RMA-1", returned_on=TODAY)
 
     assert "Recall R-A was withdrawn." in refused.value.messages
     assert not RecallReturn.objects.exists()
@@ -119,7 +118,7 @@ def test_returned_units_stay_returned_when_their_recall_is_withdrawn(
     units = receive_units(admin_user, distributor, n=3, product=product, lot_number="BAD")
     returned, kept = units[:2], units[2]
     recall = record(admin_user, product, "R-A")
-    recalls.recall_return(
+    recall_return(
         actor=admin_user,
         recall=recall,
         reference="RMA-1",

@@ -10,14 +10,28 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Notification, NotificationKind
-from events import services as event_services
 from events.models import EventStatus
-from inventory import recalls, services
+from events.services.events import event_submit
+from events.services.usage import event_unmark
 from inventory.models import CustodyEntry, EntryKind, Recall, RecallUnit, Unit, UnitState
+from inventory.selectors.recalls import recall_progress
+from inventory.services.ledger import lock_units
+from inventory.services.recalls import (
+    recall_recipients,
+    recall_record,
+    recall_return,
+    recall_withdraw,
+)
+from inventory.services.transfers import (
+    transfer_accept,
+    transfer_cancel,
+    transfer_create,
+    transfer_decline,
+)
 from tests.events.factories import FacilityFactory, PhysicianFactory, mark_used, open_event
 from tests.factories import RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
-from tests.jobs import run_worker
+from tests.taskqueue import run_worker
 
 TODAY = datetime.date(2026, 3, 1)
 
@@ -37,7 +51,7 @@ def states(*units):
 
 
 def record(admin, product, lots=(), serials=(), reference="R-2026-01", **extra):
-    return recalls.recall_record(
+    return recall_record(
         actor=admin,
         reference=reference,
         reason="Sterile barrier may be breached",
@@ -125,7 +139,7 @@ def test_bad_recall_input_is_refused_by_field_and_changes_nothing(
         **change,
     }
     with pytest.raises(ValidationError) as info:
-        recalls.recall_record(**args)
+        recall_record(**args)
     assert field in info.value.message_dict
     assert not Recall.objects.exists()
     assert set(states(*world["bad"]["dana"])) == {UnitState.AVAILABLE}
@@ -167,14 +181,12 @@ def test_holders_and_representatives_of_open_cases_are_told(
     (consumed,) = receive_units(admin_user, past_rep, n=1, product=product, lot_number="BAD")
     past = open_event(past_rep)
     mark_used(past_rep, past, [consumed])
-    event_services.event_submit(actor=past_rep, event=past)
+    event_submit(actor=past_rep, event=past)
 
     with django_capture_on_commit_callbacks(execute=True):
         recall = record(admin_user, product, lots=["BAD"])
 
-    recipients = recalls.recall_recipients(
-        recall=recall, units=fresh(on_case, with_rep, used, consumed)
-    )
+    recipients = recall_recipients(recall=recall, units=fresh(on_case, with_rep, used, consumed))
     assert {u.pk for u in recipients} == {distributor.pk, rep.pk, other_rep.pk}
     told = Notification.objects.filter(kind=NotificationKind.RECALL, recall_id=recall.pk)
     assert sorted(told.values_list("user_id", flat=True)) == sorted(
@@ -218,9 +230,7 @@ def test_a_quarantined_unit_cannot_be_transferred_to_a_person(
 ):
     unit = world["bad"]["riley"][0]
     record(admin_user, product, lots=["BAD"], reference="R-57")
-    message = refused(
-        lambda: services.transfer_create(actor=rep, unit_ids=[unit.pk], recipient=distributor)
-    )
+    message = refused(lambda: transfer_create(actor=rep, unit_ids=[unit.pk], recipient=distributor))
     assert "recall R-57" in message
     assert states(unit) == [UnitState.QUARANTINED]
 
@@ -231,7 +241,7 @@ def test_a_quarantined_unit_goes_back_to_organization_custody_and_stays_quaranti
     unit = world["bad"]["riley"][0]
     record(admin_user, product, lots=["BAD"])
 
-    (transfer,) = services.transfer_create(actor=rep, unit_ids=[unit.pk], recipient=None)
+    (transfer,) = transfer_create(actor=rep, unit_ids=[unit.pk], recipient=None)
 
     (unit,) = fresh(unit)
     assert (unit.custodian_id, unit.state) == (None, UnitState.QUARANTINED)
@@ -243,7 +253,7 @@ def test_recalled_and_good_units_do_not_travel_back_together(admin_user, rep, pr
     unit, good = world["bad"]["riley"][0], world["good"][0]
     record(admin_user, product, lots=["BAD"])
     message = refused(
-        lambda: services.transfer_create(actor=rep, unit_ids=[unit.pk, good.pk], recipient=None)
+        lambda: transfer_create(actor=rep, unit_ids=[unit.pk, good.pk], recipient=None)
     )
     assert "on their own transfer" in message
 
@@ -256,31 +266,27 @@ def pending(org, admin_user, rep, product, world):
     """Riley sends two BAD units to another rep (pending), then the recall is recorded."""
     other = RepFactory(organization=org)
     units = world["bad"]["riley"]
-    (transfer,) = services.transfer_create(
-        actor=rep, unit_ids=[u.pk for u in units], recipient=other
-    )
+    (transfer,) = transfer_create(actor=rep, unit_ids=[u.pk for u in units], recipient=other)
     recall = record(admin_user, product, lots=["BAD"], reference="R-60")
     return {"transfer": transfer, "units": units, "other": other, "recall": recall}
 
 
 def test_a_pending_transfer_with_a_recalled_unit_cannot_be_accepted(pending):
     assert states(*pending["units"]) == [UnitState.IN_TRANSIT] * 2
-    message = refused(
-        lambda: services.transfer_accept(actor=pending["other"], transfer=pending["transfer"])
-    )
+    message = refused(lambda: transfer_accept(actor=pending["other"], transfer=pending["transfer"]))
     assert "recall R-60" in message
     assert states(*pending["units"]) == [UnitState.IN_TRANSIT] * 2
 
 
 def test_cancelling_it_quarantines_the_units_with_the_sender(rep, pending):
-    services.transfer_cancel(actor=rep, transfer=pending["transfer"])
+    transfer_cancel(actor=rep, transfer=pending["transfer"])
     assert states(*pending["units"]) == [UnitState.QUARANTINED] * 2
     assert {u.custodian_id for u in fresh(*pending["units"])} == {rep.pk}
     assert ledger_problems() == []
 
 
 def test_declining_it_quarantines_the_units(rep, pending):
-    services.transfer_decline(actor=pending["other"], transfer=pending["transfer"], reason="no")
+    transfer_decline(actor=pending["other"], transfer=pending["transfer"], reason="no")
     assert states(*pending["units"]) == [UnitState.QUARANTINED] * 2
     last = CustodyEntry.objects.filter(unit=pending["units"][0]).order_by("-sequence").first()
     assert (last.kind, last.recall_id) == (EntryKind.QUARANTINED, pending["recall"].pk)
@@ -302,20 +308,20 @@ def allocated(org, admin_user, rep, product, world):
 
 def test_an_allocated_unit_is_listed_for_action_never_pulled(admin_user, allocated):
     assert states(allocated["unit"]) == [UnitState.ALLOCATED]
-    progress = recalls.recall_progress(recall=allocated["recall"], user=admin_user)
+    progress = recall_progress(recall=allocated["recall"], user=admin_user)
     assert [c.event_id for c in progress.open_cases] == [allocated["case"].pk]
     assert progress.surgeons == ["Dr. Hale"]
 
 
 def test_the_case_can_still_be_submitted(rep, allocated):
-    case = event_services.event_submit(actor=rep, event=allocated["case"])
+    case = event_submit(actor=rep, event=allocated["case"])
     assert case.status == EventStatus.SUBMITTED
     assert states(allocated["unit"]) == [UnitState.INACTIVE]
     assert ledger_problems() == []
 
 
 def test_unmarking_a_recalled_unit_quarantines_it(rep, allocated):
-    event_services.event_unmark(actor=rep, event=allocated["case"], unit_ids=[allocated["unit"].pk])
+    event_unmark(actor=rep, event=allocated["case"], unit_ids=[allocated["unit"].pk])
     assert states(allocated["unit"]) == [UnitState.QUARANTINED]
     assert ledger_problems() == []
 
@@ -328,15 +334,13 @@ def test_an_admin_returns_every_quarantined_unit_in_one_action(admin_user, produ
     affected = [u for units in world["bad"].values() for u in units]
     custodians = [u.custodian_id for u in affected]
 
-    shipment = recalls.recall_return(
-        actor=admin_user, recall=recall, reference="RMA-9", returned_on=TODAY
-    )
+    shipment = recall_return(actor=admin_user, recall=recall, reference="RMA-9", returned_on=TODAY)
 
     assert states(*affected) == [UnitState.INACTIVE] * 5
     assert [u.custodian_id for u in fresh(*affected)] == custodians
     assert shipment.units.count() == 5
     assert CustodyEntry.objects.filter(kind=EntryKind.RETURNED, recall=recall).count() == 5
-    progress = recalls.recall_progress(recall=recall, user=admin_user)
+    progress = recall_progress(recall=recall, user=admin_user)
     assert (progress.found, progress.quarantined, progress.returned) == (5, 0, 5)
     assert [(r.reference, r.unit_count) for r in progress.returns] == [("RMA-9", 5)]
     assert ledger_problems() == []
@@ -348,7 +352,7 @@ def test_returning_a_unit_the_recall_does_not_name_is_refused_as_not_found(
     recall = record(admin_user, product, lots=["BAD"])
     good = world["good"][0]
     message = refused(
-        lambda: recalls.recall_return(
+        lambda: recall_return(
             actor=admin_user,
             recall=recall,
             reference="RMA",
@@ -367,7 +371,7 @@ def test_returning_a_unit_the_recall_found_but_did_not_quarantine_is_refused(
     mark_used(rep, open_event(rep), [used])
     recall = record(admin_user, product, lots=["BAD"])
     message = refused(
-        lambda: recalls.recall_return(
+        lambda: recall_return(
             actor=admin_user, recall=recall, reference="RMA", returned_on=TODAY, unit_ids=[used.pk]
         )
     )
@@ -378,7 +382,7 @@ def test_returning_a_unit_the_recall_found_but_did_not_quarantine_is_refused(
 def test_returning_an_empty_selection_is_refused(admin_user, product, world):
     recall = record(admin_user, product, lots=["BAD"])
     message = refused(
-        lambda: recalls.recall_return(
+        lambda: recall_return(
             actor=admin_user, recall=recall, reference="RMA", returned_on=TODAY, unit_ids=[]
         )
     )
@@ -389,9 +393,7 @@ def test_returning_an_empty_selection_is_refused(admin_user, product, world):
 def test_only_an_admin_returns(distributor, admin_user, product, world):
     recall = record(admin_user, product, lots=["BAD"])
     refused(
-        lambda: recalls.recall_return(
-            actor=distributor, recall=recall, reference="RMA", returned_on=TODAY
-        ),
+        lambda: recall_return(actor=distributor, recall=recall, reference="RMA", returned_on=TODAY),
         PermissionDenied,
     )
 
@@ -401,12 +403,12 @@ def test_withdrawing_puts_each_unit_back_in_its_previous_state(
 ):
     held = world["bad"]["dana"][1]
     other = RepFactory(organization=org)
-    (transfer,) = services.transfer_create(actor=distributor, unit_ids=[held.pk], recipient=other)
-    services.transfer_decline(actor=other, transfer=transfer, reason="wrong size")
+    (transfer,) = transfer_create(actor=distributor, unit_ids=[held.pk], recipient=other)
+    transfer_decline(actor=other, transfer=transfer, reason="wrong size")
     assert states(held) == [UnitState.HOLD]
     recall = record(admin_user, product, lots=["BAD"])
 
-    recalls.recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot on the notice")
+    recall_withdraw(actor=admin_user, recall=recall, reason="Wrong lot on the notice")
 
     assert states(held) == [UnitState.HOLD]
     assert states(world["bad"]["dana"][0], *world["bad"]["riley"]) == [UnitState.AVAILABLE] * 3
@@ -422,10 +424,10 @@ def test_withdrawing_puts_each_unit_back_in_its_previous_state(
 def test_a_unit_another_active_recall_names_stays_quarantined(admin_user, product, world):
     first = record(admin_user, product, lots=["BAD"], reference="R-A")
     record(admin_user, product, lots=["BAD"], reference="R-B")
-    recalls.recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
+    recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
     assert set(states(*world["bad"]["dana"])) == {UnitState.QUARANTINED}
     message = refused(
-        lambda: services.transfer_create(
+        lambda: transfer_create(
             actor=admin_user,
             unit_ids=[world["bad"]["dana"][0].pk],
             recipient=UserFactory(organization=admin_user.organization, distributor=True),
@@ -441,7 +443,7 @@ def test_a_reusable_recalled_unit_back_from_a_submitted_case_is_quarantined(org,
     mark_used(rep, case, [unit])
     record(admin_user, instrument, lots=["BAD"])
 
-    event_services.event_submit(actor=rep, event=case)
+    event_submit(actor=rep, event=case)
 
     assert states(unit) == [UnitState.QUARANTINED]
     assert ledger_problems() == []
@@ -453,7 +455,7 @@ def test_a_unit_of_another_organization_is_not_found_and_not_named(admin_user, p
     foreign_product = ProductFactory(organization=stranger.organization, lot_tracked=True)
     (foreign,) = receive_units(stranger, None, n=1, product=foreign_product, lot_number="SECRET")
     message = refused(
-        lambda: recalls.recall_return(
+        lambda: recall_return(
             actor=admin_user,
             recall=recall,
             reference="RMA",
@@ -471,7 +473,7 @@ def test_lock_units_never_locks_another_organizations_units(admin_user, product,
     foreign_product = ProductFactory(organization=stranger.organization, lot_tracked=True)
     (foreign,) = receive_units(stranger, None, n=1, product=foreign_product, lot_number="X")
     mine = world["good"][0]
-    locked = services.lock_units([foreign.pk, mine.pk], organization_id=admin_user.organization_id)
+    locked = lock_units([foreign.pk, mine.pk], organization_id=admin_user.organization_id)
     assert [u.pk for u in locked] == [mine.pk]
 
 
@@ -480,7 +482,7 @@ def test_withdrawing_two_overlapping_recalls_restores_each_unit(admin_user, prod
     first = record(admin_user, product, lots=["BAD"], reference="R-A")
     second = record(admin_user, product, lots=["BAD"], reference="R-B")
     for recall in (first, second) if order == "first-then-second" else (second, first):
-        recalls.recall_withdraw(actor=admin_user, recall=recall, reason="duplicate")
+        recall_withdraw(actor=admin_user, recall=recall, reason="duplicate")
     assert set(states(*world["bad"]["dana"], *world["bad"]["riley"])) == {UnitState.AVAILABLE}
     assert ledger_problems() == []
 
@@ -490,12 +492,12 @@ def test_withdrawing_a_later_recall_restores_the_state_before_an_earlier_ones_qu
 ):
     held = world["bad"]["dana"][1]
     other = RepFactory(organization=org)
-    (transfer,) = services.transfer_create(actor=distributor, unit_ids=[held.pk], recipient=other)
-    services.transfer_decline(actor=other, transfer=transfer, reason="wrong size")
+    (transfer,) = transfer_create(actor=distributor, unit_ids=[held.pk], recipient=other)
+    transfer_decline(actor=other, transfer=transfer, reason="wrong size")
     first = record(admin_user, product, lots=["BAD"], reference="R-A")
     second = record(admin_user, product, lots=["BAD"], reference="R-B")
-    recalls.recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
-    recalls.recall_withdraw(actor=admin_user, recall=second, reason="duplicate")
+    recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
+    recall_withdraw(actor=admin_user, recall=second, reason="duplicate")
     assert states(held) == [UnitState.HOLD]
     assert ledger_problems() == []
 
@@ -531,7 +533,7 @@ def test_withdrawing_the_last_recall_naming_a_unit_frees_it_though_another_quara
 ):
     first = record(admin_user, product, lots=["BAD"], reference="R-A")
     second = record(admin_user, product, lots=["BAD"], reference="R-B")  # already quarantined
-    recalls.recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
-    recalls.recall_withdraw(actor=admin_user, recall=second, reason="wrong lot too")
+    recall_withdraw(actor=admin_user, recall=first, reason="duplicate")
+    recall_withdraw(actor=admin_user, recall=second, reason="wrong lot too")
     assert set(states(*world["bad"]["dana"])) == {UnitState.AVAILABLE}
     assert ledger_problems() == []

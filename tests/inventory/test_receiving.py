@@ -7,9 +7,9 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from inventory import services
 from inventory.models import CustodyEntry, EntryKind, Product, Unit, UnitState
-from inventory.services import ReceiveLine
+from inventory.services.imports import units_import_csv
+from inventory.services.receiving import ReceiveLine, unit_receive_udi, units_receive
 from tests.factories import OrganizationFactory, RepFactory
 from tests.inventory.factories import (
     LocationFactory,
@@ -49,7 +49,7 @@ def test_serial_tracked_units_are_received_one_per_serial_with_a_received_entry(
     location = LocationFactory(
         organization=admin_user.organization, name="Riley's trunk", holder=rep
     )
-    units = services.units_receive(
+    units = units_receive(
         actor=admin_user,
         lines=[
             ReceiveLine(
@@ -81,7 +81,7 @@ def test_serial_tracked_units_are_received_one_per_serial_with_a_received_entry(
 
 def test_serial_tracked_product_needs_serial_numbers(admin_user, rep, serial_product):
     with pytest.raises(ValidationError) as exc:
-        services.units_receive(
+        units_receive(
             actor=admin_user,
             lines=[ReceiveLine(product=serial_product, lot_number="L1", quantity=3)],
             custodian=rep,
@@ -93,7 +93,7 @@ def test_serial_tracked_product_needs_serial_numbers(admin_user, rep, serial_pro
 
 def test_serial_count_must_match_the_quantity(admin_user, rep, serial_product):
     with pytest.raises(ValidationError, match="quantity 3 does not match 2 serial"):
-        services.units_receive(
+        units_receive(
             actor=admin_user,
             lines=[ReceiveLine(product=serial_product, serial_numbers=["A", "B"], quantity=3)],
             custodian=rep,
@@ -102,7 +102,7 @@ def test_serial_count_must_match_the_quantity(admin_user, rep, serial_product):
 
 
 def test_lot_quantity_creates_that_many_units(admin_user, distributor, lot_product):
-    units = services.units_receive(
+    units = units_receive(
         actor=admin_user,
         lines=[
             ReceiveLine(product=lot_product, lot_number="LOT-9", quantity=5, expiration_date=EXPIRY)
@@ -122,7 +122,7 @@ def test_lot_quantity_creates_that_many_units(admin_user, distributor, lot_produ
 
 def test_lot_tracked_product_needs_a_lot_number(admin_user, rep, lot_product):
     with pytest.raises(ValidationError, match="SCR-200 is tracked by lot: give the lot number"):
-        services.units_receive(
+        units_receive(
             actor=admin_user, lines=[ReceiveLine(product=lot_product, quantity=2)], custodian=rep
         )
     assert nothing_received()
@@ -131,7 +131,7 @@ def test_lot_tracked_product_needs_a_lot_number(admin_user, rep, lot_product):
 @pytest.mark.parametrize("quantity", [0, -1, 1001])
 def test_lot_quantity_must_be_sensible(admin_user, rep, lot_product, quantity):
     with pytest.raises(ValidationError, match="between 1 and 1,000"):
-        services.units_receive(
+        units_receive(
             actor=admin_user,
             lines=[ReceiveLine(product=lot_product, lot_number="L", quantity=quantity)],
             custodian=rep,
@@ -146,7 +146,7 @@ def test_duplicate_serials_in_the_input_and_on_record_are_all_listed_and_nothing
     before = (Unit.objects.count(), CustodyEntry.objects.count())
 
     with pytest.raises(ValidationError) as exc:
-        services.units_receive(
+        units_receive(
             actor=admin_user,
             lines=[
                 ReceiveLine(product=serial_product, serial_numbers=["N1", "N2", "N1"]),
@@ -215,7 +215,7 @@ def test_products_and_locations_of_another_organization_are_unknown(admin_user, 
     foreign_location = LocationFactory(organization=foreign_org)
 
     with pytest.raises(ValidationError) as exc:
-        services.units_receive(
+        units_receive(
             actor=admin_user,
             lines=[
                 ReceiveLine(product=foreign_product, lot_number="L", quantity=1),
@@ -243,7 +243,7 @@ def test_scanned_udi_finds_the_product_by_gtin_and_fills_lot_serial_and_expiry(a
     product = ProductFactory(organization=admin_user.organization, gtin=GTIN)
     raw = f"(01){GTIN}(17)270131(10)LOT1(21)SER1"
 
-    unit = services.unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
+    unit = unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
 
     unit.refresh_from_db()
     assert unit.product == product
@@ -260,7 +260,7 @@ def test_scanned_udi_finds_the_product_by_gtin_and_fills_lot_serial_and_expiry(a
 def test_raw_scanner_output_with_group_separators_is_received(admin_user, rep):
     ProductFactory(organization=admin_user.organization, gtin=GTIN, lot_tracked=True)
 
-    unit = services.unit_receive_udi(
+    unit = unit_receive_udi(
         actor=admin_user, raw=f"]d201{GTIN}17270131" + "10LOT2\x1d21S-9", custodian=rep
     )
 
@@ -270,7 +270,7 @@ def test_raw_scanner_output_with_group_separators_is_received(admin_user, rep):
 def test_lot_tracked_product_is_received_from_a_udi_without_serial(admin_user, rep):
     ProductFactory(organization=admin_user.organization, gtin=GTIN, lot_tracked=True)
 
-    unit = services.unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(10)LOT3", custodian=rep)
+    unit = unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(10)LOT3", custodian=rep)
 
     assert (unit.lot_number, unit.serial_number, unit.expiration_date) == ("LOT3", "", None)
 
@@ -281,7 +281,7 @@ def test_udi_with_an_unknown_gtin_is_refused(admin_user, rep):
     ProductFactory(organization=OrganizationFactory(), gtin=GTIN)
 
     with pytest.raises(ValidationError) as exc:
-        services.unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(21)S1", custodian=rep)
+        unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(21)S1", custodian=rep)
 
     assert messages_of(exc) == [
         f"No product in the catalog has GTIN {GTIN}. Add the GTIN to the product first."
@@ -298,7 +298,7 @@ def test_malformed_udi_is_refused_next_to_the_udi_field(admin_user, rep, raw):
     ProductFactory(organization=admin_user.organization, gtin=GTIN)
 
     with pytest.raises(ValidationError) as exc:
-        services.unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
+        unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
 
     assert list(exc.value.message_dict) == ["udi"]
     assert nothing_received()
@@ -310,7 +310,7 @@ def test_serial_tracked_product_scanned_without_serial_is_refused(admin_user, re
     )
 
     with pytest.raises(ValidationError) as exc:
-        services.unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(10)LOT1", custodian=rep)
+        unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(10)LOT1", custodian=rep)
 
     assert exc.value.message_dict == {
         "udi": ["KN-1 is serial-tracked but the barcode has no serial (21)."]
@@ -321,10 +321,10 @@ def test_serial_tracked_product_scanned_without_serial_is_refused(admin_user, re
 def test_scanning_the_same_serial_twice_receives_it_once(admin_user, rep):
     ProductFactory(organization=admin_user.organization, gtin=GTIN, catalog_number="KN-2")
     raw = f"(01){GTIN}(21)SER1"
-    services.unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
+    unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
 
     with pytest.raises(ValidationError, match="KN-2 serial SER1 is already on record"):
-        services.unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
+        unit_receive_udi(actor=admin_user, raw=raw, custodian=rep)
 
     assert Unit.objects.count() == 1
 
@@ -333,7 +333,7 @@ def test_reps_cannot_receive_by_scan(rep):
     ProductFactory(organization=rep.organization, gtin=GTIN)
 
     with pytest.raises(PermissionDenied):
-        services.unit_receive_udi(actor=rep, raw=f"(01){GTIN}(21)S1", custodian=rep)
+        unit_receive_udi(actor=rep, raw=f"(01){GTIN}(21)S1", custodian=rep)
     assert nothing_received()
 
 
@@ -356,7 +356,7 @@ def test_good_csv_creates_every_unit(admin_user, distributor, rep, serial_produc
         "SCR-200,,LOT-B,,,,organization",
     )
 
-    units = services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+    units = units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     assert len(units) == 6
     rows = set(
@@ -395,7 +395,7 @@ def test_csv_with_several_bad_rows_reports_each_line_and_creates_nothing(
     )
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     messages = messages_of(exc)
     assert sorted(m.split(":")[0] for m in messages) == [f"Line {n}" for n in range(3, 10)]
@@ -413,7 +413,7 @@ def test_csv_row_with_several_problems_reports_them_on_one_line(admin_user, dist
     data = csv_bytes("catalog_number,expiration_date,quantity", "NOPE,2027-13-01,x")
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     assert messages_of(exc) == [
         "Line 2: unknown catalog number 'NOPE'; expiration_date '2027-13-01' is not "
@@ -432,7 +432,7 @@ def test_csv_duplicate_serial_across_rows_is_reported_even_for_different_holders
     )
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     assert messages_of(exc) == ["Line 4: serial S-1 appears twice (also on line 2)."]
     assert nothing_received()
@@ -446,7 +446,7 @@ def test_csv_serial_already_on_record_is_reported_with_its_line(
     data = csv_bytes("catalog_number,serial_number", "KN-100,S-9", "KN-100,S-1")
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     assert messages_of(exc) == ["Line 3: KN-100 serial S-1 is already on record."]
     assert Unit.objects.count() == before
@@ -462,7 +462,7 @@ def test_csv_good_rows_for_one_holder_are_not_kept_when_another_holders_rows_fai
     )
 
     with pytest.raises(ValidationError, match="Line 3"):
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=None)
+        units_import_csv(actor=admin_user, data=data, default_custodian=None)
 
     assert nothing_received()
 
@@ -480,7 +480,7 @@ def test_csv_with_a_bad_header_is_refused(admin_user, distributor, serial_produc
     data = csv_bytes(header, "KN-100,S-1,L1")
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     assert message in messages_of(exc)[0]
     assert nothing_received()
@@ -490,13 +490,13 @@ def test_csv_that_is_not_utf8_is_refused(admin_user, distributor, lot_product):
     data = "catalog_number,lot_number\nSCR-200,Lötnummer\n".encode("latin-1")
 
     with pytest.raises(ValidationError, match="not UTF-8"):
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
     assert nothing_received()
 
 
 def test_csv_with_a_header_and_no_rows_is_refused(admin_user, distributor):
     with pytest.raises(ValidationError, match="no rows"):
-        services.units_import_csv(
+        units_import_csv(
             actor=admin_user, data=csv_bytes("catalog_number"), default_custodian=distributor
         )
 
@@ -513,7 +513,7 @@ def test_csv_naming_a_deactivated_holder_reports_the_line(
     )
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
 
     assert any(m.startswith("Line 3:") and "deactivated" in m for m in messages_of(exc)), (
         messages_of(exc)
@@ -524,7 +524,7 @@ def test_csv_naming_a_deactivated_holder_reports_the_line(
 def test_distributor_imports_into_own_custody(distributor, lot_product):
     data = csv_bytes("catalog_number,lot_number,quantity", "SCR-200,L1,2")
 
-    units = services.units_import_csv(actor=distributor, data=data, default_custodian=distributor)
+    units = units_import_csv(actor=distributor, data=data, default_custodian=distributor)
 
     assert {u.custodian_id for u in units} == {distributor.pk}
 
@@ -537,7 +537,7 @@ def test_distributor_csv_row_for_someone_else_reports_the_line(distributor, rep,
     )
 
     with pytest.raises(ValidationError) as exc:
-        services.units_import_csv(actor=distributor, data=data, default_custodian=distributor)
+        units_import_csv(actor=distributor, data=data, default_custodian=distributor)
 
     assert any(m.startswith("Line 3:") for m in messages_of(exc)), messages_of(exc)
     assert nothing_received()
@@ -547,7 +547,7 @@ def test_reps_cannot_import(rep, lot_product):
     data = csv_bytes("catalog_number,lot_number", "SCR-200,L1")
 
     with pytest.raises(PermissionDenied):
-        services.units_import_csv(actor=rep, data=data, default_custodian=rep)
+        units_import_csv(actor=rep, data=data, default_custodian=rep)
     assert nothing_received()
 
 
@@ -558,7 +558,7 @@ def test_product_catalog_numbers_of_another_organization_are_unknown_in_csv(
     data = csv_bytes("catalog_number,lot_number", "FOREIGN-1,L1")
 
     with pytest.raises(ValidationError, match="Line 2: unknown catalog number 'FOREIGN-1'"):
-        services.units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+        units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
     assert Product.objects.filter(catalog_number="FOREIGN-1").count() == 1
     assert nothing_received()
 

@@ -8,8 +8,11 @@ from django.utils import timezone
 
 from accounts.selectors import actor_for
 from events.selectors import dashboard
-from inventory import policies, selectors, services
+from inventory import policies
 from inventory.models import Transfer, Unit
+from inventory.selectors.transfers import transfers_waiting_on
+from inventory.selectors.units import expiry_counts, filtered_units
+from inventory.services.transfers import transfer_create
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
 
@@ -40,9 +43,7 @@ def pending(org, admin_user, distributor, rep):
     transfers = {}
     for name, (sender, recipient) in sends.items():
         (unit,) = receive_units(admin_user, sender, n=1)
-        (transfers[name],) = services.transfer_create(
-            actor=sender, unit_ids=[unit.pk], recipient=recipient
-        )
+        (transfers[name],) = transfer_create(actor=sender, unit_ids=[unit.pk], recipient=recipient)
         assert transfers[name].status == Transfer.Status.PENDING
     return cast, transfers
 
@@ -65,9 +66,7 @@ def test_transfers_waiting_on_me_are_exactly_those_i_may_answer(pending, viewer,
     cast, transfers = pending
     user = cast[viewer]
     actor = actor_for(user)
-    waiting = set(
-        selectors.transfers_waiting_on(user=user, actor=actor).values_list("pk", flat=True)
-    )
+    waiting = set(transfers_waiting_on(user=user, actor=actor).values_list("pk", flat=True))
     may_answer = {
         name
         for name, t in transfers.items()
@@ -105,7 +104,7 @@ def test_expiry_windows_at_their_boundaries(admin_user, days, windows):
 
     listed_in = set()
     for window in WINDOWS:
-        _, qs, valid = selectors.filtered_units(
+        _, qs, valid = filtered_units(
             params=QueryDict(f"expiry={window}"), actor=actor, queryset=scoped
         )
         assert valid
@@ -118,5 +117,5 @@ def test_expiry_windows_at_their_boundaries(admin_user, days, windows):
         "within_30": int("30" in windows),
         "within_90": int("90" in windows),
     }
-    assert selectors.expiry_counts(qs=scoped, today=today) == counts
+    assert expiry_counts(qs=scoped, today=today) == counts
     assert dashboard(user=admin_user, actor=actor)["expiry"] == counts

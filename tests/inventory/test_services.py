@@ -5,8 +5,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.selectors import forget_actor
 from accounts.services import group_set_pooling
-from inventory import services
 from inventory.models import CustodyEntry, EntryKind, Transfer, TransferLine, Unit, UnitState
+from inventory.services.holds import units_release_hold
+from inventory.services.transfers import (
+    transfer_accept,
+    transfer_cancel,
+    transfer_create,
+    transfer_decline,
+)
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import ledger_problems, receive_units
 
@@ -63,9 +69,7 @@ def last_entry(unit):
 
 
 def send(actor, units, recipient, note=""):
-    return services.transfer_create(
-        actor=actor, unit_ids=ids(units), recipient=recipient, note=note
-    )
+    return transfer_create(actor=actor, unit_ids=ids(units), recipient=recipient, note=note)
 
 
 # --- holder sends, recipient answers -------------------------------------------------------
@@ -106,7 +110,7 @@ def test_holder_sending_units_makes_one_pending_transfer_with_units_in_transit(
 def test_recipient_accepting_takes_custody(rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:2], second_rep)
 
-    services.transfer_accept(actor=second_rep, transfer=transfer)
+    transfer_accept(actor=second_rep, transfer=transfer)
 
     transfer.refresh_from_db()
     assert transfer.status == Transfer.Status.COMPLETED
@@ -130,7 +134,7 @@ def test_recipients_distributor_accepts_on_the_recipients_behalf(
     units = receive_units(admin_user, their_rep, n=1)
     (transfer,) = send(their_rep, units, rep)
 
-    services.transfer_accept(actor=distributor, transfer=transfer)
+    transfer_accept(actor=distributor, transfer=transfer)
 
     assert states(units) == {units[0].pk: (rep.pk, UnitState.AVAILABLE)}
     entry = last_entry(units[0])
@@ -143,7 +147,7 @@ def test_declining_needs_a_reason(rep, second_rep, rep_units, reason):
     before = snapshot()
 
     with pytest.raises(ValidationError) as exc:
-        services.transfer_decline(actor=second_rep, transfer=transfer, reason=reason)
+        transfer_decline(actor=second_rep, transfer=transfer, reason=reason)
 
     assert "reason" in exc.value.message_dict
     assert snapshot() == before
@@ -152,7 +156,7 @@ def test_declining_needs_a_reason(rep, second_rep, rep_units, reason):
 def test_declined_units_go_back_to_the_sender_on_hold(rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:2], second_rep)
 
-    services.transfer_decline(actor=second_rep, transfer=transfer, reason="  Wrong size  ")
+    transfer_decline(actor=second_rep, transfer=transfer, reason="  Wrong size  ")
 
     transfer.refresh_from_db()
     assert transfer.status == Transfer.Status.DECLINED
@@ -171,7 +175,7 @@ def test_declined_units_go_back_to_the_sender_on_hold(rep, second_rep, rep_units
 
 def test_units_on_hold_cannot_be_transferred_until_released(rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:1], second_rep)
-    services.transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
+    transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
 
     with pytest.raises(ValidationError, match="RIL-1 is hold, not available"):
         send(rep, rep_units[:1], second_rep)
@@ -179,9 +183,9 @@ def test_units_on_hold_cannot_be_transferred_until_released(rep, second_rep, rep
 
 def test_admin_releases_units_on_hold_back_to_their_holder(admin_user, rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:2], second_rep)
-    services.transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
+    transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
 
-    services.units_release_hold(actor=admin_user, unit_ids=ids(rep_units[:2]), note="Checked")
+    units_release_hold(actor=admin_user, unit_ids=ids(rep_units[:2]), note="Checked")
 
     assert set(states(rep_units[:2]).values()) == {(rep.pk, UnitState.AVAILABLE)}
     entry = last_entry(rep_units[1])
@@ -195,11 +199,11 @@ def test_admin_releases_units_on_hold_back_to_their_holder(admin_user, rep, seco
 @pytest.mark.parametrize("who", ["rep", "distributor"])
 def test_only_an_admin_releases_a_hold(request, rep, second_rep, rep_units, who):
     (transfer,) = send(rep, rep_units[:1], second_rep)
-    services.transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
+    transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
     before = snapshot()
 
     with pytest.raises(PermissionDenied):
-        services.units_release_hold(actor=request.getfixturevalue(who), unit_ids=ids(rep_units[:1]))
+        units_release_hold(actor=request.getfixturevalue(who), unit_ids=ids(rep_units[:1]))
 
     assert snapshot() == before
 
@@ -208,23 +212,23 @@ def test_releasing_a_unit_that_is_not_on_hold_changes_nothing(
     admin_user, rep, second_rep, rep_units
 ):
     (transfer,) = send(rep, rep_units[:1], second_rep)
-    services.transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
+    transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
     before = snapshot()
 
     with pytest.raises(ValidationError, match="RIL-2 is not on hold"):
-        services.units_release_hold(actor=admin_user, unit_ids=ids(rep_units[:2]))
+        units_release_hold(actor=admin_user, unit_ids=ids(rep_units[:2]))
 
     assert snapshot() == before
 
 
 def test_admin_cannot_release_a_hold_in_another_organization(rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:1], second_rep)
-    services.transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
+    transfer_decline(actor=second_rep, transfer=transfer, reason="Damaged box")
     outsider = UserFactory(organization=OrganizationFactory(), admin=True)
     before = snapshot()
 
     with pytest.raises(ValidationError):
-        services.units_release_hold(actor=outsider, unit_ids=ids(rep_units[:1]))
+        units_release_hold(actor=outsider, unit_ids=ids(rep_units[:1]))
 
     assert snapshot() == before
 
@@ -234,7 +238,7 @@ def test_starter_cancels_a_pending_transfer_and_the_units_are_available_again(
 ):
     (transfer,) = send(rep, rep_units[:2], second_rep)
 
-    services.transfer_cancel(actor=rep, transfer=transfer)
+    transfer_cancel(actor=rep, transfer=transfer)
 
     transfer.refresh_from_db()
     assert (transfer.status, transfer.resolved_by) == (Transfer.Status.CANCELLED, rep)
@@ -246,7 +250,7 @@ def test_starter_cancels_a_pending_transfer_and_the_units_are_available_again(
 def test_admin_may_cancel_a_transfer_someone_else_started(admin_user, rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:1], second_rep)
 
-    services.transfer_cancel(actor=admin_user, transfer=transfer)
+    transfer_cancel(actor=admin_user, transfer=transfer)
 
     assert states(rep_units[:1]) == {rep_units[0].pk: (rep.pk, UnitState.AVAILABLE)}
 
@@ -258,7 +262,7 @@ def test_only_the_starter_or_an_admin_cancels(request, rep, second_rep, rep_unit
     before = snapshot()
 
     with pytest.raises(PermissionDenied):
-        services.transfer_cancel(actor=request.getfixturevalue(who), transfer=transfer)
+        transfer_cancel(actor=request.getfixturevalue(who), transfer=transfer)
 
     assert snapshot() == before
 
@@ -349,7 +353,7 @@ def test_pooled_rep_sending_pool_stock_to_another_rep_waits_for_that_rep(
 
     assert transfer.status == Transfer.Status.PENDING
     assert (transfer.sender, transfer.started_by) == (distributor, rep)
-    services.transfer_accept(actor=second_rep, transfer=transfer)
+    transfer_accept(actor=second_rep, transfer=transfer)
     assert states(distributor_units[:1]) == {
         distributor_units[0].pk: (second_rep.pk, UnitState.AVAILABLE)
     }
@@ -363,8 +367,8 @@ def test_rep_sending_to_their_distributor_needs_the_distributors_acceptance(
 
     assert transfer.status == Transfer.Status.PENDING
     with pytest.raises(PermissionDenied):
-        services.transfer_accept(actor=rep, transfer=transfer)
-    services.transfer_accept(actor=distributor, transfer=transfer)
+        transfer_accept(actor=rep, transfer=transfer)
+    transfer_accept(actor=distributor, transfer=transfer)
     assert states(rep_units[:1]) == {rep_units[0].pk: (distributor.pk, UnitState.AVAILABLE)}
 
 
@@ -383,8 +387,8 @@ def test_distributor_returning_stock_to_the_organization_waits_for_an_admin(
 
     assert transfer.status == Transfer.Status.PENDING
     with pytest.raises(PermissionDenied):
-        services.transfer_accept(actor=distributor, transfer=transfer)
-    services.transfer_accept(actor=admin_user, transfer=transfer)
+        transfer_accept(actor=distributor, transfer=transfer)
+    transfer_accept(actor=admin_user, transfer=transfer)
     assert set(states(distributor_units).values()) == {(None, UnitState.AVAILABLE)}
 
 
@@ -445,11 +449,11 @@ def test_rep_of_another_group_cannot_answer_or_cancel_a_transfer(
 
     for outsider in (their_rep, other_distributor):
         with pytest.raises(PermissionDenied):
-            services.transfer_accept(actor=outsider, transfer=transfer)
+            transfer_accept(actor=outsider, transfer=transfer)
         with pytest.raises(PermissionDenied):
-            services.transfer_decline(actor=outsider, transfer=transfer, reason="mine now")
+            transfer_decline(actor=outsider, transfer=transfer, reason="mine now")
         with pytest.raises(PermissionDenied):
-            services.transfer_cancel(actor=outsider, transfer=transfer)
+            transfer_cancel(actor=outsider, transfer=transfer)
 
     assert snapshot() == before
 
@@ -465,13 +469,13 @@ def test_users_of_another_organization_cannot_touch_units_or_transfers(rep, seco
         send(outsider_admin, rep_units[1:2], outsider_rep)
     with pytest.raises(ValidationError, match="was not found"):
         send(outsider_admin, rep_units[1:2], None)
-    for action in (services.transfer_accept, services.transfer_cancel):
+    for action in (transfer_accept, transfer_cancel):
         with pytest.raises(PermissionDenied):
             action(actor=outsider_admin, transfer=transfer)
     with pytest.raises(PermissionDenied):
-        services.transfer_decline(actor=outsider_admin, transfer=transfer, reason="x")
+        transfer_decline(actor=outsider_admin, transfer=transfer, reason="x")
     with pytest.raises(ValidationError):
-        services.units_release_hold(actor=outsider_admin, unit_ids=ids(rep_units[:1]))
+        units_release_hold(actor=outsider_admin, unit_ids=ids(rep_units[:1]))
 
     assert snapshot() == before
 
@@ -513,7 +517,7 @@ def test_every_problem_in_a_selection_is_named(rep, second_rep, distributor, rep
     before = snapshot()
 
     with pytest.raises(ValidationError) as exc:
-        services.transfer_create(
+        transfer_create(
             actor=rep,
             unit_ids=[rep_units[0].pk, rep_units[1].pk, distributor_unit.pk, missing_pk],
             recipient=second_rep,
@@ -548,10 +552,8 @@ def test_units_of_two_holders_in_one_selection_make_two_transfers(
         distributor_units[0].pk
     ]
     # Each sender's transfer is answered on its own.
-    services.transfer_accept(actor=their_rep, transfer=by_sender[rep.pk])
-    services.transfer_decline(
-        actor=their_rep, transfer=by_sender[distributor.pk], reason="Not needed"
-    )
+    transfer_accept(actor=their_rep, transfer=by_sender[rep.pk])
+    transfer_decline(actor=their_rep, transfer=by_sender[distributor.pk], reason="Not needed")
     assert states([rep_units[0], distributor_units[0]]) == {
         rep_units[0].pk: (their_rep.pk, UnitState.AVAILABLE),
         distributor_units[0].pk: (distributor.pk, UnitState.HOLD),
@@ -588,7 +590,7 @@ def test_transfer_to_a_deactivated_user_is_refused(rep, second_rep, rep_units):
 
 def test_transfer_of_nothing_is_refused(rep, second_rep):
     with pytest.raises(ValidationError, match="at least one unit"):
-        services.transfer_create(actor=rep, unit_ids=[], recipient=second_rep)
+        transfer_create(actor=rep, unit_ids=[], recipient=second_rep)
 
 
 def test_unit_in_transit_cannot_be_sent_elsewhere(rep, second_rep, distributor, rep_units):
@@ -616,7 +618,7 @@ def test_accept_by_someone_who_does_not_answer_for_the_recipient_is_denied(
     before = snapshot()
 
     with pytest.raises(PermissionDenied):
-        services.transfer_accept(actor=request.getfixturevalue(who), transfer=transfer)
+        transfer_accept(actor=request.getfixturevalue(who), transfer=transfer)
 
     assert snapshot() == before
 
@@ -626,17 +628,17 @@ def test_pooled_rep_cannot_accept_for_the_distributor(pooled, distributor, rep, 
     (transfer,) = send(their_rep, units, distributor)
 
     with pytest.raises(PermissionDenied):
-        services.transfer_accept(actor=rep, transfer=transfer)
+        transfer_accept(actor=rep, transfer=transfer)
 
 
 def test_accepting_an_already_cancelled_transfer_is_refused(rep, second_rep, rep_units):
     (transfer,) = send(rep, rep_units[:1], second_rep)
-    services.transfer_cancel(actor=rep, transfer=transfer)
+    transfer_cancel(actor=rep, transfer=transfer)
     before = snapshot()
 
     # `transfer` is the caller's stale copy, still saying "pending".
     with pytest.raises(ValidationError, match="already cancelled"):
-        services.transfer_accept(actor=second_rep, transfer=transfer)
+        transfer_accept(actor=second_rep, transfer=transfer)
 
     assert snapshot() == before
 
@@ -645,19 +647,19 @@ def test_accepting_an_already_cancelled_transfer_is_refused(rep, second_rep, rep
 def test_a_resolved_transfer_cannot_be_resolved_again(rep, second_rep, rep_units, finish):
     (transfer,) = send(rep, rep_units[:1], second_rep)
     if finish == "accept":
-        services.transfer_accept(actor=second_rep, transfer=transfer)
+        transfer_accept(actor=second_rep, transfer=transfer)
     elif finish == "decline":
-        services.transfer_decline(actor=second_rep, transfer=transfer, reason="No")
+        transfer_decline(actor=second_rep, transfer=transfer, reason="No")
     else:
-        services.transfer_cancel(actor=rep, transfer=transfer)
+        transfer_cancel(actor=rep, transfer=transfer)
     before = snapshot()
 
     with pytest.raises(ValidationError, match="already"):
-        services.transfer_accept(actor=second_rep, transfer=transfer)
+        transfer_accept(actor=second_rep, transfer=transfer)
     with pytest.raises(ValidationError, match="already"):
-        services.transfer_decline(actor=second_rep, transfer=transfer, reason="No")
+        transfer_decline(actor=second_rep, transfer=transfer, reason="No")
     with pytest.raises(ValidationError, match="already"):
-        services.transfer_cancel(actor=rep, transfer=transfer)
+        transfer_cancel(actor=rep, transfer=transfer)
 
     assert snapshot() == before
 
@@ -674,7 +676,7 @@ def test_deactivated_distributor_can_no_longer_move_reps_stock(
 
 
 def test_product_create_takes_only_the_products_own_details(admin_user):
-    from inventory.services import product_create
+    from inventory.services.catalog import product_create
 
     with pytest.raises(TypeError):
         product_create(

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Transfer
-from inventory.services import transfer_create
+from inventory.services.transfers import transfer_create
 from tests.factories import DistributorFactory, RepFactory
 from tests.inventory.factories import ProductFactory, receive_units
 

@@ -11,8 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory import services
 from inventory.models import CustodyEntry, Transfer, Unit, UnitState
+from inventory.services.transfers import transfer_create
+from inventory.views import transfers as transfer_views
+from inventory.views import units as unit_views
 from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -472,7 +474,7 @@ def test_distributor_receives_only_into_own_custody(client, distributor, rep, or
 
 def test_inactive_units_leave_the_list_unless_asked_for(client, admin_user, org):
     from inventory.models import EntryKind
-    from inventory.services import lock_units, record_entries
+    from inventory.services.ledger import lock_units, record_entries
 
     product = ProductFactory(organization=org)
     gone, kept = receive_units(admin_user, None, n=2, product=product, serial_prefix="G-")
@@ -649,7 +651,7 @@ def test_handing_units_to_the_rep_who_took_them_meanwhile_says_so(client, distri
     to that rep, the unit has reached the rep another way (here: her own earlier transfer, as
     a second tab or a colleague would): a lost race, told as such, nothing changes."""
     unit = Unit.objects.get(serial_number="D-1")
-    services.transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
+    transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
     unit.refresh_from_db()
     assert unit.custodian == rep
     before = (Transfer.objects.count(), CustodyEntry.objects.count())
@@ -756,9 +758,8 @@ def test_an_exact_match_outside_the_scope_does_not_hide_matches_within_it(
 
 
 def _send(actor, units, to):
-    from inventory import services
 
-    return services.transfer_create(actor=actor, unit_ids=[u.pk for u in units], recipient=to)
+    return transfer_create(actor=actor, unit_ids=[u.pk for u in units], recipient=to)
 
 
 def test_recent_transfers_page_with_a_cursor_and_counts_only_the_rows_shown(
@@ -810,7 +811,6 @@ def test_transfer_page_query_count_does_not_grow_with_its_lists(
 
 
 def test_capped_pending_lists_say_so(client, admin_user, rep, org, monkeypatch):
-    from inventory import views
 
     sam = RepFactory(organization=org)
     for _ in range(3):
@@ -818,7 +818,7 @@ def test_capped_pending_lists_say_so(client, admin_user, rep, org, monkeypatch):
     client.force_login(rep)
     url = reverse("inventory:transfer_list")
     assert "Only the" not in client.get(url).content.decode()
-    monkeypatch.setattr(views, "PENDING_SHOWN", 2)
+    monkeypatch.setattr(transfer_views, "PENDING_SHOWN", 2)
     body = client.get(url).content.decode()
     assert "Only the 2 newest pending transfers you sent are listed here." in body
     client.force_login(sam)
@@ -835,14 +835,13 @@ def _export_rows(client, params=None):
 
 
 def test_a_capped_export_ends_with_a_line_that_says_so(client, admin_user, org, monkeypatch):
-    from inventory import views
 
     receive_units(admin_user, None, n=4, serial_prefix="X-")
     client.force_login(admin_user)
-    monkeypatch.setattr(views, "EXPORT_LIMIT", 4)
+    monkeypatch.setattr(unit_views, "EXPORT_LIMIT", 4)
     rows = _export_rows(client)
     assert len(rows) == 5 and not any("capped" in cell for row in rows for cell in row)
-    monkeypatch.setattr(views, "EXPORT_LIMIT", 3)
+    monkeypatch.setattr(unit_views, "EXPORT_LIMIT", 3)
     rows = _export_rows(client)
     assert len(rows) == 1 + 3 + 1
     assert rows[-1] == [

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from inventory import par
 from inventory.models import ParLevel
+from inventory.services.par import par_levels_check
 
 
 class Command(BaseCommand):
@@ -11,5 +11,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ids = list(ParLevel.objects.values_list("pk", flat=True))
-        alerted = par.par_levels_check(level_ids=ids)
+        alerted = par_levels_check(level_ids=ids)
         self.stdout.write(f"Checked {len(ids)} par level(s); {len(alerted)} fell below par.")

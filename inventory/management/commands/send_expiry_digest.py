@@ -5,7 +5,7 @@ Run it daily from cron (README, "Production"); a second run on the same day send
 
 from django.core.management.base import BaseCommand
 
-from inventory.services import expiry_digest_enqueue
+from inventory.services.expiry_digest import expiry_digest_enqueue
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Every write to events, one module per subject: events, usage (mark used), comments, directory."""

@@ -1,0 +1,1 @@
+"""Event pages, one module per subject: events, mark used, comments, directory, dashboard."""

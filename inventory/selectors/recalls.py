@@ -1,0 +1,169 @@
+"""Reads of recalls: each recall's progress and units, and the recall lookup (lot, serial, catalog number, GTIN or a scanned UDI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+from inventory import hooks
+from inventory.models import (
+    Product,
+    Recall,
+    RecallReturn,
+    RecallUnit,
+    Unit,
+    UnitState,
+)
+from inventory.services.recalls import MAX_CODES, split_codes
+from inventory.udi import UdiError, parse_udi
+
+CASES_SHOWN = 200  # case lines the recall page lists; the lookup's export has them all
+
+
+@dataclass
+class RecallProgress:
+    found: int
+    quarantined: int
+    returned: int
+    in_transit: int
+    cases: list  # hooks.CaseUse, by event date, at most CASES_SHOWN
+    more_cases: bool  # more cases used a unit than `cases` lists
+    open_cases: list  # at most CASES_SHOWN
+    surgeons: list[str]
+    returns: list[RecallReturn]
+
+    @property
+    def cases_shown(self) -> str:
+        return f"{len(self.cases)}+" if self.more_cases else str(len(self.cases))
+
+
+def recall_unit_rows(*, recall: Recall, user: User) -> QuerySet[RecallUnit]:
+    """The recall's units that the user may see (admins: all of them; a distributor: her own
+    stock and her reps'), with what a row shows. Page it: a recall may name thousands."""
+    return RecallUnit.objects.filter(
+        recall=recall, unit__in=Unit.objects.visible_to(user)
+    ).select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
+
+
+def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
+    """What the recall page tracks, over the units the user may see: found, quarantined,
+    returned, used in cases (with the surgeons to tell), and units allocated on open events
+    (listed for action). Case lists stop at CASES_SHOWN. A fixed number of queries."""
+    rows = recall_unit_rows(recall=recall, user=user)
+    totals = rows.aggregate(
+        found=Count("pk"),
+        quarantined=Count("pk", filter=Q(unit__state=UnitState.QUARANTINED)),
+        returned=Count("pk", filter=Q(returned_in__isnull=False)),
+        in_transit=Count("pk", filter=Q(unit__state=UnitState.IN_TRANSIT)),
+    )
+    unit_ids = rows.values("unit_id")
+    cases = hooks.cases_using_units(user=user, unit_ids=unit_ids, limit=CASES_SHOWN + 1)
+    open_cases = hooks.cases_using_units(
+        user=user, unit_ids=unit_ids, limit=CASES_SHOWN, open_only=True
+    )
+    cases, more = cases[:CASES_SHOWN], len(cases) > CASES_SHOWN
+    returned = Count("units", filter=Q(units__in=rows))
+    return RecallProgress(
+        **totals,
+        cases=cases,
+        more_cases=more,
+        open_cases=open_cases,
+        surgeons=sorted({c.surgeon for c in cases if c.surgeon}),
+        returns=list(recall.returns.annotate(unit_count=returned).order_by("-pk")),
+    )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the recall lookup searches for, already checked."""
+
+    description: str
+    q: Q
+
+
+def lookup_query(
+    *, organization_id: int, code: str = "", product: str = "", lots: str = ""
+) -> Lookup:
+    """Turn the lookup form into a filter on units. `code` is a lot, a serial or a scanned
+    GS1 UDI; `product` a catalog number or a GTIN, with `lots` (or `code`) naming its lots.
+    Raises ValidationError (by field) on an unknown product, a UDI that cannot be read, or
+    nothing to look for."""
+    code, product = (code or "").strip(), (product or "").strip()
+    lot_list = split_codes(lots)
+    if len(lot_list) > MAX_CODES:
+        raise ValidationError({"lots": f"Look up at most {MAX_CODES} lots at once."})
+    literal = Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
+    if code.startswith(("(", "]")) or (code[:2] == "01" and len(code) >= 16 and not product):
+        # A long all-digit lot or serial may start with "01" too: when it is not a readable
+        # UDI naming a lot or serial, it is looked up as itself; when it is, as either.
+        try:
+            udi = parse_udi(code)
+        except UdiError as exc:
+            if code.isdigit():
+                return literal
+            raise ValidationError({"code": f"That UDI cannot be read: {exc}"}) from exc
+        q = Q(product__gtin=udi.gtin)
+        if udi.serial:
+            found = Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
+        elif udi.lot:
+            found = Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
+        elif code.isdigit():
+            return literal
+        else:
+            raise ValidationError({"code": "That UDI names neither a lot (10) nor a serial (21)."})
+        if code.isdigit():
+            return Lookup(f"{found.description}, or {literal.description}", found.q | literal.q)
+        return found
+    if product:
+        found = Product.objects.filter(
+            Q(catalog_number__iexact=product) | Q(gtin=product), organization_id=organization_id
+        ).first()
+        if found is None:
+            raise ValidationError({"product": f"No product has catalog number or GTIN {product}."})
+        lot_list = lot_list or split_codes(code)
+        if not lot_list:
+            raise ValidationError({"lots": f"Which lots of {found.catalog_number}?"})
+        return Lookup(
+            f"{found.catalog_number} lots {', '.join(lot_list)}",
+            Q(product=found, lot_number__in=lot_list),
+        )
+    if not code:
+        raise ValidationError({"code": "Enter a lot, a serial number or a scanned UDI."})
+    return literal
+
+
+def lookup_units(*, user: User, lookup: Lookup) -> QuerySet[Unit]:
+    """Matching units the user may see (admins: the organization; distributors: theirs and
+    their reps'), with what a row shows."""
+    return (
+        Unit.objects.visible_to(user)
+        .filter(lookup.q)
+        .select_related("product", "custodian", "location", "facility")
+    )
+
+
+def lookup_counts(*, units: QuerySet[Unit]) -> dict:
+    """Counts per state and per holder over every match (two grouped queries)."""
+    by_state = {
+        row["state"]: row["n"] for row in units.order_by().values("state").annotate(n=Count("pk"))
+    }
+    holders = list(
+        units.order_by()
+        .values("custodian_id", "custodian__display_name", "custodian__username")
+        .annotate(n=Count("pk"))
+        .order_by("custodian__display_name", "custodian__username")
+    )
+    return {
+        "total": sum(by_state.values()),
+        "by_state": [(UnitState(s).label, n) for s, n in sorted(by_state.items())],
+        "by_holder": [
+            (
+                h["custodian__display_name"] or h["custodian__username"] or "Organization",
+                h["n"],
+            )
+            for h in holders
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Every write to inventory, one module per subject (ledger, transfers, receiving, recalls, ...)."""

@@ -1,0 +1,117 @@
+"""The custody ledger's writer: lock units in key order, append one entry per unit and move the units to match. Every other service changes units only through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from inventory.models import (
+    CustodyEntry,
+    Transfer,
+    TransferLine,
+    Unit,
+    UnitState,
+)
+from inventory.services.par import check_after_commit
+
+KEEP = object()  # "custodian unchanged" for record_entries
+
+
+NOT_FOUND = "A selected unit was not found."
+
+
+def lock_units(unit_ids: Iterable[int], *, organization_id: int) -> list[Unit]:
+    """Lock the units of the organization in primary-key order (no deadlocks between two
+    multi-unit writers). Ids of another organization's units are left out, never locked or
+    read: callers compare the count with the ids asked for and answer "not found"."""
+    ids = sorted(set(unit_ids))
+    return list(
+        Unit.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(pk__in=ids, organization_id=organization_id)
+        .order_by("pk")
+    )
+
+
+def record_entries(
+    *,
+    units: Sequence[Unit],
+    kind: str,
+    to_state: str,
+    actor: User,
+    to_custodian_id=KEEP,
+    on_behalf_of_id: int | None = None,
+    transfer: Transfer | None = None,
+    note: str = "",
+    extra: dict | None = None,
+    entry_extra: dict | None = None,
+) -> list[CustodyEntry]:
+    """Append one ledger entry per (locked) unit and move the units to match, in two queries.
+
+    Callers pass units they locked in this transaction; all of them go to the same state (and
+    custodian, unless KEEP), so a single UPDATE applies the change.
+    """
+    if not units:
+        return []
+    now = timezone.now()
+    entries = []
+    touched: set[tuple[int, int]] = set()  # (location, product) pairs whose par may change
+    for unit in units:
+        new_custodian = unit.custodian_id if to_custodian_id is KEEP else to_custodian_id
+        from_location = unit.location_id
+        to_location = (extra or {}).get("location_id", from_location)
+        touched |= {(loc, unit.product_id) for loc in (from_location, to_location) if loc}
+        entries.append(
+            CustodyEntry(
+                organization_id=unit.organization_id,
+                unit=unit,
+                sequence=unit.ledger_seq + 1,
+                kind=kind,
+                from_custodian_id=unit.custodian_id,
+                to_custodian_id=new_custodian,
+                from_state=unit.state,
+                to_state=to_state,
+                actor=actor,
+                on_behalf_of_id=on_behalf_of_id,
+                transfer=transfer,
+                at=now,
+                note=note[:500],
+                from_location_id=from_location,
+                to_location_id=to_location,
+                **(entry_extra or {}),
+            )
+        )
+        unit.ledger_seq += 1
+        unit.custodian_id = new_custodian
+        unit.state = to_state
+        for field, value in (extra or {}).items():
+            setattr(unit, field, value)
+    CustodyEntry.objects.bulk_create(entries)
+    updates = {"state": to_state, "ledger_seq": F("ledger_seq") + 1, **(extra or {})}
+    if to_custodian_id is not KEEP:
+        updates["custodian_id"] = to_custodian_id
+    Unit.objects.filter(pk__in=[u.pk for u in units]).update(**updates)
+    check_after_commit(pairs=touched)
+    return entries
+
+
+def _state_problem(unit: Unit) -> str:
+    """Why a unit that is not available cannot move, naming what holds it."""
+    if unit.state == UnitState.IN_TRANSIT:
+        line = (
+            TransferLine.objects.filter(unit=unit, transfer__status=Transfer.Status.PENDING)
+            .select_related("transfer__recipient")
+            .first()
+        )
+        if line:
+            to = line.transfer.recipient or "the organization"
+            return f"{unit.label} is already in transit to {to} (transfer #{line.transfer_id})."
+        return f"{unit.label} is already in transit."
+    return f"{unit.label} is {unit.get_state_display().lower()}, not available."
+
+
+def _holder_name(user: User | None) -> str:
+    return str(user) if user is not None else "the organization"

@@ -1,0 +1,282 @@
+"""Receiving units by form or by scanned UDI: plan the units, check serials, create them with a received entry each."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import actor_for
+from inventory import policies
+from inventory.models import (
+    CustodyEntry,
+    EntryKind,
+    Location,
+    Product,
+    Unit,
+    UnitState,
+)
+from inventory.services.ledger import _holder_name
+from inventory.services.par import check_after_commit
+from inventory.services.recalls import _quarantine_on_receipt
+from inventory.services.transfers import _check_recipient
+from inventory.udi import Udi, UdiError, parse_udi
+
+
+@dataclass
+class ReceiveLine:
+    """One unit (or a lot quantity) to receive; `line` is the CSV line number, when any."""
+
+    product: Product
+    lot_number: str = ""
+    serial_numbers: Sequence[str] = ()
+    quantity: int = 1
+    expiration_date: datetime.date | None = None
+    location: Location | None = None
+    udi: str = ""
+    line: int | None = None
+
+
+def _check_receiver(actor: User, custodian: User | None) -> None:
+    who = actor_for(actor)
+    if not policies.can_receive(actor=who):
+        raise PermissionDenied("Only admins and distributors receive stock.")
+    if custodian is not None:
+        _check_recipient(actor, custodian)
+    if not policies.can_receive_into(actor=who, custodian_id=custodian.pk if custodian else None):
+        raise ValidationError({"custodian": "Distributors receive stock into their own custody."})
+
+
+MAX_CODE = 64  # serial and lot numbers (the columns' length)
+
+
+def _expand(line: ReceiveLine, problems: list[str]) -> list[dict]:
+    prefix = f"Line {line.line}: " if line.line else ""
+    serials = [s.strip() for s in line.serial_numbers if s and s.strip()]
+    too_long = [s for s in [*serials, line.lot_number] if len(s) > MAX_CODE]
+    if too_long:
+        problems.append(
+            f"{prefix}serial and lot numbers have at most {MAX_CODE} characters "
+            f"('{too_long[0][:20]}…' has {len(too_long[0])})."
+        )
+        return []
+    if any("\x00" in s for s in [*serials, line.lot_number]):
+        problems.append(f"{prefix}a serial or lot number contains a NUL character.")
+        return []
+    if line.product.tracking == Product.Tracking.SERIAL:
+        if not serials:
+            problems.append(
+                f"{prefix}{line.product.catalog_number} is tracked by serial number: give one per unit."
+            )
+            return []
+        if line.quantity not in (1, len(serials)) and line.quantity:
+            problems.append(
+                f"{prefix}quantity {line.quantity} does not match {len(serials)} serial number(s)."
+            )
+            return []
+        return [{"serial_number": s} for s in serials]
+    if not line.lot_number:
+        problems.append(
+            f"{prefix}{line.product.catalog_number} is tracked by lot: give the lot number."
+        )
+        return []
+    if serials:
+        return [{"serial_number": s} for s in serials]
+    cap = settings.RECEIVE_MAX_QUANTITY
+    if not 1 <= line.quantity <= cap:
+        problems.append(f"{prefix}quantity must be between 1 and {cap:,} (the limit per line).")
+        return []
+    return [{"serial_number": ""} for _ in range(line.quantity)]
+
+
+@transaction.atomic
+def units_receive(
+    *,
+    actor: User,
+    lines: Sequence[ReceiveLine],
+    custodian: User | None,
+    note: str = "",
+) -> list[Unit]:
+    """Create units (serials, or a lot quantity) in `custodian`'s custody. All or nothing.
+
+    Raises ValidationError listing every problem (with CSV line numbers when given): wrong
+    tracking data, serials duplicated in the input or already on record for the product.
+    """
+    return _receive(actor, lines, custodian=custodian, note=note, cap=settings.IMPORT_MAX_UNITS)
+
+
+def _receive(
+    actor: User, lines: Sequence[ReceiveLine], *, custodian: User | None, note: str, cap: int
+) -> list[Unit]:
+    """units_receive with the limit of units given (a background import's is higher); runs
+    inside the caller's transaction."""
+    _check_receiver(actor, custodian)
+    if _units_planned(lines) > cap:
+        raise ValidationError(
+            f"That would create {_units_planned(lines):,} units; one receiving creates at most "
+            f"{cap:,}. Split it."
+        )
+    problems: list[str] = []
+    planned = _plan_units(actor, lines, problems, custodian=custodian)
+    problems += _serial_problems(planned)
+    if not planned and not problems:
+        problems.append("Nothing to receive.")
+    if problems:
+        raise ValidationError(problems)
+    return _create_received_units(actor, planned, custodian=custodian, note=note)
+
+
+def _plan_units(
+    actor: User, lines: Sequence[ReceiveLine], problems: list[str], *, custodian: User | None
+) -> list[tuple[ReceiveLine, dict]]:
+    """One (line, unit fields) pair per unit to create; what cannot be planned goes to
+    `problems`. A line's location must be one the custodian holds (a location is its holder's
+    shelf; organization custody goes to the organization's own locations)."""
+    custodian_id = custodian.pk if custodian else None
+    planned: list[tuple[ReceiveLine, dict]] = []
+    for line in lines:
+        if line.product.organization_id != actor.organization_id:
+            problems.append("Unknown product.")
+            continue
+        if line.location is not None and line.location.organization_id != actor.organization_id:
+            problems.append("Unknown location.")
+            continue
+        if line.location is not None and line.location.holder_id != custodian_id:
+            prefix = f"Line {line.line}: " if line.line else ""
+            problems.append(
+                f"{prefix}{line.location} is held by {_holder_name(line.location.holder)}, not "
+                f"{_holder_name(custodian)}: receive into a location of the custodian, or none."
+            )
+            continue
+        planned.extend((line, fields) for fields in _expand(line, problems))
+    return planned
+
+
+def _serial_problems(planned: list[tuple[ReceiveLine, dict]]) -> list[str]:
+    """Serials given twice in the input, and serials already on record for their product."""
+    problems = []
+    seen: dict[tuple[int, str], int | None] = {}
+    for line, fields in planned:
+        serial = fields["serial_number"]
+        if not serial:
+            continue
+        key = (line.product.pk, serial)
+        prefix = f"Line {line.line}: " if line.line else ""
+        if key in seen:
+            where = f" (also on line {seen[key]})" if seen[key] else ""
+            problems.append(f"{prefix}serial {serial} appears twice{where}.")
+        seen[key] = line.line
+    if seen:
+        existing = set(
+            Unit.objects.filter(
+                product_id__in={p for p, _ in seen}, serial_number__in={s for _, s in seen}
+            ).values_list("product_id", "serial_number")
+        )
+        for line, fields in planned:
+            key = (line.product.pk, fields["serial_number"])
+            if key in existing:
+                prefix = f"Line {line.line}: " if line.line else ""
+                problems.append(
+                    f"{prefix}{line.product.catalog_number} serial {key[1]} is already on record."
+                )
+    return problems
+
+
+def _create_received_units(
+    actor: User, planned: list[tuple[ReceiveLine, dict]], *, custodian: User | None, note: str
+) -> list[Unit]:
+    """Insert the planned units and their "received" ledger entries (sequence 1)."""
+    now = timezone.now()
+    units = [
+        Unit(
+            organization_id=actor.organization_id,
+            product=line.product,
+            serial_number=fields["serial_number"],
+            lot_number=line.lot_number,
+            expiration_date=line.expiration_date,
+            udi=line.udi,
+            custodian=custodian,
+            location=line.location,
+            state=UnitState.AVAILABLE,
+            ledger_seq=1,
+            created_at=now,
+        )
+        for line, fields in planned
+    ]
+    try:
+        with transaction.atomic():
+            Unit.objects.bulk_create(units)
+    except IntegrityError as exc:  # a concurrent receive took a serial first
+        raise ValidationError(
+            "A serial number was just received by someone else; try again."
+        ) from exc
+    CustodyEntry.objects.bulk_create(
+        CustodyEntry(
+            organization_id=actor.organization_id,
+            unit=unit,
+            sequence=1,
+            kind=EntryKind.RECEIVED,
+            from_custodian=None,
+            to_custodian=custodian,
+            from_state="",
+            to_state=UnitState.AVAILABLE,
+            actor=actor,
+            at=now,
+            note=note[:500],
+            to_location_id=unit.location_id,
+        )
+        for unit in units
+    )
+    _quarantine_on_receipt(actor, units)
+    check_after_commit(pairs={(u.location_id, u.product_id) for u in units if u.location_id})
+    return units
+
+
+def product_for_udi(*, organization_id: int, udi: Udi) -> Product:
+    product = Product.objects.filter(organization_id=organization_id, gtin=udi.gtin).first()
+    if product is None:
+        raise ValidationError(
+            f"No product in the catalog has GTIN {udi.gtin}. Add the GTIN to the product first."
+        )
+    return product
+
+
+@transaction.atomic
+def unit_receive_udi(
+    *, actor: User, raw: str, custodian: User | None, location: Location | None = None
+) -> Unit:
+    """Receive one unit from a scanned or pasted GS1 UDI (GTIN finds the product)."""
+    try:
+        udi = parse_udi(raw)
+    except UdiError as exc:
+        raise ValidationError({"udi": str(exc)}) from exc
+    product = product_for_udi(organization_id=actor.organization_id, udi=udi)
+    if product.tracking == Product.Tracking.SERIAL and not udi.serial:
+        raise ValidationError(
+            {
+                "udi": f"{product.catalog_number} is serial-tracked but the barcode has no serial (21)."
+            }
+        )
+    line = ReceiveLine(
+        product=product,
+        lot_number=udi.lot,
+        serial_numbers=[udi.serial] if udi.serial else (),
+        quantity=1,
+        expiration_date=udi.expiry,
+        location=location,
+        udi=udi.raw,
+    )
+    (unit,) = units_receive(
+        actor=actor, lines=[line], custodian=custodian, note="Received by UDI scan"
+    )
+    return unit
+
+
+def _units_planned(lines: Iterable[ReceiveLine]) -> int:
+    return sum(len(line.serial_numbers) or line.quantity for line in lines)

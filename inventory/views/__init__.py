@@ -1,0 +1,1 @@
+"""Inventory pages, one module per subject (units, transfers, holds, receiving, recalls, ...)."""
