@@ -1,1 +1,2 @@
-"""Organizations, users and roles, distributor groups and pooling, who speaks for whom, notifications and mail."""
+"""Organizations, users and roles, distributor groups and pooling, who speaks for whom,
+notifications and mail."""

@@ -1,4 +1,5 @@
-"""The two pages with no app behind them: the load balancer's health check and the bad-request page."""
+"""The two pages with no app behind them: the load balancer's health check and the bad-request
+page."""
 
 from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError, connection

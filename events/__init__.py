@@ -1,1 +1,2 @@
-"""The directory, events and their lifecycle, Mark Used, facility stock, comments and @mentions, dashboards."""
+"""The directory, events and their lifecycle, Mark Used, facility stock, comments and @mentions,
+dashboards."""

@@ -1,1 +1,2 @@
-"""The catalog, units and their custody ledger, transfers, holds, receiving, imports and exports, recalls, par levels."""
+"""The catalog, units and their custody ledger, transfers, holds, receiving, imports and exports,
+recalls, par levels."""

@@ -1,1 +1,2 @@
-"""Background jobs: stored files and results, progress, retries, the sweeper and pruning, for any app."""
+"""Background jobs: stored files and results, progress, retries, the sweeper and pruning, for any
+app."""

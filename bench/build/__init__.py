@@ -1,1 +1,2 @@
-"""The full-scale load, one module per thing it plans: people, units, events; then writing and proof."""
+"""The full-scale load, one module per thing it plans: people, units, events; then writing and
+proof."""

@@ -1,4 +1,5 @@
-"""The full-scale load's builder: plans every row in Python (seeded), then writes them in one transaction. Use `Builder(scale).run()`."""
+"""The full-scale load's builder: plans every row in Python (seeded), then writes them in one
+transaction. Use `Builder(scale).run()`."""
 
 from __future__ import annotations
 

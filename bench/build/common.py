@@ -131,7 +131,7 @@ class CopyTable:
         return count
 
 
-def _n(value) -> str:
+def null_or(value) -> str:
     return NULL if value is None else str(value)
 
 

@@ -11,8 +11,8 @@ from bench.build.common import (
     COMMENT_PHRASES,
     DAY,
     NULL,
-    _n,
     esc,
+    null_or,
     ts,
 )
 
@@ -220,8 +220,8 @@ class EventPlan:
                         esc(name[:200]),
                         str(rep),
                         str(facility),
-                        _n(physician),
-                        _n(procedure),
+                        null_or(physician),
+                        null_or(procedure),
                         ts(at),
                         f"PT-{rng.randrange(10**6):06d}"
                         if kind == "case" and rng.random() < 0.5
@@ -303,6 +303,6 @@ class EventPlan:
     ) -> None:
         """One accounts.Notification row (the bell), as the services would have written it."""
         self.notification_rows.append(
-            f"{user}\t{kind}\t{_n(actor)}\t{esc(summary[:300])}\t{esc(url)}\t{_n(event)}"
-            f"\t{_n(comment)}\t{_n(transfer)}\t{_n(recall)}\t{ts(at)}\t{read}"
+            f"{user}\t{kind}\t{null_or(actor)}\t{esc(summary[:300])}\t{esc(url)}\t{null_or(event)}"
+            f"\t{null_or(comment)}\t{null_or(transfer)}\t{null_or(recall)}\t{ts(at)}\t{read}"
         )

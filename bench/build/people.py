@@ -1,4 +1,5 @@
-"""Plans the organization's people (users, distributor groups, memberships) and its directory (facilities, physicians, procedures)."""
+"""Plans the organization's people (users, distributor groups, memberships) and its directory
+(facilities, physicians, procedures)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from bench.build.common import (
     PRODUCT_LINES,
     SPECIALTIES,
     BenchError,
-    _n,
     esc,
+    null_or,
     ts,
 )
 
@@ -202,7 +203,7 @@ class PeoplePlan:
                         esc(f"{line} item {pid}"),
                         maker,
                         line,
-                        _n(gtin),
+                        null_or(gtin),
                         "t" if single else "f",
                         "serial" if serial else "lot",
                     ]

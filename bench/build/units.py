@@ -11,8 +11,8 @@ from bench.build.common import (
     DAY,
     DECLINE_REASONS,
     NULL,
-    _n,
     esc,
+    null_or,
     ts,
 )
 
@@ -117,19 +117,19 @@ class UnitPlan:
                     str(self.unit_ids[i]),
                     str(self.seq[i]),
                     kind,
-                    _n(before_c),
-                    _n(after_c),
+                    null_or(before_c),
+                    null_or(after_c),
                     before_s,
                     to_state,
                     str(actor),
-                    _n(behalf),
-                    _n(transfer),
-                    _n(event),
+                    null_or(behalf),
+                    null_or(transfer),
+                    null_or(event),
                     ts(at),
                     note,
-                    _n(before_l),
-                    _n(after_l),
-                    _n(recall),
+                    null_or(before_l),
+                    null_or(after_l),
+                    null_or(recall),
                 ]
             )
         )
@@ -271,17 +271,17 @@ class UnitPlan:
                     [
                         str(tid),
                         str(self.org),
-                        _n(sender),
-                        _n(recipient),
+                        null_or(sender),
+                        null_or(recipient),
                         str(starter),
-                        _n(on_behalf),
+                        null_or(on_behalf),
                         outcome,
-                        _n(to_location),
+                        null_or(to_location),
                         "",
                         esc(decline),
                         ts(at),
                         NULL if resolved_at is None else ts(resolved_at),
-                        _n(resolved_by),
+                        null_or(resolved_by),
                     ]
                 )
             )
@@ -432,7 +432,7 @@ class UnitPlan:
                     str(self.admins[0]),
                     ts(at),
                     NULL if when is None else ts(when),
-                    _n(who),
+                    null_or(who),
                     "Wrong lot entered" if withdrawn else "",
                 ]
             )

@@ -11,8 +11,8 @@ from accounts.models import DistributorGroup, GroupChange, GroupMembership, User
 from bench.build.common import (
     NULL,
     CopyTable,
-    _n,
     model,
+    null_or,
     qn,
     ts,
 )
@@ -128,7 +128,7 @@ class Writer:
         table(GroupChange, ["id", "group_id", "action", "rep_id", "actor_id", "at"]).copy(
             cursor,
             (
-                f"{cid}\t{gid}\t{action}\t{_n(rep)}\t{self.admins[0]}\t{added}"
+                f"{cid}\t{gid}\t{action}\t{null_or(rep)}\t{self.admins[0]}\t{added}"
                 for cid, (gid, action, rep) in zip(change_ids, changes, strict=True)
             ),
         )
@@ -297,7 +297,7 @@ class Writer:
         ).copy(
             cursor,
             (
-                f"{pk}\t{rid}\t{self.unit_ids[i]}\t{state}\t{_n(self.returned_in.get((rid, i)))}"
+                f"{pk}\t{rid}\t{self.unit_ids[i]}\t{state}\t{null_or(self.returned_in.get((rid, i)))}"
                 for pk, (rid, i, state) in zip(ru_ids, self.recall_unit_rows, strict=True)
             ),
         )
@@ -366,8 +366,8 @@ class Writer:
                 if serial:
                     udi += f"(21){serial}"
             yield (
-                f"{uid}\t{org}\t{pid}\t{serial}\t{lot}\t{exp_text}\t{udi}\t{_n(self.custodian[i])}"
-                f"\t{_n(self.location[i])}\t{self.state[i]}\t{_n(self.facility.get(i))}"
+                f"{uid}\t{org}\t{pid}\t{serial}\t{lot}\t{exp_text}\t{udi}\t{null_or(self.custodian[i])}"
+                f"\t{null_or(self.location[i])}\t{self.state[i]}\t{null_or(self.facility.get(i))}"
                 f"\t{self.seq[i]}\t{ts(self.created[i])}"
             )
 
@@ -380,9 +380,9 @@ class Writer:
             h = self.holder[i]
             actor = h if h is not None and self.role[h] == "distributor" and i % 2 else admin
             yield (
-                f"{next(ids)}\t{org}\t{uid}\t1\treceived\t{NULL}\t{_n(h)}\t\tavailable"
+                f"{next(ids)}\t{org}\t{uid}\t1\treceived\t{NULL}\t{null_or(h)}\t\tavailable"
                 f"\t{actor}\t{NULL}\t{NULL}\t{NULL}\t{ts(self.created[i])}\tbench_scale"
-                f"\t{NULL}\t{_n(self.first_location[i])}\t{NULL}"
+                f"\t{NULL}\t{null_or(self.first_location[i])}\t{NULL}"
             )
         for line in self.entries:
             yield f"{next(ids)}\t{line}"

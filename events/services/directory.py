@@ -58,7 +58,7 @@ def directory_save(
     return obj
 
 
-def _check_directory(actor: User, *objs) -> None:
+def check_directory(actor: User, *objs) -> None:
     for obj in objs:
         if obj is not None and obj.organization_id != actor.organization_id:
             raise ValidationError("Choose from your organization's directory.")

@@ -1,4 +1,5 @@
-"""An event's life: create, edit, submit, cancel, complete, mark paid and reopen (README, Events and facility stock)."""
+"""An event's life: create, edit, submit, cancel, complete, mark paid and reopen (README, Events
+and facility stock)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from events.models import (
     Physician,
     Procedure,
 )
-from events.services.directory import _check_directory
+from events.services.directory import check_directory
 from inventory.models import CustodyEntry, EntryKind, Facility, UnitState
 from inventory.services.ledger import lock_units, record_entries
 from inventory.services.recalls import quarantine_recalled
@@ -56,7 +57,7 @@ def event_create(
     who = actor_for(actor)
     if not policies.can_create_event_for(actor=who, representative=representative):
         raise ValidationError({"representative": "You cannot create events for this person."})
-    _check_directory(actor, facility, physician, procedure)
+    check_directory(actor, facility, physician, procedure)
     if type == EventType.CASE and procedure is None:
         raise ValidationError({"procedure": "A Case needs a procedure."})
     event = Event.objects.create(
@@ -82,7 +83,7 @@ def _locked_event(event: Event) -> Event:
     return Event.objects.select_for_update().get(pk=event.pk)
 
 
-def _event_for(actor: User, event: Event, allowed, action: str) -> Event:
+def event_for(actor: User, event: Event, allowed, action: str) -> Event:
     """Lock the event, then check the actor may see it (else "not found") and that `allowed`
     says yes now (else ValidationError with the reason)."""
     who = actor_for(actor)
@@ -140,7 +141,7 @@ def event_update(
         }.items()
         if value is not UNCHANGED
     }
-    event = _event_for(actor, event, policies.can_edit_event, "edit")
+    event = event_for(actor, event, policies.can_edit_event, "edit")
     _check_event_change(actor, event, fields)
     for field, value in fields.items():
         setattr(event, field, value)
@@ -169,9 +170,7 @@ def _check_event_change(actor: User, event: Event, fields: dict) -> None:
             )
         if not policies.can_create_event_for(actor=actor_for(actor), representative=rep):
             raise ValidationError({"representative": "You cannot assign events to this person."})
-    _check_directory(
-        actor, fields.get("facility"), fields.get("physician"), fields.get("procedure")
-    )
+    check_directory(actor, fields.get("facility"), fields.get("physician"), fields.get("procedure"))
     if fields.get("type", event.type) != event.type and event.lines.current().exists():
         # The type decides what submit does to the units (consume, sell, adjust away), and
         # facility stock may only ever be used by a Case: unmark first.
@@ -183,7 +182,7 @@ def _check_event_change(actor: User, event: Event, fields: dict) -> None:
         )
 
 
-def _acting_for(actor: User, event: Event) -> int | None:
+def acting_for(actor: User, event: Event) -> int | None:
     """Whom the ledger names as acted for on this event's units: its representative when a
     distributor or an admin acts (`accounts.policies.on_behalf_of`), nobody when they act
     themselves."""
@@ -203,7 +202,7 @@ def _tell_representative(actor: User, event: Event, did: str) -> None:
     )
 
 
-def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "") -> None:
+def release_lines(*, actor: User, event: Event, lines: list[EventLine], note: str = "") -> None:
     """Give allocated units back: facility stock to the shelf it came from, others available."""
     units = {
         u.pk: u
@@ -220,7 +219,7 @@ def _release(*, actor: User, event: Event, lines: list[EventLine], note: str = "
             kind=EntryKind.UNMARKED,
             to_state=state,
             actor=actor,
-            on_behalf_of_id=_acting_for(actor, event),
+            on_behalf_of_id=acting_for(actor, event),
             note=note,
             entry_extra={"event_id": event.pk},
         )
@@ -240,7 +239,7 @@ def event_submit(*, actor: User, event: Event) -> Event:
     facility, in the custody of the representative who sold them. Damage / Return /
     Stock Adjustment: units become inactive (adjusted away).
     """
-    event = _event_for(actor, event, policies.can_submit, "submit")
+    event = event_for(actor, event, policies.can_submit, "submit")
     lines = list(event.lines.current().select_related("unit__product"))
     units = {
         u.pk: u
@@ -248,7 +247,7 @@ def event_submit(*, actor: User, event: Event) -> Event:
     }
     common = {
         "actor": actor,
-        "on_behalf_of_id": _acting_for(actor, event),
+        "on_behalf_of_id": acting_for(actor, event),
         "entry_extra": {"event_id": event.pk},
     }
     if event.type == EventType.STOCKING_ORDER:
@@ -298,10 +297,10 @@ def event_submit(*, actor: User, event: Event) -> Event:
 @transaction.atomic
 def event_cancel(*, actor: User, event: Event) -> Event:
     """Cancel an open event; its units are released."""
-    event = _event_for(actor, event, policies.can_cancel, "cancel")
+    event = event_for(actor, event, policies.can_cancel, "cancel")
     lines = list(event.lines.current())
     if lines:
-        _release(actor=actor, event=event, lines=lines, note="Event cancelled")
+        release_lines(actor=actor, event=event, lines=lines, note="Event cancelled")
     event.status = EventStatus.CANCELLED
     event.save(update_fields=["status"])
     return event
@@ -313,7 +312,7 @@ def event_complete(*, actor: User, event: Event, po_number: str) -> Event:
     po_number = (po_number or "").strip()
     if not po_number:
         raise ValidationError({"po_number": "Enter the PO number."})
-    event = _event_for(actor, event, policies.can_complete, "complete")
+    event = event_for(actor, event, policies.can_complete, "complete")
     event.po_number = po_number[:60]
     event.status = EventStatus.COMPLETED
     event.save(update_fields=["po_number", "status"])
@@ -322,7 +321,7 @@ def event_complete(*, actor: User, event: Event, po_number: str) -> Event:
 
 @transaction.atomic
 def event_mark_paid(*, actor: User, event: Event) -> Event:
-    event = _event_for(actor, event, policies.can_mark_paid, "paid")
+    event = event_for(actor, event, policies.can_mark_paid, "paid")
     event.status = EventStatus.PAID
     event.save(update_fields=["status"])
     return event
@@ -333,7 +332,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     """Reopen a submitted Case (its distributor or an admin). Units it consumed are allocated
     to it again; reusable units it returned stay in stock and their lines are closed (they
     may be in use elsewhere by now)."""
-    event = _event_for(actor, event, policies.can_reopen, "reopen")
+    event = event_for(actor, event, policies.can_reopen, "reopen")
     lines = list(event.lines.current())
     units = {
         u.pk: u
@@ -354,7 +353,7 @@ def event_reopen(*, actor: User, event: Event) -> Event:
         kind=EntryKind.REALLOCATED,
         to_state=UnitState.ALLOCATED,
         actor=actor,
-        on_behalf_of_id=_acting_for(actor, event),
+        on_behalf_of_id=acting_for(actor, event),
         note="Case reopened",
         entry_extra={"event_id": event.pk},
     )

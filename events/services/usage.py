@@ -1,4 +1,5 @@
-"""Marking units used on an open event (allocating them at once, all or nothing) and unmarking them."""
+"""Marking units used on an open event (allocating them at once, all or nothing) and unmarking
+them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from events.models import (
     EventLine,
     EventStatus,
 )
-from events.services.events import _acting_for, _event_for, _release
+from events.services.events import acting_for, event_for, release_lines
 from inventory.models import EntryKind, Unit, UnitState
 from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
 from inventory.services.recalls import active_recalls_for
@@ -44,7 +45,7 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
     on a non-Case event), or taken by another event first (naming it).
     Facility stock used on a Case is an unbillable line.
     """
-    event = _event_for(actor, event, policies.can_mark_used, "edit")
+    event = event_for(actor, event, policies.can_mark_used, "edit")
     if not unit_ids:
         raise ValidationError("Select at least one unit to mark used.")
     rep_actor = actor_for(event.representative)
@@ -74,7 +75,7 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
             kind=EntryKind.MARKED_USED,
             to_state=UnitState.ALLOCATED,
             actor=actor,
-            on_behalf_of_id=_acting_for(actor, event),
+            on_behalf_of_id=acting_for(actor, event),
             entry_extra={"event_id": event.pk},
         )
     now = timezone.now()
@@ -95,9 +96,9 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
 @transaction.atomic
 def event_unmark(*, actor: User, event: Event, unit_ids: Sequence[int]) -> int:
     """Take units off an open event; they go back where they came from."""
-    event = _event_for(actor, event, policies.can_mark_used, "edit")
+    event = event_for(actor, event, policies.can_mark_used, "edit")
     lines = list(event.lines.current().filter(unit_id__in=unit_ids))
     if not lines:
         raise ValidationError("None of those units is marked used on this event.")
-    _release(actor=actor, event=event, lines=lines)
+    release_lines(actor=actor, event=event, lines=lines)
     return len(lines)

@@ -18,13 +18,13 @@ from events import selectors
 from events.forms import CommentForm
 from events.models import Comment
 from events.services import comments as comment_services
-from events.views.events import _get_event
+from events.views.events import get_event
 
 
 @org_member_required
 @require_POST
 def comment_add(request, pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -47,7 +47,7 @@ def comment_add(request, pk):
 
 @org_member_required
 def comment_edit(request, pk, comment_pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     comment = get_object_or_404(Comment, pk=comment_pk, event=event)
     if comment.author_id != request.user.pk:
         raise PermissionDenied("Only the author can edit a comment.")
@@ -71,7 +71,7 @@ def comment_edit(request, pk, comment_pk):
 
 @org_member_required
 def mention_autocomplete(request, pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     # Control characters (NUL included) never start a username: answer with nobody.
     prefix = "".join(ch for ch in request.GET.get("q", "")[:50] if ch.isprintable())
     users = selectors.mention_candidates(event=event, prefix=prefix)

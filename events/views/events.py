@@ -1,4 +1,5 @@
-"""Event pages: the list, create, edit, one event, submit and the other status changes, and its usage CSV."""
+"""Event pages: the list, create, edit, one event, submit and the other status changes, and its
+usage CSV."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from events.models import Event, EventStatus, EventType
 from events.services import events as event_services
 
 
-def _get_event(request, pk):
+def get_event(request, pk):
     return get_object_or_404(
         Event.objects.visible_to(request.user).select_related(
             "representative", "facility", "physician", "procedure", "created_by"
@@ -105,7 +106,7 @@ def event_create(request):
 
 @org_member_required
 def event_edit(request, pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     actor = actor_for(request.user)
     initial = {
         f: getattr(event, f)
@@ -147,7 +148,7 @@ def event_edit(request, pk):
 
 @org_member_required
 def event_detail(request, pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     actor = actor_for(request.user)
     summary = selectors.usage_summary(event=event)
     return render(
@@ -176,7 +177,7 @@ def event_detail(request, pk):
 @org_member_required
 def submit_confirm(request, pk):
     """Before submitting: say what submitting will do to the units and who can undo it."""
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     actor = actor_for(request.user)
     if not policies.can_submit(actor=actor, event=event):
         messages.error(request, policies.refusal_reason(event=event, action="submit", actor=actor))
@@ -216,7 +217,7 @@ TRANSITIONS = {
 @org_member_required
 @require_POST
 def transition(request, pk, action):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     try:
         if action == "complete":
             form = PoForm(request.POST)
@@ -237,7 +238,7 @@ def transition(request, pk, action):
 
 @org_member_required
 def usage_csv(request, pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     summary = selectors.usage_summary(event=event)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="event-{event.pk}-usage.csv"'

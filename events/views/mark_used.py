@@ -1,4 +1,5 @@
-"""The Mark Used Inventory screen: the units an event's representative may use, with the custody filter, and marking or unmarking them."""
+"""The Mark Used Inventory screen: the units an event's representative may use, with the custody
+filter, and marking or unmarking them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from core.web import (
 )
 from events import policies, selectors
 from events.services.usage import event_mark_used, event_unmark
-from events.views.events import _get_event
+from events.views.events import get_event
 from inventory.filters import custody_tabs
 from inventory.forms import ScanForm
 from inventory.models import UnitState
@@ -37,7 +38,7 @@ MARK_USED_ORDER = [("expiration_date", "asc"), ("pk", "asc")]
 @org_member_required
 def mark_used(request, pk):
     """Mark Used Inventory: what the event's representative may use, with the custody filter."""
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     if request.method == "POST":
         return _mark_used_post(request, event)
     rep_actor = actor_for(event.representative)
@@ -152,7 +153,7 @@ def _mark_used_post(request, event):
 @org_member_required
 @require_POST
 def unmark(request, pk):
-    event = _get_event(request, pk)
+    event = get_event(request, pk)
     try:
         count = event_unmark(
             actor=request.user, event=event, unit_ids=selected_ids(request.POST.getlist("unit"))

@@ -1,4 +1,5 @@
-"""Reads of par levels: the stock that counts towards a level, and the dashboard's locations below par with a proposed replenishment transfer each."""
+"""Reads of par levels: the stock that counts towards a level, and the dashboard's locations below
+par with a proposed replenishment transfer each."""
 
 from __future__ import annotations
 

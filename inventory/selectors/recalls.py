@@ -1,4 +1,5 @@
-"""Reads of recalls: each recall's progress and units, and the recall lookup (lot, serial, catalog number, GTIN or a scanned UDI)."""
+"""Reads of recalls: each recall's progress and units, and the recall lookup (lot, serial, catalog
+number, GTIN or a scanned UDI)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from inventory.models import (
     Transfer,
     TransferLine,
 )
-from inventory.selectors.units import _people_only_named
+from inventory.selectors.units import people_only_named
 
 # Newest first: the transfers page's "Recent" list pages through it with a cursor.
 TRANSFER_KEYSET = (("created_at", "desc"), ("pk", "desc"))
@@ -41,7 +41,7 @@ def waiting_on_me_q(*, actor: Actor) -> Q:
 def transfer_rows(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
     """What a transfer list row shows, in one query; `count_units` adds the unit counts."""
     people = ("sender", "recipient", "started_by", "on_behalf_of")
-    return qs.select_related(*people).defer(*_people_only_named(*people))
+    return qs.select_related(*people).defer(*people_only_named(*people))
 
 
 def count_units(transfers: list[Transfer]) -> list[Transfer]:

@@ -1,4 +1,5 @@
-"""Reads of units: list rows and filters, custody labels, history, scans, holds, expiry counts and the pool's levels."""
+"""Reads of units: list rows and filters, custody labels, history, scans, holds, expiry counts and
+the pool's levels."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ _USER_UNUSED = (
 )
 
 
-def _people_only_named(*relations: str) -> list[str]:
+def people_only_named(*relations: str) -> list[str]:
     """`defer()` arguments that leave out what a list row never reads of these users."""
     return [f"{relation}__{name}" for relation in relations for name in _USER_UNUSED]
 
@@ -90,7 +91,7 @@ def _people_only_named(*relations: str) -> list[str]:
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:
     """What a unit list row shows, in one query."""
     return qs.select_related("product", "custodian", "location", "facility").defer(
-        *_people_only_named("custodian")
+        *people_only_named("custodian")
     )
 
 

@@ -20,7 +20,7 @@ from inventory.models import (
     Product,
     Unit,
 )
-from inventory.services.receiving import ReceiveLine, _receive, _units_planned
+from inventory.services.receiving import ReceiveLine, receive_lines, units_planned
 from jobs.models import Job, JobChunk
 from jobs.services import job_bytes, job_finish, job_start
 
@@ -292,7 +292,7 @@ def _import_plan(
         accepted.append(line)
         key = custodian.pk if custodian else None
         by_custodian.setdefault(key, (custodian, []))[1].append(line)
-    planned = _units_planned(accepted)
+    planned = units_planned(accepted)
     if planned > cap:  # refused before any unit is made: the work itself is the harm
         raise ValidationError(
             [
@@ -313,7 +313,7 @@ def _import_insert(actor: User, plan: _ImportPlan, *, cap: int) -> list[Unit]:
     received: list[Unit] = []
     for custodian, lines in plan.by_custodian.values():
         try:
-            received += _receive(actor, lines, custodian=custodian, note="CSV import", cap=cap)
+            received += receive_lines(actor, lines, custodian=custodian, note="CSV import", cap=cap)
         except ValidationError as exc:
             problems.extend(exc.messages)
     if problems:

@@ -1,4 +1,5 @@
-"""The custody ledger's writer: lock units in key order, append one entry per unit and move the units to match. Every other service changes units only through here."""
+"""The custody ledger's writer: lock units in key order, append one entry per unit and move the
+units to match. Every other service changes units only through here."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def record_entries(
     return entries
 
 
-def _state_problem(unit: Unit) -> str:
+def state_problem(unit: Unit) -> str:
     """Why a unit that is not available cannot move, naming what holds it."""
     if unit.state == UnitState.IN_TRANSIT:
         line = (
@@ -113,5 +114,5 @@ def _state_problem(unit: Unit) -> str:
     return f"{unit.label} is {unit.get_state_display().lower()}, not available."
 
 
-def _holder_name(user: User | None) -> str:
+def holder_name(user: User | None) -> str:
     return str(user) if user is not None else "the organization"

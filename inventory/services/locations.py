@@ -21,13 +21,13 @@ from inventory.models import (
 from inventory.services.ledger import (
     KEEP,
     NOT_FOUND,
-    _holder_name,
-    _state_problem,
+    holder_name,
     lock_units,
     record_entries,
+    state_problem,
 )
 from inventory.services.recalls import active_recalls_for
-from inventory.services.transfers import _check_recipient
+from inventory.services.transfers import check_recipient
 
 
 @transaction.atomic
@@ -43,7 +43,7 @@ def location_create(*, actor: User, name: str, kind: str, holder=KEEP) -> Locati
     if holder is KEEP:
         holder = None if who.is_admin else actor
     if holder is not None:
-        _check_recipient(actor, holder)
+        check_recipient(actor, holder)
         if not policies.can_receive_into(actor=who, custodian_id=holder.pk):
             raise ValidationError({"holder": "Distributors add locations of their own."})
     elif not who.is_admin:
@@ -88,8 +88,8 @@ def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -
             problems.append(NOT_FOUND)
         elif unit.custodian_id != to_location.holder_id:
             problems.append(
-                f"{unit.label} is in {_holder_name(unit.custodian)}'s custody and "
-                f"{to_location} is {_holder_name(to_location.holder)}'s: transfer it instead."
+                f"{unit.label} is in {holder_name(unit.custodian)}'s custody and "
+                f"{to_location} is {holder_name(to_location.holder)}'s: transfer it instead."
             )
         elif unit.state == UnitState.QUARANTINED:
             problems.append(
@@ -97,7 +97,7 @@ def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -
                 "organization custody for return."
             )
         else:
-            problems.append(_state_problem(unit))
+            problems.append(state_problem(unit))
     if problems:
         raise ValidationError(list(dict.fromkeys(problems)))
     by_state: dict[str, list[Unit]] = defaultdict(list)

@@ -328,7 +328,7 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
 QUARANTINABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
 
 
-def _quarantine_on_receipt(actor: User, units: Sequence[Unit]) -> None:
+def quarantine_on_receipt(actor: User, units: Sequence[Unit]) -> None:
     """Units received into a lot or serial that an active recall names join that recall and
     are quarantined at once: a "quarantined" entry naming the recall follows the "received"
     one; custody and location stay as received. Quarantine rather than refusal, because the

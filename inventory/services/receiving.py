@@ -1,4 +1,5 @@
-"""Receiving units by form or by scanned UDI: plan the units, check serials, create them with a received entry each."""
+"""Receiving units by form or by scanned UDI: plan the units, check serials, create them with a
+received entry each."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from inventory.models import (
     Unit,
     UnitState,
 )
-from inventory.services.ledger import _holder_name
+from inventory.services.ledger import holder_name
 from inventory.services.par import check_after_commit
-from inventory.services.recalls import _quarantine_on_receipt
-from inventory.services.transfers import _check_recipient
+from inventory.services.recalls import quarantine_on_receipt
+from inventory.services.transfers import check_recipient
 from inventory.udi import Udi, UdiError, parse_udi
 
 
@@ -48,7 +49,7 @@ def _check_receiver(actor: User, custodian: User | None) -> None:
     if not policies.can_receive(actor=who):
         raise PermissionDenied("Only admins and distributors receive stock.")
     if custodian is not None:
-        _check_recipient(actor, custodian)
+        check_recipient(actor, custodian)
     if not policies.can_receive_into(actor=who, custodian_id=custodian.pk if custodian else None):
         raise ValidationError({"custodian": "Distributors receive stock into their own custody."})
 
@@ -108,18 +109,20 @@ def units_receive(
     Raises ValidationError listing every problem (with CSV line numbers when given): wrong
     tracking data, serials duplicated in the input or already on record for the product.
     """
-    return _receive(actor, lines, custodian=custodian, note=note, cap=settings.IMPORT_MAX_UNITS)
+    return receive_lines(
+        actor, lines, custodian=custodian, note=note, cap=settings.IMPORT_MAX_UNITS
+    )
 
 
-def _receive(
+def receive_lines(
     actor: User, lines: Sequence[ReceiveLine], *, custodian: User | None, note: str, cap: int
 ) -> list[Unit]:
     """units_receive with the limit of units given (a background import's is higher); runs
     inside the caller's transaction."""
     _check_receiver(actor, custodian)
-    if _units_planned(lines) > cap:
+    if units_planned(lines) > cap:
         raise ValidationError(
-            f"That would create {_units_planned(lines):,} units; one receiving creates at most "
+            f"That would create {units_planned(lines):,} units; one receiving creates at most "
             f"{cap:,}. Split it."
         )
     problems: list[str] = []
@@ -150,8 +153,8 @@ def _plan_units(
         if line.location is not None and line.location.holder_id != custodian_id:
             prefix = f"Line {line.line}: " if line.line else ""
             problems.append(
-                f"{prefix}{line.location} is held by {_holder_name(line.location.holder)}, not "
-                f"{_holder_name(custodian)}: receive into a location of the custodian, or none."
+                f"{prefix}{line.location} is held by {holder_name(line.location.holder)}, not "
+                f"{holder_name(custodian)}: receive into a location of the custodian, or none."
             )
             continue
         planned.extend((line, fields) for fields in _expand(line, problems))
@@ -233,7 +236,7 @@ def _create_received_units(
         )
         for unit in units
     )
-    _quarantine_on_receipt(actor, units)
+    quarantine_on_receipt(actor, units)
     check_after_commit(pairs={(u.location_id, u.product_id) for u in units if u.location_id})
     return units
 
@@ -278,5 +281,5 @@ def unit_receive_udi(
     return unit
 
 
-def _units_planned(lines: Iterable[ReceiveLine]) -> int:
+def units_planned(lines: Iterable[ReceiveLine]) -> int:
     return sum(len(line.serial_numbers) or line.quantity for line in lines)

@@ -24,15 +24,15 @@ from inventory.models import (
 )
 from inventory.services.ledger import (
     NOT_FOUND,
-    _holder_name,
-    _state_problem,
+    holder_name,
     lock_units,
     record_entries,
+    state_problem,
 )
 from inventory.services.recalls import active_recalls_for, quarantine_recalled
 
 
-def _check_recipient(actor_user: User, recipient: User | None) -> None:
+def check_recipient(actor_user: User, recipient: User | None) -> None:
     if recipient is None:
         return
     if recipient.organization_id != actor_user.organization_id:
@@ -101,13 +101,13 @@ def _check_transfer_request(
         raise ValidationError({"to_location": "Choose a location of your organization."})
     if not unit_ids:
         raise ValidationError("Select at least one unit to transfer.")
-    _check_recipient(actor, recipient)
+    check_recipient(actor, recipient)
     # A location is its holder's shelf: units go to one the recipient holds, or to none.
     if to_location is not None and to_location.holder_id != (recipient.pk if recipient else None):
         raise ValidationError(
             {
-                "to_location": f"{to_location} is held by {_holder_name(to_location.holder)}: "
-                f"choose a location of {_holder_name(recipient)}, or none."
+                "to_location": f"{to_location} is held by {holder_name(to_location.holder)}: "
+                f"choose a location of {holder_name(recipient)}, or none."
             }
         )
 
@@ -133,9 +133,9 @@ def _transfer_problems(
         elif unit.state == UnitState.QUARANTINED:
             continue  # back to the organization for return; it stays quarantined
         elif unit.state != UnitState.AVAILABLE:
-            problems.append(_state_problem(unit))
+            problems.append(state_problem(unit))
         elif unit.custodian_id == recipient_id:
-            problems.append(f"{unit.label} is already in {_holder_name(recipient)}'s custody.")
+            problems.append(f"{unit.label} is already in {holder_name(recipient)}'s custody.")
         elif returning:
             problems.append(
                 f"{unit.label} is not recalled: send quarantined units back for return on "

@@ -1,4 +1,5 @@
-"""Par-level pages: the levels of the locations one may see, and one level's replenishment proposal."""
+"""Par-level pages: the levels of the locations one may see, and one level's replenishment
+proposal."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from inventory.recall_forms import (
 )
 from inventory.selectors.par import below_par
 from inventory.services.par import par_level_set
-from inventory.views.recalls import _product, _require
+from inventory.views.recalls import product_by_code, require
 
 
 @org_member_required
 def par_level_list(request):
     """Par levels of the locations the person may set them for; a form to set one."""
     actor = actor_for(request.user)
-    _require(policies.can_manage_par_levels(actor=actor))
+    require(policies.can_manage_par_levels(actor=actor))
     locations = Location.objects.filter(
         organization_id=actor.organization_id, holder__role="distributor"
     ).select_related("holder")
@@ -35,7 +36,7 @@ def par_level_list(request):
             level = par_level_set(
                 actor=request.user,
                 location=data["location"],
-                product=_product(actor.organization_id, data["product"]),
+                product=product_by_code(actor.organization_id, data["product"]),
                 par=data["par"],
                 reorder_to=data["reorder_to"],
             )

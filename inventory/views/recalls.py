@@ -1,4 +1,5 @@
-"""Recall pages: the list, recording one, its page, return and withdraw, and the recall lookup with its CSV."""
+"""Recall pages: the list, recording one, its page, return and withdraw, and the recall lookup with
+its CSV."""
 
 from __future__ import annotations
 
@@ -44,12 +45,12 @@ LOOKUP_CASES = 50  # case lines the lookup page lists; its CSV export has them a
 EXPORT_LIMIT = 100_000
 
 
-def _require(allowed: bool) -> None:
+def require(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied("You cannot open this page.")
 
 
-def _product(organization_id: int, code: str) -> Product | None:
+def product_by_code(organization_id: int, code: str) -> Product | None:
     code = (code or "").strip()
     if not code:
         return None
@@ -61,7 +62,7 @@ def _product(organization_id: int, code: str) -> Product | None:
 @org_member_required
 def recall_list(request):
     actor = actor_for(request.user)
-    _require(policies.can_look_up_recalls(actor=actor))
+    require(policies.can_look_up_recalls(actor=actor))
     rows = Recall.objects.visible_to(request.user).select_related("product")[:200]
     return render(
         request,
@@ -73,11 +74,11 @@ def recall_list(request):
 @org_member_required
 def recall_new(request):
     actor = actor_for(request.user)
-    _require(policies.can_manage_recalls(actor=actor))
+    require(policies.can_manage_recalls(actor=actor))
     form = RecallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        product = _product(actor.organization_id, data["product"])
+        product = product_by_code(actor.organization_id, data["product"])
         try:
             recall = recall_services.recall_record(
                 actor=request.user,
@@ -101,7 +102,7 @@ def recall_new(request):
 @org_member_required
 def recall_detail(request, pk):
     actor = actor_for(request.user)
-    _require(policies.can_look_up_recalls(actor=actor))
+    require(policies.can_look_up_recalls(actor=actor))
     recall = get_object_or_404(
         Recall.objects.visible_to(request.user).select_related("product"), pk=pk
     )
@@ -133,7 +134,7 @@ def recall_detail(request, pk):
 @org_member_required
 @require_POST
 def recall_return(request, pk):
-    _require(policies.can_manage_recalls(actor=actor_for(request.user)))
+    require(policies.can_manage_recalls(actor=actor_for(request.user)))
     recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
     form = RecallReturnForm(request.POST)
     if not form.is_valid():
@@ -165,7 +166,7 @@ def recall_return(request, pk):
 @org_member_required
 @require_POST
 def recall_withdraw(request, pk):
-    _require(policies.can_manage_recalls(actor=actor_for(request.user)))
+    require(policies.can_manage_recalls(actor=actor_for(request.user)))
     recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
     try:
         recall_services.recall_withdraw(
@@ -181,7 +182,7 @@ def recall_withdraw(request, pk):
 def _lookup(request):
     """(form, lookup or None, matching units) for the lookup page and its export."""
     actor = actor_for(request.user)
-    _require(policies.can_look_up_recalls(actor=actor))
+    require(policies.can_look_up_recalls(actor=actor))
     form = LookupForm(request.GET or None)
     if not request.GET or not form.is_valid():
         return form, None, Unit.objects.none()

@@ -25,7 +25,7 @@ from inventory.models import UnitState
 from inventory.selectors.units import receive_custodians
 from inventory.services.imports import units_import_begin
 from inventory.services.receiving import ReceiveLine, unit_receive_udi, units_receive
-from inventory.views.transfers import _holder
+from inventory.views.transfers import holder_from_field
 from jobs.models import Job
 
 
@@ -93,7 +93,7 @@ def receive(request):
             units = units_receive(
                 actor=request.user,
                 lines=[line],
-                custodian=_holder(data["custodian"]),
+                custodian=holder_from_field(data["custodian"]),
             )
         except ValidationError as exc:
             add_form_errors(form, exc)
@@ -125,7 +125,7 @@ def receive_udi(request):
             unit = unit_receive_udi(
                 actor=request.user,
                 raw=data["udi"],
-                custodian=_holder(data["custodian"]),
+                custodian=holder_from_field(data["custodian"]),
                 location=data["location"],
             )
         except ValidationError as exc:
@@ -148,7 +148,7 @@ def receive_csv(request):
             outcome = units_import_begin(
                 actor=request.user,
                 data=data["file"].read(settings.IMPORT_BACKGROUND_MAX_BYTES + 1),
-                default_custodian=_holder(data["custodian"]),
+                default_custodian=holder_from_field(data["custodian"]),
                 filename=data["file"].name or "",
             )
         except ValidationError as exc:

@@ -33,10 +33,10 @@ from inventory.selectors.transfers import (
 )
 from inventory.selectors.units import custody_label, unit_rows, units_from_scan
 from inventory.services import transfers as transfer_services
-from inventory.views.units import _with_labels
+from inventory.views.units import with_labels
 
 
-def _holder(value) -> User | None:
+def holder_from_field(value) -> User | None:
     """A custody picker's cleaned value: a person, or None for organization custody."""
     return None if value == ORG else value
 
@@ -80,7 +80,7 @@ def transfer_new(request):
             messages.error(request, problem)
         ids += [u.pk for u in found if u.pk not in ids]
     elif form.is_bound and form.is_valid():
-        recipient = _holder(form.cleaned_data["recipient"])
+        recipient = holder_from_field(form.cleaned_data["recipient"])
         try:
             transfers = transfer_services.transfer_create(
                 actor=request.user,
@@ -111,7 +111,7 @@ def transfer_new(request):
         {
             "form": form,
             "scan_form": ScanForm() if scan_form.is_bound else scan_form,
-            "units": _with_labels(units, actor),
+            "units": with_labels(units, actor),
             "missing": len(set(ids)) - len(units),
         },
     )

@@ -1,4 +1,5 @@
-"""Pages of units: the inventory list with its custody filter, its CSV export (in the request or as a background job) and one unit's page."""
+"""Pages of units: the inventory list with its custody filter, its CSV export (in the request or as
+a background job) and one unit's page."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _filtered_units(request):
     return filterset, qs, valid
 
 
-def _with_labels(rows, actor):
+def with_labels(rows, actor):
     for unit in rows:
         unit.custody = custody_label(unit=unit, actor=actor)
         unit.can_transfer = policies.can_transfer_unit(actor=actor, unit=unit)
@@ -77,7 +78,7 @@ def unit_list(request):
         "inventory/unit_list.html",
         {
             "filter": filterset,
-            "units": _with_labels(page.rows, actor),
+            "units": with_labels(page.rows, actor),
             "page": page,
             "custody_tabs": custody_tabs(request.GET, filterset),
             # A list longer than one page may be longer than an export holds: say so there.
