@@ -5,8 +5,9 @@ job per recipient inside the caller's transaction, so the job rows commit with t
 at all, and a worker (`manage.py db_worker`) sends after commit. A failed send is logged and
 retried by the worker (core/tasks.py) and never turns a saved action into an error page.
 
-It lives in accounts, the lowest app, so every app may send mail without config (plumbing that
-imports no app) reaching back into one.
+It lives in accounts, the lowest app with models (the sent-log), so every app may send mail.
+The task sits beside the sending it runs: accounts.services imports this module, never the
+other way round.
 """
 
 from __future__ import annotations

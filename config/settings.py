@@ -210,7 +210,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
-# Background work (inventory.Job): an import over IMPORT_MAX_UNITS runs as a job, up to
+# Background work (jobs.Job): an import over IMPORT_MAX_UNITS runs as a job, up to
 # IMPORT_BACKGROUND_MAX_UNITS units and IMPORT_BACKGROUND_MAX_BYTES per file; an inventory
 # export over EXPORT_BACKGROUND_ROWS rows runs as a job, with no row cap. Files and results are
 # JobChunk rows in the database (never a server's disk), pruned after JOB_RESULT_DAYS.

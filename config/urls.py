@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.forms import TrunkpoolPasswordResetForm
@@ -47,11 +47,19 @@ urlpatterns = [
     path("users/", include("accounts.urls")),
     # Jobs lived under /inventory/jobs/ before they had an app; links in sent notifications and
     # emails still point there.
-    re_path(
-        r"^inventory/jobs/(?P<rest>(?:\d+/(?:progress/|download/)?)?)$",
-        RedirectView.as_view(url="/jobs/%(rest)s", permanent=True, query_string=True),
-        name="jobs_moved",
-    ),
+    *[
+        path(
+            f"inventory/jobs/{route}",
+            RedirectView.as_view(pattern_name=f"jobs:job_{page}", permanent=True),
+            name=f"jobs_moved_{page}",
+        )
+        for route, page in [
+            ("", "list"),
+            ("<int:pk>/", "detail"),
+            ("<int:pk>/progress/", "progress"),
+            ("<int:pk>/download/", "download"),
+        ]
+    ],
     path("inventory/", include("inventory.urls")),
     path("jobs/", include("jobs.urls")),
     path("", include("events.urls")),

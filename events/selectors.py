@@ -10,9 +10,13 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.policies import Actor, event_rep_scope, usable_holder_ids
 from accounts.selectors import holders_for_org
+from core.tasks import failed_job_count
 from inventory.hooks import CaseUse, EventRef
 from inventory.models import Facility, Unit, UnitState
-from inventory.services.recalls import active_recalls_for
+from inventory.selectors.par import below_par
+from inventory.selectors.recalls import active_recalls_for
+from inventory.selectors.transfers import transfers_waiting_on, waiting_on_me_q
+from inventory.selectors.units import expiry_counts, pool_levels, units_on_hold
 
 from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, viewers_q
@@ -171,10 +175,6 @@ def facility_stock_counts(*, units: QuerySet[Unit]) -> list[dict]:
 
 def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
-    from inventory.selectors.par import below_par
-    from inventory.selectors.transfers import transfers_waiting_on, waiting_on_me_q
-    from inventory.selectors.units import expiry_counts, pool_levels, units_on_hold
-
     today = timezone.localdate()
     visible_units = Unit.objects.visible_to(user)
     waiting = transfers_waiting_on(user=user, actor=actor)
@@ -195,8 +195,6 @@ def dashboard(*, user: User, actor: Actor) -> dict:
         "facility_stock": facility_stock_counts(units=visible_units),
     }
     if actor.is_admin:
-        from core.tasks import failed_job_count
-
         data["failed_jobs"] = failed_job_count(organization_id=actor.organization_id)
         data["on_hold"] = units_on_hold(actor=actor).count()
         # Every distributor's locations below par, refillable from organization custody too.

@@ -7,6 +7,8 @@ class InventoryConfig(AppConfig):
 
     def ready(self):
         # accounts may not import inventory; it asks through this hook instead.
+        from django.template.defaultfilters import pluralize
+
         from accounts.hooks import register_stock_check
         from inventory import tasks
         from inventory.selectors.units import holds_stock
@@ -23,6 +25,7 @@ class InventoryConfig(AppConfig):
                 task=tasks.import_units,
                 progress_label="rows checked",
                 failure_intro="Nothing was imported. Fix these rows and upload the file again:",
+                done_message=lambda n: f"Imported {n:,} unit{pluralize(n)}.",
             )
         )
         register(
@@ -32,6 +35,7 @@ class InventoryConfig(AppConfig):
                 task=tasks.export_units,
                 progress_label="rows written",
                 failure_intro="The export failed:",
-                has_result=True,
+                result_name="trunkpool-units",
+                result_label=lambda n: f"Download the CSV ({n:,} rows)",
             )
         )

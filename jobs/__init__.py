@@ -1,2 +1,2 @@
-"""Background jobs: stored files and results, progress, retries, the sweeper and pruning, for any
-app."""
+"""Background jobs of any kind an app registers: stored files and results, progress, download,
+giving up, pruning, and the command that sweeps stale tasks (the retries are core.tasks')."""

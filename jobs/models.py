@@ -49,10 +49,9 @@ class Job(models.Model):
     # What the kind needs to run, e.g. an export's filter (GET lists).
     params = models.JSONField(default=dict, blank=True)
     filename = models.CharField(max_length=255, blank=True)
-    result_count = models.PositiveIntegerField(
-        default=0
-    )  # what the job made: units imported, rows exported
-    problems = models.JSONField(default=list, blank=True)  # numbered line errors of an import
+    # What the job made (units imported, rows exported) and what stopped it (line errors).
+    result_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -76,12 +75,20 @@ class Job(models.Model):
         return f"{self.kind_label} #{self.pk}"
 
     @property
-    def kind_label(self) -> str:
-        return kinds.label(self.kind)
+    def kind_info(self) -> kinds.JobKind:
+        return kinds.describe(self.kind)
 
     @property
-    def kind_info(self) -> kinds.JobKind:
-        return kinds.get(self.kind)
+    def kind_label(self) -> str:
+        return self.kind_info.label
+
+    @property
+    def done_text(self) -> str:
+        return self.kind_info.done_message(self.result_count)
+
+    @property
+    def result_link_text(self) -> str:
+        return self.kind_info.result_label(self.result_count)
 
     @property
     def percent(self) -> int:

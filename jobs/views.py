@@ -6,9 +6,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from core.web import (
-    org_member_required,
-)
+from core.web import org_member_required
 from jobs import kinds
 from jobs.models import Job
 from jobs.selectors import job_result_chunks
@@ -50,13 +48,11 @@ def job_progress(request, pk):
 
 @org_member_required
 def job_download(request, pk):
-    """A finished job's result (an export's CSV), streamed chunk by chunk from the database."""
+    """A finished job's file (an export's CSV), streamed chunk by chunk from the database."""
     job = _visible_job(request, pk, kind__in=kinds.with_result(), status=Job.Status.DONE)
-    response = StreamingHttpResponse(
-        job_result_chunks(job=job), content_type="text/csv; charset=utf-8"
-    )
+    kind = job.kind_info
+    response = StreamingHttpResponse(job_result_chunks(job=job), content_type=kind.result_type)
     stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = (
-        f'attachment; filename="trunkpool-units-{stamp}-job{job.pk}.csv"'
-    )
+    name = f"{kind.result_name}-{stamp}-job{job.pk}{kind.result_suffix}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

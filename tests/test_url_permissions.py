@@ -83,7 +83,10 @@ EXPECTATIONS: dict[str, Expect] = {
     "home": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     "healthz": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
     # Old /inventory/jobs/ links redirect to /jobs/, which then asks who is looking.
-    "jobs_moved": Expect("get", lambda w: {"rest": ""}, 301, 301, 301, 301, 301),
+    "jobs_moved_list": Expect("get", lambda w: {}, 301, 301, 301, 301, 301),
+    "jobs_moved_detail": Expect("get", lambda w: {"pk": 1}, 301, 301, 301, 301, 301),
+    "jobs_moved_progress": Expect("get", lambda w: {"pk": 1}, 301, 301, 301, 301, 301),
+    "jobs_moved_download": Expect("get", lambda w: {"pk": 1}, 301, 301, 301, 301, 301),
     "login": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
     # Logging out is a POST that anyone may make; it always redirects to the login page.
     "logout": Expect("post", lambda w: {}, 302, 302, 302, 302, 302),

@@ -107,7 +107,7 @@ class CopyTable:
             if value is None and not f.null:
                 raise BenchError(
                     f"bench_scale cannot fill {opts.label}.{f.name} (NOT NULL, no default): "
-                    "add it to events/bench/build.py"
+                    "add it to bench/build/"
                 )
             suffix.append(_text(f.get_db_prep_save(value, connection)))
             self.columns.append(f.column)

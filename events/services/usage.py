@@ -19,8 +19,8 @@ from events.models import (
 )
 from events.services.events import acting_for, event_for, release_lines
 from inventory.models import EntryKind, Unit, UnitState
+from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
-from inventory.services.recalls import active_recalls_for
 
 
 def _holding_event_problem(unit: Unit) -> str:

@@ -3,6 +3,7 @@ number, GTIN or a scanned UDI)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -18,10 +19,38 @@ from inventory.models import (
     Unit,
     UnitState,
 )
-from inventory.services.recalls import MAX_CODES, split_codes
 from inventory.udi import UdiError, parse_udi
 
 CASES_SHOWN = 200  # case lines the recall page lists; the lookup's export has them all
+
+
+MAX_CODES = 500  # lots or serials one recall (or one lookup) may list
+
+
+def split_codes(text: str) -> list[str]:
+    """Lots or serials as a person pastes them: separated by commas, spaces or line breaks;
+    blanks and repeats dropped, order kept."""
+    seen: dict[str, None] = {}
+    for part in (text or "").replace(",", " ").split():
+        seen.setdefault(part.strip(), None)
+    return [code for code in seen if code]
+
+
+def active_recalls_for(*, unit_ids: Iterable[int]) -> dict[int, Recall]:
+    """The active recall naming each unit (the earliest recorded, when several do), one query.
+    Units no active recall names are left out."""
+    ids = set(unit_ids)
+    if not ids:
+        return {}
+    found: dict[int, Recall] = {}
+    rows = (
+        RecallUnit.objects.filter(unit_id__in=ids, recall__status=Recall.Status.ACTIVE)
+        .select_related("recall")
+        .order_by("recall_id")
+    )
+    for row in rows:
+        found.setdefault(row.unit_id, row.recall)
+    return found
 
 
 @dataclass

@@ -19,6 +19,7 @@ from inventory.models import (
     CustodyEntry,
     EntryKind,
     Location,
+    Product,
     Unit,
     UnitState,
 )
@@ -336,3 +337,13 @@ def expiry_digest_units(*, today: datetime.date) -> QuerySet[Unit]:
         .select_related("product", "location", "custodian")
         .order_by("custodian_id", F("location__name").asc(nulls_last=True), "expiration_date", "pk")
     )
+
+
+def product_by_code(*, organization_id: int, code: str) -> Product | None:
+    """The organization's product with this catalog number (any case) or GTIN, or None."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    return Product.objects.filter(
+        Q(catalog_number__iexact=code) | Q(gtin=code), organization_id=organization_id
+    ).first()

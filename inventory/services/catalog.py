@@ -8,9 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from accounts.selectors import actor_for
 from inventory import policies
-from inventory.models import (
-    Product,
-)
+from inventory.models import Product
 
 
 @transaction.atomic

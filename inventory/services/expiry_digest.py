@@ -12,9 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.mail import send_after_commit
-from inventory.models import (
-    Unit,
-)
+from inventory.models import Unit
 from inventory.selectors.units import expiry_digest_units
 
 DIGEST_MAX_LINES = 300  # units listed in one email; the rest are counted, the list links to all

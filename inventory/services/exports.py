@@ -10,9 +10,7 @@ from django.http import QueryDict
 from accounts.models import User
 from accounts.selectors import actor_for
 from core import csvsafe
-from inventory.models import (
-    Unit,
-)
+from inventory.models import Unit
 from inventory.selectors.units import (
     EXPORT_COLUMNS,
     UNIT_ORDER,

@@ -18,6 +18,7 @@ from inventory.models import (
     Unit,
     UnitState,
 )
+from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import (
     KEEP,
     NOT_FOUND,
@@ -26,7 +27,6 @@ from inventory.services.ledger import (
     record_entries,
     state_problem,
 )
-from inventory.services.recalls import active_recalls_for
 from inventory.services.transfers import check_recipient
 
 

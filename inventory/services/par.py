@@ -3,7 +3,7 @@ alert when it drops below.
 
 What counts: available, unexpired units of the product at the location, in the custody of the
 location's holder, that no active recall names. Any write that takes units out of (or brings
-them into) a location goes through `services.record_entries` or receiving, which hand the
+them into) a location goes through `services.ledger.record_entries` or receiving, which hand the
 (location, product) pairs they touched to `check_after_commit`; the daily expiry run
 (`manage.py par_levels_check`) re-checks every level, since units expire without any write.
 

@@ -1,13 +1,14 @@
-"""Recalls: record one, quarantine what it names, return or withdraw it; and the recall lookup.
+"""Recalls: record one, quarantine what it names, return or withdraw it. (Their reads and the
+recall lookup are in inventory.selectors.recalls.)
 
 A recall names one product and some of its lots or serials. Recording it finds every unit of
 the organization that matches and remembers each (`RecallUnit`, with the state it was found
 in). Available, on-hold and facility-stock units become `quarantined` (custody and location do
 not change). Units in transit stay with their transfer, which can no longer be accepted;
-cancelling or declining it quarantines them (`services.quarantine_recalled`). Units allocated
+cancelling or declining it quarantines them (`quarantine_recalled`, below). Units allocated
 on open events are left where they are and listed for action: the surgery happened.
 
-Lock order: the recall row, then units in primary-key order (`services.lock_units`).
+Lock order: the recall row, then units in primary-key order (`inventory.services.ledger.lock_units`).
 """
 
 from __future__ import annotations
@@ -37,18 +38,8 @@ from inventory.models import (
     Unit,
     UnitState,
 )
+from inventory.selectors.recalls import MAX_CODES, active_recalls_for
 from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
-
-MAX_CODES = 500  # lots or serials one recall (or one lookup) may list
-
-
-def split_codes(text: str) -> list[str]:
-    """Lots or serials as a person pastes them: separated by commas, spaces or line breaks;
-    blanks and repeats dropped, order kept."""
-    seen: dict[str, None] = {}
-    for part in (text or "").replace(",", " ").split():
-        seen.setdefault(part.strip(), None)
-    return [code for code in seen if code]
 
 
 @transaction.atomic
@@ -371,23 +362,6 @@ def quarantine_on_receipt(actor: User, units: Sequence[Unit]) -> None:
             note=f"Received into recall {recall.reference} ({recall.get_recall_class_display()})",
             entry_extra={"recall_id": recall_id},
         )
-
-
-def active_recalls_for(*, unit_ids: Iterable[int]) -> dict[int, Recall]:
-    """The active recall naming each unit (the earliest recorded, when several do), one query.
-    Units no active recall names are left out."""
-    ids = set(unit_ids)
-    if not ids:
-        return {}
-    found: dict[int, Recall] = {}
-    rows = (
-        RecallUnit.objects.filter(unit_id__in=ids, recall__status=Recall.Status.ACTIVE)
-        .select_related("recall")
-        .order_by("recall_id")
-    )
-    for row in rows:
-        found.setdefault(row.unit_id, row.recall)
-    return found
 
 
 def quarantine_recalled(*, actor: User, units: Sequence[Unit]) -> list[Unit]:

@@ -22,6 +22,7 @@ from inventory.models import (
     Unit,
     UnitState,
 )
+from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import (
     NOT_FOUND,
     holder_name,
@@ -29,7 +30,7 @@ from inventory.services.ledger import (
     record_entries,
     state_problem,
 )
-from inventory.services.recalls import active_recalls_for, quarantine_recalled
+from inventory.services.recalls import quarantine_recalled
 
 
 def check_recipient(actor_user: User, recipient: User | None) -> None:

@@ -4,8 +4,8 @@ The template engine costs a few microseconds per variable, tag and `{% url %}`; 
 table has one to two thousand of them, which was a third of these pages' time at full scale
 (`manage.py bench_render`, and py-spy on gunicorn under the locust mix). These tags write
 the same markup with `escape` and f-strings, as `events/templatetags/mentions.py` does. They
-read only what the view loaded (`selectors.unit_rows`, `selectors.transfer_rows`) and the
-labels it put on each row: no database work here.
+read only what the view loaded (`selectors.units.unit_rows`,
+`selectors.transfers.transfer_rows`) and the labels it put on each row: no database work here.
 
 The table around the rows, its empty message, the filters and the pager stay in the
 templates::
@@ -169,7 +169,7 @@ def _transfer_row(transfer: Transfer, *, detail_url: str) -> str:
 
 @register.simple_tag
 def transfer_rows(transfers: Iterable[Transfer]) -> SafeString:
-    """A transfer table's rows. Each transfer carries `unit_count` (`selectors.count_units`)
-    and its people (`selectors.transfer_rows`)."""
+    """A transfer table's rows. Each transfer carries `unit_count` (`selectors.transfers.count_units`)
+    and its people (`selectors.transfers.transfer_rows`)."""
     detail_url = url_without_id("inventory:transfer_detail")
     return mark_safe("".join(_transfer_row(t, detail_url=detail_url) for t in transfers))

@@ -22,7 +22,7 @@ from inventory.models import Location, Product
 from inventory.selectors.units import receive_custodians
 from inventory.services.catalog import product_create
 from inventory.services.locations import location_create
-from inventory.views.receiving import receiver_required
+from inventory.views.common import receiver_required
 
 
 @org_member_required

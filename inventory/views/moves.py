@@ -9,9 +9,7 @@ from django.shortcuts import redirect, render
 from accounts.selectors import actor_for
 from core.web import flash_errors, org_member_required, selected_ids
 from inventory.models import Location, Unit
-from inventory.recall_forms import (
-    MoveForm,
-)
+from inventory.recall_forms import MoveForm
 from inventory.selectors.units import custody_label, unit_rows
 from inventory.services.locations import units_move
 

@@ -11,12 +11,11 @@ from accounts.selectors import actor_for
 from core.web import add_form_errors, org_member_required
 from inventory import policies
 from inventory.models import Location, ParLevel
-from inventory.recall_forms import (
-    ParLevelForm,
-)
+from inventory.recall_forms import ParLevelForm
 from inventory.selectors.par import below_par
+from inventory.selectors.units import product_by_code
 from inventory.services.par import par_level_set
-from inventory.views.recalls import product_by_code, require
+from inventory.views.common import require
 
 
 @org_member_required
@@ -36,7 +35,9 @@ def par_level_list(request):
             level = par_level_set(
                 actor=request.user,
                 location=data["location"],
-                product=product_by_code(actor.organization_id, data["product"]),
+                product=product_by_code(
+                    organization_id=actor.organization_id, code=data["product"]
+                ),
                 par=data["par"],
                 reorder_to=data["reorder_to"],
             )

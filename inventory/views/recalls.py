@@ -4,8 +4,7 @@ its CSV."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +16,7 @@ from core import csvsafe
 from core.keyset import keyset_page
 from core.web import add_form_errors, flash_errors, org_member_required, selected_ids
 from inventory import hooks, policies
-from inventory.models import Product, Recall, Unit
+from inventory.models import Recall, Unit
 from inventory.recall_forms import (
     LookupForm,
     RecallForm,
@@ -31,10 +30,11 @@ from inventory.selectors.recalls import (
     lookup_units,
     recall_progress,
     recall_unit_rows,
+    split_codes,
 )
-from inventory.selectors.units import custody_label
+from inventory.selectors.units import custody_label, product_by_code
 from inventory.services import recalls as recall_services
-from inventory.views.units import export_capped_note
+from inventory.views.common import export_capped_note, require
 
 LOOKUP_PAGE = 50
 
@@ -43,20 +43,6 @@ LOOKUP_CASES = 50  # case lines the lookup page lists; its CSV export has them a
 
 
 EXPORT_LIMIT = 100_000
-
-
-def require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied("You cannot open this page.")
-
-
-def product_by_code(organization_id: int, code: str) -> Product | None:
-    code = (code or "").strip()
-    if not code:
-        return None
-    return Product.objects.filter(
-        Q(catalog_number__iexact=code) | Q(gtin=code), organization_id=organization_id
-    ).first()
 
 
 @org_member_required
@@ -78,7 +64,7 @@ def recall_new(request):
     form = RecallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        product = product_by_code(actor.organization_id, data["product"])
+        product = product_by_code(organization_id=actor.organization_id, code=data["product"])
         try:
             recall = recall_services.recall_record(
                 actor=request.user,
@@ -86,8 +72,8 @@ def recall_new(request):
                 reason=data["reason"],
                 recall_class=data["recall_class"],
                 product=product,
-                lot_numbers=recall_services.split_codes(data["lot_numbers"]),
-                serial_numbers=recall_services.split_codes(data["serial_numbers"]),
+                lot_numbers=split_codes(data["lot_numbers"]),
+                serial_numbers=split_codes(data["serial_numbers"]),
                 recall_date=data["recall_date"],
             )
         except ValidationError as exc:

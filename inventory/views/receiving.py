@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import actor_for
-from core.web import (
-    add_form_errors,
-    org_member_required,
-)
-from inventory import policies
+from core.web import add_form_errors
 from inventory.forms import (
     CsvImportForm,
     ReceiveForm,
@@ -25,19 +19,8 @@ from inventory.models import UnitState
 from inventory.selectors.units import receive_custodians
 from inventory.services.imports import units_import_begin
 from inventory.services.receiving import ReceiveLine, unit_receive_udi, units_receive
-from inventory.views.transfers import holder_from_field
+from inventory.views.common import holder_from_field, receiver_required
 from jobs.models import Job
-
-
-def receiver_required(view):
-    @org_member_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not policies.can_receive(actor=actor_for(request.user)):
-            raise PermissionDenied("Only admins and distributors receive stock.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 class _ReceiveForms:

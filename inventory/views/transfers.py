@@ -17,7 +17,6 @@ from core.web import (
 )
 from inventory import policies
 from inventory.forms import (
-    ORG,
     DeclineForm,
     ScanForm,
     TransferForm,
@@ -33,12 +32,7 @@ from inventory.selectors.transfers import (
 )
 from inventory.selectors.units import custody_label, unit_rows, units_from_scan
 from inventory.services import transfers as transfer_services
-from inventory.views.units import with_labels
-
-
-def holder_from_field(value) -> User | None:
-    """A custody picker's cleaned value: a person, or None for organization custody."""
-    return None if value == ORG else value
+from inventory.views.common import holder_from_field, with_labels
 
 
 def _transfer_prefill(params, *, organization_id: int) -> dict:

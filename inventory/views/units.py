@@ -14,9 +14,7 @@ from accounts.policies import holder_ids_in_scope
 from accounts.selectors import actor_for
 from core import csvsafe
 from core.keyset import keyset_page
-from core.web import (
-    org_member_required,
-)
+from core.web import org_member_required
 from inventory import policies
 from inventory.filters import custody_tabs
 from inventory.models import Unit
@@ -31,16 +29,9 @@ from inventory.selectors.units import (
     unit_rows,
 )
 from inventory.services.exports import units_export_begin
+from inventory.views.common import export_capped_note, with_labels
 
 EXPORT_LIMIT = 100_000
-
-
-def export_capped_note(limit: int | None = None) -> str:
-    limit = EXPORT_LIMIT if limit is None else limit
-    return (
-        f"Export capped: only the first {limit:,} rows are in this file. "
-        "Narrow the filters to export the rest."
-    )
 
 
 def _filtered_units(request):
@@ -51,13 +42,6 @@ def _filtered_units(request):
     if valid and "custody" in request.GET and "custody" not in filterset.filters:
         messages.info(request, "Admins see every custodian: narrow the list by custodian instead.")
     return filterset, qs, valid
-
-
-def with_labels(rows, actor):
-    for unit in rows:
-        unit.custody = custody_label(unit=unit, actor=actor)
-        unit.can_transfer = policies.can_transfer_unit(actor=actor, unit=unit)
-    return rows
 
 
 @org_member_required
@@ -120,7 +104,7 @@ def unit_export(request):
         for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
             if count > EXPORT_LIMIT:
                 # Until large exports run in the background, say so rather than stop silently.
-                yield writer.writerow([export_capped_note()])
+                yield writer.writerow([export_capped_note(EXPORT_LIMIT)])
                 return
             yield writer.writerow(
                 [

@@ -54,7 +54,7 @@ def open_event(
     scheduled_at=None,
     name="",
 ):
-    """Open an event through `events.services.event_create`.
+    """Open an event through `events.services.events.event_create`.
 
     The representative defaults to the actor; a Case gets a fresh procedure and any event a
     fresh facility of the representative's organization unless the test names them.

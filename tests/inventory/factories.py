@@ -2,7 +2,7 @@
 
 Units are never built with a factory: a unit without its "received" ledger entry breaks the
 rule that a unit's custodian and state equal what its ledger says, so tests receive them through
-`inventory.services.units_receive` like the application does.
+`inventory.services.receiving.units_receive` like the application does.
 """
 
 import itertools

@@ -1,4 +1,4 @@
-"""Large imports and exports run in the background (inventory.Job): which work goes there, the
+"""Large imports and exports run in the background (jobs.Job): which work goes there, the
 all-or-nothing import with its numbered line errors, progress committed while the work goes on,
 results kept in the database and streamed back, who sees which job, and pruning."""
 

@@ -109,7 +109,6 @@ def test_location_holders_default_to_the_distributor_and_to_organization_custody
 
 
 def _quarantine(admin_user, units):
-
     product = units[0].product
     return recall_record(
         actor=admin_user,

@@ -267,7 +267,6 @@ def test_a_long_numeric_lot_starting_with_01_is_looked_up_as_a_lot(client, admin
 def test_the_lookup_page_lists_a_capped_number_of_cases_and_says_so(
     client, admin_user, lot, monkeypatch
 ):
-
     client.force_login(admin_user)
     page = client.get(LOOKUP, {"code": "=L1"}).content.decode()
     assert "CASE-9" in page and 'data-testid="lookup-more-cases"' not in page

@@ -835,7 +835,6 @@ def _export_rows(client, params=None):
 
 
 def test_a_capped_export_ends_with_a_line_that_says_so(client, admin_user, org, monkeypatch):
-
     receive_units(admin_user, None, n=4, serial_prefix="X-")
     client.force_login(admin_user)
     monkeypatch.setattr(unit_views, "EXPORT_LIMIT", 4)
