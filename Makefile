@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trunkpool
 
 .PHONY: setup run test test-sqlite lint bench
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 # xstatic-bootstrap ships only an sdist whose setup.py imports pkg_resources, which newer
 # setuptools dropped; building it without isolation against setuptools<81 keeps it installable.
@@ -16,6 +16,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check "setuptools<81" wheel
 	$(BIN)/pip install -q --disable-pip-version-check --no-build-isolation "xstatic-bootstrap>=5.3,<6"
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Front-end packages from package-lock.json, never copied into the repository.
+node_modules/.installed: package.json package-lock.json
+	.ci/ensure-node
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # DEBUG is on only for this local demo; production leaves it off (README, "Production").

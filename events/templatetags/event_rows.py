@@ -42,7 +42,7 @@ def event_rows(events: Iterable[Event]) -> SafeString:
 def _used_row(line: EventLine, *, can_use: bool) -> str:
     unit = line.unit
     box = (
-        f'<input class="form-check-input" type="checkbox" name="unit" value="{line.unit_id}" '
+        f'<input class="form-check-input row-pick" type="checkbox" name="unit" value="{line.unit_id}" '
         f'aria-label="Unmark {escape(unit.label)}">'
         if can_use
         else ""

@@ -53,7 +53,7 @@ def custody_span(label: CustodyLabel) -> str:
 
 def _checkbox(unit: Unit, *, disabled: bool) -> str:
     return (
-        f'<input class="form-check-input" type="checkbox" name="unit" value="{unit.pk}" '
+        f'<input class="form-check-input row-pick" type="checkbox" name="unit" value="{unit.pk}" '
         f'aria-label="Select {escape(unit.label)}"{" disabled" if disabled else ""}>'
     )
 

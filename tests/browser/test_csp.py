@@ -37,4 +37,5 @@ def test_main_pages_run_under_the_policy_without_violations(page, demo, username
     # Bootstrap's collapsing menu and this app's script run under the policy.
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("button", name="Menu").click()
-    expect(page.get_by_role("link", name="Inventory", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Inventory", exact=True).click()
+    expect(page.get_by_role("link", name="Units", exact=True)).to_be_visible()

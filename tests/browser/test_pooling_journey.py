@@ -13,6 +13,7 @@ def test_admin_turns_pooling_on_and_off_for_dana(page, demo, artifacts):
     GroupMembership.objects.filter(rep=demo["sam"]).delete()
 
     login(page, "admin")
+    page.get_by_role("button", name="Admin", exact=True).click()
     page.get_by_role("link", name="Users", exact=True).click()
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     page.get_by_role("link", name="Dana Distributor").click()

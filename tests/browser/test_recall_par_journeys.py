@@ -30,6 +30,7 @@ def _logout(page):
 def test_admin_records_a_recall_riley_is_refused_and_the_units_are_returned(page, demo):
     # --- the admin records a recall of the demo lot -------------------------------------------
     login(page, "admin")
+    page.get_by_role("button", name="Inventory", exact=True).click()
     page.get_by_role("link", name="Recalls", exact=True).click()
     page.get_by_role("link", name="Record a recall").click()
     page.get_by_label("Recall reference").fill("KO-2026-07")
@@ -59,6 +60,7 @@ def test_admin_records_a_recall_riley_is_refused_and_the_units_are_returned(page
     # --- the recall page shows the case that used another unit of the lot ----------------------
     _logout(page)
     login(page, "admin")
+    page.get_by_role("button", name="Inventory", exact=True).click()
     page.get_by_role("link", name="Recalls", exact=True).click()
     page.get_by_role("link", name="KO-2026-07").click()
     cases = page.get_by_test_id("recall-cases")

@@ -14,7 +14,8 @@ BLACK = "rgb(0, 0, 0)"
 
 def test_dana_transfers_two_of_rileys_units_to_sam_on_rileys_behalf(page, demo, artifacts):
     login(page, "dana")
-    page.get_by_role("link", name="Inventory", exact=True).click()
+    page.get_by_role("button", name="Inventory", exact=True).click()
+    page.get_by_role("link", name="Units", exact=True).click()
     page.get_by_role("link", name="My Reps' Custody").click()
     expect(page).to_have_url(re.compile(r"custody=reps"))
     table = page.get_by_test_id("unit-table")
