@@ -191,7 +191,7 @@ def test_the_event_list_shows_times_in_the_sites_time_zone_with_status_and_units
     row = re.search(rf'<tr data-event="{event.pk}">.*?</tr>', body, re.S).group(0)
     assert "2026-01-02 08:30" in row
     assert '<span class="badge event-open">Open</span>' in row
-    assert "<td>2</td>" in row
+    assert '<td data-label="Units">2</td>' in row
     assert f'href="{reverse("events:event_detail", args=[event.pk])}"' in row
 
 

@@ -113,7 +113,9 @@ def test_each_event_row_counts_its_units_in_use_and_only_those(client, admin_use
     counts = {
         int(pk): int(n)
         for pk, n in re.findall(
-            r'<tr data-event="(\d+)">.*?<td>(\d+)</td>\s*<td><span class="badge', body, re.S
+            r'<tr data-event="(\d+)">.*?<td data-label="Units">(\d+)</td>\s*<td data-label="Status"><span class="badge',
+            body,
+            re.S,
         )
     }
     assert counts == {three.pk: 3, one.pk: 1, none.pk: 0}
