@@ -201,7 +201,7 @@ def test_user_list_pages_by_cursor_without_skipping_users_added_between_clicks(
     url = reverse("accounts:user_list")
     with CaptureQueriesContext(connection) as first:
         body = admin_client.get(url, {"role": "rep"}).content.decode()
-    seen = body.count('<td><a href="/users/')
+    seen = body.count('<td class="card-lead"><a href="/users/')
     assert seen == 50 and "Page 1" in body
     next_url = _next_link(body)
     assert "after=" in next_url and "role=rep" in next_url  # other filters survive
