@@ -183,3 +183,26 @@ def test_tap_targets_are_24px_and_row_checkboxes_and_primary_buttons_44px_on_a_p
                         f"{screen.name} as {role}: {t['w']:.0f}x{t['h']:.0f} < {least}: {t['what']}"
                     )
     assert not small, f"{len(small)} small targets:\n" + "\n".join(small[:40])
+
+
+def test_the_menu_works_from_the_keyboard(walk):
+    """Tab to a group, open it with Enter, walk it with the arrow keys, leave with Escape."""
+    _, open_as = walk
+    page = open_as("dana")
+    page.goto("/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to the page"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Inventory":
+            break
+    else:
+        pytest.fail("Tab never reached the Inventory menu")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Units"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Transfers"
+    page.keyboard.press("Escape")
+    assert page.get_by_role("link", name="Transfers", exact=True).is_hidden()
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Inventory"
