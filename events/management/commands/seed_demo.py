@@ -41,6 +41,6 @@ class Command(BaseCommand):
             inventory_demo.seed(summary)
             events_demo.seed(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in '{summary.organization}'."))
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}':")
+        self.stdout.write(f"Log in at {settings.SITE_URL}/ with password '{DEMO_PASSWORD}':")
         for username, role, note in summary.logins:
             self.stdout.write(f"  {username:<8} {role:<12} {note}")
