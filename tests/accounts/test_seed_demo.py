@@ -1,3 +1,6 @@
+import re
+from io import StringIO
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -73,3 +76,28 @@ def test_seed_demo_refuses_with_debug_off_unless_forced(settings):
     assert not User.objects.exists()
     call_command("seed_demo", "--force")
     assert User.objects.filter(username="dana").exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_the_password_only_for_users_it_created(settings):
+    settings.DEBUG = True
+    first = StringIO()
+    call_command("seed_demo", stdout=first)
+    first = first.getvalue()
+    assert "Created these users, with password 'trunkpool-demo':" in first
+    for username in ("admin", "dana", "riley", "sam", "drew", "casey"):
+        assert re.search(rf"^  {username} ", first, flags=re.M), username
+    assert "already exist" not in first
+
+    # Riley changes her password; a second run keeps it and prints no password for anyone.
+    riley = User.objects.get(username="riley")
+    riley.set_password("riley-own-secret")
+    riley.save()
+    second = StringIO()
+    call_command("seed_demo", stdout=second)
+    second = second.getvalue()
+    assert "These users already exist; their passwords were left unchanged:" in second
+    assert re.search(r"^  riley ", second, flags=re.M)
+    assert "trunkpool-demo" not in second and "password '" not in second
+    assert "Created" not in second
+    assert User.objects.get(username="riley").check_password("riley-own-secret")
