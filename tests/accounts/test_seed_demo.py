@@ -1,5 +1,6 @@
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -101,3 +102,38 @@ def test_seed_demo_shows_the_password_only_for_users_it_created(settings):
     assert "trunkpool-demo" not in second and "password '" not in second
     assert "Created" not in second
     assert User.objects.get(username="riley").check_password("riley-own-secret")
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PREFIX_HOLDER = {"D": "dana", "R": "riley", "S": "sam", "C": "casey", "O": None}
+
+
+def _readme_demo_paragraph():
+    section = README.read_text().split("## Demo logins", 1)[1].split("\n## ", 1)[0]
+    (paragraph,) = [p for p in section.split("\n\n") if p.startswith("The demo catalog")]
+    return paragraph
+
+
+@pytest.mark.django_db
+def test_the_readme_states_the_demos_unit_counts(settings):
+    """The numbers in README "Demo logins" ("dana has 20 units (`D-`...)") are the seeded ones."""
+    from inventory.models import Unit
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    stated = {
+        prefix: int(count)
+        for count, prefix in re.findall(
+            r"(\d+) (?:units )?\(`([A-Z])-`", " ".join(_readme_demo_paragraph().split())
+        )
+    }
+    assert set(stated) == set(PREFIX_HOLDER)
+    seeded = {
+        prefix: Unit.objects.filter(
+            serial_number__startswith=f"{prefix}-",
+            **{"custodian__username": holder} if holder else {"custodian__isnull": True},
+        ).count()
+        for prefix, holder in PREFIX_HOLDER.items()
+    }
+    assert stated == seeded
+    assert sum(stated.values()) == Unit.objects.count()  # no holder left out of the paragraph
