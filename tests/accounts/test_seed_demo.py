@@ -137,3 +137,25 @@ def test_the_readme_states_the_demos_unit_counts(settings):
     }
     assert stated == seeded
     assert sum(stated.values()) == Unit.objects.count()  # no holder left out of the paragraph
+
+
+@pytest.mark.django_db
+def test_riley_has_an_open_case_for_every_readme_step_that_needs_one(settings):
+    """ "Things to try" submits riley's knee case; the recall step then needs another open one,
+    and the README names it."""
+    from events.models import Event, EventStatus, EventType
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    open_cases = Event.objects.filter(
+        representative__username="riley", type=EventType.CASE, status=EventStatus.OPEN
+    )
+    assert open_cases.count() >= 2
+    readme = " ".join(README.read_text().split())
+    recall_step = readme.split("Recalls:", 1)[1].split("Par levels:", 1)[0]
+    first_step = readme.split("Things to try:", 1)[1].split("Recalls:", 1)[0]
+    (named,) = re.findall(r"Mark Used of \"([^\"]+)\"", recall_step)
+    (submitted,) = re.findall(r"open Events → \"([^\"]+)\"", first_step)
+    assert named != submitted
+    assert open_cases.filter(name=named).exists(), named
+    assert open_cases.filter(name=submitted).exists(), submitted
