@@ -1,8 +1,10 @@
-# `make run`  : set up a virtualenv, migrate a SQLite database, load the demo data, serve on :8000.
+# `make run`  : set up a virtualenv, migrate a SQLite database, load the demo data, serve on :8000
+#               (`make run PORT=8001` when 8000 is taken).
 # `make test` : set up, make sure Chromium is there, run the whole suite on PostgreSQL.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trunkpool
 
 .PHONY: setup run test test-sqlite lint bench
@@ -27,12 +29,15 @@ node_modules/.installed: package.json package-lock.json
 # DEBUG is on only for this local demo; production leaves it off (README, "Production").
 # One job worker runs beside the server; the trap stops it when the server stops (Ctrl-C).
 # Without --no-reload the worker's autoreloader would leave a child running after the kill.
+# SITE_URL follows PORT (unless set in the shell) so links in emails and the login address
+# seed_demo prints point at the server this starts.
+RUN_ENV = DEBUG=1 SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
 run: setup
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/python manage.py db_worker --queue-name='*' --no-reload & worker=$$!; \
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py db_worker --queue-name='*' --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup
 	.ci/ensure-chromium

@@ -29,6 +29,9 @@ class Summary:
     organization: Organization
     users: dict[str, User] = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    # Usernames this run created (with DEMO_PASSWORD); the others were there already and keep
+    # whatever password they have now.
+    created: set[str] = field(default_factory=set)
 
 
 def seed() -> Summary:
@@ -46,6 +49,7 @@ def seed() -> Summary:
             )
             user.set_password(DEMO_PASSWORD)
             user.save()
+            summary.created.add(username)
         if role == Role.DISTRIBUTOR:
             DistributorGroup.objects.get_or_create(distributor=user, defaults={"organization": org})
         summary.users[username] = user

@@ -24,6 +24,7 @@ PHYSICIANS = [
     ("Dr. Marcus Hale", "Joint replacement"),
 ]
 PROCEDURES = ["ORIF distal radius", "Total knee arthroplasty", "Total hip arthroplasty"]
+RILEY_SECOND_OPEN_CASE = "ORIF · St. Mary's · next week"
 
 
 def _get_or_create_event(*, name, actor, submit=False, use=(), comment=None, **fields):
@@ -117,6 +118,19 @@ def seed(summary: Summary) -> None:
         procedure=procedures["Total knee arthroplasty"],
         scheduled_at=now + datetime.timedelta(days=1),
         patient_ref="CASE-2057",
+    )
+    # A second open case, so the README's recall and par-level steps still have one to mark
+    # units on after "Things to try" has submitted the knee case (README, Demo logins).
+    _get_or_create_event(
+        name=RILEY_SECOND_OPEN_CASE,
+        actor=users["riley"],
+        type=EventType.CASE,
+        representative=users["riley"],
+        facility=st_marys,
+        physician=physicians["Dr. Priya Natarajan"],
+        procedure=procedures["ORIF distal radius"],
+        scheduled_at=now + datetime.timedelta(days=7),
+        patient_ref="CASE-2063",
     )
     _get_or_create_event(
         name="THA · Lakeside · Friday",

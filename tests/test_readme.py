@@ -1,6 +1,7 @@
 """The repository stands alone: the README explains the rules and links nothing outside it."""
 
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +57,17 @@ def test_nothing_points_outside_the_repository():
         and re.search(r"\.\./shared|DESIGN\.md|STYLE\.md", path.read_text(errors="ignore"))
     ]
     assert offenders == []
+
+
+def _make_run_dry(*args):
+    """What `make run` would run (make -n prints the commands without running them)."""
+    return subprocess.run(
+        ["make", "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_make_run_serves_on_the_port_it_is_given():
+    assert "runserver 127.0.0.1:8000" in _make_run_dry()
+    assert "runserver 127.0.0.1:8001" in _make_run_dry("PORT=8001")
+    assert "SITE_URL:-http://127.0.0.1:8001" in _make_run_dry("PORT=8001")
+    assert "make run PORT=8001" in (ROOT / "README.md").read_text()

@@ -30,12 +30,31 @@ from inventory.services.recalls import quarantine_recalled
 
 
 def default_name(
-    *, type: str, facility: Facility, scheduled_at: datetime.datetime, procedure=None
+    *,
+    organization_id: int,
+    type: str,
+    facility: Facility,
+    scheduled_at: datetime.datetime,
+    procedure=None,
+    exclude_pk: int | None = None,
 ) -> str:
+    """Type, procedure, facility and day; " #2", " #3", ... when the organization already has
+    an event of that name, so two cases of one day at one hospital stay apart in lists and
+    pickers. `exclude_pk` is the event being renamed, whose own name does not count."""
     label = EventType(type).label
     when = timezone.localtime(scheduled_at).strftime("%Y-%m-%d")
     what = f" · {procedure}" if procedure else ""
-    return f"{label}{what} · {facility} · {when}"
+    base = f"{label}{what} · {facility} · {when}"
+    taken = set(
+        Event.objects.filter(organization_id=organization_id, name__startswith=base)
+        .exclude(pk=exclude_pk)
+        .values_list("name", flat=True)
+    )
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base} #{n}"
+    return name
 
 
 @transaction.atomic
@@ -65,7 +84,11 @@ def event_create(
         type=type,
         name=name.strip()
         or default_name(
-            type=type, facility=facility, scheduled_at=scheduled_at, procedure=procedure
+            organization_id=actor.organization_id,
+            type=type,
+            facility=facility,
+            scheduled_at=scheduled_at,
+            procedure=procedure,
         ),
         representative=representative,
         facility=facility,
@@ -149,6 +172,8 @@ def event_update(
         raise ValidationError({"procedure": "A Case needs a procedure."})
     if not event.name.strip():
         event.name = default_name(
+            organization_id=event.organization_id,
+            exclude_pk=event.pk,
             type=event.type,
             facility=event.facility,
             scheduled_at=event.scheduled_at,

@@ -1,3 +1,7 @@
+import re
+from io import StringIO
+from pathlib import Path
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -73,3 +77,85 @@ def test_seed_demo_refuses_with_debug_off_unless_forced(settings):
     assert not User.objects.exists()
     call_command("seed_demo", "--force")
     assert User.objects.filter(username="dana").exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_the_password_only_for_users_it_created(settings):
+    settings.DEBUG = True
+    first = StringIO()
+    call_command("seed_demo", stdout=first)
+    first = first.getvalue()
+    assert "Created these users, with password 'trunkpool-demo':" in first
+    for username in ("admin", "dana", "riley", "sam", "drew", "casey"):
+        assert re.search(rf"^  {username} ", first, flags=re.M), username
+    assert "already exist" not in first
+
+    # Riley changes her password; a second run keeps it and prints no password for anyone.
+    riley = User.objects.get(username="riley")
+    riley.set_password("riley-own-secret")
+    riley.save()
+    second = StringIO()
+    call_command("seed_demo", stdout=second)
+    second = second.getvalue()
+    assert "These users already exist; their passwords were left unchanged:" in second
+    assert re.search(r"^  riley ", second, flags=re.M)
+    assert "trunkpool-demo" not in second and "password '" not in second
+    assert "Created" not in second
+    assert User.objects.get(username="riley").check_password("riley-own-secret")
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PREFIX_HOLDER = {"D": "dana", "R": "riley", "S": "sam", "C": "casey", "O": None}
+
+
+def _readme_demo_paragraph():
+    section = README.read_text().split("## Demo logins", 1)[1].split("\n## ", 1)[0]
+    (paragraph,) = [p for p in section.split("\n\n") if p.startswith("The demo catalog")]
+    return paragraph
+
+
+@pytest.mark.django_db
+def test_the_readme_states_the_demos_unit_counts(settings):
+    """The numbers in README "Demo logins" ("dana has 20 units (`D-`...)") are the seeded ones."""
+    from inventory.models import Unit
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    stated = {
+        prefix: int(count)
+        for count, prefix in re.findall(
+            r"(\d+) (?:units )?\(`([A-Z])-`", " ".join(_readme_demo_paragraph().split())
+        )
+    }
+    assert set(stated) == set(PREFIX_HOLDER)
+    seeded = {
+        prefix: Unit.objects.filter(
+            serial_number__startswith=f"{prefix}-",
+            **{"custodian__username": holder} if holder else {"custodian__isnull": True},
+        ).count()
+        for prefix, holder in PREFIX_HOLDER.items()
+    }
+    assert stated == seeded
+    assert sum(stated.values()) == Unit.objects.count()  # no holder left out of the paragraph
+
+
+@pytest.mark.django_db
+def test_riley_has_an_open_case_for_every_readme_step_that_needs_one(settings):
+    """ "Things to try" submits riley's knee case; the recall step then needs another open one,
+    and the README names it."""
+    from events.models import Event, EventStatus, EventType
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    open_cases = Event.objects.filter(
+        representative__username="riley", type=EventType.CASE, status=EventStatus.OPEN
+    )
+    assert open_cases.count() >= 2
+    readme = " ".join(README.read_text().split())
+    recall_step = readme.split("Recalls:", 1)[1].split("Par levels:", 1)[0]
+    first_step = readme.split("Things to try:", 1)[1].split("Recalls:", 1)[0]
+    (named,) = re.findall(r"Mark Used of \"([^\"]+)\"", recall_step)
+    (submitted,) = re.findall(r"open Events → \"([^\"]+)\"", first_step)
+    assert named != submitted
+    assert open_cases.filter(name=named).exists(), named
+    assert open_cases.filter(name=submitted).exists(), submitted

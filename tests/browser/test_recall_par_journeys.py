@@ -7,6 +7,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from accounts.models import DistributorGroup
+from events.demo import RILEY_SECOND_OPEN_CASE
 from events.models import Event
 from inventory.demo import BIN, RECALL_DEMO_LOT
 from inventory.models import Location, ParLevel, Product, Unit, UnitState
@@ -47,7 +48,7 @@ def test_admin_records_a_recall_riley_is_refused_and_the_units_are_returned(page
     # --- riley scans one of the quarantined units on Mark Used, and is refused -----------------
     _logout(page)
     login(page, "riley")
-    event = Event.objects.get(name="TKA · St. Mary's · tomorrow")
+    event = Event.objects.get(name=RILEY_SECOND_OPEN_CASE)  # the case the README names
     page.goto(f"/events/{event.pk}/use/")
     gtin = Product.objects.get(catalog_number="SCR-L35-030").gtin
     page.get_by_label("Scan or paste a GS1 UDI").fill(f"(01){gtin}(10){RECALL_DEMO_LOT}(21)R-RC1")
@@ -89,7 +90,7 @@ def test_riley_empties_the_bin_below_par_and_dana_refills_it_from_her_warehouse(
 
     # --- riley uses two units of the bin: 4 -> 2, below par 3 ------------------------------------
     login(page, "riley")
-    event = Event.objects.get(name="TKA · St. Mary's · tomorrow")
+    event = Event.objects.get(name=RILEY_SECOND_OPEN_CASE)  # the case the README names
     page.goto(f"/events/{event.pk}/use/?custody=both&q=D-B")
     for serial in ("D-B1", "D-B2"):
         page.get_by_role("checkbox", name=f"Select {serial}").check()

@@ -19,6 +19,7 @@ from events.services.events import (
     event_mark_paid,
     event_reopen,
     event_submit,
+    event_update,
 )
 from events.services.usage import event_mark_used
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
@@ -305,6 +306,22 @@ def test_blank_name_is_generated_from_type_procedure_facility_and_date(people):
     event = open_event(rep, facility=facility, procedure=procedure)
 
     assert event.name.startswith("Case · Hip revision · Mercy General · ")
+
+
+def test_blank_names_on_the_same_day_facility_and_procedure_are_told_apart(people):
+    rep = people["rep"]
+    facility = FacilityFactory(organization=rep.organization, name="Mercy General")
+    procedure = ProcedureFactory(organization=rep.organization, name="Hip revision")
+    when = timezone.now()
+
+    first = open_event(rep, facility=facility, procedure=procedure, scheduled_at=when)
+    second = open_event(rep, facility=facility, procedure=procedure, scheduled_at=when)
+    # Blanking the first one's name on edit gives back its own name, not a third one.
+    renamed = event_update(actor=rep, event=first, name="")
+
+    assert first.name != second.name
+    assert second.name == f"{first.name} #2"
+    assert renamed.name == first.name
 
 
 def test_rep_cannot_create_events_for_another_rep(people):

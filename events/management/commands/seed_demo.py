@@ -41,6 +41,18 @@ class Command(BaseCommand):
             inventory_demo.seed(summary)
             events_demo.seed(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in '{summary.organization}'."))
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}':")
-        for username, role, note in summary.logins:
+        self.stdout.write(f"Log in at {settings.SITE_URL}/")
+        # A password is shown only for a user this run created: one already there may have
+        # changed theirs, and seed_demo never resets it.
+        created = [login for login in summary.logins if login[0] in summary.created]
+        existing = [login for login in summary.logins if login[0] not in summary.created]
+        if created:
+            self.stdout.write(f"Created these users, with password '{DEMO_PASSWORD}':")
+            self._list(created)
+        if existing:
+            self.stdout.write("These users already exist; their passwords were left unchanged:")
+            self._list(existing)
+
+    def _list(self, logins):
+        for username, role, note in logins:
             self.stdout.write(f"  {username:<8} {role:<12} {note}")
