@@ -175,6 +175,16 @@ def lookup_units(*, user: User, lookup: Lookup) -> QuerySet[Unit]:
     )
 
 
+def cases_by_unit(*, user: User, units: QuerySet[Unit]) -> dict[int, list[hooks.CaseUse]]:
+    """Every case line that used one of the units, those the user may see, grouped by unit id
+    (each unit's in event-date order). A case the user may not see is left out: its patient
+    reference and details never reach them."""
+    found: dict[int, list[hooks.CaseUse]] = {}
+    for case in hooks.cases_using_units(user=user, unit_ids=units.values_list("pk", flat=True)):
+        found.setdefault(case.unit_id, []).append(case)
+    return found
+
+
 def lookup_counts(*, units: QuerySet[Unit]) -> dict:
     """Counts per state and per holder over every match (two grouped queries)."""
     by_state = {
