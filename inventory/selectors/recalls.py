@@ -59,6 +59,7 @@ class RecallProgress:
     quarantined: int
     returned: int
     in_transit: int
+    returnable: int  # quarantined and not yet returned under this recall: what a return takes
     cases: list  # hooks.CaseUse, by event date, at most CASES_SHOWN
     more_cases: bool  # more cases used a unit than `cases` lists
     open_cases: list  # at most CASES_SHOWN
@@ -88,6 +89,9 @@ def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
         quarantined=Count("pk", filter=Q(unit__state=UnitState.QUARANTINED)),
         returned=Count("pk", filter=Q(returned_in__isnull=False)),
         in_transit=Count("pk", filter=Q(unit__state=UnitState.IN_TRANSIT)),
+        returnable=Count(
+            "pk", filter=Q(unit__state=UnitState.QUARANTINED, returned_in__isnull=True)
+        ),
     )
     unit_ids = rows.values("unit_id")
     cases = hooks.cases_using_units(user=user, unit_ids=unit_ids, limit=CASES_SHOWN + 1)

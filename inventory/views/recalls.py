@@ -112,6 +112,8 @@ def recall_detail(request, pk):
             "page": page,
             "cases_shown": recall_selectors.CASES_SHOWN,
             "can_manage": can_manage,
+            # The return form only when a return would take something (the service's rule).
+            "can_return": can_manage and progress.returnable > 0,
             "return_form": RecallReturnForm(),
             "withdraw_form": RecallWithdrawForm(),
         },

@@ -163,6 +163,7 @@ def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
     progress = page.context["progress"]
     assert (progress.found, progress.quarantined, len(progress.open_cases)) == (58, 57, 1)
     assert "Dr. Hale" in page.content.decode()
+    assert page.context["can_return"] and "Return 57 unit(s)" in page.content.decode()
     client.post(
         reverse("inventory:recall_return", args=[recall.pk]),
         {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
@@ -321,3 +322,22 @@ def test_the_lookup_page_lists_a_capped_number_of_cases_and_says_so(
     monkeypatch.setattr(recall_views, "LOOKUP_CASES", 0)
     page = client.get(LOOKUP, {"code": "=L1"}).content.decode()
     assert "CASE-9" not in page and 'data-testid="lookup-more-cases"' in page
+
+
+def test_the_return_form_shows_only_when_there_is_something_to_return(client, admin_user, lot):
+    """After everything quarantined went back, the page no longer offers "Return 0 unit(s)"."""
+    recall = _recall(admin_user, lot)
+    url = reverse("inventory:recall_detail", args=[recall.pk])
+    client.force_login(admin_user)
+    html = client.get(url).content.decode()
+    assert 'data-testid="return-form"' in html and "Return 57 unit(s)" in html
+    client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
+    )
+    page = client.get(url)
+    html = page.content.decode()
+    assert page.context["progress"].returnable == 0 and not page.context["can_return"]
+    assert 'data-testid="return-form"' not in html and "Return 0 unit(s)" not in html
+    assert 'data-testid="nothing-to-return"' in html
+    assert 'action="' + reverse("inventory:recall_withdraw", args=[recall.pk]) + '"' in html
