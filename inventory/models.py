@@ -583,11 +583,15 @@ class RecallReturn(models.Model):
 
 
 class RecallUnit(models.Model):
-    """A unit a recall found when it was recorded, with the state it was found in."""
+    """A unit a recall found when it was recorded, with the state it was found in; or one
+    received later into a lot or serial it names (`on_receipt`), quarantined as it came in
+    (`found_state` is then the state it was received in)."""
 
     recall = models.ForeignKey(Recall, on_delete=models.PROTECT, related_name="recall_units")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="recall_units")
     found_state = models.CharField(max_length=20, choices=UnitState.choices)
+    # A database default too: the bench's bulk COPY names its columns and leaves this one out.
+    on_receipt = models.BooleanField(default=False, db_default=False)
     returned_in = models.ForeignKey(
         RecallReturn, null=True, blank=True, on_delete=models.PROTECT, related_name="units"
     )
@@ -601,6 +605,11 @@ class RecallUnit(models.Model):
 
     def __str__(self):
         return f"{self.recall} · unit {self.unit_id}"
+
+    @property
+    def found_display(self) -> str:
+        """How the recall page says where the recall found the unit."""
+        return "Quarantined on receipt" if self.on_receipt else self.get_found_state_display()
 
 
 class ParLevel(models.Model):

@@ -59,6 +59,7 @@ class RecallProgress:
     quarantined: int
     returned: int
     in_transit: int
+    returnable: int  # quarantined and not yet returned under this recall: what a return takes
     cases: list  # hooks.CaseUse, by event date, at most CASES_SHOWN
     more_cases: bool  # more cases used a unit than `cases` lists
     open_cases: list  # at most CASES_SHOWN
@@ -88,6 +89,9 @@ def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
         quarantined=Count("pk", filter=Q(unit__state=UnitState.QUARANTINED)),
         returned=Count("pk", filter=Q(returned_in__isnull=False)),
         in_transit=Count("pk", filter=Q(unit__state=UnitState.IN_TRANSIT)),
+        returnable=Count(
+            "pk", filter=Q(unit__state=UnitState.QUARANTINED, returned_in__isnull=True)
+        ),
     )
     unit_ids = rows.values("unit_id")
     cases = hooks.cases_using_units(user=user, unit_ids=unit_ids, limit=CASES_SHOWN + 1)
@@ -173,6 +177,16 @@ def lookup_units(*, user: User, lookup: Lookup) -> QuerySet[Unit]:
         .filter(lookup.q)
         .select_related("product", "custodian", "location", "facility")
     )
+
+
+def cases_by_unit(*, user: User, units: QuerySet[Unit]) -> dict[int, list[hooks.CaseUse]]:
+    """Every case line that used one of the units, those the user may see, grouped by unit id
+    (each unit's in event-date order). A case the user may not see is left out: its patient
+    reference and details never reach them."""
+    found: dict[int, list[hooks.CaseUse]] = {}
+    for case in hooks.cases_using_units(user=user, unit_ids=units.values_list("pk", flat=True)):
+        found.setdefault(case.unit_id, []).append(case)
+    return found
 
 
 def lookup_counts(*, units: QuerySet[Unit]) -> dict:

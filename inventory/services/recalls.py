@@ -347,7 +347,9 @@ def quarantine_on_receipt(actor: User, units: Sequence[Unit]) -> None:
                 or (unit.serial_number and unit.serial_number in r.serial_numbers)
             )
         ]
-        joined += [RecallUnit(recall=r, unit=unit, found_state=unit.state) for r in named]
+        joined += [
+            RecallUnit(recall=r, unit=unit, found_state=unit.state, on_receipt=True) for r in named
+        ]
         if named:
             by_recall[named[0].pk].append(unit)
     RecallUnit.objects.bulk_create(joined)

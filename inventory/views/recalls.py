@@ -25,6 +25,7 @@ from inventory.recall_forms import (
 )
 from inventory.selectors import recalls as recall_selectors
 from inventory.selectors.recalls import (
+    cases_by_unit,
     lookup_counts,
     lookup_query,
     lookup_units,
@@ -111,6 +112,8 @@ def recall_detail(request, pk):
             "page": page,
             "cases_shown": recall_selectors.CASES_SHOWN,
             "can_manage": can_manage,
+            # The return form only when a return would take something (the service's rule).
+            "can_return": can_manage and progress.returnable > 0,
             "return_form": RecallReturnForm(),
             "withdraw_form": RecallWithdrawForm(),
         },
@@ -206,15 +209,19 @@ def recall_lookup(request):
 
 @org_member_required
 def recall_lookup_export(request):
-    """Every matching unit, then every case that used one: through the formula-safe writer."""
+    """One table: a row per matching unit and case that used it (the unit's columns repeated),
+    or one row with empty case columns for a unit no case the viewer may see used. Units are
+    named as on their label (catalog number, lot, serial), never by an internal id. Through
+    the formula-safe writer."""
     form, lookup, units = _lookup(request)
     if lookup is None:
         messages.error(request, "Look something up before exporting.")
         return redirect(reverse("inventory:recall_lookup") + "?" + request.GET.urlencode())
     # One row past the limit says whether the export was cut short.
     rows = units.order_by("pk")[: EXPORT_LIMIT + 1]
-    cases = hooks.cases_using_units(user=request.user, unit_ids=units.values_list("pk", flat=True))
+    cases = cases_by_unit(user=request.user, units=units)
     writer = csvsafe.streaming_writer()
+    no_case = ["", "", "", "", "", ""]
 
     def lines():
         yield writer.writerow(
@@ -227,40 +234,44 @@ def recall_lookup_export(request):
                 "holder",
                 "location",
                 "facility",
+                "event",
+                "event_status",
+                "event_date",
+                "event_facility",
+                "surgeon",
+                "patient_reference",
             ]
         )
         for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
             if count > EXPORT_LIMIT:
                 yield writer.writerow([export_capped_note(EXPORT_LIMIT)])
                 break
-            yield writer.writerow(
-                [
-                    unit.product.catalog_number,
-                    unit.lot_number,
-                    unit.serial_number,
-                    unit.expiration_date.isoformat() if unit.expiration_date else "",
-                    unit.state,
-                    unit.custodian.name if unit.custodian else "Organization",
-                    unit.location.name if unit.location else "",
-                    unit.facility.name if unit.facility else "",
-                ]
-            )
-        yield writer.writerow([])
-        yield writer.writerow(
-            ["event", "status", "date", "facility", "surgeon", "patient_reference", "unit_id"]
-        )
-        for case in cases:
-            yield writer.writerow(
-                [
-                    case.name,
-                    case.status,
-                    timezone.localtime(case.date).strftime("%Y-%m-%d %H:%M"),
-                    case.facility,
-                    case.surgeon,
-                    case.patient_ref,
-                    case.unit_id,
-                ]
-            )
+            columns = [
+                unit.product.catalog_number,
+                unit.lot_number,
+                unit.serial_number,
+                unit.expiration_date.isoformat() if unit.expiration_date else "",
+                unit.state,
+                unit.custodian.name if unit.custodian else "Organization",
+                unit.location.name if unit.location else "",
+                unit.facility.name if unit.facility else "",
+            ]
+            for case in cases.get(unit.pk) or [None]:
+                yield writer.writerow(
+                    columns
+                    + (
+                        no_case
+                        if case is None
+                        else [
+                            case.name,
+                            case.status,
+                            timezone.localtime(case.date).strftime("%Y-%m-%d %H:%M"),
+                            case.facility,
+                            case.surgeon,
+                            case.patient_ref,
+                        ]
+                    )
+                )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

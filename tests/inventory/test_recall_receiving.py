@@ -159,3 +159,20 @@ def test_withdrawing_puts_units_quarantined_on_receipt_back_to_available(
         UnitState.AVAILABLE
     }
     assert ledger_problems() == []
+
+
+def test_the_recall_page_shows_units_quarantined_on_receipt_as_such(
+    client, admin_user, distributor, screws, recall
+):
+    """A unit received into the recall's lot after it was recorded was never found available:
+    the recall quarantined it as it came in, and its page says so."""
+    (late,) = receive_units(admin_user, distributor, n=1, product=screws, lot_number="BAD")
+    assert RecallUnit.objects.get(recall=recall, unit=late).on_receipt
+    client.force_login(admin_user)
+    page = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
+    (row,) = page.context["page"].rows
+    assert row.unit_id == late.pk
+    assert row.found_display == "Quarantined on receipt"
+    html = page.content.decode()
+    assert '<td data-testid="found">Quarantined on receipt</td>' in html
+    assert '<td data-testid="found">Available</td>' not in html

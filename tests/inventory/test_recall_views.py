@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from events.services.events import event_submit, event_update
 from inventory.models import Unit, UnitState
 from inventory.selectors import recalls as recall_selectors
 from inventory.services.recalls import recall_record
@@ -83,21 +84,68 @@ def test_the_lookup_page_runs_a_fixed_number_of_queries(
         client.get(LOOKUP, {"code": "=L1"})
 
 
+def _export_rows(client, params):
+    response = client.get(reverse("inventory:recall_lookup_export"), params)
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+EXPORT_HEADER = [
+    "catalog_number",
+    "lot_number",
+    "serial_number",
+    "expiration_date",
+    "state",
+    "holder",
+    "location",
+    "facility",
+    "event",
+    "event_status",
+    "event_date",
+    "event_facility",
+    "surgeon",
+    "patient_reference",
+]
+
+
 def test_the_export_neutralizes_formulas_and_lists_cases(client, admin_user, lot):
     client.force_login(admin_user)
-    response = client.get(reverse("inventory:recall_lookup_export"), {"code": "=L1"})
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = _export_rows(client, {"code": "=L1"})
+    assert rows[0] == EXPORT_HEADER
     assert rows[1][1] == "'=L1"
-    assert [
-        "event",
-        "status",
-        "date",
-        "facility",
-        "surgeon",
-        "patient_reference",
-        "unit_id",
-    ] in rows
-    assert any("CASE-9" in row for row in rows)
+    (used,) = [row for row in rows if "CASE-9" in row]
+    assert used[2] == lot["units"]["riley"][0].serial_number
+
+
+def test_the_export_is_one_table_a_row_per_unit_and_case_naming_units_by_their_label(
+    client, admin_user, rep, org
+):
+    """A reusable unit used on two cases has two rows (its columns repeated), a unit no case
+    used has one row with empty case columns; no blank row, no second header, no internal id."""
+    product = ProductFactory(organization=org, serial_tracked=True, single_use=False)
+    used, spare = receive_units(
+        admin_user, rep, n=2, product=product, serial_prefix="TB-", lot_number="LOT-T"
+    )
+    cases = []
+    for ref in ("PT-1", "PT-2"):
+        case = open_event(rep)
+        event_update(actor=rep, event=case, patient_ref=ref)
+        mark_used(rep, case, [used])
+        event_submit(actor=rep, event=case)
+        cases.append(case)
+    client.force_login(admin_user)
+    rows = _export_rows(client, {"code": "LOT-T"})
+    assert rows[0] == EXPORT_HEADER
+    assert all(len(row) == len(EXPORT_HEADER) for row in rows)
+    unit_part = [product.catalog_number, "LOT-T"]
+    assert [(row[:3], row[8], row[13]) for row in rows[1:]] == [
+        (unit_part + [used.serial_number], cases[0].name, "PT-1"),
+        (unit_part + [used.serial_number], cases[1].name, "PT-2"),
+        (unit_part + [spare.serial_number], "", ""),
+    ]
+    assert rows[3][8:] == [""] * 6
+    ids = {str(used.pk), str(spare.pk)}
+    assert not any(cell in ids for row in rows for cell in row)
 
 
 def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
@@ -115,6 +163,7 @@ def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
     progress = page.context["progress"]
     assert (progress.found, progress.quarantined, len(progress.open_cases)) == (58, 57, 1)
     assert "Dr. Hale" in page.content.decode()
+    assert page.context["can_return"] and "Return 57 unit(s)" in page.content.decode()
     client.post(
         reverse("inventory:recall_return", args=[recall.pk]),
         {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
@@ -273,3 +322,22 @@ def test_the_lookup_page_lists_a_capped_number_of_cases_and_says_so(
     monkeypatch.setattr(recall_views, "LOOKUP_CASES", 0)
     page = client.get(LOOKUP, {"code": "=L1"}).content.decode()
     assert "CASE-9" not in page and 'data-testid="lookup-more-cases"' in page
+
+
+def test_the_return_form_shows_only_when_there_is_something_to_return(client, admin_user, lot):
+    """After everything quarantined went back, the page no longer offers "Return 0 unit(s)"."""
+    recall = _recall(admin_user, lot)
+    url = reverse("inventory:recall_detail", args=[recall.pk])
+    client.force_login(admin_user)
+    html = client.get(url).content.decode()
+    assert 'data-testid="return-form"' in html and "Return 57 unit(s)" in html
+    client.post(
+        reverse("inventory:recall_return", args=[recall.pk]),
+        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
+    )
+    page = client.get(url)
+    html = page.content.decode()
+    assert page.context["progress"].returnable == 0 and not page.context["can_return"]
+    assert 'data-testid="return-form"' not in html and "Return 0 unit(s)" not in html
+    assert 'data-testid="nothing-to-return"' in html
+    assert 'action="' + reverse("inventory:recall_withdraw", args=[recall.pk]) + '"' in html
