@@ -148,6 +148,13 @@ def _csv_header(record: list[str]) -> list[str]:
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     if unknown:
         raise ValidationError(f"Unknown column(s): {', '.join(unknown)}.")
+    # A repeated column would let one value silently overwrite the other.
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ValidationError(
+            f"Column(s) named more than once in the first row: {', '.join(repeated)}. "
+            "Keep one of each."
+        )
     return header
 
 

@@ -473,8 +473,13 @@ def test_csv_good_rows_for_one_holder_are_not_kept_when_another_holders_rows_fai
         ("serial_number,lot_number", "The first row must name the columns"),
         ("KN-100,S-1,L1", "The first row must name the columns"),
         ("catalog_number,serial,colour", "Unknown column(s): colour, serial."),
+        (
+            # Spelled differently, still the same column: the second value would replace the first.
+            "catalog_number,serial_number,Serial_Number",
+            "Column(s) named more than once in the first row: serial_number.",
+        ),
     ],
-    ids=["no catalog_number", "no header row", "unknown columns"],
+    ids=["no catalog_number", "no header row", "unknown columns", "repeated column"],
 )
 def test_csv_with_a_bad_header_is_refused(admin_user, distributor, serial_product, header, message):
     data = csv_bytes(header, "KN-100,S-1,L1")
