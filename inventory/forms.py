@@ -182,6 +182,12 @@ class CsvImportForm(forms.Form):
             "every row names its custodian.",
         )
         self.fields["custodian"].required = False
+        if self.is_bound:
+            # No browser keeps a chosen file across a post: say so where the file goes.
+            self.fields["file"].help_text = (
+                "Choose the file again: the browser does not keep it when this page comes "
+                "back. Your other choices are kept."
+            )
 
 
 class ProductForm(forms.ModelForm):

@@ -708,3 +708,32 @@ def test_receive_csv_without_default_custody_names_the_rows_that_need_one(
         response.content.decode()
     )
     assert nothing_received()
+
+
+@pytest.mark.parametrize("why", ["rows refused", "no file"])
+def test_a_refused_csv_import_keeps_the_chosen_custody_and_asks_for_the_file_again(
+    client, admin_user, distributor, lot_product, why
+):
+    client.force_login(admin_user)
+    if why == "no file":
+        response = client.post(
+            reverse("inventory:receive_csv"), {"csv-custodian": distributor.username}
+        )
+    else:
+        content = csv_bytes("catalog_number,lot_number", "NOPE,L1")
+        response = _post_csv(client, content, custodian=distributor.username)
+
+    assert response.status_code == 400  # as every refused CSV import (tests/test_bad_input.py)
+    form = response.context["csv_form"]
+    assert form["custodian"].value() == distributor.username
+    body = response.content.decode()
+    assert f'name="csv-custodian" value="{distributor.username}"' in body
+    assert "Choose the file again: the browser does not keep it" in body
+    assert response.context["active_tab"] == "csv"
+    assert nothing_received()
+
+
+def test_the_csv_tab_asks_for_the_file_only_after_a_refusal(client, admin_user):
+    client.force_login(admin_user)
+    body = client.get(reverse("inventory:receive")).content.decode()
+    assert "Choose the file again" not in body
