@@ -172,12 +172,22 @@ class CsvImportForm(forms.Form):
 
     def __init__(self, *args, user, custodians, **kwargs):
         super().__init__(*args, **kwargs)
+        # Optional: needed only for rows that name no custodian, which the import refuses
+        # line by line when none is chosen here.
         self.fields["custodian"] = custodian_field(
             user=user,
             custodians=custodians,
             label="Default custody",
-            help_text="Rows without a custodian column value go here.",
+            help_text="Rows without a custodian column value go here. Leave it blank when "
+            "every row names its custodian.",
         )
+        self.fields["custodian"].required = False
+        if self.is_bound:
+            # No browser keeps a chosen file across a post: say so where the file goes.
+            self.fields["file"].help_text = (
+                "Choose the file again: the browser does not keep it when this page comes "
+                "back. Your other choices are kept."
+            )
 
 
 class ProductForm(forms.ModelForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import enum
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,16 @@ CSV_COLUMNS = [
     "custodian",
 ]
 
+
+class NoDefault(enum.Enum):
+    """No default custody was chosen: every row must then name its custodian. (None means
+    organization custody, so "none chosen" needs a value of its own.)"""
+
+    NONE = "none"
+
+
+NO_DEFAULT = NoDefault.NONE
+DefaultCustody = User | None | NoDefault
 
 # The job kind of a background import (registered in inventory.apps).
 IMPORT_JOB = "import"
@@ -148,11 +159,18 @@ def _csv_header(record: list[str]) -> list[str]:
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     if unknown:
         raise ValidationError(f"Unknown column(s): {', '.join(unknown)}.")
+    # A repeated column would let one value silently overwrite the other.
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ValidationError(
+            f"Column(s) named more than once in the first row: {', '.join(repeated)}. "
+            "Keep one of each."
+        )
     return header
 
 
 def _csv_receive_line(
-    row: _CsvRow, *, who, lookups: _ImportLookups, default_custodian: User | None
+    row: _CsvRow, *, who, lookups: _ImportLookups, default_custodian: DefaultCustody
 ) -> tuple[User | None, ReceiveLine | None, list[str]]:
     """One row checked against the organization: (custodian, the line to receive, problems)."""
     get = lambda col: row.values.get(col, "")  # noqa: E731
@@ -180,8 +198,12 @@ def _csv_receive_line(
         location = lookups.locations.get(get("location").lower())
         if location is None:
             problems.append(f"unknown location '{get('location')}'")
-    custodian = default_custodian
-    if get("custodian"):
+    custodian = None if default_custodian is NO_DEFAULT else default_custodian
+    if not get("custodian") and default_custodian is NO_DEFAULT:
+        problems.append(
+            "no custodian: name one in the custodian column, or choose a default custody"
+        )
+    elif get("custodian"):
         if get("custodian").lower() == "organization":
             custodian = None
         else:
@@ -224,12 +246,13 @@ def _repeated_serial(line: ReceiveLine, first_line: dict[tuple[int, str], int]) 
 
 
 @transaction.atomic
-def units_import_csv(*, actor: User, data: bytes, default_custodian: User | None) -> list[Unit]:
+def units_import_csv(*, actor: User, data: bytes, default_custodian: DefaultCustody) -> list[Unit]:
     """Import units from CSV: all or nothing, every bad row reported with its line number.
 
     Columns (header row required): catalog_number, serial_number, lot_number,
     expiration_date (YYYY-MM-DD), quantity (lot-tracked, default 1), location (name, optional),
-    custodian (username, optional; defaults to `default_custodian`).
+    custodian (username or "organization", optional; defaults to `default_custodian`, None
+    meaning organization custody; with NO_DEFAULT a row without one is a numbered problem).
 
     Permission is checked before the file is read. Parsing is strict (see _csv_rows_strict).
     One row creates at most settings.RECEIVE_MAX_QUANTITY units and one file at most
@@ -259,7 +282,7 @@ def _import_plan(
     *,
     actor: User,
     data: bytes,
-    default_custodian: User | None,
+    default_custodian: DefaultCustody,
     cap: int,
     max_bytes: int,
     progress: Callable[[int, int], None] | None = None,
@@ -335,7 +358,7 @@ def _rows_units(rows: list[_CsvRow]) -> int:
 
 @transaction.atomic
 def units_import_begin(
-    *, actor: User, data: bytes, default_custodian: User | None, filename: str = ""
+    *, actor: User, data: bytes, default_custodian: DefaultCustody, filename: str = ""
 ) -> list[Unit] | Job:
     """Import units from CSV at once (units_import_csv) when the file asks for at most
     settings.IMPORT_MAX_UNITS units, else store the file as a Job and enqueue its import.
@@ -359,7 +382,12 @@ def units_import_begin(
     return job_start(
         actor=actor,
         kind=IMPORT_JOB,
-        params={"default_custodian": default_custodian.pk if default_custodian else None},
+        params={
+            "default_custodian": (
+                default_custodian.pk if isinstance(default_custodian, User) else None
+            ),
+            "no_default": default_custodian is NO_DEFAULT,
+        },
         filename=filename,
         total=len(rows),
         upload=data,
@@ -380,11 +408,13 @@ def job_run_import(*, job_id: int) -> None:
     if not unfinished.update(status=Job.Status.RUNNING, stage="Checking rows", processed=0):
         return
     custodian_id = job.params.get("default_custodian")
-    default_custodian = (
+    default_custodian: DefaultCustody = (
         User.objects.filter(pk=custodian_id, organization_id=job.organization_id).first()
         if custodian_id
         else None
     )
+    if job.params.get("no_default"):  # absent from jobs queued before it existed
+        default_custodian = NO_DEFAULT
     cap = settings.IMPORT_BACKGROUND_MAX_UNITS
 
     def progress(done: int, total: int) -> None:

@@ -17,7 +17,7 @@ from inventory.forms import (
 )
 from inventory.models import UnitState
 from inventory.selectors.units import receive_custodians
-from inventory.services.imports import units_import_begin
+from inventory.services.imports import NO_DEFAULT, units_import_begin
 from inventory.services.receiving import ReceiveLine, unit_receive_udi, units_receive
 from inventory.views.common import holder_from_field, receiver_required
 from jobs.models import Job
@@ -131,7 +131,12 @@ def receive_csv(request):
             outcome = units_import_begin(
                 actor=request.user,
                 data=data["file"].read(settings.IMPORT_BACKGROUND_MAX_BYTES + 1),
-                default_custodian=holder_from_field(data["custodian"]),
+                # Left blank: no default, so every row must name its custodian.
+                default_custodian=(
+                    NO_DEFAULT
+                    if data["custodian"] is None
+                    else holder_from_field(data["custodian"])
+                ),
                 filename=data["file"].name or "",
             )
         except ValidationError as exc:

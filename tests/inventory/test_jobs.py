@@ -20,6 +20,7 @@ from inventory.services import exports, imports
 from inventory.services.exports import EXPORT_JOB, job_run_export, units_export_begin
 from inventory.services.imports import (
     IMPORT_JOB,
+    NO_DEFAULT,
     _csv_receive_line,
     _import_insert,
     units_import_begin,
@@ -144,6 +145,25 @@ def test_a_background_import_is_all_or_nothing_and_keeps_every_numbered_line_err
     assert (Unit.objects.count(), CustodyEntry.objects.count()) == (units_before, entries_before)
     assert [m.to for m in mail.outbox] == [[admin_user.email]]
     assert "failed" in mail.outbox[0].subject
+
+
+def test_a_background_import_without_default_custody_refuses_rows_naming_no_custodian(
+    admin_user, distributor, knee, small_caps
+):
+    # "No default" is not organization custody: the job must remember which it was given.
+    rows = [f"KN-100,S-{i},,2030-01-01,,{distributor.username}" for i in range(1, 7)]
+    rows.append("KN-100,S-7,,2030-01-01,,")
+    data = ("\n".join([HEADER + ",custodian", *rows]) + "\n").encode()
+    job = units_import_begin(actor=admin_user, data=data, default_custodian=NO_DEFAULT)
+
+    taskqueue.run_worker()
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.problems == [
+        "Line 8: no custodian: name one in the custodian column, or choose a default custody."
+    ]
+    assert not Unit.objects.exists()
 
 
 def test_the_upload_page_sends_a_large_file_to_its_progress_page(

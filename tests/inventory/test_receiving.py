@@ -1,6 +1,7 @@
 """Receiving (README, "Unit states"): by form, by UDI scan and by CSV import; all or nothing."""
 
 import datetime
+import io
 
 import pytest
 from django import forms
@@ -8,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from inventory.models import CustodyEntry, EntryKind, Product, Unit, UnitState
-from inventory.services.imports import units_import_csv
+from inventory.services.imports import NO_DEFAULT, units_import_csv
 from inventory.services.receiving import ReceiveLine, unit_receive_udi, units_receive
 from tests.factories import OrganizationFactory, RepFactory
 from tests.inventory.factories import (
@@ -473,8 +474,13 @@ def test_csv_good_rows_for_one_holder_are_not_kept_when_another_holders_rows_fai
         ("serial_number,lot_number", "The first row must name the columns"),
         ("KN-100,S-1,L1", "The first row must name the columns"),
         ("catalog_number,serial,colour", "Unknown column(s): colour, serial."),
+        (
+            # Spelled differently, still the same column: the second value would replace the first.
+            "catalog_number,serial_number,Serial_Number",
+            "Column(s) named more than once in the first row: serial_number.",
+        ),
     ],
-    ids=["no catalog_number", "no header row", "unknown columns"],
+    ids=["no catalog_number", "no header row", "unknown columns", "repeated column"],
 )
 def test_csv_with_a_bad_header_is_refused(admin_user, distributor, serial_product, header, message):
     data = csv_bytes(header, "KN-100,S-1,L1")
@@ -518,6 +524,60 @@ def test_csv_naming_a_deactivated_holder_reports_the_line(
     assert any(m.startswith("Line 3:") and "deactivated" in m for m in messages_of(exc)), (
         messages_of(exc)
     )
+    assert nothing_received()
+
+
+def test_csv_without_a_default_custody_imports_when_every_row_names_its_custodian(
+    admin_user, distributor, rep, lot_product
+):
+    data = csv_bytes(
+        "catalog_number,lot_number,custodian",
+        f"SCR-200,L1,{distributor.username}",
+        f"SCR-200,L2,{rep.username}",
+        "SCR-200,L3,organization",
+    )
+
+    units = units_import_csv(actor=admin_user, data=data, default_custodian=NO_DEFAULT)
+
+    assert {u.lot_number: u.custodian_id for u in units} == {
+        "L1": distributor.pk,
+        "L2": rep.pk,
+        "L3": None,
+    }
+
+
+def test_csv_without_a_default_custody_refuses_each_row_that_names_no_custodian(
+    admin_user, distributor, lot_product
+):
+    data = csv_bytes(
+        "catalog_number,lot_number,custodian",
+        f"SCR-200,L1,{distributor.username}",
+        "SCR-200,L2,",
+        "SCR-200,L3, ",
+    )
+
+    with pytest.raises(ValidationError) as exc:
+        units_import_csv(actor=admin_user, data=data, default_custodian=NO_DEFAULT)
+
+    no_custodian = "no custodian: name one in the custodian column, or choose a default custody."
+    assert messages_of(exc) == [f"Line 3: {no_custodian}", f"Line 4: {no_custodian}"]
+    assert nothing_received()
+
+
+def test_distributor_without_a_default_still_imports_only_into_her_own_custody(
+    distributor, rep, lot_product
+):
+    data = csv_bytes(
+        "catalog_number,lot_number,custodian",
+        f"SCR-200,L1,{distributor.username}",
+        f"SCR-200,L2,{rep.username}",
+    )
+
+    with pytest.raises(ValidationError) as exc:
+        units_import_csv(actor=distributor, data=data, default_custodian=NO_DEFAULT)
+
+    assert [m.split(":")[0] for m in messages_of(exc)] == ["Line 3"]
+    assert "you can receive only into your own custody" in messages_of(exc)[0]
     assert nothing_received()
 
 
@@ -602,3 +662,78 @@ def test_the_receive_page_offers_a_distributor_only_her_own_custody(client, dist
 
     assert [str(value) for value, _ in field.choices] == [str(distributor.pk)]
     assert _accepted(field, ["org", rep.pk, distributor.pk]) == {str(distributor.pk)}
+
+
+# --- The CSV tab of the receiving page -----------------------------------------------------------
+
+
+def _post_csv(client, content: bytes, **fields):
+    upload = io.BytesIO(content)
+    upload.name = "units.csv"
+    data = {"csv-file": upload, **{f"csv-{k}": v for k, v in fields.items()}}
+    return client.post(reverse("inventory:receive_csv"), data)
+
+
+def test_receive_csv_needs_no_default_custody_when_every_row_names_one(
+    client, admin_user, distributor, rep, lot_product
+):
+    client.force_login(admin_user)
+    content = csv_bytes(
+        "catalog_number,lot_number,custodian",
+        f"SCR-200,L1,{distributor.username}",
+        f"SCR-200,L2,{rep.username}",
+    )
+
+    response = _post_csv(client, content)  # Default custody left blank
+
+    assert response.status_code == 302
+    assert set(Unit.objects.values_list("lot_number", "custodian_id")) == {
+        ("L1", distributor.pk),
+        ("L2", rep.pk),
+    }
+
+
+def test_receive_csv_without_default_custody_names_the_rows_that_need_one(
+    client, admin_user, distributor, lot_product
+):
+    client.force_login(admin_user)
+    content = csv_bytes(
+        "catalog_number,lot_number,custodian", f"SCR-200,L1,{distributor.username}", "SCR-200,L2,"
+    )
+
+    response = _post_csv(client, content, custodian="")
+
+    assert response.status_code == 400
+    assert "Line 3: no custodian: name one in the custodian column, or choose a default " in (
+        response.content.decode()
+    )
+    assert nothing_received()
+
+
+@pytest.mark.parametrize("why", ["rows refused", "no file"])
+def test_a_refused_csv_import_keeps_the_chosen_custody_and_asks_for_the_file_again(
+    client, admin_user, distributor, lot_product, why
+):
+    client.force_login(admin_user)
+    if why == "no file":
+        response = client.post(
+            reverse("inventory:receive_csv"), {"csv-custodian": distributor.username}
+        )
+    else:
+        content = csv_bytes("catalog_number,lot_number", "NOPE,L1")
+        response = _post_csv(client, content, custodian=distributor.username)
+
+    assert response.status_code == 400  # as every refused CSV import (tests/test_bad_input.py)
+    form = response.context["csv_form"]
+    assert form["custodian"].value() == distributor.username
+    body = response.content.decode()
+    assert f'name="csv-custodian" value="{distributor.username}"' in body
+    assert "Choose the file again: the browser does not keep it" in body
+    assert response.context["active_tab"] == "csv"
+    assert nothing_received()
+
+
+def test_the_csv_tab_asks_for_the_file_only_after_a_refusal(client, admin_user):
+    client.force_login(admin_user)
+    body = client.get(reverse("inventory:receive")).content.decode()
+    assert "Choose the file again" not in body
