@@ -4,12 +4,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 8000
+PORT := 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trunkpool
 
 .PHONY: setup run test test-sqlite lint bench
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed
 
 # xstatic-bootstrap ships only an sdist whose setup.py imports pkg_resources, which newer
 # setuptools dropped; building it without isolation against setuptools<81 keeps it installable.
@@ -39,7 +39,7 @@ run: setup
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: setup
+test: setup node_modules/.installed
 	.ci/ensure-chromium
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -44,9 +44,18 @@ def default_name(
     label = EventType(type).label
     when = timezone.localtime(scheduled_at).strftime("%Y-%m-%d")
     what = f" · {procedure}" if procedure else ""
-    base = f"{label}{what} · {facility} · {when}"
+    # Long facility and procedure names are shortened so the name, with room for " #99", fits
+    # Event.name; the day stays whole.
+    room = Event._meta.get_field("name").max_length - len(f" · {when}") - len(" #99")
+    base = f"{label}{what} · {facility}"
+    if len(base) > room:
+        base = base[: room - 1] + "…"
+    base = f"{base} · {when}"
+    # Only events of that facility count (its index): the facility is part of the name.
     taken = set(
-        Event.objects.filter(organization_id=organization_id, name__startswith=base)
+        Event.objects.filter(
+            organization_id=organization_id, facility=facility, name__startswith=base
+        )
         .exclude(pk=exclude_pk)
         .values_list("name", flat=True)
     )

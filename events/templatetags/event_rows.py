@@ -23,9 +23,9 @@ def _event_row(event: Event, *, detail_url: str) -> str:
     return (
         f'<tr data-event="{event.pk}"><td class="text-nowrap" data-label="When">{when}</td>'
         f'<td class="card-lead"><a href="{detail_url}{event.pk}/">{escape(event.name)}</a></td>'
-        f'<td class="d-none d-md-table-cell">{escape(event.get_type_display())}</td>'
+        f'<td class="d-none d-md-table-cell" data-label="Type">{escape(event.get_type_display())}</td>'
         f'<td data-label="Representative">{escape(event.representative)}</td>'
-        f'<td class="d-none d-md-table-cell">{escape(event.facility)}</td>'
+        f'<td class="d-none d-md-table-cell" data-label="Facility">{escape(event.facility)}</td>'
         f'<td data-label="Units">{event.unit_count}</td>'
         f'<td data-label="Status"><span class="badge event-{escape(event.status)}">'
         f"{escape(event.get_status_display())}</span></td></tr>\n"

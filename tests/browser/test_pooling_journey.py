@@ -74,6 +74,7 @@ def test_riley_cannot_reach_the_users_pages(phone_page, demo):
     login(page, "riley")
     page.get_by_role("button", name="Menu").click()
     expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("button", name="Admin", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Users", exact=True)).to_have_count(0)
     response = page.goto("/users/")
     assert response.status == 403

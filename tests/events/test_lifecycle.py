@@ -578,3 +578,17 @@ def test_event_form_leaves_the_procedure_rule_to_the_service(client, people):
     assert response.status_code == 200
     assert response.context["form"].errors == {"procedure": ["A Case needs a procedure."]}
     assert not Event.objects.exists()
+
+
+def test_a_blank_name_from_long_facility_and_procedure_names_fits_and_stays_unique(people):
+    rep = people["rep"]
+    facility = FacilityFactory(organization=rep.organization, name="F" * 200)
+    procedure = ProcedureFactory(organization=rep.organization, name="P" * 200)
+    when = timezone.now()
+
+    first = open_event(rep, facility=facility, procedure=procedure, scheduled_at=when)
+    second = open_event(rep, facility=facility, procedure=procedure, scheduled_at=when)
+
+    assert len(first.name) <= 200 and len(second.name) <= 200
+    assert first.name.endswith(timezone.localtime(when).strftime("%Y-%m-%d"))
+    assert second.name == f"{first.name} #2"
