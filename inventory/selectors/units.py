@@ -23,7 +23,7 @@ from inventory.models import (
     Unit,
     UnitState,
 )
-from inventory.udi import UdiError, parse_udi
+from inventory.udi import Label, UdiError, parse_label
 
 
 @dataclass(frozen=True)
@@ -252,12 +252,16 @@ def pool_levels(*, actor: Actor, today: datetime.date | None = None) -> list[dic
 
 
 def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[str]]:
-    """Resolve scanned or pasted lines (GS1 UDIs or serial numbers) to units in `qs`.
+    """Resolve scanned or pasted lines (GS1 element strings or Digital Link URIs, or typed
+    serial numbers) to units in `qs`.
 
     Returns the units found and one problem per line that matched nothing (or several), so a
-    person can fix exactly those lines. Two queries at most, whatever the number of lines.
+    person can fix exactly those lines. A label that names a unit by serial is checked against
+    that unit's record: when its GTIN, lot or expiry disagrees, the line is refused with both
+    values (`label_mismatch`); a field the record lacks is not a disagreement. Two queries at
+    most, whatever the number of lines.
     """
-    wanted: list[tuple[str, str, str, str]] = []  # (line, gtin, serial, lot)
+    wanted: list[tuple[str, Label | None, str, str]] = []  # (line, label, serial, lot)
     problems: list[str] = []
     # Only real line breaks separate scans: str.splitlines() would also split at the GS
     # character (\x1d) that sits between the fields of one raw GS1 barcode.
@@ -265,37 +269,71 @@ def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[
         line = raw.strip()
         if not line:
             continue
-        looks_gs1 = line.startswith(("(", "]")) or (line[:2] == "01" and len(line) >= 16)
+        looks_gs1 = line.startswith(("(", "]", "http://", "https://")) or (
+            line[:2] == "01" and len(line) >= 16
+        )
         if looks_gs1:
             try:
-                udi = parse_udi(line)
+                label = parse_label(line)
+                if not label.gtin:
+                    raise UdiError("That label has no GTIN (01), so the product cannot be found.")
             except UdiError as exc:
                 problems.append(f"{line}: {exc}")
                 continue
-            wanted.append((line, udi.gtin, udi.serial, udi.lot))
+            wanted.append((line, label, label.serial, label.lot))
         else:
-            wanted.append((line, "", line, ""))
+            wanted.append((line, None, line, ""))
     if not wanted:
         return [], problems
     serials = {serial for _, _, serial, _ in wanted if serial}
     lots = {lot for _, _, serial, lot in wanted if lot and not serial}
     candidates = list(unit_rows(qs).filter(Q(serial_number__in=serials) | Q(lot_number__in=lots)))
     found: list[Unit] = []
-    for line, gtin, serial, lot in wanted:
-        matches = [
-            u
-            for u in candidates
-            if (not gtin or u.product.gtin == gtin)
-            and (u.serial_number == serial if serial else u.lot_number == lot)
-            and u not in found
-        ]
+    for line, label, serial, lot in wanted:
+        gtin = label.gtin if label else ""
+        if serial:
+            by_serial = [u for u in candidates if u.serial_number == serial and u not in found]
+            same_product = [u for u in by_serial if not gtin or u.product.gtin in ("", gtin)]
+            if label and len(by_serial) == 1 and not same_product:
+                same_product = by_serial  # one unit has that serial: say what disagrees
+            matches = same_product
+        else:
+            matches = [
+                u
+                for u in candidates
+                if (not gtin or u.product.gtin == gtin) and u.lot_number == lot and u not in found
+            ]
         if serial and len(matches) == 1 or not serial and matches:
-            found.append(matches[0])
+            unit = matches[0]
+            if label and serial and (mismatch := label_mismatch(label=label, unit=unit)):
+                problems.append(f"{line}: {mismatch}")
+                continue
+            found.append(unit)
         elif not matches:
             problems.append(f"{line}: no unit you can use matches this.")
         else:
             problems.append(f"{line}: several units match; scan the full UDI barcode.")
     return found, problems
+
+
+def label_mismatch(*, label: Label, unit: Unit) -> str:
+    """What a scanned label says that the unit's record does not, as "label: ..., record: ..."
+    for each field both carry ("" when they agree). A field the record lacks is no mismatch."""
+    pairs = []
+    if label.gtin and unit.product.gtin and label.gtin != unit.product.gtin:
+        pairs.append(("GTIN", label.gtin, unit.product.gtin))
+    if label.lot and unit.lot_number and label.lot != unit.lot_number:
+        pairs.append(("lot", label.lot, unit.lot_number))
+    if label.expiry and unit.expiration_date and label.expiry != unit.expiration_date:
+        pairs.append(("expiry", label.expiry.isoformat(), unit.expiration_date.isoformat()))
+    if not pairs:
+        return ""
+    said = ", ".join(f"{what} {value}" for what, value, _ in pairs)
+    kept = ", ".join(f"{what} {value}" for what, _, value in pairs)
+    return (
+        f"the label and the record of {unit.label} disagree (label: {said}; record: {kept}). "
+        "Nothing changed: check the box, and tell an admin if the record is wrong."
+    )
 
 
 def units_on_hold(*, actor: Actor) -> QuerySet[Unit]:
