@@ -27,7 +27,7 @@ from inventory.services.ledger import holder_name
 from inventory.services.par import check_after_commit
 from inventory.services.recalls import quarantine_on_receipt
 from inventory.services.transfers import check_recipient
-from inventory.udi import Udi, UdiError, parse_udi
+from inventory.udi import Udi, UdiError, check_code_characters, parse_udi
 
 
 @dataclass
@@ -67,9 +67,16 @@ def _expand(line: ReceiveLine, problems: list[str]) -> list[dict]:
             f"('{too_long[0][:20]}…' has {len(too_long[0])})."
         )
         return []
-    if any("\x00" in s for s in [*serials, line.lot_number]):
-        problems.append(f"{prefix}a serial or lot number contains a NUL character.")
-        return []
+    # One device, one record: a look-alike character (zero-width, Cyrillic, fullwidth, a
+    # typographic hyphen, a control character) would make a second record of the same device.
+    codes = [("The lot number", line.lot_number)] if line.lot_number else []
+    codes += [(f"Serial number {n}", s) for n, s in enumerate(serials, 1)]
+    for what, code in codes:
+        try:
+            check_code_characters(code, what=what)
+        except UdiError as exc:
+            problems.append(f"{prefix}{exc}")
+            return []
     if line.product.tracking == Product.Tracking.SERIAL:
         if not serials:
             problems.append(

@@ -59,12 +59,20 @@ def test_a_ragged_row_is_a_numbered_line_error(admin_user, serial_product, row, 
     assert messages == [f"Line 3: {count} value(s), but the header names 5 column(s)."]
 
 
-def test_a_quoted_value_spanning_lines_and_blank_lines_are_read_as_written(
+def test_blank_lines_are_skipped(admin_user, distributor, lot_product):
+    data = _csv(HEADER, "", "SCR-200,,LOT-A,,2", "", "SCR-200,,LOT-B,,1")
+    units = units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
+    assert sorted(u.lot_number for u in units) == ["LOT-A", "LOT-A", "LOT-B"]
+
+
+def test_a_quoted_line_break_is_read_as_part_of_the_value_and_refused_in_a_lot(
     admin_user, distributor, lot_product
 ):
     data = _csv(HEADER, "", 'SCR-200,,"LOT\nA",,2', "", "SCR-200,,LOT-B,,1")
-    units = units_import_csv(actor=admin_user, data=data, default_custodian=distributor)
-    assert sorted(u.lot_number for u in units) == ["LOT\nA", "LOT\nA", "LOT-B"]
+    assert _import(admin_user, data, distributor) == [
+        "Line 3: The lot number contains U+000A LINE FEED at position 4. "
+        "Use plain letters, digits and punctuation, without spaces."
+    ]
 
 
 def test_the_attack_file_100_rows_of_1000_units_is_refused_before_any_unit_is_made(
