@@ -127,15 +127,18 @@ def _mark_used_post(request, event):
                 messages.error(request, error)
             return redirect(back)
         rep_actor = actor_for(event.representative)
-        found, problems = units_from_scan(
+        scanned = units_from_scan(
             qs=selectors.usable_units(event=event, rep_actor=rep_actor, scanning=True),
             text=scan.cleaned_data["scan"],
+            prefer_holder_id=event.representative_id,
         )
-        if problems:
-            for problem in problems:
+        if scanned.problems:
+            for problem in scanned.problems:
                 messages.error(request, problem)
             return redirect(back)
-        ids = [u.pk for u in found]
+        for note in scanned.notes:
+            messages.info(request, note)
+        ids = [u.pk for u in scanned.found]
     else:
         ids = selected_ids(request.POST.getlist("unit"))
     try:

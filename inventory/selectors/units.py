@@ -251,18 +251,31 @@ def pool_levels(*, actor: Actor, today: datetime.date | None = None) -> list[dic
     return sorted(rows, key=lambda r: (r["location__name"] is None, r["location__name"] or ""))
 
 
-def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[str]]:
-    """Resolve scanned or pasted lines (GS1 element strings or Digital Link URIs, or typed
-    serial numbers) to units in `qs`.
+@dataclass
+class ScanResult:
+    found: list[Unit]
+    problems: list[str]  # one per line that matched nothing, several, or a disagreeing record
+    notes: list[str]  # what a person should know about a line that did match
 
-    Returns the units found and one problem per line that matched nothing (or several), so a
-    person can fix exactly those lines. A label that names a unit by serial is checked against
-    that unit's record: when its GTIN, lot or expiry disagrees, the line is refused with both
-    values (`label_mismatch`); a field the record lacks is not a disagreement. Two queries at
-    most, whatever the number of lines.
+
+def units_from_scan(
+    *, qs: QuerySet[Unit], text: str, prefer_holder_id: int | None = None
+) -> ScanResult:
+    """Resolve scanned or pasted lines (GS1 element strings or Digital Link URIs, typed serial
+    numbers, or a bare lot) to units in `qs`.
+
+    - A label that names a unit by serial is checked against that unit's record: when its GTIN,
+      lot or expiry disagrees, the line is refused with both values (`label_mismatch`); a field
+      the record lacks is not a disagreement.
+    - A typed serial matches whatever its case; the note says the serial as recorded.
+    - A lot alone (a label without serial, or typed text that is no serial) takes the unit of
+      `prefer_holder_id`'s own custody first, then the rest, earliest expiry first; when the
+      lot's units are serial-tracked it asks which serial instead of guessing.
+    Two queries at most, whatever the number of lines.
     """
     wanted: list[tuple[str, Label | None, str, str]] = []  # (line, label, serial, lot)
     problems: list[str] = []
+    notes: list[str] = []
     # Only real line breaks separate scans: str.splitlines() would also split at the GS
     # character (\x1d) that sits between the fields of one raw GS1 barcode.
     for raw in re.split(r"\r\n|\r|\n", text):
@@ -282,38 +295,80 @@ def units_from_scan(*, qs: QuerySet[Unit], text: str) -> tuple[list[Unit], list[
                 continue
             wanted.append((line, label, label.serial, label.lot))
         else:
-            wanted.append((line, None, line, ""))
+            wanted.append((line, None, line, line))  # a serial, or else a lot
     if not wanted:
-        return [], problems
-    serials = {serial for _, _, serial, _ in wanted if serial}
-    lots = {lot for _, _, serial, lot in wanted if lot and not serial}
-    candidates = list(unit_rows(qs).filter(Q(serial_number__in=serials) | Q(lot_number__in=lots)))
+        return ScanResult([], problems, notes)
+    serial_q = Q(pk__in=[])
+    for serial in {serial.lower() for _, _, serial, _ in wanted if serial}:
+        serial_q |= Q(serial_number__iexact=serial)
+    lots = {lot for _, _, _, lot in wanted if lot}
+    candidates = list(unit_rows(qs).filter(serial_q | Q(lot_number__in=lots)))
     found: list[Unit] = []
     for line, label, serial, lot in wanted:
         gtin = label.gtin if label else ""
+        unit, problem = None, ""
         if serial:
-            by_serial = [u for u in candidates if u.serial_number == serial and u not in found]
-            same_product = [u for u in by_serial if not gtin or u.product.gtin in ("", gtin)]
-            if label and len(by_serial) == 1 and not same_product:
-                same_product = by_serial  # one unit has that serial: say what disagrees
-            matches = same_product
-        else:
-            matches = [
-                u
-                for u in candidates
-                if (not gtin or u.product.gtin == gtin) and u.lot_number == lot and u not in found
-            ]
-        if serial and len(matches) == 1 or not serial and matches:
-            unit = matches[0]
-            if label and serial and (mismatch := label_mismatch(label=label, unit=unit)):
-                problems.append(f"{line}: {mismatch}")
-                continue
+            same = [u for u in candidates if u.serial_number.lower() == serial.lower()]
+            same = [u for u in same if u not in found]
+            exact = [u for u in same if u.serial_number == serial]
+            by_serial = exact or same
+            matches = [u for u in by_serial if not gtin or u.product.gtin in ("", gtin)]
+            if label and len(by_serial) == 1 and not matches:
+                matches = by_serial  # one unit has that serial: say what disagrees
+            if len(matches) == 1:
+                unit = matches[0]
+                if label and (mismatch := label_mismatch(label=label, unit=unit)):
+                    problem = mismatch
+                elif unit.serial_number != serial:
+                    notes.append(f"{line}: found {unit.label} (the serial as recorded).")
+            elif len(matches) > 1:
+                problem = "several units match; scan the full UDI barcode."
+            elif label:
+                problem = "no unit you can use matches this."
+        if unit is None and not problem:
+            unit, problem = _unit_of_lot(
+                candidates, line=line, lot=lot, gtin=gtin, found=found, holder_id=prefer_holder_id
+            )
+            if unit is not None:
+                notes.append(
+                    f"{line}: took {unit.label} of lot {lot}, {_lot_choice(unit, prefer_holder_id)}."
+                )
+        if problem:
+            problems.append(f"{line}: {problem}")
+        elif unit is not None:
             found.append(unit)
-        elif not matches:
-            problems.append(f"{line}: no unit you can use matches this.")
-        else:
-            problems.append(f"{line}: several units match; scan the full UDI barcode.")
-    return found, problems
+    return ScanResult(found, problems, notes)
+
+
+def _unit_of_lot(candidates, *, line, lot, gtin, found, holder_id):
+    """The unit a lot-only scan takes, or the reason it takes none."""
+    matches = [
+        u
+        for u in candidates
+        if lot
+        and u.lot_number == lot
+        and (not gtin or u.product.gtin in ("", gtin))
+        and u not in found
+    ]
+    if not matches:
+        return None, "no unit you can use matches this."
+    serial_tracked = [u for u in matches if u.product.tracking == Product.Tracking.SERIAL]
+    if len(serial_tracked) > 1:
+        serials = ", ".join(sorted(u.serial_number for u in serial_tracked)[:5])
+        return None, (
+            f"lot {lot} holds {len(serial_tracked)} units tracked by serial ({serials}"
+            f"{', …' if len(serial_tracked) > 5 else ''}): scan or type the serial of the one "
+            "you have."
+        )
+    far = datetime.date.max
+    matches.sort(key=lambda u: (u.custodian_id != holder_id, u.expiration_date or far, u.pk))
+    return matches[0], ""
+
+
+def _lot_choice(unit: Unit, holder_id: int | None) -> str:
+    whose = "your own custody" if unit.custodian_id == holder_id else "not your own custody"
+    expiry = f"expiring {unit.expiration_date.isoformat()}" if unit.expiration_date else "no expiry"
+    return f"{whose}, {expiry}, the first of its lot to use"
 
 
 def label_mismatch(*, label: Label, unit: Unit) -> str:

@@ -67,12 +67,16 @@ def transfer_new(request):
         initial=_transfer_prefill(request.GET, organization_id=actor.organization_id),
     )
     if scan_form.is_bound and scan_form.is_valid():
-        found, problems = units_from_scan(
-            qs=scoped.filter(state=UnitState.AVAILABLE), text=scan_form.cleaned_data["scan"]
+        scanned = units_from_scan(
+            qs=scoped.filter(state=UnitState.AVAILABLE),
+            text=scan_form.cleaned_data["scan"],
+            prefer_holder_id=request.user.pk,
         )
-        for problem in problems:
+        for problem in scanned.problems:
             messages.error(request, problem)
-        ids += [u.pk for u in found if u.pk not in ids]
+        for note in scanned.notes:
+            messages.info(request, note)
+        ids += [u.pk for u in scanned.found if u.pk not in ids]
     elif form.is_bound and form.is_valid():
         recipient = holder_from_field(form.cleaned_data["recipient"])
         try:

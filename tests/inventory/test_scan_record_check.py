@@ -35,7 +35,8 @@ def unit(org, admin_user, rep):
 
 
 def _scan(text):
-    return units_from_scan(qs=Unit.objects.all(), text=text)
+    scanned = units_from_scan(qs=Unit.objects.all(), text=text)
+    return scanned.found, scanned.problems
 
 
 @pytest.mark.parametrize(
