@@ -178,10 +178,12 @@ class Unit(models.Model):
     class Meta:
         ordering = ["expiration_date", "pk"]
         constraints = [
+            # One device, one record: D-1002 and d-1002 are one serial (migration 0018).
             models.UniqueConstraint(
-                fields=["product", "serial_number"],
+                Lower("serial_number"),
+                "product",
                 condition=~Q(serial_number=""),
-                name="unit_serial_unique_per_product",
+                name="unit_serial_ci_unique_per_product",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=[s.value for s in UnitState]), name="unit_state_valid"

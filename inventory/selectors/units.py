@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -298,11 +299,14 @@ def units_from_scan(
             wanted.append((line, None, line, line))  # a serial, or else a lot
     if not wanted:
         return ScanResult([], problems, notes)
-    serial_q = Q(pk__in=[])
-    for serial in {serial.lower() for _, _, serial, _ in wanted if serial}:
-        serial_q |= Q(serial_number__iexact=serial)
+    # Serials are unique per product ignoring case; LOWER(serial_number) is indexed (0018).
+    serials = {serial.lower() for _, _, serial, _ in wanted if serial}
     lots = {lot for _, _, _, lot in wanted if lot}
-    candidates = list(unit_rows(qs).filter(serial_q | Q(lot_number__in=lots)))
+    candidates = list(
+        unit_rows(qs.annotate(serial_ci=Lower("serial_number"))).filter(
+            Q(serial_ci__in=serials) | Q(lot_number__in=lots)
+        )
+    )
     found: list[Unit] = []
     for line, label, serial, lot in wanted:
         gtin = label.gtin if label else ""

@@ -236,7 +236,7 @@ def _repeated_serial(line: ReceiveLine, first_line: dict[tuple[int, str], int]) 
     """A problem when the row's serial appeared on an earlier row of the file (rows for
     different holders land in different receive calls, so no single call would see it)."""
     for serial in line.serial_numbers:
-        key = (line.product.pk, serial)
+        key = (line.product.pk, serial.lower())  # serials are unique ignoring case
         if key in first_line:
             return (
                 f"Line {line.line}: serial {serial} appears twice (also on line {first_line[key]})."

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -169,31 +170,36 @@ def _plan_units(
 
 
 def _serial_problems(planned: list[tuple[ReceiveLine, dict]]) -> list[str]:
-    """Serials given twice in the input, and serials already on record for their product."""
+    """Serials given twice in the input, and serials already on record for their product, both
+    ignoring case (a serial is unique per product ignoring case: D-1002 and d-1002 are one)."""
     problems = []
     seen: dict[tuple[int, str], int | None] = {}
     for line, fields in planned:
         serial = fields["serial_number"]
         if not serial:
             continue
-        key = (line.product.pk, serial)
+        key = (line.product.pk, serial.lower())
         prefix = f"Line {line.line}: " if line.line else ""
         if key in seen:
             where = f" (also on line {seen[key]})" if seen[key] else ""
             problems.append(f"{prefix}serial {serial} appears twice{where}.")
         seen[key] = line.line
     if seen:
-        existing = set(
-            Unit.objects.filter(
-                product_id__in={p for p, _ in seen}, serial_number__in={s for _, s in seen}
-            ).values_list("product_id", "serial_number")
+        existing = dict(
+            (((product_id, serial.lower()), serial))
+            for product_id, serial in Unit.objects.annotate(serial_ci=Lower("serial_number"))
+            .filter(product_id__in={p for p, _ in seen}, serial_ci__in={s for _, s in seen})
+            .values_list("product_id", "serial_number")
         )
         for line, fields in planned:
-            key = (line.product.pk, fields["serial_number"])
-            if key in existing:
+            serial = fields["serial_number"]
+            recorded = existing.get((line.product.pk, serial.lower()))
+            if recorded is not None:
                 prefix = f"Line {line.line}: " if line.line else ""
+                as_recorded = "" if recorded == serial else f" (as {recorded})"
                 problems.append(
-                    f"{prefix}{line.product.catalog_number} serial {key[1]} is already on record."
+                    f"{prefix}{line.product.catalog_number} serial {serial} is already on "
+                    f"record{as_recorded}."
                 )
     return problems
 
