@@ -61,11 +61,14 @@ def typed(org, admin_user, distributor, rep, pooled):
         rep,
         n=1,
         product=product,
-        serial_prefix=f"S{NASTY}",
-        lot_number=f"L{NASTY}",
+        serial_prefix="S",
+        lot_number="L",
         location=shelf,
         expiration_date=days_from_today(200),
     )
+    # Codes received before serials and lots were held to printable ASCII without spaces.
+    Unit.objects.filter(pk=unit.pk).update(serial_number=f"S{NASTY}1", lot_number=f"L{NASTY}")
+    unit.refresh_from_db()
     facility = FacilityFactory(organization=org, name=f"Mercy {NASTY}")
     event = open_event(rep, facility=facility, name=f"Case {NASTY}")
     return {"unit": unit, "facility": facility, "event": event, "product": product}
