@@ -116,6 +116,7 @@ class Lookup:
 
     description: str
     q: Q
+    scanned_serial: str = ""  # the unit a scanned label named, marked among its lot
 
 
 def lookup_query(
@@ -130,7 +131,9 @@ def lookup_query(
     if len(lot_list) > MAX_CODES:
         raise ValidationError({"lots": f"Look up at most {MAX_CODES} lots at once."})
     literal = Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
-    if code.startswith(("(", "]")) or (code[:2] == "01" and len(code) >= 16 and not product):
+    if code.startswith(("(", "]", "http://", "https://")) or (
+        code[:2] == "01" and len(code) >= 16 and not product
+    ):
         # A long all-digit lot or serial may start with "01" too: when it is not a readable
         # UDI naming a lot or serial, it is looked up as itself; when it is, as either.
         try:
@@ -140,7 +143,16 @@ def lookup_query(
                 return literal
             raise ValidationError({"code": f"That UDI cannot be read: {exc}"}) from exc
         q = Q(product__gtin=udi.gtin)
-        if udi.serial:
+        # A scanned unit shows its whole lot (every unit, holder and case), the unit marked:
+        # the lot is what a recall names. Its lot comes from the label, else from its record.
+        lot = udi.lot or _recorded_lot(organization_id, gtin=udi.gtin, serial=udi.serial)
+        if udi.serial and lot:
+            found = Lookup(
+                f"GTIN {udi.gtin} lot {lot} (scanned: serial {udi.serial})",
+                q & (Q(lot_number=lot) | Q(serial_number=udi.serial)),
+                scanned_serial=udi.serial,
+            )
+        elif udi.serial:
             found = Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
         elif udi.lot:
             found = Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
@@ -167,6 +179,20 @@ def lookup_query(
     if not code:
         raise ValidationError({"code": "Enter a lot, a serial number or a scanned UDI."})
     return literal
+
+
+def _recorded_lot(organization_id: int, *, gtin: str, serial: str) -> str:
+    if not serial:
+        return ""
+    return (
+        Unit.objects.filter(
+            organization_id=organization_id, product__gtin=gtin, serial_number=serial
+        )
+        .exclude(lot_number="")
+        .values_list("lot_number", flat=True)
+        .first()
+        or ""
+    )
 
 
 def lookup_units(*, user: User, lookup: Lookup) -> QuerySet[Unit]:
