@@ -301,6 +301,14 @@ class CustodyEntryQuerySet(models.QuerySet):
         raise AppendOnlyError("Custody ledger entries are never deleted.")
 
 
+class Identified(models.TextChoices):
+    LIST = "list", "Chosen from the list"
+    TYPED = "typed", "Typed"
+    SCAN_GS1 = "scan:gs1", "Scanned (GS1)"
+    SCAN_DIGITAL_LINK = "scan:gs1-digital-link", "Scanned (GS1 Digital Link)"
+    SCAN_HIBCC = "scan:hibcc", "Scanned (HIBCC)"
+
+
 class CustodyEntry(models.Model):
     """One change of a unit's custodian or state. Append-only (and a trigger on PostgreSQL).
 
@@ -343,6 +351,11 @@ class CustodyEntry(models.Model):
     )
     to_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # How the unit was picked for a "marked used" entry: a recall investigation tells a
+    # scanned implant from a clicked one. Empty for other entries and older ones.
+    identified_by = models.CharField(
+        max_length=30, blank=True, default="", db_default="", choices=Identified.choices
     )
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)

@@ -3,7 +3,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,7 +18,7 @@ from events.models import (
     EventStatus,
 )
 from events.services.events import acting_for, event_for, release_lines
-from inventory.models import EntryKind, Unit, UnitState
+from inventory.models import EntryKind, Identified, Unit, UnitState
 from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
 
@@ -37,8 +37,16 @@ def _holding_event_problem(unit: Unit) -> str:
 
 
 @transaction.atomic
-def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> list[EventLine]:
-    """Allocate units to an open event at once, all or nothing.
+def event_mark_used(
+    *,
+    actor: User,
+    event: Event,
+    unit_ids: Sequence[int],
+    identified_by: Mapping[int, str] | None = None,
+) -> list[EventLine]:
+    """Allocate units to an open event at once, all or nothing. `identified_by` says, by unit
+    id, how each was picked (inventory.models.Identified: scanned and the label's format, or
+    typed); a unit it does not name was chosen from the list. The ledger entry keeps it.
 
     Refused, naming the unit: outside what the representative may use, expired before the
     event's date, quarantined by a recall (naming it), facility stock of another facility (or
@@ -77,6 +85,10 @@ def event_mark_used(*, actor: User, event: Event, unit_ids: Sequence[int]) -> li
             actor=actor,
             on_behalf_of_id=acting_for(actor, event),
             entry_extra={"event_id": event.pk},
+            unit_entry_extra={
+                u.pk: {"identified_by": (identified_by or {}).get(u.pk, Identified.LIST)}
+                for u in group
+            },
         )
     now = timezone.now()
     stock_ids = {u.pk for u in from_stock}

@@ -138,11 +138,13 @@ def _mark_used_post(request, event):
             return redirect(back)
         for note in scanned.notes:
             messages.info(request, note)
-        ids = [u.pk for u in scanned.found]
+        ids, identified = [u.pk for u in scanned.found], scanned.identified
     else:
-        ids = selected_ids(request.POST.getlist("unit"))
+        ids, identified = selected_ids(request.POST.getlist("unit")), {}
     try:
-        lines = event_mark_used(actor=request.user, event=event, unit_ids=ids)
+        lines = event_mark_used(
+            actor=request.user, event=event, unit_ids=ids, identified_by=identified
+        )
     except ValidationError as exc:
         flash_errors(request, exc)
     else:

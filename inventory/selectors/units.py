@@ -19,6 +19,7 @@ from inventory.filters import UnitFilter, product_lines
 from inventory.models import (
     CustodyEntry,
     EntryKind,
+    Identified,
     Location,
     Product,
     Unit,
@@ -257,6 +258,7 @@ class ScanResult:
     found: list[Unit]
     problems: list[str]  # one per line that matched nothing, several, or a disagreeing record
     notes: list[str]  # what a person should know about a line that did match
+    identified: dict[int, str]  # unit id -> how it was named (Identified: scanned or typed)
 
 
 def units_from_scan(
@@ -277,6 +279,7 @@ def units_from_scan(
     wanted: list[tuple[str, Label | None, str, str]] = []  # (line, label, serial, lot)
     problems: list[str] = []
     notes: list[str] = []
+    identified: dict[int, str] = {}
     # Only real line breaks separate scans: str.splitlines() would also split at the GS
     # character (\x1d) that sits between the fields of one raw GS1 barcode.
     for raw in re.split(r"\r\n|\r|\n", text):
@@ -298,7 +301,7 @@ def units_from_scan(
         else:
             wanted.append((line, None, line, line))  # a serial, or else a lot
     if not wanted:
-        return ScanResult([], problems, notes)
+        return ScanResult([], problems, notes, {})
     # Serials are unique per product ignoring case; LOWER(serial_number) is indexed (0018).
     serials = {serial.lower() for _, _, serial, _ in wanted if serial}
     lots = {lot for _, _, _, lot in wanted if lot}
@@ -341,7 +344,8 @@ def units_from_scan(
             problems.append(f"{line}: {problem}")
         elif unit is not None:
             found.append(unit)
-    return ScanResult(found, problems, notes)
+            identified[unit.pk] = f"scan:{label.format}" if label else Identified.TYPED
+    return ScanResult(found, problems, notes, identified)
 
 
 def _unit_of_lot(candidates, *, line, lot, gtin, found, holder_id):

@@ -49,11 +49,13 @@ def record_entries(
     note: str = "",
     extra: dict | None = None,
     entry_extra: dict | None = None,
+    unit_entry_extra: dict[int, dict] | None = None,
 ) -> list[CustodyEntry]:
     """Append one ledger entry per (locked) unit and move the units to match, in two queries.
 
     Callers pass units they locked in this transaction; all of them go to the same state (and
-    custodian, unless KEEP), so a single UPDATE applies the change.
+    custodian, unless KEEP), so a single UPDATE applies the change. `entry_extra` sets ledger
+    columns on every entry, `unit_entry_extra` (by unit id) on one unit's entry.
     """
     if not units:
         return []
@@ -83,6 +85,7 @@ def record_entries(
                 from_location_id=from_location,
                 to_location_id=to_location,
                 **(entry_extra or {}),
+                **(unit_entry_extra or {}).get(unit.pk, {}),
             )
         )
         unit.ledger_seq += 1
