@@ -11,6 +11,8 @@ from django.utils import timezone
 from accounts.policies import holder_ids_in_scope, rep_holder_ids
 from accounts.selectors import actor_for
 
+from .identification import Identified
+
 
 class Product(models.Model):
     class Tracking(models.TextChoices):
@@ -299,14 +301,6 @@ class CustodyEntryQuerySet(models.QuerySet):
 
     def delete(self):
         raise AppendOnlyError("Custody ledger entries are never deleted.")
-
-
-class Identified(models.TextChoices):
-    LIST = "list", "Chosen from the list"
-    TYPED = "typed", "Typed"
-    SCAN_GS1 = "scan:gs1", "Scanned (GS1)"
-    SCAN_DIGITAL_LINK = "scan:gs1-digital-link", "Scanned (GS1 Digital Link)"
-    SCAN_HIBCC = "scan:hibcc", "Scanned (HIBCC)"
 
 
 class CustodyEntry(models.Model):

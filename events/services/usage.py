@@ -18,7 +18,8 @@ from events.models import (
     EventStatus,
 )
 from events.services.events import acting_for, event_for, release_lines
-from inventory.models import EntryKind, Identified, Unit, UnitState
+from inventory.identification import Identified
+from inventory.models import EntryKind, Unit, UnitState
 from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
 

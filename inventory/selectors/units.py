@@ -16,10 +16,10 @@ from accounts.policies import Actor
 from inventory import hooks, policies
 from inventory.expiry import WITHIN_90, expiry_q, unexpired_q
 from inventory.filters import UnitFilter, product_lines
+from inventory.identification import Identified
 from inventory.models import (
     CustodyEntry,
     EntryKind,
-    Identified,
     Location,
     Product,
     Unit,
