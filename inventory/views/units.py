@@ -19,9 +19,11 @@ from inventory import policies
 from inventory.filters import custody_tabs
 from inventory.models import Unit
 from inventory.selectors.units import (
+    EXPORT_COLUMNS,
     UNIT_KEYSET,
     UNIT_ORDER,
     custody_label,
+    export_row,
     filtered_units,
     holder_partitions,
     more_rows_than,
@@ -88,37 +90,13 @@ def unit_export(request):
     writer = csvsafe.streaming_writer()
 
     def lines():
-        yield writer.writerow(
-            [
-                "catalog_number",
-                "description",
-                "product_line",
-                "lot_number",
-                "serial_number",
-                "expiration_date",
-                "state",
-                "custody",
-                "location",
-            ]
-        )
+        yield writer.writerow(EXPORT_COLUMNS)
         for count, unit in enumerate(rows.iterator(chunk_size=2000), start=1):
             if count > EXPORT_LIMIT:
                 # Until large exports run in the background, say so rather than stop silently.
                 yield writer.writerow([export_capped_note(EXPORT_LIMIT)])
                 return
-            yield writer.writerow(
-                [
-                    unit.product.catalog_number,
-                    unit.product.description,
-                    unit.product.product_line,
-                    unit.lot_number,
-                    unit.serial_number,
-                    unit.expiration_date.isoformat() if unit.expiration_date else "",
-                    unit.state,
-                    custody_label(unit=unit, actor=actor).text,
-                    unit.location.name if unit.location else "",
-                ]
-            )
+            yield writer.writerow(export_row(unit=unit, actor=actor))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
