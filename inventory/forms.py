@@ -1,5 +1,7 @@
 """Input shape only; the rules live in services and policies."""
 
+import re
+
 from django import forms
 from django.conf import settings
 
@@ -199,9 +201,38 @@ class ProductForm(forms.ModelForm):
             "manufacturer",
             "product_line",
             "gtin",
+            "hibc_lic",
+            "hibc_product",
             "single_use",
             "tracking",
         ]
+        help_texts = {
+            "hibc_lic": "For HIBC labels: the 4 characters after the +, a capital letter first.",
+            "hibc_product": "The labeler's product number that follows, up to 18 capitals or "
+            "digits (not the unit-of-measure digit or the check character).",
+        }
+
+    def clean_hibc_lic(self):
+        lic = (self.cleaned_data.get("hibc_lic") or "").strip().upper()
+        if lic and not re.fullmatch(r"[A-Z][A-Z0-9]{3}", lic):
+            raise forms.ValidationError(
+                "An HIBC labeler code is a capital letter then 3 capitals or digits, e.g. A999."
+            )
+        return lic
+
+    def clean_hibc_product(self):
+        number = (self.cleaned_data.get("hibc_product") or "").strip().upper()
+        if number and not re.fullmatch(r"[A-Z0-9]{1,18}", number):
+            raise forms.ValidationError("An HIBC product number holds up to 18 capitals or digits.")
+        return number
+
+    def clean(self):
+        data = super().clean()
+        lic, number = data.get("hibc_lic"), data.get("hibc_product")
+        if lic is not None and number is not None and bool(lic) != bool(number):
+            missing = "hibc_product" if lic else "hibc_lic"
+            self.add_error(missing, "Give the HIBC labeler code and product number together.")
+        return data
 
     def clean_gtin(self):
         gtin = (self.cleaned_data.get("gtin") or "").strip()

@@ -23,12 +23,12 @@ from events.views.events import get_event
 from inventory.filters import custody_tabs
 from inventory.forms import ScanForm
 from inventory.models import UnitState
+from inventory.selectors.scans import units_from_scan
 from inventory.selectors.units import (
     custody_label,
     filtered_units,
     holder_partitions,
     unit_rows,
-    units_from_scan,
 )
 
 # Earliest expiry first, units without one last, then oldest first (the keyset cursor's key).
@@ -131,6 +131,7 @@ def _mark_used_post(request, event):
             qs=selectors.usable_units(event=event, rep_actor=rep_actor, scanning=True),
             text=scan.cleaned_data["scan"],
             prefer_holder_id=event.representative_id,
+            units_of_use_only=True,
         )
         if scanned.problems:
             for problem in scanned.problems:

@@ -21,6 +21,14 @@ class Product(models.Model):
     manufacturer = models.CharField(max_length=120)
     product_line = models.CharField(max_length=120, blank=True)
     gtin = models.CharField("GTIN", max_length=14, null=True, blank=True)
+    # The HIBC identity: the labeler's code (LIC) and its product number. A scan's
+    # unit-of-measure digit is the packaging level (0: the unit of use), not part of it.
+    hibc_lic = models.CharField(
+        "HIBC labeler code", max_length=4, blank=True, default="", db_default=""
+    )
+    hibc_product = models.CharField(
+        "HIBC product number", max_length=18, blank=True, default="", db_default=""
+    )
     single_use = models.BooleanField(default=True)
     tracking = models.CharField(max_length=10, choices=Tracking.choices, default=Tracking.SERIAL)
 
@@ -39,10 +47,24 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=Q(tracking__in=["serial", "lot"]), name="product_tracking_valid"
             ),
+            models.UniqueConstraint(
+                fields=["organization", "hibc_lic", "hibc_product"],
+                condition=~Q(hibc_lic=""),
+                name="product_hibc_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(hibc_lic="", hibc_product="") | (~Q(hibc_lic="") & ~Q(hibc_product="")),
+                name="product_hibc_whole",
+            ),
         ]
 
     def __str__(self):
         return f"{self.catalog_number} {self.description}"
+
+    @property
+    def hibc(self) -> str:
+        """The HIBC identity as a label prints it after the +: LIC then product number."""
+        return f"{self.hibc_lic}{self.hibc_product}"
 
 
 class LocationQuerySet(models.QuerySet):

@@ -19,7 +19,7 @@ from inventory.models import (
     Unit,
     UnitState,
 )
-from inventory.udi import UdiError, parse_udi
+from inventory.udi import UdiError, parse_label
 
 CASES_SHOWN = 200  # case lines the recall page lists; the lookup's export has them all
 
@@ -131,35 +131,40 @@ def lookup_query(
     if len(lot_list) > MAX_CODES:
         raise ValidationError({"lots": f"Look up at most {MAX_CODES} lots at once."})
     literal = Lookup(f"lot or serial {code}", Q(lot_number=code) | Q(serial_number=code))
-    if code.startswith(("(", "]", "http://", "https://")) or (
+    if code.startswith(("(", "]", "+", "http://", "https://")) or (
         code[:2] == "01" and len(code) >= 16 and not product
     ):
         # A long all-digit lot or serial may start with "01" too: when it is not a readable
         # UDI naming a lot or serial, it is looked up as itself; when it is, as either.
         try:
-            udi = parse_udi(code)
+            label = parse_label(code)
         except UdiError as exc:
             if code.isdigit():
                 return literal
             raise ValidationError({"code": f"That UDI cannot be read: {exc}"}) from exc
-        q = Q(product__gtin=udi.gtin)
+        if label.gtin:
+            named, q = f"GTIN {label.gtin}", Q(product__gtin=label.gtin)
+        else:
+            named = f"HIBC {label.hibc.lic}{label.hibc.product}"
+            q = Q(product__hibc_lic=label.hibc.lic, product__hibc_product=label.hibc.product)
         # A scanned unit shows its whole lot (every unit, holder and case), the unit marked:
         # the lot is what a recall names. Its lot comes from the label, else from its record.
-        lot = udi.lot or _recorded_lot(organization_id, gtin=udi.gtin, serial=udi.serial)
-        if udi.serial and lot:
+        lot = label.lot or _recorded_lot(organization_id, product_q=q, serial=label.serial)
+        if label.serial and lot:
             found = Lookup(
-                f"GTIN {udi.gtin} lot {lot} (scanned: serial {udi.serial})",
-                q & (Q(lot_number=lot) | Q(serial_number=udi.serial)),
-                scanned_serial=udi.serial,
+                f"{named} lot {lot} (scanned: serial {label.serial})",
+                q & (Q(lot_number=lot) | Q(serial_number=label.serial)),
+                scanned_serial=label.serial,
             )
-        elif udi.serial:
-            found = Lookup(f"GTIN {udi.gtin} serial {udi.serial}", q & Q(serial_number=udi.serial))
-        elif udi.lot:
-            found = Lookup(f"GTIN {udi.gtin} lot {udi.lot}", q & Q(lot_number=udi.lot))
+        elif label.serial:
+            found = Lookup(f"{named} serial {label.serial}", q & Q(serial_number=label.serial))
+        elif label.lot:
+            found = Lookup(f"{named} lot {label.lot}", q & Q(lot_number=label.lot))
         elif code.isdigit():
             return literal
         else:
-            raise ValidationError({"code": "That UDI names neither a lot (10) nor a serial (21)."})
+            fields = "a lot (10) nor a serial (21)" if label.gtin else "a lot nor a serial"
+            raise ValidationError({"code": f"That UDI names neither {fields}."})
         if code.isdigit():
             return Lookup(f"{found.description}, or {literal.description}", found.q | literal.q)
         return found
@@ -181,13 +186,11 @@ def lookup_query(
     return literal
 
 
-def _recorded_lot(organization_id: int, *, gtin: str, serial: str) -> str:
+def _recorded_lot(organization_id: int, *, product_q: Q, serial: str) -> str:
     if not serial:
         return ""
     return (
-        Unit.objects.filter(
-            organization_id=organization_id, product__gtin=gtin, serial_number=serial
-        )
+        Unit.objects.filter(product_q, organization_id=organization_id, serial_number=serial)
         .exclude(lot_number="")
         .values_list("lot_number", flat=True)
         .first()

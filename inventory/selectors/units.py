@@ -4,11 +4,9 @@ the pool's levels."""
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -16,7 +14,6 @@ from accounts.policies import Actor
 from inventory import hooks, policies
 from inventory.expiry import WITHIN_90, expiry_q, unexpired_q
 from inventory.filters import UnitFilter, product_lines
-from inventory.identification import Identified
 from inventory.models import (
     CustodyEntry,
     EntryKind,
@@ -25,7 +22,6 @@ from inventory.models import (
     Unit,
     UnitState,
 )
-from inventory.udi import Label, UdiError, parse_label
 
 
 @dataclass(frozen=True)
@@ -251,152 +247,6 @@ def pool_levels(*, actor: Actor, today: datetime.date | None = None) -> list[dic
     rows = [{**row, "location__name": names.get(row["location_id"])} for row in counts]
     # By name; units with no location recorded last.
     return sorted(rows, key=lambda r: (r["location__name"] is None, r["location__name"] or ""))
-
-
-@dataclass
-class ScanResult:
-    found: list[Unit]
-    problems: list[str]  # one per line that matched nothing, several, or a disagreeing record
-    notes: list[str]  # what a person should know about a line that did match
-    identified: dict[int, str]  # unit id -> how it was named (Identified: scanned or typed)
-
-
-def units_from_scan(
-    *, qs: QuerySet[Unit], text: str, prefer_holder_id: int | None = None
-) -> ScanResult:
-    """Resolve scanned or pasted lines (GS1 element strings or Digital Link URIs, typed serial
-    numbers, or a bare lot) to units in `qs`.
-
-    - A label that names a unit by serial is checked against that unit's record: when its GTIN,
-      lot or expiry disagrees, the line is refused with both values (`label_mismatch`); a field
-      the record lacks is not a disagreement.
-    - A typed serial matches whatever its case; the note says the serial as recorded.
-    - A lot alone (a label without serial, or typed text that is no serial) takes the unit of
-      `prefer_holder_id`'s own custody first, then the rest, earliest expiry first; when the
-      lot's units are serial-tracked it asks which serial instead of guessing.
-    Two queries at most, whatever the number of lines.
-    """
-    wanted: list[tuple[str, Label | None, str, str]] = []  # (line, label, serial, lot)
-    problems: list[str] = []
-    notes: list[str] = []
-    identified: dict[int, str] = {}
-    # Only real line breaks separate scans: str.splitlines() would also split at the GS
-    # character (\x1d) that sits between the fields of one raw GS1 barcode.
-    for raw in re.split(r"\r\n|\r|\n", text):
-        line = raw.strip()
-        if not line:
-            continue
-        looks_gs1 = line.startswith(("(", "]", "http://", "https://")) or (
-            line[:2] == "01" and len(line) >= 16
-        )
-        if looks_gs1:
-            try:
-                label = parse_label(line)
-                if not label.gtin:
-                    raise UdiError("That label has no GTIN (01), so the product cannot be found.")
-            except UdiError as exc:
-                problems.append(f"{line}: {exc}")
-                continue
-            wanted.append((line, label, label.serial, label.lot))
-        else:
-            wanted.append((line, None, line, line))  # a serial, or else a lot
-    if not wanted:
-        return ScanResult([], problems, notes, {})
-    # Serials are unique per product ignoring case; LOWER(serial_number) is indexed (0018).
-    serials = {serial.lower() for _, _, serial, _ in wanted if serial}
-    lots = {lot for _, _, _, lot in wanted if lot}
-    candidates = list(
-        unit_rows(qs.annotate(serial_ci=Lower("serial_number"))).filter(
-            Q(serial_ci__in=serials) | Q(lot_number__in=lots)
-        )
-    )
-    found: list[Unit] = []
-    for line, label, serial, lot in wanted:
-        gtin = label.gtin if label else ""
-        unit, problem = None, ""
-        if serial:
-            same = [u for u in candidates if u.serial_number.lower() == serial.lower()]
-            same = [u for u in same if u not in found]
-            exact = [u for u in same if u.serial_number == serial]
-            by_serial = exact or same
-            matches = [u for u in by_serial if not gtin or u.product.gtin in ("", gtin)]
-            if label and len(by_serial) == 1 and not matches:
-                matches = by_serial  # one unit has that serial: say what disagrees
-            if len(matches) == 1:
-                unit = matches[0]
-                if label and (mismatch := label_mismatch(label=label, unit=unit)):
-                    problem = mismatch
-                elif unit.serial_number != serial:
-                    notes.append(f"{line}: found {unit.label} (the serial as recorded).")
-            elif len(matches) > 1:
-                problem = "several units match; scan the full UDI barcode."
-            elif label:
-                problem = "no unit you can use matches this."
-        if unit is None and not problem:
-            unit, problem = _unit_of_lot(
-                candidates, line=line, lot=lot, gtin=gtin, found=found, holder_id=prefer_holder_id
-            )
-            if unit is not None:
-                notes.append(
-                    f"{line}: took {unit.label} of lot {lot}, {_lot_choice(unit, prefer_holder_id)}."
-                )
-        if problem:
-            problems.append(f"{line}: {problem}")
-        elif unit is not None:
-            found.append(unit)
-            identified[unit.pk] = f"scan:{label.format}" if label else Identified.TYPED
-    return ScanResult(found, problems, notes, identified)
-
-
-def _unit_of_lot(candidates, *, line, lot, gtin, found, holder_id):
-    """The unit a lot-only scan takes, or the reason it takes none."""
-    matches = [
-        u
-        for u in candidates
-        if lot
-        and u.lot_number == lot
-        and (not gtin or u.product.gtin in ("", gtin))
-        and u not in found
-    ]
-    if not matches:
-        return None, "no unit you can use matches this."
-    serial_tracked = [u for u in matches if u.product.tracking == Product.Tracking.SERIAL]
-    if len(serial_tracked) > 1:
-        serials = ", ".join(sorted(u.serial_number for u in serial_tracked)[:5])
-        return None, (
-            f"lot {lot} holds {len(serial_tracked)} units tracked by serial ({serials}"
-            f"{', …' if len(serial_tracked) > 5 else ''}): scan or type the serial of the one "
-            "you have."
-        )
-    far = datetime.date.max
-    matches.sort(key=lambda u: (u.custodian_id != holder_id, u.expiration_date or far, u.pk))
-    return matches[0], ""
-
-
-def _lot_choice(unit: Unit, holder_id: int | None) -> str:
-    whose = "your own custody" if unit.custodian_id == holder_id else "not your own custody"
-    expiry = f"expiring {unit.expiration_date.isoformat()}" if unit.expiration_date else "no expiry"
-    return f"{whose}, {expiry}, the first of its lot to use"
-
-
-def label_mismatch(*, label: Label, unit: Unit) -> str:
-    """What a scanned label says that the unit's record does not, as "label: ..., record: ..."
-    for each field both carry ("" when they agree). A field the record lacks is no mismatch."""
-    pairs = []
-    if label.gtin and unit.product.gtin and label.gtin != unit.product.gtin:
-        pairs.append(("GTIN", label.gtin, unit.product.gtin))
-    if label.lot and unit.lot_number and label.lot != unit.lot_number:
-        pairs.append(("lot", label.lot, unit.lot_number))
-    if label.expiry and unit.expiration_date and label.expiry != unit.expiration_date:
-        pairs.append(("expiry", label.expiry.isoformat(), unit.expiration_date.isoformat()))
-    if not pairs:
-        return ""
-    said = ", ".join(f"{what} {value}" for what, value, _ in pairs)
-    kept = ", ".join(f"{what} {value}" for what, _, value in pairs)
-    return (
-        f"the label and the record of {unit.label} disagree (label: {said}; record: {kept}). "
-        "Nothing changed: check the box, and tell an admin if the record is wrong."
-    )
 
 
 def units_on_hold(*, actor: Actor) -> QuerySet[Unit]:

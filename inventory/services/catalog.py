@@ -20,11 +20,13 @@ def product_create(
     manufacturer: str,
     product_line: str = "",
     gtin: str | None = None,
+    hibc_lic: str = "",
+    hibc_product: str = "",
     single_use: bool = True,
     tracking: str = Product.Tracking.SERIAL,
 ) -> Product:
-    """Add a catalog product (admins). Catalog numbers (regardless of case) and GTINs are unique
-    per organization: a clash is a ValidationError on that field, and the database's
+    """Add a catalog product (admins). Catalog numbers (regardless of case), GTINs and HIBC
+    identities (labeler code and product number) are unique per organization: a clash is a ValidationError on that field, and the database's
     constraints catch one that a concurrent request slips in."""
     if not policies.can_manage_catalog(actor=actor_for(actor)):
         raise PermissionDenied("Only admins manage the catalog.")
@@ -35,6 +37,8 @@ def product_create(
         manufacturer=manufacturer,
         product_line=product_line,
         gtin=gtin or None,
+        hibc_lic=hibc_lic,
+        hibc_product=hibc_product,
         single_use=single_use,
         tracking=tracking,
     )
@@ -57,4 +61,9 @@ def _product_clashes(product: Product) -> dict[str, str]:
         clashes["catalog_number"] = "Another product already has this catalog number."
     if product.gtin and others.filter(gtin=product.gtin).exists():
         clashes["gtin"] = "Another product already has this GTIN."
+    if (
+        product.hibc_lic
+        and others.filter(hibc_lic=product.hibc_lic, hibc_product=product.hibc_product).exists()
+    ):
+        clashes["hibc_product"] = "Another product already has this HIBC identity."
     return clashes

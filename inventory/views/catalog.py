@@ -44,6 +44,8 @@ def product_list(request):
                     manufacturer=data["manufacturer"],
                     product_line=data["product_line"],
                     gtin=data["gtin"],
+                    hibc_lic=data["hibc_lic"],
+                    hibc_product=data["hibc_product"],
                     single_use=data["single_use"],
                     tracking=data["tracking"],
                 )

@@ -22,6 +22,7 @@ from inventory.forms import (
     TransferForm,
 )
 from inventory.models import Transfer, Unit, UnitState
+from inventory.selectors.scans import units_from_scan
 from inventory.selectors.transfers import (
     TRANSFER_KEYSET,
     count_units,
@@ -30,7 +31,7 @@ from inventory.selectors.transfers import (
     transfers_waiting_on,
     waits_on_me,
 )
-from inventory.selectors.units import custody_label, unit_rows, units_from_scan
+from inventory.selectors.units import custody_label, unit_rows
 from inventory.services import transfers as transfer_services
 from inventory.views.common import holder_from_field, with_labels
 

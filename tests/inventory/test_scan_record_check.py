@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import CustodyEntry, Unit
-from inventory.selectors.units import units_from_scan
+from inventory.selectors.scans import units_from_scan
 from tests.events.factories import open_event
 from tests.inventory.factories import ProductFactory, receive_units
 
