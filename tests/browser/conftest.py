@@ -109,3 +109,7 @@ def login(page, username, password="trunkpool-demo"):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+# The camera tests' fixture; camera.py imports the constants above.
+from tests.browser.camera import camera_browser  # noqa: E402,F401

@@ -14,7 +14,6 @@ from tests.browser.camera import (
     BLANK,
     KINDS,
     Bitmap,
-    camera_browser,  # noqa: F401 (the fixture)
     camera_context,
     frame_luma,
     symbol_bitmap,
@@ -103,7 +102,7 @@ def shown_as(bitmap: Bitmap) -> bytes:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_the_camera_shows_the_symbol(camera_browser, live_server, kind):  # noqa: F811
+def test_the_camera_shows_the_symbol(camera_browser, live_server, kind):
     symbol = symbol_bitmap(kind, DATA[kind])
     page = open_camera(camera_browser([symbol]), live_server)
 
@@ -119,7 +118,7 @@ def test_the_camera_shows_the_symbol(camera_browser, live_server, kind):  # noqa
     assert differing_pixels(frame, shown_as(symbol)) == 0
 
 
-def test_a_blank_segment_is_plain_white_and_segments_play_in_turn(camera_browser, live_server):  # noqa: F811
+def test_a_blank_segment_is_plain_white_and_segments_play_in_turn(camera_browser, live_server):
     symbol = symbol_bitmap("gs1-datamatrix", DATA["gs1-datamatrix"])
     page = open_camera(camera_browser([symbol, BLANK], frames_each=20, fps=10), live_server)
     assert differing_pixels(grab(page), shown_as(symbol)) == 0, "the video starts on the symbol"
