@@ -3,6 +3,7 @@
 from .catalog import Facility, Location, LocationQuerySet, Product
 from .par import ParLevel
 from .recalls import Recall, RecallQuerySet, RecallReturn, RecallUnit
+from .scans import LabelMismatch
 from .transfers import Transfer, TransferLine, TransferQuerySet
 from .units import (
     AppendOnlyError,
@@ -34,4 +35,5 @@ __all__ = [
     "RecallReturn",
     "RecallUnit",
     "ParLevel",
+    "LabelMismatch",
 ]
