@@ -293,8 +293,9 @@ def test_resolving_twice_keeps_the_first_admin(client, org, admin_user, rep, uni
     assert (again.resolved_by_id, again.resolved_at) == (admin_user.pk, first.resolved_at)
 
 
-def test_a_next_url_off_the_list_is_not_followed(client, admin_user, rep, unit):
-    response = _resolve(client, admin_user, record_mismatch(rep, unit), "https://evil.example/")
+@pytest.mark.parametrize("elsewhere", ["https://evil.example/", "/inventory/"])
+def test_a_next_url_off_the_list_is_not_followed(client, admin_user, rep, unit, elsewhere):
+    response = _resolve(client, admin_user, record_mismatch(rep, unit), elsewhere)
     assert response["Location"] == LIST
 
 
