@@ -4,6 +4,8 @@ still changes no unit and no ledger entry. Admins, and only they, list them and 
 resolved; a unit's page tells an admin when it has open ones."""
 
 import datetime
+import html
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -341,3 +343,36 @@ def test_the_unit_page_tells_an_admin_of_open_mismatches(client, admin_user, rep
     label_mismatch_resolve(actor=admin_user, mismatch=row)
     client.force_login(admin_user)
     assert 'data-testid="unit-mismatches"' not in client.get(url).content.decode()
+
+
+def _many(rep, unit, n):
+    """n mismatches of one scan, in one INSERT."""
+    (mismatch,) = units_from_scan(qs=Unit.objects.all(), text=DISAGREES).mismatches
+    return record_label_mismatches(
+        actor=rep, mismatches=[mismatch] * n, where="mark_used", event_id=open_event(rep).pk
+    )
+
+
+def test_the_list_is_read_a_page_at_a_time(client, admin_user, rep, unit):
+    _many(rep, unit, 51)
+    client.force_login(admin_user)
+
+    first = client.get(LIST).content.decode()
+    assert first.count("data-mismatch=") == 50
+    (cursor,) = re.findall(r'rel="next" href="\?([^"]+)"', first)
+    second = client.get(LIST + "?" + html.unescape(cursor)).content.decode()
+    assert second.count("data-mismatch=") == 1
+
+
+def test_the_lists_queries_do_not_grow_with_its_rows(client, admin_user, rep, unit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(admin_user)
+    _many(rep, unit, 2)
+    with CaptureQueriesContext(connection) as few:
+        client.get(LIST)
+    _many(rep, unit, 20)
+    with CaptureQueriesContext(connection) as many:
+        client.get(LIST)
+    assert len(many) == len(few)
