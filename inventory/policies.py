@@ -125,3 +125,9 @@ def recall_refusal(unit: Unit, recall) -> str:
         f"{unit.label} is quarantined under recall {recall.reference} "
         f"({recall.get_recall_class_display()})."
     )
+
+
+def can_review_label_mismatches(*, actor: Actor) -> bool:
+    """Labels that disagreed with a unit's record: the admins' to check, correct and resolve
+    (they alone change the catalog and the records)."""
+    return actor.is_active and actor.is_admin

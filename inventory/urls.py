@@ -2,6 +2,7 @@ from django.urls import path
 
 from inventory.views.catalog import location_list, product_list
 from inventory.views.holds import hold_list, hold_release
+from inventory.views.mismatches import label_mismatch_list, label_mismatch_resolve
 from inventory.views.moves import unit_move
 from inventory.views.par import par_level_list, par_replenish
 from inventory.views.recalls import (
@@ -32,6 +33,12 @@ urlpatterns = [
     path("units/<int:pk>/", unit_detail, name="unit_detail"),
     path("holds/", hold_list, name="hold_list"),
     path("holds/release/", hold_release, name="hold_release"),
+    path("label-mismatches/", label_mismatch_list, name="label_mismatch_list"),
+    path(
+        "label-mismatches/<int:pk>/resolve/",
+        label_mismatch_resolve,
+        name="label_mismatch_resolve",
+    ),
     path("transfers/", transfer_list, name="transfer_list"),
     path("transfers/new/", transfer_new, name="transfer_new"),
     path("transfers/<int:pk>/", transfer_detail, name="transfer_detail"),

@@ -261,6 +261,30 @@ EXPECTATIONS.update(
 )
 
 
+def _mismatch_world(w: World) -> None:
+    from tests.inventory.factories import ProductFactory, receive_units, record_mismatch
+
+    product = ProductFactory(organization=w.admin.organization, gtin="09506000134352")
+    (unit,) = receive_units(
+        w.admin, w.rep, n=1, product=product, serial_prefix="MM-", lot_number="MM-LOT"
+    )
+    w.objects["mismatch"] = record_mismatch(w.rep, unit)
+
+
+WORLD_HOOKS.append(_mismatch_world)
+
+EXPECTATIONS.update(
+    {
+        # Label mismatches are the admins' to review; another organization's admin sees only
+        # their own (none here) and cannot resolve this one.
+        "inventory:label_mismatch_list": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
+        "inventory:label_mismatch_resolve": Expect(
+            "post", lambda w: {"pk": w.objects["mismatch"].pk}, **ADMIN_ONLY_POST
+        ),
+    }
+)
+
+
 def _events_world(w: World) -> None:
     from events.models import Procedure
     from inventory.models import Facility

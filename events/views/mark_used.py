@@ -22,7 +22,7 @@ from events.services.usage import event_mark_used, event_unmark
 from events.views.events import get_event
 from inventory.filters import custody_tabs
 from inventory.forms import ScanForm
-from inventory.models import UnitState
+from inventory.models import LabelMismatch, UnitState
 from inventory.selectors.scans import units_from_scan
 from inventory.selectors.units import (
     custody_label,
@@ -30,6 +30,7 @@ from inventory.selectors.units import (
     holder_partitions,
     unit_rows,
 )
+from inventory.services.scans import record_label_mismatches
 
 # Earliest expiry first, units without one last, then oldest first (the keyset cursor's key).
 MARK_USED_ORDER = [("expiration_date", "asc"), ("pk", "asc")]
@@ -132,6 +133,13 @@ def _mark_used_post(request, event):
             text=scan.cleaned_data["scan"],
             prefer_holder_id=event.representative_id,
             units_of_use_only=True,
+        )
+        # Kept for the admins even though the scan is refused (README, "Scans and codes").
+        record_label_mismatches(
+            actor=request.user,
+            mismatches=scanned.mismatches,
+            where=LabelMismatch.Where.MARK_USED,
+            event_id=event.pk,
         )
         if scanned.problems:
             for problem in scanned.problems:

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..udi import FORMAT_GS1, FORMAT_GS1_DIGITAL_LINK, FORMAT_HIBCC, GROUP_SEPARATOR
 from .units import Unit
+
+FORMAT_NAMES = {
+    FORMAT_GS1: "GS1",
+    FORMAT_GS1_DIGITAL_LINK: "GS1 Digital Link",
+    FORMAT_HIBCC: "HIBCC",
+}
+
+
+@dataclass(frozen=True)
+class ComparedField:
+    """One field as the label said it and as the record had it; `differs` when both carry a
+    value and they disagree (a field the record lacks is no disagreement, as in the scan)."""
+
+    name: str
+    label: str
+    record: str
+    checked: bool = True  # False: shown only (the serial, which found the unit ignoring case)
+
+    @property
+    def differs(self) -> bool:
+        return self.checked and bool(self.label and self.record and self.label != self.record)
 
 
 class LabelMismatch(models.Model):
@@ -80,3 +104,32 @@ class LabelMismatch(models.Model):
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def label_format_name(self) -> str:
+        return FORMAT_NAMES.get(self.label_format, self.label_format)
+
+    @property
+    def label_text_shown(self) -> str:
+        """The scanned text with its invisible GS separators written as <GS> (how a person
+        types one into a scan box)."""
+        return self.label_text.replace(GROUP_SEPARATOR, "<GS>")
+
+    @property
+    def compared(self) -> list[ComparedField]:
+        """The label's fields beside the record's, in one order for both columns: the product
+        (by GTIN or HIBC, whichever either side carries), lot, serial and expiry."""
+        fields = []
+        if self.label_gtin or self.record_gtin:
+            fields.append(ComparedField("GTIN", self.label_gtin, self.record_gtin))
+        if self.label_hibc or self.record_hibc:
+            fields.append(ComparedField("HIBC", self.label_hibc, self.record_hibc))
+        label_expiry = self.label_expiry.isoformat() if self.label_expiry else ""
+        record_expiry = self.record_expiry.isoformat() if self.record_expiry else ""
+        serial = ComparedField("Serial", self.label_serial, self.unit.serial_number, checked=False)
+        return [
+            *fields,
+            ComparedField("Lot", self.label_lot, self.record_lot),
+            serial,
+            ComparedField("Expiry", label_expiry, record_expiry),
+        ]

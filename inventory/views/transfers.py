@@ -21,7 +21,7 @@ from inventory.forms import (
     ScanForm,
     TransferForm,
 )
-from inventory.models import Transfer, Unit, UnitState
+from inventory.models import LabelMismatch, Transfer, Unit, UnitState
 from inventory.selectors.scans import units_from_scan
 from inventory.selectors.transfers import (
     TRANSFER_KEYSET,
@@ -33,6 +33,7 @@ from inventory.selectors.transfers import (
 )
 from inventory.selectors.units import custody_label, unit_rows
 from inventory.services import transfers as transfer_services
+from inventory.services.scans import record_label_mismatches
 from inventory.views.common import holder_from_field, with_labels
 
 
@@ -72,6 +73,9 @@ def transfer_new(request):
             qs=scoped.filter(state=UnitState.AVAILABLE),
             text=scan_form.cleaned_data["scan"],
             prefer_holder_id=request.user.pk,
+        )
+        record_label_mismatches(
+            actor=request.user, mismatches=scanned.mismatches, where=LabelMismatch.Where.TRANSFER
         )
         for problem in scanned.problems:
             messages.error(request, problem)

@@ -18,6 +18,7 @@ from core.web import org_member_required
 from inventory import policies
 from inventory.filters import custody_tabs
 from inventory.models import Unit
+from inventory.selectors.mismatches import open_mismatch_count
 from inventory.selectors.units import (
     EXPORT_COLUMNS,
     UNIT_KEYSET,
@@ -131,6 +132,7 @@ def unit_detail(request, pk):
             "can_transfer": policies.can_transfer_unit(actor=actor, unit=unit),
             "can_move": policies.can_move_unit(actor=actor, unit=unit),
             "can_release": policies.can_release_hold(actor=actor, unit=unit),
+            "open_mismatches": open_mismatch_count(actor=actor, unit=unit),
             "today": timezone.localdate(),
         },
     )

@@ -60,6 +60,8 @@ SCREENS = [
     Screen("recall lookup", lambda o: "/inventory/recalls/lookup/?code=RC-2417", DESK),
     Screen("recall", lambda o: f"/inventory/recalls/{o['recall']}/", DESK),
     Screen("holds", lambda o: "/inventory/holds/", ADMIN),
+    Screen("label mismatches", lambda o: "/inventory/label-mismatches/", ADMIN),
+    Screen("label mismatches all", lambda o: "/inventory/label-mismatches/?status=all", ADMIN),
     Screen("recall new", lambda o: "/inventory/recalls/new/", ADMIN),
     Screen("users", lambda o: "/users/", ADMIN),
     Screen("user", lambda o: f"/users/{o['dana']}/", ADMIN),
@@ -68,11 +70,13 @@ SCREENS = [
 
 
 def demo_objects(demo: dict) -> dict:
-    """Ids the URLs need, from the demo organization; adds one recall and one pending transfer
-    so their pages exist (seed_demo records neither)."""
+    """Ids the URLs need, from the demo organization; adds one recall, one pending transfer and
+    two label mismatches (one resolved) so their pages exist (seed_demo records none)."""
     from events.models import Event
     from inventory.models import Product, Unit, UnitState
+    from inventory.selectors.scans import units_from_scan
     from inventory.services.recalls import recall_record
+    from inventory.services.scans import label_mismatch_resolve, record_label_mismatches
     from inventory.services.transfers import transfer_create
 
     admin, dana, riley = demo["admin"], demo["dana"], demo["riley"]
@@ -92,6 +96,23 @@ def demo_objects(demo: dict) -> dict:
         reason="Packaging seal may be incomplete.",
         recall_date=datetime.date.today(),
     )
+    # riley scans on his open case a raw GS1 label of that unit with another lot and expiry
+    # (GS separators and all), then a Digital Link one: both are refused and kept; an admin
+    # resolves the second. The unit's page then shows admins its open mismatch.
+    gtin, serial = unit.product.gtin, unit.serial_number
+    scanned = units_from_scan(
+        qs=Unit.objects.filter(pk=unit.pk),
+        text=f"]d201{gtin}17300101\x1d10WRONG-LOT-0042\x1d21{serial}\n"
+        f"https://id.gs1.org/01/{gtin}/10/OTHER-LOT/21/{serial}",
+    )
+    assert len(scanned.mismatches) == 2, scanned.problems
+    _, resolved = record_label_mismatches(
+        actor=riley,
+        mismatches=scanned.mismatches,
+        where="mark_used",
+        event_id=events["TKA · St. Mary's · tomorrow"],
+    )
+    label_mismatch_resolve(actor=admin, mismatch=resolved)
     return {
         "events": events,
         "unit": unit.pk,

@@ -91,8 +91,9 @@ MENU = {
         *("Par levels", "Recalls", "Jobs", "Catalog", "Directory"),
     ],
     "admin": [
-        *("Dashboard", "Events", "Units", "Transfers", "Receive", "Move", "Holds", "Locations"),
-        *("Par levels", "Recalls", "Jobs", "Catalog", "Directory", "Users"),
+        *("Dashboard", "Events", "Units", "Transfers", "Receive", "Move", "Holds"),
+        *("Label mismatches", "Locations", "Par levels", "Recalls", "Jobs", "Catalog"),
+        *("Directory", "Users"),
     ],
 }
 USER_MENU = ["Notifications", "Notification settings", "Change password", "Log out"]

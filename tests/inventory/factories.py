@@ -179,3 +179,19 @@ def _entry_kind_problems(where, entry):
     if (entry.kind in NAMES_RECALL) != (entry.recall_id is not None):
         problems.append(f"{where}: recall {entry.recall_id} on a {entry.kind} entry")
     return problems
+
+
+def record_mismatch(actor, unit, *, lot="WRONG-LOT", where="transfer", event_id=None):
+    """Scan, as `actor`, a GS1 label naming `unit` by serial with another lot (the unit needs a
+    lot and its product a GTIN), and record the refused label as the scan boxes do. Returns the
+    LabelMismatch."""
+    from inventory.selectors.scans import units_from_scan
+    from inventory.services.scans import record_label_mismatches
+
+    text = f"(01){unit.product.gtin}(10){lot}(21){unit.serial_number}"
+    scanned = units_from_scan(qs=Unit.objects.filter(pk=unit.pk), text=text)
+    assert len(scanned.mismatches) == 1, scanned.problems
+    (row,) = record_label_mismatches(
+        actor=actor, mismatches=scanned.mismatches, where=where, event_id=event_id
+    )
+    return row
