@@ -13,18 +13,10 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+
 CSP_LISTENER = Path(__file__).with_name("csp_listener.js")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -111,5 +103,5 @@ def login(page, username, password="trunkpool-demo"):
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-# The camera tests' fixture; camera.py imports the constants above.
+# The camera tests' fixture.
 from tests.browser.camera import camera_browser  # noqa: E402,F401
