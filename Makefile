@@ -7,9 +7,11 @@ BIN := $(VENV)/bin
 PORT := 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trunkpool
 
-.PHONY: setup run test test-sqlite lint bench
+.PHONY: setup run run-https test test-sqlite lint bench
+comma := ,
 
-setup: $(VENV)/.installed
+# The virtualenv, and the front-end packages (the camera scanner's decoder among them).
+setup: $(VENV)/.installed node_modules/.installed
 
 # xstatic-bootstrap ships only an sdist whose setup.py imports pkg_resources, which newer
 # setuptools dropped; building it without isolation against setuptools<81 keeps it installable.
@@ -21,10 +23,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Front-end packages from package-lock.json, never copied into the repository.
+# Without npm (not root, no Node) the app still runs: the scan boxes take typed and pasted codes
+# and the scanner says it is not installed; the next `make` tries again.
 node_modules/.installed: package.json package-lock.json
-	.ci/ensure-node
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@if .ci/ensure-node; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "The camera scanner stays off until Node and npm are installed." >&2; \
+	fi
 
 # DEBUG is on only for this local demo; production leaves it off (README, "Production").
 # One job worker runs beside the server; the trap stops it when the server stops (Ctrl-C).
@@ -39,7 +45,28 @@ run: setup
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: setup node_modules/.installed
+# The same demo over HTTPS for a phone on this network: browsers give the camera only to
+# https:// pages (and localhost). The certificate is self-signed, made once in .tls/ for this
+# machine's first address (LAN_IP); the phone asks once to trust it. DEBUG and any host name
+# make this a demo on a trusted network, never a deployment.
+HTTPS_PORT := 8443
+LAN_IP ?= $(shell hostname -I 2>/dev/null | awk '{print $$1}')
+HTTPS_ENV = DEBUG=1 ALLOWED_HOSTS='*' SITE_URL="$${SITE_URL:-https://$(LAN_IP):$(HTTPS_PORT)}"
+.tls/cert.pem:
+	mkdir -p .tls
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=Trunkpool demo" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1$(if $(LAN_IP),$(comma)IP:$(LAN_IP))" \
+		-keyout .tls/key.pem -out .tls/cert.pem 2>/dev/null
+run-https: setup .tls/cert.pem
+	$(HTTPS_ENV) $(BIN)/python manage.py migrate --noinput
+	$(HTTPS_ENV) $(BIN)/python manage.py seed_demo
+	@echo "On the phone, open https://$(LAN_IP):$(HTTPS_PORT)/ and accept the certificate."
+	$(HTTPS_ENV) $(BIN)/python manage.py db_worker --queue-name='*' --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(HTTPS_ENV) $(BIN)/gunicorn config.wsgi --bind 0.0.0.0:$(HTTPS_PORT) --workers 2 \
+		--certfile .tls/cert.pem --keyfile .tls/key.pem
+
+test: setup
 	.ci/ensure-chromium
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -127,6 +127,16 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
 ]
+# The camera scanner's decoder, zxing-wasm, from package-lock.json (`npm ci`, run by the setup):
+# its reader script and the WebAssembly it loads, served from this site, never a CDN. Without
+# node_modules the scan boxes still take typed and pasted codes, and the scanner says so.
+ZXING_DIST = BASE_DIR / "node_modules" / "zxing-wasm" / "dist"
+SCANNER_INSTALLED = (ZXING_DIST / "reader" / "zxing_reader.wasm").exists()
+if SCANNER_INSTALLED:
+    STATICFILES_DIRS += [
+        ("zxing/reader", ZXING_DIST / "iife" / "reader"),
+        ("zxing/wasm", ZXING_DIST / "reader"),
+    ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from accounts.forms import TrunkpoolPasswordResetForm
 from events.views.dashboard import home
+from inventory.views.scan import scan_page
 
 from . import views
 
@@ -12,6 +13,7 @@ handler400 = "config.views.bad_request"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("scan/", scan_page, name="scan"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

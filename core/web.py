@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from functools import wraps
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -110,3 +112,8 @@ def add_form_errors(form, exc: ValidationError) -> None:
 def flash_errors(request, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
+
+
+# The camera scanner decodes with WebAssembly (zxing-wasm), which the Content-Security-Policy
+# allows only through 'wasm-unsafe-eval'; only the pages that run the scanner get it.
+scanner_csp = csp_update({"script-src": [SELF, "'wasm-unsafe-eval'"]})

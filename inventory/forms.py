@@ -108,6 +108,21 @@ class ScanForm(forms.Form):
     )
 
 
+class ScanCodeForm(forms.Form):
+    """One code the camera read (or a person typed), for the scanner's lookups. Not stripped of
+    spaces: a space can be an HIBC label's check character."""
+
+    code = forms.CharField(max_length=2000, strip=False)
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip("\r\n\t")
+        if not code.strip():
+            raise forms.ValidationError("Scan or type a code.")
+        if "\n" in code or "\r" in code:
+            raise forms.ValidationError("One code at a time.")
+        return code
+
+
 class DeclineForm(forms.Form):
     reason = forms.CharField(
         max_length=500,

@@ -15,6 +15,7 @@ from inventory.views.recalls import (
     recall_withdraw,
 )
 from inventory.views.receiving import receive, receive_csv, receive_udi
+from inventory.views.scan import scan_lookup
 from inventory.views.transfers import (
     transfer_accept,
     transfer_cancel,
@@ -58,6 +59,7 @@ urlpatterns = [
     path("recalls/<int:pk>/return/", recall_return, name="recall_return"),
     path("recalls/<int:pk>/withdraw/", recall_withdraw, name="recall_withdraw"),
     path("move/", unit_move, name="unit_move"),
+    path("scan/lookup/", scan_lookup, name="scan_lookup"),
     path("par-levels/", par_level_list, name="par_level_list"),
     path("par-levels/<int:pk>/replenish/", par_replenish, name="par_replenish"),
 ]

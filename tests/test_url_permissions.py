@@ -82,6 +82,7 @@ ADMIN_ONLY_POST = {"anon": 302, "rep": 403, "distributor": 403, "admin": 302, "o
 EXPECTATIONS: dict[str, Expect] = {
     "home": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     "healthz": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "scan": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     # Old /inventory/jobs/ links redirect to /jobs/, which then asks who is looking.
     "jobs_moved_list": Expect("get", lambda w: {}, 301, 301, 301, 301, 301),
     "jobs_moved_detail": Expect("get", lambda w: {"pk": 1}, 301, 301, 301, 301, 301),
@@ -246,6 +247,8 @@ EXPECTATIONS.update(
         # Admins and distributors (within their scope); reps never open recall pages.
         "inventory:recall_list": Expect("get", lambda w: {}, **RECEIVERS),
         "inventory:recall_lookup": Expect("get", lambda w: {}, **RECEIVERS),
+        # The scanner's lookup answers in JSON within the visitor's own units (none here).
+        "inventory:scan_lookup": Expect("get", lambda w: {}, **SIGNED_IN),
         # Nothing looked up: back to the lookup page.
         "inventory:recall_lookup_export": Expect("get", lambda w: {}, 302, 403, 302, 302, 302),
         "inventory:recall_new": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
@@ -325,6 +328,10 @@ EXPECTATIONS.update(
         "events:event_detail": Expect("get", _event_pk, **EVENT_GET),
         "events:event_edit": Expect("get", _event_pk, **EVENT_GET),
         "events:mark_used": Expect("get", _event_pk, **EVENT_GET),
+        # The camera scanner's answer to a code (here none: a refusal in JSON), and the tap
+        # that marks (refused, 422, without a code); another organization's case is not found.
+        "events:mark_used_scan_check": Expect("get", _event_pk, **EVENT_GET),
+        "events:mark_used_scan_mark": Expect("post", _event_pk, 302, 422, 422, 422, 404),
         "events:unmark": Expect("post", _event_pk, **EVENT_POST),
         "events:event_submit": Expect("post", _event_pk, **EVENT_POST),
         "events:event_submit_confirm": Expect("get", _event_pk, **EVENT_GET),

@@ -15,6 +15,7 @@ from core.keyset import keyset_page
 from core.web import (
     flash_errors,
     org_member_required,
+    scanner_csp,
     selected_ids,
 )
 from events import policies, selectors
@@ -37,6 +38,7 @@ MARK_USED_ORDER = [("expiration_date", "asc"), ("pk", "asc")]
 
 
 @org_member_required
+@scanner_csp
 def mark_used(request, pk):
     """Mark Used Inventory: what the event's representative may use, with the custody filter."""
     event = get_event(request, pk)

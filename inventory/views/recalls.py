@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import actor_for
 from core import csvsafe
 from core.keyset import keyset_page
-from core.web import add_form_errors, flash_errors, org_member_required, selected_ids
+from core.web import add_form_errors, flash_errors, org_member_required, scanner_csp, selected_ids
 from inventory import hooks, policies
 from inventory.models import Recall, Unit
 from inventory.recall_forms import (
@@ -184,6 +184,7 @@ def _lookup(request):
 
 
 @org_member_required
+@scanner_csp
 def recall_lookup(request):
     """Where is every unit of lot X, and which cases used it?"""
     actor = actor_for(request.user)

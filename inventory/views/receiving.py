@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import actor_for
-from core.web import add_form_errors
+from core.web import add_form_errors, scanner_csp
 from inventory.forms import (
     CsvImportForm,
     ReceiveForm,
@@ -59,6 +59,7 @@ class _ReceiveForms:
 
 
 @receiver_required
+@scanner_csp
 def receive(request):
     forms = _ReceiveForms(request, bound="form")
     form = forms.form
@@ -100,6 +101,7 @@ def _warn_quarantined(request, units) -> None:
 
 @receiver_required
 @require_POST
+@scanner_csp
 def receive_udi(request):
     forms = _ReceiveForms(request, bound="udi")
     if forms.udi_form.is_valid():
@@ -122,6 +124,7 @@ def receive_udi(request):
 
 @receiver_required
 @require_POST
+@scanner_csp
 def receive_csv(request):
     forms = _ReceiveForms(request, bound="csv")
     problems = []

@@ -13,6 +13,7 @@ from core.keyset import keyset_page
 from core.web import (
     flash_errors,
     org_member_required,
+    scanner_csp,
     selected_ids,
 )
 from inventory import policies
@@ -51,6 +52,7 @@ def _transfer_prefill(params, *, organization_id: int) -> dict:
 
 
 @org_member_required
+@scanner_csp
 def transfer_new(request):
     """Pick a recipient for the selected (or scanned) units, then send them in one go."""
     actor = actor_for(request.user)

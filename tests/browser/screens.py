@@ -52,6 +52,7 @@ SCREENS = [
     Screen("notifications", lambda o: "/users/notifications/", EVERYONE),
     Screen("notification settings", lambda o: "/users/notifications/settings/", EVERYONE),
     Screen("change password", lambda o: "/accounts/password_change/", EVERYONE),
+    Screen("scan", lambda o: "/scan/", EVERYONE),
     Screen("receive", lambda o: "/inventory/receive/", DESK),
     Screen("locations", lambda o: "/inventory/locations/", DESK),
     Screen("move", lambda o: "/inventory/move/", DESK),
