@@ -288,3 +288,13 @@ def test_a_lot_tracked_product_scanned_by_lot_takes_the_reps_own_unit(
     answer = _check(client, case, f"(01){GTIN}(10)LL").json()
     assert answer["ok"] and answer["unit"]["id"] == own.pk
     assert "your own custody" in answer["notes"][0]
+
+
+def test_the_scanner_on_mark_used_refuses_a_package_label(client, rep, org, admin_user):
+    product = ProductFactory(organization=org, hibc_lic="A999", hibc_product="1234")
+    receive_units(admin_user, rep, product=product, serial_prefix="P")
+    case = open_event(rep)
+    client.force_login(rep)
+    answer = _check(client, case, hibc("A99912343/$$+7P1")).json()
+    assert not answer["ok"] and "packaging level 3" in answer["message"]
+    assert _check(client, case, hibc("A99912340/$$+7P1")).json()["ok"]
