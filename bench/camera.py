@@ -62,6 +62,8 @@ KINDS = {
     "qr": (zint.Symbology.QRCODE, zint.InputMode.DATA, 10),
     # zint puts the HIBC "+" in front and the mod-43 check character at the end itself.
     "hibc-datamatrix": (zint.Symbology.HIBC_DM, zint.InputMode.DATA, 10),
+    # HIBC as a linear Code 128 symbol: a label may print primary and secondary data as two.
+    "hibc-128": (zint.Symbology.HIBC_128, zint.InputMode.DATA, 3),
 }
 LINEAR_HEIGHT = 80  # bar height of the linear kinds, in modules (240 px at 3 px a module)
 
@@ -94,6 +96,22 @@ def symbol_bitmap(kind: str, data: str, scale: int | None = None) -> Bitmap:
     height, width, _ = symbol.bitmap.shape
     # The raster is RGB, black on white: every third byte (red) is the grey level.
     return Bitmap(width, height, bytes(symbol.bitmap)[::3])
+
+
+def stacked(*bitmaps: Bitmap, gap: int = 40) -> Bitmap:
+    """The bitmaps one under the other, centred, `gap` white pixels apart: one frame showing
+    several symbols, as a label with two linear symbols does."""
+    width = max(b.width for b in bitmaps)
+    rows = []
+    for index, bitmap in enumerate(bitmaps):
+        if index:
+            rows.append(b"\xff" * width * gap)
+        left = (width - bitmap.width) // 2
+        for row in range(bitmap.height):
+            line = bitmap.pixels[row * bitmap.width : (row + 1) * bitmap.width]
+            rows.append(b"\xff" * left + line + b"\xff" * (width - bitmap.width - left))
+    pixels = b"".join(rows)
+    return Bitmap(width, len(pixels) // width, pixels)
 
 
 def _luma_table(black: int, white: int) -> bytes:

@@ -90,6 +90,12 @@ def units_from_scan(
                     "you used."
                 )
                 continue
+            if not label.serial and not label.lot:
+                problems.append(
+                    f"{line}: that barcode names only the product, not which unit (no serial or "
+                    "lot). Scan the barcode with the serial or lot too."
+                )
+                continue
             wanted.append((line, label, label.serial, label.lot))
         else:
             wanted.append((line, None, line, line))  # a serial, or else a lot

@@ -10,6 +10,7 @@
 
   const REPEAT_MS = 4000; // the same code read again within this is ignored
   const HIBC_PAIR_MS = 15000; // an HIBC secondary symbol joins the primary read this recently
+  const HIBC_WAIT_MS = 1200; // how long a lone HIBC primary waits for its secondary
   const FRAME_GAP_MS = 60; // breathing room between decodes, for the page and the battery
   // The symbologies on implant and instrument labels: GS1 DataMatrix, GS1-128 and HIBC
   // (Code 128, Code 39), Digital Link QR codes, GS1 DataBar.
@@ -38,6 +39,12 @@
   function codeOf(result) {
     const id = result.symbologyIdentifier || "";
     return GS1_IDS.has(id) ? id + result.text : result.text;
+  }
+
+  // An HIBC primary symbol on its own: "+", labeler, product, unit of measure, check character
+  // (which may be "$" or "/"), and no secondary data ("/…" or "$…") before it.
+  function isHibcPrimary(code) {
+    return /^\+[A-Z]/.test(code) && !/[$/]/.test(code.slice(1, -1));
   }
 
   function tone(ok) {
@@ -167,6 +174,8 @@
 
     stop() {
       this.running = false;
+      clearTimeout(this.hibcPrimary?.timer);
+      this.hibcPrimary = null;
       if (this.stream) this.stream.getTracks().forEach((track) => track.stop());
       this.stream = null;
       this.video.srcObject = null;
@@ -226,9 +235,10 @@
           }
           performance.measure("scanner-decode", { start: started, end: performance.now() });
           performance.measure("scanner-frame", { start: frameStarted, end: performance.now() });
-          for (const result of results) {
-            if (result.isValid !== false && result.text) this.read(codeOf(result));
-          }
+          // An HIBC primary symbol before its secondary (+$…), whatever order they came in.
+          const codes = results.filter((r) => r.isValid !== false && r.text).map(codeOf);
+          codes.sort((a, b) => Number(a.startsWith("+$")) - Number(b.startsWith("+$")));
+          for (const code of codes) this.read(code);
         }
         await new Promise((resolve) => setTimeout(resolve, FRAME_GAP_MS));
       }
@@ -236,13 +246,28 @@
 
     read(raw) {
       const now = Date.now();
-      let code = raw;
-      // HIBC printed as two linear symbols: the secondary (+$…) joins its primary.
-      if (code.startsWith("+") && !code.startsWith("+$")) {
-        this.hibcPrimary = { code, at: now };
-      } else if (code.startsWith("+$") && this.hibcPrimary && now - this.hibcPrimary.at < HIBC_PAIR_MS) {
-        code = this.hibcPrimary.code + code;
+      // HIBC printed as two symbols: the primary (labeler, product) waits a moment for its
+      // secondary (+$…: lot, serial, expiry) and is joined to it; alone, it is asked as is.
+      if (isHibcPrimary(raw)) {
+        if (this.hibcPrimary?.code === raw) {
+          this.hibcPrimary.at = now;
+        } else {
+          clearTimeout(this.hibcPrimary?.timer);
+          const timer = setTimeout(() => this.consider(raw), HIBC_WAIT_MS);
+          this.hibcPrimary = { code: raw, at: now, timer };
+        }
+        return;
       }
+      if (raw.startsWith("+$") && this.hibcPrimary && now - this.hibcPrimary.at < HIBC_PAIR_MS) {
+        clearTimeout(this.hibcPrimary.timer);
+        this.consider(this.hibcPrimary.code + raw);
+        return;
+      }
+      this.consider(raw);
+    }
+
+    consider(code) {
+      const now = Date.now();
       const last = this.seen.get(code);
       if (last !== undefined && now - last < REPEAT_MS) return;
       this.seen.set(code, now);

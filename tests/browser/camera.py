@@ -22,6 +22,7 @@ from bench.camera import (  # noqa: F401 (the tests' vocabulary)
     fake_camera_args,
     frame_luma,
     hibc_readback,
+    stacked,
     symbol_bitmap,
     write_y4m,
 )

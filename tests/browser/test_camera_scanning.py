@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from events.models import EventLine
 from inventory.models import CustodyEntry, LabelMismatch, Product, UnitState
 from inventory.udi import FORMAT_GS1, FORMAT_GS1_DIGITAL_LINK, FORMAT_HIBCC
-from tests.browser.camera import camera_context, symbol_bitmap
+from tests.browser.camera import Bitmap, camera_context, hibc_readback, stacked, symbol_bitmap
 from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS
 from tests.browser.conftest import _page_failing_on_csp_violations, login
 from tests.browser.test_every_screen import AXE, AXE_TAGS, OVERFLOW, RUN_AXE
@@ -73,12 +73,13 @@ def stock(demo):
 
 @pytest.fixture
 def camera_page(camera_browser, live_server):
-    """open(symbols) -> a phone-sized page whose camera shows those (kind, text) symbols in
-    turn; the test fails on any Content-Security-Policy violation."""
+    """open(symbols) -> a phone-sized page whose camera shows those symbols in turn, each a
+    (kind, text) pair or a Bitmap; the test fails on any Content-Security-Policy violation."""
     pages = []
 
     def open_page(symbols):
-        browser = camera_browser([symbol_bitmap(kind, text) for kind, text in symbols])
+        bitmaps = [s if isinstance(s, Bitmap) else symbol_bitmap(*s) for s in symbols]
+        browser = camera_browser(bitmaps)
         context = camera_context(browser, live_server.url)
         pages.append(_page_failing_on_csp_violations(context))
         return next(pages[-1])
@@ -335,3 +336,26 @@ def test_the_transfer_form_adds_the_units_tapped(camera_page, demo, stock):
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text=SERIAL)).to_have_count(1)
     expect(rows.filter(has_text=HIBC_SERIAL)).to_have_count(1)
+
+
+def test_an_hibc_label_printed_as_two_symbols_is_read_as_one(camera_page, demo, stock):
+    """Primary (labeler, product) and secondary (serial) data in two Code 128 symbols: the
+    secondary's link character is the primary's check character, and the scanner joins them."""
+    primary = "A99912340"
+    link = hibc_readback(primary)[-1]
+    # The secondary printed above the primary: still read as one label, never alone.
+    label = stacked(
+        symbol_bitmap("hibc-128", f"$$+7{HIBC_SERIAL}{link}"), symbol_bitmap("hibc-128", primary)
+    )
+    case = open_event(demo["riley"])
+    page = camera_page([label])
+    login(page, "riley")
+    page.goto(f"/events/{case.pk}/use/")
+    page.get_by_role("button", name="Scan with camera").click()
+    found = _results(page).and_(page.locator("[data-state=found]"))
+    expect(found).to_have_count(1, timeout=15_000)
+    expect(found).to_contain_text(HIBC_SERIAL)
+    expect(_results(page)).to_have_count(1)
+    found.get_by_role("button", name="Mark used").click()
+    expect(_results(page).and_(page.locator("[data-state=marked]"))).to_have_count(1)
+    assert EventLine.objects.get(event=case).unit == stock[HIBC_SERIAL]

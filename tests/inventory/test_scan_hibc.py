@@ -179,3 +179,9 @@ def test_an_hibc_identity_is_unique_per_organization(org, admin_user):
 def test_the_database_refuses_half_an_hibc_identity(org):
     with pytest.raises(IntegrityError), transaction.atomic():
         ProductFactory(organization=org, hibc_lic="A999", hibc_product="")
+
+
+def test_a_label_naming_only_the_product_asks_for_the_serial_or_lot(unit):
+    for label in (hibc("A99912340"), "(01)09506000134352"):
+        found, (problem,) = _scan(label)
+        assert found == [] and "names only the product" in problem
