@@ -64,6 +64,8 @@ KINDS = {
     "hibc-datamatrix": (zint.Symbology.HIBC_DM, zint.InputMode.DATA, 10),
     # HIBC as a linear Code 128 symbol: a label may print primary and secondary data as two.
     "hibc-128": (zint.Symbology.HIBC_128, zint.InputMode.DATA, 3),
+    # ...or as Code 39, the older and still common linear HIBC symbol.
+    "hibc-39": (zint.Symbology.HIBC_39, zint.InputMode.DATA, 2),
 }
 LINEAR_HEIGHT = 80  # bar height of the linear kinds, in modules (240 px at 3 px a module)
 

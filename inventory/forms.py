@@ -105,7 +105,14 @@ class ScanForm(forms.Form):
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
         help_text="One GS1 UDI barcode or serial number per line.",
+        strip=False,  # a trailing space can be an HIBC label's check character
     )
+
+    def clean_scan(self):
+        scan = self.cleaned_data["scan"]
+        if not scan.strip():
+            raise forms.ValidationError("Scan or paste a code.")
+        return scan
 
 
 class ScanCodeForm(forms.Form):

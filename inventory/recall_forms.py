@@ -44,6 +44,7 @@ class LookupForm(forms.Form):
     code = forms.CharField(
         max_length=255,
         required=False,
+        strip=False,  # a trailing space can be an HIBC label's check character
         label="Lot, serial or UDI",
         help_text="Scan or paste a GS1 UDI, or type a lot or serial number.",
     )

@@ -108,6 +108,18 @@ def mark_used_scan_mark(request, pk):
     read = _read(request, event)
     if read.refusal:
         return JsonResponse({"code": read.code, "ok": False, "message": read.refusal}, status=422)
+    tapped = request.POST.get("unit", "")
+    if tapped and tapped != str(read.unit.pk):
+        # A lot-only code may name another unit by now (the first one used elsewhere).
+        return JsonResponse(
+            {
+                "code": read.code,
+                "ok": False,
+                "message": f"That code now names {read.unit.label}, not the unit listed: "
+                "nothing was marked. Scan it again.",
+            },
+            status=422,
+        )
     try:
         (line,) = event_mark_used(
             actor=request.user,
@@ -122,7 +134,7 @@ def mark_used_scan_mark(request, pk):
     answer = {
         "code": read.code,
         "ok": True,
-        "message": f"Marked used on {event.name}.",
+        "message": f"{read.unit.label} marked used on {event.name}.",
         "unit": _unit_json(read.unit, event, request.user),
     }
     if warning := policies.unit_use_warning(event=event, unit=line.unit):

@@ -126,7 +126,9 @@ def lookup_query(
     GS1 UDI; `product` a catalog number or a GTIN, with `lots` (or `code`) naming its lots.
     Raises ValidationError (by field) on an unknown product, a UDI that cannot be read, or
     nothing to look for."""
-    code, product = (code or "").strip(), (product or "").strip()
+    # A label keeps a trailing space (an HIBC check character); a typed code loses it.
+    raw = (code or "").strip("\r\n\t")
+    code, product = raw.strip(), (product or "").strip()
     lot_list = split_codes(lots)
     if len(lot_list) > MAX_CODES:
         raise ValidationError({"lots": f"Look up at most {MAX_CODES} lots at once."})
@@ -137,7 +139,7 @@ def lookup_query(
         # A long all-digit lot or serial may start with "01" too: when it is not a readable
         # UDI naming a lot or serial, it is looked up as itself; when it is, as either.
         try:
-            label = parse_label(code)
+            label = parse_label(raw)
         except UdiError as exc:
             if code.isdigit():
                 return literal

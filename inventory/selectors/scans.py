@@ -15,6 +15,8 @@ from inventory.models import Product, Unit
 from inventory.selectors.units import unit_rows
 from inventory.udi import Label, UdiError, parse_label
 
+NO_UNIT = "no unit you can use matches this."
+
 
 @dataclass
 class Mismatch:
@@ -130,7 +132,7 @@ def units_from_scan(
             elif len(matches) > 1:
                 problem = "several units match; scan the full UDI barcode."
             elif label:
-                problem = "no unit you can use matches this."
+                problem = NO_UNIT
         if unit is None and not problem:
             unit, problem = _unit_of_lot(
                 candidates, lot=lot, label=label, found=found, holder_id=prefer_holder_id
@@ -147,17 +149,19 @@ def units_from_scan(
     return ScanResult(found, problems, notes, identified, mismatches)
 
 
-def same_product(label: Label | None, product: Product) -> bool:
-    """Whether a label may be of `product`: its GTIN or HIBC identity is the product's, or the
-    product has none of that kind recorded (typed text names no product)."""
+def same_product(label: Label | None, product: Product, *, strict: bool = False) -> bool:
+    """Whether a label may be of `product`: its GTIN or HIBC identity is the product's, or
+    (unless `strict`) the product has none of that kind recorded. Typed text names no product.
+    A serial names one unit, so a record lacking the identity is no disagreement; a lot is
+    shared by products, so a lot-only label must name the product (`strict`)."""
     if label is None:
         return True
     if label.gtin:
-        return product.gtin in (None, "", label.gtin)
+        return product.gtin == label.gtin or (not strict and not product.gtin)
     if label.hibc:
-        return not product.hibc_lic or (
-            product.hibc_lic == label.hibc.lic and product.hibc_product == label.hibc.product
-        )
+        if not product.hibc_lic:
+            return not strict
+        return product.hibc_lic == label.hibc.lic and product.hibc_product == label.hibc.product
     return True
 
 
@@ -166,10 +170,13 @@ def _unit_of_lot(candidates, *, lot, label, found, holder_id):
     matches = [
         u
         for u in candidates
-        if lot and u.lot_number == lot and same_product(label, u.product) and u not in found
+        if lot
+        and u.lot_number == lot
+        and same_product(label, u.product, strict=True)
+        and u not in found
     ]
     if not matches:
-        return None, "no unit you can use matches this."
+        return None, NO_UNIT
     serial_tracked = [u for u in matches if u.product.tracking == Product.Tracking.SERIAL]
     if len(serial_tracked) > 1:
         serials = ", ".join(sorted(u.serial_number for u in serial_tracked)[:5])

@@ -41,6 +41,20 @@ def record_label_mismatches(
     ]
     if not rows:
         return []
+    # One open row per label, unit and person: the scanner asks about a code when it reads it
+    # and again at the tap, and a rep may scan the same box twice.
+    already = set(
+        LabelMismatch.objects.filter(
+            organization_id=organization_id,
+            scanned_by=actor,
+            resolved_at__isnull=True,
+            unit_id__in=[r.unit_id for r in rows],
+            label_text__in=[r.label_text for r in rows],
+        ).values_list("unit_id", "label_text")
+    )
+    rows = [r for r in rows if (r.unit_id, r.label_text) not in already]
+    if not rows:
+        return []
     # All of a scan's rows or none (the empty case above opens no transaction: no query).
     with transaction.atomic():
         return LabelMismatch.objects.bulk_create(rows)

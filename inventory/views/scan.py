@@ -16,12 +16,12 @@ from core.web import org_member_required, scanner_csp
 from inventory import policies
 from inventory.forms import ScanCodeForm
 from inventory.models import Product, Unit, UnitState
-from inventory.selectors.scans import looks_like_label, units_from_scan
+from inventory.selectors.scans import NO_UNIT, looks_like_label, units_from_scan
 from inventory.selectors.units import custody_label
 from inventory.services.scans import record_label_mismatches
 from inventory.udi import Label, UdiError, parse_label
 
-CONTEXTS = ("find", "transfer", "receive")
+CONTEXTS = ("find", "transfer", "receive", "lookup")
 
 
 @org_member_required
@@ -47,11 +47,15 @@ def scan_page(request):
 @org_member_required
 @require_GET
 def scan_lookup(request):
-    """?code=<what the camera read>&context=find|transfer|receive: what the code names for
-    this person and this box, or why it cannot be used there (JSON)."""
+    """?code=<what the camera read>&context=find|transfer|receive|lookup: what the code names
+    for this person and this box, or why it cannot be used there (JSON)."""
     context = request.GET.get("context", "find")
     if context not in CONTEXTS:
         return JsonResponse({"ok": False, "message": "Unknown scan box."}, status=400)
+    if context == "receive" and not policies.can_receive(actor=actor_for(request.user)):
+        return JsonResponse(
+            {"ok": False, "message": "Only admins and distributors receive stock."}, status=403
+        )
     form = ScanCodeForm(request.GET)
     if not form.is_valid():
         return JsonResponse({"code": "", "ok": False, "message": " ".join(form.errors["code"])})
@@ -61,6 +65,8 @@ def scan_lookup(request):
 def _answer(request, code: str, context: str) -> dict:
     if context == "receive":
         return {"code": code, **_receive_answer(request, code)}
+    if context == "lookup":
+        return {"code": code, **_lookup_answer(code)}
     qs = Unit.objects.visible_to(request.user)
     if context == "transfer":
         qs = qs.filter(state=UnitState.AVAILABLE)
@@ -73,7 +79,7 @@ def _answer(request, code: str, context: str) -> dict:
         )
     if scanned.problems:
         message = _without_line(scanned.problems[0], code)
-        if context == "find" and not scanned.mismatches:
+        if context == "find" and message == NO_UNIT:
             message = _not_found(request, code) or message
         return {"code": code, "ok": False, "message": message}
     (unit,) = scanned.found
@@ -133,6 +139,30 @@ def _not_found(request, code: str) -> str:
         return f"No product in the catalog has {_identity(label)}."
     named = f"serial {label.serial}" if label.serial else f"lot {label.lot}"
     return f"{product.catalog_number}: no unit you can see has {named}."
+
+
+def _lookup_answer(code: str) -> dict:
+    """The recall lookup takes any readable label or typed lot or serial: it shows the lot, its
+    units, holders and cases itself (it may find units the scanner's person holds none of)."""
+    if not looks_like_label(code.strip()):
+        return {
+            "ok": True,
+            "message": "",
+            "unit": {"title": code.strip(), "detail": "lot or serial"},
+        }
+    try:
+        label = parse_label(code)
+    except UdiError as exc:
+        return {"ok": False, "message": str(exc)}
+    fields = [
+        f"lot {label.lot}" if label.lot else "",
+        f"serial {label.serial}" if label.serial else "",
+    ]
+    return {
+        "ok": True,
+        "message": "",
+        "unit": {"title": _identity(label), "detail": " · ".join(f for f in fields if f)},
+    }
 
 
 def _receive_answer(request, code: str) -> dict:

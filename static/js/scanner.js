@@ -14,7 +14,8 @@
   const FRAME_GAP_MS = 60; // breathing room between decodes, for the page and the battery
   // The symbologies on implant and instrument labels: GS1 DataMatrix, GS1-128 and HIBC
   // (Code 128, Code 39), Digital Link QR codes, GS1 DataBar.
-  const FORMATS = ["DataMatrix", "QRCode", "Code128", "Code39", "DataBarExp", "DataBar"];
+  // Code39Std, not Code39: the full-ASCII reading would turn HIBC's "+A" into "a".
+  const FORMATS = ["DataMatrix", "QRCode", "Code128", "Code39Std", "DataBarExp", "DataBar"];
   // Symbology identifiers of GS1 data: the server's parser needs them to read the raw form.
   const GS1_IDS = new Set(["]d2", "]C1", "]Q3", "]e0", "]J1"]);
 
@@ -85,6 +86,17 @@
     return null;
   }
 
+  // The JSON answer, or, when the server sent something else (an error page), what to do.
+  async function answerOf(response) {
+    if ((response.headers.get("Content-Type") || "").includes("application/json")) {
+      return response.json();
+    }
+    return {
+      ok: false,
+      message: `The server could not answer (error ${response.status}). Reload the page and scan again.`,
+    };
+  }
+
   function cameraProblem(error) {
     if (!window.isSecureContext) {
       return "The camera works only on a secure (https://) address. Type or paste the code instead.";
@@ -119,7 +131,8 @@
       this.added = 0;
       this.marked = 0;
       this.running = false;
-      opener.addEventListener("click", () => (this.running ? this.close() : this.open()));
+      this.generation = 0; // each open or close starts a new one: late awaits see they are stale
+      opener.addEventListener("click", () => (this.panel.hidden ? this.open() : this.close()));
       panel.querySelector("[data-scanner-close]").addEventListener("click", () => this.close(true));
       this.torch.addEventListener("click", () => this.toggleTorch());
     }
@@ -129,6 +142,7 @@
     }
 
     async open() {
+      const generation = ++this.generation;
       this.panel.hidden = false;
       // Browsers let a page make sound only after a tap: this one.
       const AudioContext = window.AudioContext || window.webkitAudioContext;
@@ -156,23 +170,30 @@
           }),
           prepareDecoder(this.panel.dataset.wasmUrl),
         ]);
+        if (generation !== this.generation) {
+          stream.getTracks().forEach((track) => track.stop()); // closed while it started
+          return;
+        }
         this.stream = stream;
       } catch (error) {
+        if (generation !== this.generation) return;
         this.say(error && error.name ? cameraProblem(error) : "The barcode reader could not load. Type or paste the code instead.");
         this.stop();
         return;
       }
       this.video.srcObject = this.stream;
       await this.video.play().catch(() => {});
+      if (generation !== this.generation) return;
       const track = this.stream.getVideoTracks()[0];
       const capabilities = track.getCapabilities ? track.getCapabilities() : {};
       this.torch.hidden = !capabilities.torch;
       this.running = true;
       this.say("Point the camera at a label. Codes read are listed below.");
-      this.loop();
+      this.loop(generation);
     }
 
     stop() {
+      this.generation += 1;
       this.running = false;
       clearTimeout(this.hibcPrimary?.timer);
       this.hibcPrimary = null;
@@ -204,13 +225,15 @@
       }
     }
 
-    async loop() {
-      while (this.running) {
+    async loop(generation) {
+      while (this.running && generation === this.generation) {
         const { videoWidth: width, videoHeight: height } = this.video;
         if (width && height) {
           const frameStarted = performance.now();
-          this.canvas.width = width;
-          this.canvas.height = height;
+          if (this.canvas.width !== width || this.canvas.height !== height) {
+            this.canvas.width = width;
+            this.canvas.height = height;
+          }
           const ctx = this.canvas.getContext("2d", { willReadFrequently: true });
           ctx.drawImage(this.video, 0, 0, width, height);
           const frame = ctx.getImageData(0, 0, width, height);
@@ -273,12 +296,15 @@
 
     consider(code) {
       const now = Date.now();
-      const last = this.seen.get(code);
+      // The same data in two symbols of one label (GS1 DataMatrix and GS1-128) is one code.
+      const key = code.replace(/^\][A-Za-z][0-9A-Za-z]/, "");
+      const last = this.seen.get(key);
       if (last !== undefined && now - last < REPEAT_MS) return;
-      this.seen.set(code, now);
+      if (this.seen.size > 500) this.seen.clear();
+      this.seen.set(key, now);
       // Listed once: a code already answered stays as it is; one the server could not be
       // asked about (no signal) is asked again, in the same place.
-      const listed = this.list.querySelector(`[data-code="${CSS.escape(code)}"]`);
+      const listed = this.list.querySelector(`[data-key="${CSS.escape(key)}"]`);
       if (listed && listed.dataset.state !== "unanswered") return;
       this.check(code, listed);
     }
@@ -288,6 +314,7 @@
         item = document.createElement("li");
         item.className = "list-group-item scanner-item";
         item.dataset.code = code;
+        item.dataset.key = code.replace(/^\][A-Za-z][0-9A-Za-z]/, "");
         const text = document.createElement("div");
         text.className = "scanner-code font-monospace small text-break";
         text.textContent = code.replace(/\x1d/g, "<GS>");
@@ -304,7 +331,7 @@
         const url = new URL(this.panel.dataset.checkUrl, window.location.href);
         url.searchParams.set("code", code);
         const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        body = loggedOut(response) || (await response.json());
+        body = loggedOut(response) || (await answerOf(response));
       } catch (_) {
         body = {
           ok: false,
@@ -349,17 +376,19 @@
         div.textContent = note;
         answer.append(div);
       }
+      if (body.unit?.id) item.dataset.unit = body.unit.id;
       if (body.ok) this.actions(item, answer, body);
     }
 
     actions(item, answer, body) {
       const row = document.createElement("div");
       row.className = "d-flex gap-2 mt-2 flex-wrap";
-      const button = (label, handler, css = "btn-primary") => {
+      const button = (label, handler, css = "btn-primary", what = "") => {
         const b = document.createElement("button");
         b.type = "button";
         b.className = `btn ${css}`;
         b.textContent = label;
+        if (what) b.setAttribute("aria-label", `${label}: ${what}`);
         b.addEventListener("click", () => handler(b));
         row.append(b);
         return b;
@@ -373,10 +402,12 @@
       };
       const code = item.dataset.code;
       if (this.mode === "mark" && body.can_mark) {
-        button("Mark used", (b) => this.mark(item, answer, b));
+        button("Mark used", (b) => this.mark(item, answer, b), "btn-primary", body.unit?.detail);
       } else if (this.mode === "add" && this.target) {
         button("Add", (b) => {
-          this.target.value = this.target.value.replace(/\s*$/, "") + (this.target.value.trim() ? "\n" : "") + code;
+          // Only line breaks are trimmed: a space can be an HIBC label's check character.
+          const before = this.target.value.replace(/[\r\n]+$/, "");
+          this.target.value = before + (before ? "\n" : "") + code;
           this.added += 1;
           b.disabled = true;
           b.textContent = "Added";
@@ -405,21 +436,24 @@
       try {
         const form = new FormData();
         form.set("code", item.dataset.code);
+        form.set("unit", item.dataset.unit);
         const response = await fetch(this.panel.dataset.markUrl, {
           method: "POST",
           body: form,
           headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
           credentials: "same-origin",
         });
-        body = loggedOut(response) || (await response.json());
+        body = loggedOut(response) || (await answerOf(response));
       } catch (_) {
         body = { ok: false, message: "No answer from the server: nothing was marked. Try again when you have signal." };
       }
-      button.remove();
       const result = document.createElement("div");
+      result.tabIndex = -1; // focus moves here from the button it replaces
       result.className = body.ok ? "text-success fw-semibold" : "fw-semibold";
       result.textContent = body.ok ? `✓ ${body.message}` : `Not marked: ${body.message}`;
       answer.append(result);
+      button.remove();
+      result.focus();
       if (body.warning) {
         const warning = document.createElement("div");
         warning.className = "small";

@@ -35,6 +35,7 @@ FORMATS = {  # what the ledger records of each symbol's label
     "gs1-128": FORMAT_GS1,
     "qr": FORMAT_GS1_DIGITAL_LINK,
     "hibc-datamatrix": FORMAT_HIBCC,
+    "hibc-39": FORMAT_HIBCC,
 }
 # Symbol kind, the text it carries, and the serial of the unit it names.
 SYMBOLS = {
@@ -42,6 +43,7 @@ SYMBOLS = {
     "gs1-128": (GS1, SERIAL),
     "qr": (LINK, SERIAL),
     "hibc-datamatrix": (HIBC, HIBC_SERIAL),
+    "hibc-39": (HIBC, HIBC_SERIAL),
 }
 
 
@@ -338,15 +340,14 @@ def test_the_transfer_form_adds_the_units_tapped(camera_page, demo, stock):
     expect(rows.filter(has_text=HIBC_SERIAL)).to_have_count(1)
 
 
-def test_an_hibc_label_printed_as_two_symbols_is_read_as_one(camera_page, demo, stock):
-    """Primary (labeler, product) and secondary (serial) data in two Code 128 symbols: the
+@pytest.mark.parametrize("kind", ["hibc-128", "hibc-39"])
+def test_an_hibc_label_printed_as_two_symbols_is_read_as_one(camera_page, demo, stock, kind):
+    """Primary (labeler, product) and secondary (serial) data in two linear symbols: the
     secondary's link character is the primary's check character, and the scanner joins them."""
     primary = "A99912340"
     link = hibc_readback(primary)[-1]
     # The secondary printed above the primary: still read as one label, never alone.
-    label = stacked(
-        symbol_bitmap("hibc-128", f"$$+7{HIBC_SERIAL}{link}"), symbol_bitmap("hibc-128", primary)
-    )
+    label = stacked(symbol_bitmap(kind, f"$$+7{HIBC_SERIAL}{link}"), symbol_bitmap(kind, primary))
     case = open_event(demo["riley"])
     page = camera_page([label])
     login(page, "riley")

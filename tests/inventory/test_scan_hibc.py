@@ -185,3 +185,19 @@ def test_a_label_naming_only_the_product_asks_for_the_serial_or_lot(unit):
     for label in (hibc("A99912340"), "(01)09506000134352"):
         found, (problem,) = _scan(label)
         assert found == [] and "names only the product" in problem
+
+
+def test_a_lot_only_label_never_takes_another_products_unit(org, admin_user, rep):
+    """A lot is shared by products: a lot-only label must name the unit's product. (A serial
+    names one unit, so there a record lacking the identity is no disagreement.)"""
+    gtin_only = ProductFactory(organization=org, gtin="09506000134352", tracking="lot")
+    receive_units(admin_user, rep, n=1, product=gtin_only, lot_number="LOT7")
+    bare = ProductFactory(organization=org, tracking="lot")
+    receive_units(admin_user, rep, n=1, product=bare, lot_number="LOT7")
+    assert _scan(hibc("A99912340/$LOT7"))[0] == []
+    assert _scan("(01)09506000134369(10)LOT7")[0] == []
+    hibc_product = ProductFactory(
+        organization=org, hibc_lic="A999", hibc_product="1234", tracking="lot"
+    )
+    (own,) = receive_units(admin_user, rep, n=1, product=hibc_product, lot_number="LOT7")
+    assert _scan(hibc("A99912340/$LOT7")) == ([own], [])

@@ -266,7 +266,8 @@ def test_a_mismatch_on_mark_used_is_recorded_with_the_case(client, rep, unit):
     assert not answer["ok"] and "record: lot L1" in answer["message"]
     assert _mark(client, case, f"(01){GTIN}(10)L9(21)S-1").status_code == 422
     assert not EventLine.objects.filter(event=case).exists()
-    assert set(LabelMismatch.objects.values_list("where", "event_id")) == {("mark_used", case.pk)}
+    # Checked at the read and again at the tap: one row.
+    assert list(LabelMismatch.objects.values_list("where", "event_id")) == [("mark_used", case.pk)]
 
 
 def test_another_organizations_case_is_not_found(client, rep, unit):
@@ -298,3 +299,64 @@ def test_the_scanner_on_mark_used_refuses_a_package_label(client, rep, org, admi
     answer = _check(client, case, hibc("A99912343/$$+7P1")).json()
     assert not answer["ok"] and "packaging level 3" in answer["message"]
     assert _check(client, case, hibc("A99912340/$$+7P1")).json()["ok"]
+
+
+def test_a_rep_may_not_ask_the_receive_lookup(client, rep, unit):
+    client.force_login(rep)
+    response = client.get(
+        reverse("inventory:scan_lookup"), {"code": f"(01){GTIN}(21)S-1", "context": "receive"}
+    )
+    assert response.status_code == 403 and "already received" not in response.content.decode()
+
+
+def test_find_says_which_serial_when_a_lot_holds_several(client, admin_user, rep, org):
+    product = ProductFactory(organization=org, gtin=GTIN)
+    receive_units(admin_user, rep, n=3, product=product, serial_prefix="Q-", lot_number="L1")
+    client.force_login(admin_user)
+    for code in (f"(01){GTIN}(10)L1", "L1"):
+        assert "lot L1 holds 3 units tracked by serial" in _lookup(client, code)["message"]
+
+
+def test_the_recall_lookups_scanner_takes_any_readable_label(client, admin_user, unit):
+    client.force_login(admin_user)
+    answer = _lookup(client, f"(01){GTIN}(10)ANYLOT", context="lookup")
+    assert answer["ok"] and answer["unit"]["detail"] == "lot ANYLOT"
+    assert _lookup(client, "R-77", context="lookup")["ok"]
+    refused = _lookup(client, "(01)09506000134353(10)X", context="lookup")
+    assert not refused["ok"] and "check digit" in refused["message"]
+
+
+def test_the_tap_refuses_when_the_code_now_names_another_unit(client, rep, org, admin_user):
+    product = ProductFactory(organization=org, gtin=GTIN, tracking=Product.Tracking.LOT)
+    first, second = receive_units(admin_user, rep, n=2, product=product, lot_number="LL")
+    case = open_event(rep)
+    client.force_login(rep)
+    code = f"(01){GTIN}(10)LL"
+    listed = _check(client, case, code).json()["unit"]["id"]
+    other = second.pk if listed == first.pk else first.pk
+    response = client.post(
+        reverse("events:mark_used_scan_mark", args=[case.pk]), {"code": code, "unit": other}
+    )
+    assert response.status_code == 422 and "nothing was marked" in response.json()["message"]
+    assert not EventLine.objects.filter(event=case).exists()
+    marked = client.post(
+        reverse("events:mark_used_scan_mark", args=[case.pk]), {"code": code, "unit": listed}
+    )
+    assert marked.json()["ok"] and EventLine.objects.get(event=case).unit_id == listed
+
+
+def test_an_hibc_check_character_space_survives_the_transfer_and_lookup_boxes(
+    client, admin_user, org
+):
+    product = ProductFactory(organization=org, hibc_lic="A999", hibc_product="1234")
+    serial = next(f"S{n}" for n in range(1, 500) if hibc(f"A99912340/$$+7S{n}").endswith(" "))
+    (unit,) = receive_units(admin_user, None, product=product, serial_prefix=serial[:-1] or "S")
+    Unit.objects.filter(pk=unit.pk).update(serial_number=serial)
+    code = hibc(f"A99912340/$$+7{serial}")
+    client.force_login(admin_user)
+    page = client.post(
+        reverse("inventory:transfer_new"), {"scan": code, "add_scanned": "1"}
+    ).content.decode()
+    assert "check character" not in page and f'value="{unit.pk}"' in page
+    lookup = client.get(reverse("inventory:recall_lookup"), {"code": code}).content.decode()
+    assert "check character" not in lookup and serial in lookup
