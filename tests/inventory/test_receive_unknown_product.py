@@ -3,9 +3,12 @@ the catalog says so exactly; an admin then gives its GTIN or HIBC identity to a 
 existing one, or a new one) and the unit is received from the same scan, never retyped."""
 
 import datetime
+import re
+from html import unescape
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from inventory.models import CustodyEntry, EntryKind, Product, Unit, UnitState
 from inventory.services import catalog
@@ -18,7 +21,12 @@ from inventory.services.receiving import (
 )
 from inventory.udi import hibc_check_character
 from tests.factories import OrganizationFactory
-from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
+from tests.inventory.factories import (
+    LocationFactory,
+    ProductFactory,
+    ledger_problems,
+    receive_units,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -368,3 +376,296 @@ def test_distributors_neither_attach_nor_create_from_a_scan(distributor):
 
     assert identities() == {(product.catalog_number, None, "", "")}
     assert nothing_received()
+
+
+# --- the Receive by UDI page ---------------------------------------------------------------------
+
+
+def scan_post(raw, custodian="org", location=""):
+    """What the UDI form posts, and what its hidden copies post again."""
+    return {"udi-udi": raw, "udi-custodian": custodian, "udi-location": location}
+
+
+def hidden_values(html):
+    """The (name, value) pairs of the hidden inputs that carry the scan."""
+    found = re.findall(r'<input type="hidden" name="(udi-[a-z]+)" value="([^"]*)">', html)
+    return [(name, unescape(value)) for name, value in found]
+
+
+def test_an_unknown_scan_offers_an_admin_both_forms_carrying_the_scan(client, admin_user, rep):
+    location = LocationFactory(organization=admin_user.organization, holder=rep)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi"), scan_post(GS1_SCAN, rep.username, str(location.pk))
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"No product in the catalog has GTIN {GTIN}." in html
+    assert "Ask an admin" not in html
+    assert response.context["unknown"].identity == f"GTIN {GTIN}"
+    assert 'action="/inventory/receive/scan/attach/"' in html
+    assert 'action="/inventory/receive/scan/new-product/"' in html
+    # Each of the two forms carries the scan, its custodian and location, never retyped.
+    carried = [
+        ("udi-udi", GS1_SCAN),
+        ("udi-custodian", rep.username),
+        ("udi-location", str(location.pk)),
+    ]
+    assert hidden_values(html) == carried * 2
+    # The scan stays in its box (id and name unchanged), and the product box takes the focus.
+    assert 'name="udi-udi"' in html and 'id="id_udi-udi"' in html
+    assert response.context["udi_form"]["udi"].value() == GS1_SCAN
+    assert "autofocus" in str(response.context["unknown"].attach_form["product"])
+    assert "autofocus" not in str(response.context["udi_form"]["udi"])
+    assert nothing_received()
+
+
+@pytest.mark.parametrize(
+    ("raw", "identity"),
+    [(GS1_SCAN, f"GTIN {GTIN}"), (HIBC_SCAN, "HIBC labeler A999 product 1234")],
+    ids=["gs1", "hibc"],
+)
+def test_a_distributor_is_told_to_ask_an_admin_and_gets_no_attach_form(
+    client, distributor, raw, identity
+):
+    client.force_login(distributor)
+
+    response = client.post(reverse("inventory:receive_udi"), scan_post(raw, str(distributor.pk)))
+
+    html = response.content.decode()
+    assert response.context["udi_form"].errors["udi"] == [
+        f"No product in the catalog has {identity}.",
+        "Ask an admin to add it to the catalog.",
+    ]
+    assert "receive/scan/attach/" not in html and "receive/scan/new-product/" not in html
+    assert 'name="attach-product"' not in html
+    assert nothing_received()
+
+
+def test_an_hibc_package_label_is_refused_on_the_page_without_offering_the_catalog(
+    client, admin_user
+):
+    client.force_login(admin_user)
+
+    response = client.post(reverse("inventory:receive_udi"), scan_post(HIBC_BOX))
+
+    assert response.context["udi_form"].errors["udi"] == [
+        "That is the barcode of a package (HIBC packaging level 1), not of one unit: "
+        "scan the unit's own label."
+    ]
+    assert response.context["unknown"] is None
+    assert nothing_received()
+
+
+def test_an_hibc_scan_is_received_on_the_page(client, admin_user):
+    product = ProductFactory(
+        organization=admin_user.organization, hibc_lic="A999", hibc_product="1234"
+    )
+    client.force_login(admin_user)
+
+    response = client.post(reverse("inventory:receive_udi"), scan_post(HIBC_SCAN), follow=True)
+
+    assert response.redirect_chain == [(reverse("inventory:receive"), 302)]
+    assert f"Received {product.catalog_number}" in response.content.decode()
+    assert Unit.objects.get().product == product
+
+
+@pytest.mark.parametrize("raw", [GS1_SCAN, HIBC_SCAN], ids=["gs1", "hibc"])
+def test_an_admin_attaches_the_scan_to_a_product_and_the_unit_is_received(
+    client, admin_user, rep, raw
+):
+    product = ProductFactory(organization=admin_user.organization, catalog_number="KN-100")
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi_attach"),
+        {**scan_post(raw, rep.username), "attach-product": "kn-100"},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(reverse("inventory:receive"), 302)]
+    body = response.content.decode()
+    identity = f"GTIN {GTIN}" if raw == GS1_SCAN else "HIBC labeler A999 product 1234"
+    assert f"KN-100 now has {identity}." in body
+    assert "Received KN-100" in body
+    product.refresh_from_db()
+    unit = Unit.objects.get()
+    assert (unit.product, unit.udi, unit.custodian) == (product, raw, rep)
+    assert (product.gtin, product.hibc) == ((GTIN, "") if raw == GS1_SCAN else (None, "A9991234"))
+    assert ledger_problems() == []
+
+
+def test_attaching_to_a_product_with_another_gtin_is_refused_and_keeps_the_scan(client, admin_user):
+    ProductFactory(organization=admin_user.organization, catalog_number="KN-1", gtin=OTHER_GTIN)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi_attach"), {**scan_post(GS1_SCAN), "attach-product": "KN-1"}
+    )
+
+    assert response.status_code == 200
+    attach_form = response.context["unknown"].attach_form
+    (error,) = attach_form.non_field_errors()
+    assert error.startswith(f"KN-1 already has GTIN {OTHER_GTIN};")
+    assert attach_form["product"].value() == "KN-1"
+    assert response.context["udi_form"]["udi"].value() == GS1_SCAN
+    assert ("udi-udi", GS1_SCAN) in hidden_values(response.content.decode())
+    assert identities() == {("KN-1", OTHER_GTIN, "", "")}
+    assert nothing_received()
+
+
+def test_an_unknown_catalog_number_names_products_that_could_take_the_gtin(client, admin_user):
+    ProductFactory(organization=admin_user.organization, catalog_number="KN-100")
+    ProductFactory(organization=admin_user.organization, catalog_number="KN-101")
+    ProductFactory(organization=admin_user.organization, catalog_number="KN-102", gtin=OTHER_GTIN)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi_attach"), {**scan_post(GS1_SCAN), "attach-product": "kn"}
+    )
+
+    assert response.context["unknown"].attach_form.errors["product"] == [
+        "No product has the catalog number “kn”. Products that match: KN-100, KN-101."
+    ]
+    assert identities() == {
+        ("KN-100", None, "", ""),
+        ("KN-101", None, "", ""),
+        ("KN-102", OTHER_GTIN, "", ""),
+    }
+    assert nothing_received()
+
+
+def test_a_distributor_cannot_attach_or_create_from_a_scan(client, distributor):
+    product = ProductFactory(organization=distributor.organization, catalog_number="KN-1")
+    client.force_login(distributor)
+    scan = scan_post(GS1_SCAN, str(distributor.pk))
+
+    attach = client.post(
+        reverse("inventory:receive_udi_attach"), {**scan, "attach-product": "KN-1"}
+    )
+    create = client.post(
+        reverse("inventory:receive_udi_new_product"),
+        {
+            **scan,
+            "new-catalog_number": "KN-9",
+            "new-description": "x",
+            "new-manufacturer": "y",
+            "new-tracking": "serial",
+        },
+    )
+    search = client.get(reverse("inventory:product_search"), {"identity": "gtin", "q": "KN"})
+
+    assert (attach.status_code, create.status_code, search.status_code) == (403, 403, 403)
+    assert identities() == {(product.catalog_number, None, "", "")}
+    assert nothing_received()
+
+
+def test_an_admin_creates_a_product_from_the_scan_and_the_unit_is_received(client, admin_user, rep):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi_new_product"),
+        {
+            **scan_post(GS1_SCAN, rep.username),
+            "new-catalog_number": "KN-900",
+            "new-description": "Tibial insert 9",
+            "new-manufacturer": "Acme Orthopedics",
+            "new-product_line": "Knee",
+            "new-tracking": "serial",
+            "new-single_use": "on",
+        },
+        follow=True,
+    )
+
+    body = response.content.decode()
+    assert "Added KN-900 Tibial insert 9 to the catalog." in body
+    assert "Received KN-900" in body
+    product = Product.objects.get()
+    assert (product.catalog_number, product.gtin, product.tracking, product.single_use) == (
+        "KN-900",
+        GTIN,
+        Product.Tracking.SERIAL,
+        True,
+    )
+    assert Unit.objects.get().product == product
+
+
+def test_a_new_product_clashing_with_the_catalog_is_refused_and_keeps_the_scan(client, admin_user):
+    ProductFactory(organization=admin_user.organization, catalog_number="KN-900")
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi_new_product"),
+        {
+            **scan_post(GS1_SCAN),
+            "new-catalog_number": "kn-900",
+            "new-description": "Tibial insert 9",
+            "new-manufacturer": "Acme Orthopedics",
+            "new-tracking": "serial",
+        },
+    )
+
+    new_form = response.context["unknown"].new_product_form
+    assert new_form.errors["catalog_number"] == ["Another product already has this catalog number."]
+    assert '<details class="mt-4" open' in response.content.decode()
+    assert "autofocus" in str(new_form["catalog_number"])
+    assert ("udi-udi", GS1_SCAN) in hidden_values(response.content.decode())
+    assert Product.objects.count() == 1
+    assert nothing_received()
+
+
+def test_the_new_product_form_guesses_tracking_from_the_label(client, admin_user):
+    client.force_login(admin_user)
+
+    with_serial = client.post(reverse("inventory:receive_udi"), scan_post(GS1_SCAN))
+    lot_only = client.post(reverse("inventory:receive_udi"), scan_post(f"(01){GTIN}(10)L1"))
+
+    assert with_serial.context["unknown"].new_product_form["tracking"].value() == "serial"
+    assert lot_only.context["unknown"].new_product_form["tracking"].value() == "lot"
+
+
+def test_a_tampered_scan_is_refused_and_nothing_changes(client, admin_user):
+    product = ProductFactory(organization=admin_user.organization, catalog_number="KN-1")
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("inventory:receive_udi_attach"), {**scan_post(HIBC_BOX), "attach-product": "KN-1"}
+    )
+
+    assert "HIBC packaging level 1" in response.content.decode()
+    product.refresh_from_db()
+    assert product.hibc == ""
+    assert nothing_received()
+
+
+def test_product_search_offers_only_products_without_that_identity(client, admin_user):
+    ProductFactory(
+        organization=admin_user.organization, catalog_number="KN-1", description="Tibial tray"
+    )
+    ProductFactory(organization=admin_user.organization, catalog_number="KN-2", gtin=GTIN)
+    ProductFactory(
+        organization=admin_user.organization,
+        catalog_number="SCR-1",
+        description="Cortical screw",
+        hibc_lic="A999",
+        hibc_product="1",
+    )
+    ProductFactory(organization=OrganizationFactory(), catalog_number="KN-3")
+    client.force_login(admin_user)
+    url = reverse("inventory:product_search")
+
+    def labels(**query):
+        return [r["label"] for r in client.get(url, query).json()["results"]]
+
+    assert labels(identity="gtin", q="kn") == ["KN-1"]
+    assert labels(identity="hibc", q="kn") == ["KN-1", "KN-2"]
+    assert labels(identity="gtin", q="screw") == ["SCR-1"]
+    assert labels(identity="hibc", q="screw") == []
+    assert client.get(url, {"identity": "gtin", "q": "KN"}).json()["results"][0] == {
+        "label": "KN-1",
+        "name": "Tibial tray",
+        "role": "Acme Orthopedics",
+    }
+    assert client.get(url, {"q": "KN"}).status_code == 400
