@@ -57,12 +57,14 @@ def identities():
 
 
 def test_an_hibc_scan_finds_its_product_by_labeler_and_product_number(admin_user, rep):
-    product = ProductFactory(
-        organization=admin_user.organization, hibc_lic="A999", hibc_product="1234"
-    )
-    # Another labeler's product 1234, and another organization's A999 1234, are not it.
-    ProductFactory(organization=admin_user.organization, hibc_lic="B111", hibc_product="1234")
+    org = admin_user.organization
+    # Another labeler's product 1234 (first in catalog order), and another organization's
+    # A999 1234, are not it.
+    ProductFactory(organization=org, catalog_number="AA-1", hibc_lic="B111", hibc_product="1234")
     ProductFactory(organization=OrganizationFactory(), hibc_lic="A999", hibc_product="1234")
+    product = ProductFactory(
+        organization=org, catalog_number="ZZ-1", hibc_lic="A999", hibc_product="1234"
+    )
 
     unit = unit_receive_udi(actor=admin_user, raw=HIBC_SCAN, custodian=rep)
 
