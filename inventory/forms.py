@@ -4,11 +4,13 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 
-from accounts.fields import HolderField
+from accounts.fields import HolderField, HolderInput
 from accounts.selectors import HolderPurpose, actor_for
 
 from .models import Location, Product
+from .selectors.catalog import GTIN, product_by_catalog_number, product_matches
 from .udi import is_valid_gtin
 
 ORG = "org"
@@ -175,13 +177,22 @@ class ReceiveForm(forms.Form):
 
 
 class UdiReceiveForm(forms.Form):
+    # Prefixed "udi" by the receiving page: the box is id_udi-udi, name udi-udi.
     udi = forms.CharField(
-        label="GS1 UDI",
+        label="UDI barcode",
         max_length=255,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
-        help_text="Scan the barcode, or paste it, e.g. (01)09506000134352(17)281231(10)L1(21)S1",
+        help_text="Scan the GS1 or HIBC barcode, or paste it, e.g. "
+        "(01)09506000134352(17)281231(10)L1(21)S1",
+        strip=False,  # a trailing space can be an HIBC label's check character
     )
     location = forms.ModelChoiceField(queryset=Location.objects.none(), required=False)
+
+    def clean_udi(self):
+        udi = self.cleaned_data["udi"].strip("\r\n\t")
+        if not udi.strip():
+            raise forms.ValidationError("Scan or paste a barcode.")
+        return udi
 
     def __init__(self, *args, organization_id, user, custodians, **kwargs):
         super().__init__(*args, **kwargs)
@@ -268,6 +279,55 @@ class ProductForm(forms.ModelForm):
         return gtin
 
 
+SHOWN_PRODUCTS = 5
+
+
+class AttachProductForm(forms.Form):
+    """An admin's pick of the catalog product a scanned label's GTIN (`identity` GTIN) or HIBC
+    identity goes to, by catalog number. Thousands of products: no <select> lists them. The box
+    is a type-ahead as the holder pickers' (accounts/fields.py): static/js/holder_field.js
+    fills its suggestions from `inventory:product_search`, offering only products without that
+    identity yet; without script it is a plain box the server resolves on submit, naming a few
+    products that match when the text names none. Cleans to a `Product`."""
+
+    product = forms.CharField(max_length=64, label="Product (catalog number)")
+
+    def __init__(self, *args, organization_id: int, identity: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization_id = organization_id
+        self.identity = identity
+        what = "a GTIN" if identity == GTIN else "an HIBC identity"
+        url = reverse("inventory:product_search") + f"?identity={identity}"
+        field = self.fields["product"]
+        field.widget = HolderInput(
+            attrs={"data-holder-url": url, "class": "form-control", "maxlength": 64}
+        )
+        field.help_text = (
+            f"The product without {what} yet that this label belongs to: type its catalog "
+            "number, or part of it or of its description, and choose."
+        )
+
+    def clean_product(self):
+        text = " ".join(self.cleaned_data["product"].split())
+        product = product_by_catalog_number(
+            organization_id=self.organization_id, catalog_number=text
+        )
+        if product is not None:
+            return product
+        matches = product_matches(
+            organization_id=self.organization_id,
+            identity=self.identity,
+            query=text,
+            limit=SHOWN_PRODUCTS + 1,
+        )
+        message = f"No product has the catalog number “{text}”."
+        if matches:
+            names = ", ".join(p.catalog_number for p in matches[:SHOWN_PRODUCTS])
+            more = ", …" if len(matches) > SHOWN_PRODUCTS else ""
+            message += f" Products that match: {names}{more}."
+        raise forms.ValidationError(message)
+
+
 class LocationForm(forms.ModelForm):
     """A location's name, kind and holder. `custodians` as for `custodian_field`: None lets an
     admin type any distributor or rep, or organization custody (the default when left blank);
@@ -292,3 +352,18 @@ class LocationForm(forms.ModelForm):
     def clean_holder(self):
         holder = self.cleaned_data.get("holder")
         return None if holder in (None, "", ORG) else holder
+
+
+class ScannedProductForm(ProductForm):
+    """A new product for a scanned label whose product is not in the catalog: the label gives
+    its GTIN or HIBC identity, the admin the rest."""
+
+    class Meta(ProductForm.Meta):
+        fields = [
+            "catalog_number",
+            "description",
+            "manufacturer",
+            "product_line",
+            "tracking",
+            "single_use",
+        ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory.views.catalog import location_list, product_list
+from inventory.views.catalog import location_list, product_list, product_search
 from inventory.views.holds import hold_list, hold_release
 from inventory.views.mismatches import label_mismatch_list, label_mismatch_resolve
 from inventory.views.moves import unit_move
@@ -14,7 +14,13 @@ from inventory.views.recalls import (
     recall_return,
     recall_withdraw,
 )
-from inventory.views.receiving import receive, receive_csv, receive_udi
+from inventory.views.receiving import (
+    receive,
+    receive_csv,
+    receive_udi,
+    receive_udi_attach,
+    receive_udi_new_product,
+)
 from inventory.views.scan import scan_lookup
 from inventory.views.transfers import (
     transfer_accept,
@@ -48,8 +54,11 @@ urlpatterns = [
     path("transfers/<int:pk>/cancel/", transfer_cancel, name="transfer_cancel"),
     path("receive/", receive, name="receive"),
     path("receive/scan/", receive_udi, name="receive_udi"),
+    path("receive/scan/attach/", receive_udi_attach, name="receive_udi_attach"),
+    path("receive/scan/new-product/", receive_udi_new_product, name="receive_udi_new_product"),
     path("receive/csv/", receive_csv, name="receive_csv"),
     path("products/", product_list, name="product_list"),
+    path("products/search/", product_search, name="product_search"),
     path("locations/", location_list, name="location_list"),
     path("recalls/", recall_list, name="recall_list"),
     path("recalls/new/", recall_new, name="recall_new"),

@@ -206,7 +206,15 @@ EXPECTATIONS.update(
         "inventory:receive": Expect("get", lambda w: {}, **RECEIVERS),
         "inventory:receive_udi": Expect("post", lambda w: {}, **RECEIVERS),
         "inventory:receive_csv": Expect("post", lambda w: {}, 302, 403, 400, 400, 400),
+        # Giving an unknown scan's identity to a product is catalog work: admins only. An
+        # empty post puts the page back with the messages.
+        "inventory:receive_udi_attach": Expect("post", lambda w: {}, 302, 403, 403, 200, 200),
+        "inventory:receive_udi_new_product": Expect("post", lambda w: {}, 302, 403, 403, 200, 200),
         "inventory:product_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        # The product picker's type-ahead, for the admins who attach; each sees their own.
+        "inventory:product_search": Expect(
+            "get", lambda w: {}, 302, 403, 403, 200, 200, data=lambda w: {"identity": "gtin"}
+        ),
         "inventory:location_list": Expect("get", lambda w: {}, **RECEIVERS),
         "jobs:job_list": Expect("get", lambda w: {}, **SIGNED_IN),
         "jobs:job_detail": Expect("get", _job_pk, **OWN_JOB),

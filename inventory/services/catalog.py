@@ -1,6 +1,8 @@
-"""The catalog: products an admin adds."""
+"""The catalog: products an admin adds, and the label identities (GTIN, HIBC) given to them."""
 
 from __future__ import annotations
+
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -9,6 +11,7 @@ from accounts.models import User
 from accounts.selectors import actor_for
 from inventory import policies
 from inventory.models import Product
+from inventory.udi import is_valid_gtin
 
 
 @transaction.atomic
@@ -51,6 +54,98 @@ def product_create(
         clashes = _product_clashes(product)
         raise ValidationError(clashes or "That product clashes with one in the catalog.") from exc
     return product
+
+
+def hibc_text(lic: str, product: str) -> str:
+    """An HIBC identity as messages name it."""
+    return f"HIBC labeler {lic} product {product}"
+
+
+@transaction.atomic
+def product_attach_identity(
+    *,
+    actor: User,
+    product: Product,
+    gtin: str | None = None,
+    hibc_lic: str = "",
+    hibc_product: str = "",
+) -> Product:
+    """Give a catalog product the GTIN or HIBC identity (labeler code and product number) its
+    labels carry, so that a scan finds it (admins). Returns the product as saved.
+
+    A product has one GTIN and one HIBC identity: a different one already there is refused,
+    naming it (a scan never relabels a product), and so is an identity another product of the
+    organization has. Attaching what the product already has changes nothing. The product's row
+    is locked, so two admins attaching at once cannot both win; the database's constraints
+    catch a clash a concurrent request slips in. Not a custody change: no ledger entry.
+    """
+    if not policies.can_manage_catalog(actor=actor_for(actor)):
+        raise PermissionDenied("Only admins manage the catalog.")
+    gtin, hibc_lic, hibc_product = _identity_shape(gtin, hibc_lic, hibc_product)
+    locked = (
+        Product.objects.select_for_update()
+        .filter(pk=product.pk, organization_id=actor.organization_id)
+        .first()
+    )
+    if locked is None:
+        raise ValidationError({"product": "Unknown product."})
+    changed = []
+    if gtin and gtin != locked.gtin:
+        if locked.gtin:
+            raise ValidationError(
+                {
+                    "gtin": f"{locked.catalog_number} already has GTIN {locked.gtin}; a "
+                    "product keeps its GTIN. Pick a product without one, or create a new one."
+                }
+            )
+        locked.gtin = gtin
+        changed.append("gtin")
+    if hibc_lic and (hibc_lic, hibc_product) != (locked.hibc_lic, locked.hibc_product):
+        if locked.hibc_lic:
+            current = hibc_text(locked.hibc_lic, locked.hibc_product)
+            raise ValidationError(
+                {
+                    "hibc_product": f"{locked.catalog_number} already has {current}; a "
+                    "product keeps its HIBC identity. Pick a product without one, or create a "
+                    "new one."
+                }
+            )
+        locked.hibc_lic, locked.hibc_product = hibc_lic, hibc_product
+        changed += ["hibc_lic", "hibc_product"]
+    if not changed:
+        return locked
+    if clashes := _product_clashes(locked):
+        raise ValidationError(clashes)
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=changed)
+    except IntegrityError as exc:
+        clashes = _product_clashes(locked)
+        raise ValidationError(clashes or "That product clashes with one in the catalog.") from exc
+    return locked
+
+
+def _identity_shape(gtin: str | None, lic: str, number: str) -> tuple[str | None, str, str]:
+    """A GTIN (as 14 digits) or a whole HIBC identity, checked for shape."""
+    gtin = (gtin or "").strip() or None
+    lic, number = (lic or "").strip().upper(), (number or "").strip().upper()
+    if gtin is not None:
+        if not is_valid_gtin(gtin):
+            raise ValidationError({"gtin": f"{gtin} is not a valid GTIN."})
+        gtin = gtin.zfill(14)
+    if bool(lic) != bool(number):
+        raise ValidationError(
+            {"hibc_product": "Give the HIBC labeler code and product number together."}
+        )
+    if lic and not (
+        re.fullmatch(r"[A-Z][A-Z0-9]{3}", lic) and re.fullmatch(r"[A-Z0-9]{1,18}", number)
+    ):
+        raise ValidationError(
+            {"hibc_product": f"{hibc_text(lic, number)} is not an HIBC identity."}
+        )
+    if gtin is None and not lic:
+        raise ValidationError("Give the GTIN or the HIBC identity to attach.")
+    return gtin, lic, number
 
 
 def _product_clashes(product: Product) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Receiving units by form or by scanned UDI: plan the units, check serials, create them with a
-received entry each."""
+received entry each. A scanned label whose product is not in the catalog can be given to a
+product (an existing one, or a new one) and received from the same scan."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from inventory.models import (
     Unit,
     UnitState,
 )
+from inventory.services.catalog import hibc_text, product_attach_identity, product_create
 from inventory.services.ledger import holder_name
 from inventory.services.par import check_after_commit
 from inventory.services.recalls import quarantine_on_receipt
 from inventory.services.transfers import check_recipient
-from inventory.udi import Udi, UdiError, check_code_characters, parse_udi
+from inventory.udi import Label, UdiError, check_code_characters, parse_label
 
 
 @dataclass
@@ -254,12 +256,59 @@ def _create_received_units(
     return units
 
 
-def product_for_udi(*, organization_id: int, udi: Udi) -> Product:
-    product = Product.objects.filter(organization_id=organization_id, gtin=udi.gtin).first()
-    if product is None:
-        raise ValidationError(
-            f"No product in the catalog has GTIN {udi.gtin}. Add the GTIN to the product first."
+def label_identity(label: Label) -> str:
+    """What names the label's product, as messages say it: "GTIN …" or "HIBC labeler … product …"."""
+    if label.gtin:
+        return f"GTIN {label.gtin}"
+    return hibc_text(label.hibc.lic, label.hibc.product)
+
+
+def identity_fields(label: Label) -> dict:
+    """The label's product identity as product fields (`product_create`'s arguments)."""
+    if label.gtin:
+        return {"gtin": label.gtin}
+    return {"hibc_lic": label.hibc.lic, "hibc_product": label.hibc.product}
+
+
+class UnknownProduct(ValidationError):
+    """The label reads, but no product of the catalog has its GTIN or HIBC identity; `label`
+    says which (an admin may give it to a product and receive the unit from the same scan)."""
+
+    def __init__(self, label: Label):
+        self.label = label
+        super().__init__(
+            {"udi": f"No product in the catalog has {label_identity(label)}."},
         )
+
+
+def receivable_label(raw: str) -> Label:
+    """Read a scanned GS1, GS1 Digital Link or HIBC label of one unit; a ValidationError on
+    "udi" says what is wrong. Units are received one by one, so an HIBC label of a higher
+    packaging level (a box of several) is refused."""
+    try:
+        label = parse_label(raw)
+    except UdiError as exc:
+        raise ValidationError({"udi": str(exc)}) from exc
+    if label.hibc is not None and not label.hibc.is_unit_of_use:
+        raise ValidationError(
+            {
+                "udi": "That is the barcode of a package (HIBC packaging level "
+                f"{label.hibc.unit_of_measure}), not of one unit: scan the unit's own label."
+            }
+        )
+    return label
+
+
+def product_for_label(*, organization_id: int, label: Label) -> Product:
+    """The organization's product with the label's GTIN or HIBC identity; UnknownProduct if
+    none has it."""
+    products = Product.objects.filter(organization_id=organization_id)
+    if label.gtin:
+        product = products.filter(gtin=label.gtin).first()
+    else:
+        product = products.filter(hibc_lic=label.hibc.lic, hibc_product=label.hibc.product).first()
+    if product is None:
+        raise UnknownProduct(label)
     return product
 
 
@@ -267,31 +316,79 @@ def product_for_udi(*, organization_id: int, udi: Udi) -> Product:
 def unit_receive_udi(
     *, actor: User, raw: str, custodian: User | None, location: Location | None = None
 ) -> Unit:
-    """Receive one unit from a scanned or pasted GS1 UDI (GTIN finds the product)."""
-    try:
-        udi = parse_udi(raw)
-    except UdiError as exc:
-        raise ValidationError({"udi": str(exc)}) from exc
-    product = product_for_udi(organization_id=actor.organization_id, udi=udi)
-    if product.tracking == Product.Tracking.SERIAL and not udi.serial:
+    """Receive one unit from a scanned or pasted label: GS1 (the GTIN finds the product) or
+    HIBC (the labeler code and product number do). The unit keeps the scanned text."""
+    label = receivable_label(raw)
+    product = product_for_label(organization_id=actor.organization_id, label=label)
+    if product.tracking == Product.Tracking.SERIAL and not label.serial:
+        where = " (21)" if label.gtin else ""
         raise ValidationError(
             {
-                "udi": f"{product.catalog_number} is serial-tracked but the barcode has no serial (21)."
+                "udi": f"{product.catalog_number} is serial-tracked but the barcode has no "
+                f"serial{where}."
             }
         )
     line = ReceiveLine(
         product=product,
-        lot_number=udi.lot,
-        serial_numbers=[udi.serial] if udi.serial else (),
+        lot_number=label.lot,
+        serial_numbers=[label.serial] if label.serial else (),
         quantity=1,
-        expiration_date=udi.expiry,
+        expiration_date=label.expiry,
         location=location,
-        udi=udi.raw,
+        udi=label.raw,
     )
     (unit,) = units_receive(
         actor=actor, lines=[line], custodian=custodian, note="Received by UDI scan"
     )
     return unit
+
+
+@transaction.atomic
+def unit_receive_udi_attaching(
+    *,
+    actor: User,
+    raw: str,
+    custodian: User | None,
+    location: Location | None = None,
+    product: Product,
+) -> Unit:
+    """An admin's answer to UnknownProduct: give `product` the scanned label's GTIN or HIBC
+    identity, then receive the unit from the same scan. One transaction: when the unit cannot
+    be received (its serial already on record, say), the product is left as it was."""
+    label = receivable_label(raw)
+    product_attach_identity(actor=actor, product=product, **identity_fields(label))
+    return unit_receive_udi(actor=actor, raw=raw, custodian=custodian, location=location)
+
+
+@transaction.atomic
+def unit_receive_udi_new_product(
+    *,
+    actor: User,
+    raw: str,
+    custodian: User | None,
+    location: Location | None = None,
+    catalog_number: str,
+    description: str,
+    manufacturer: str,
+    product_line: str = "",
+    single_use: bool = True,
+    tracking: str = Product.Tracking.SERIAL,
+) -> Unit:
+    """An admin's other answer to UnknownProduct: add a product carrying the scanned label's
+    GTIN or HIBC identity, then receive the unit from the same scan. One transaction: nothing
+    is added when the unit cannot be received."""
+    label = receivable_label(raw)
+    product_create(
+        actor=actor,
+        catalog_number=catalog_number,
+        description=description,
+        manufacturer=manufacturer,
+        product_line=product_line,
+        single_use=single_use,
+        tracking=tracking,
+        **identity_fields(label),
+    )
+    return unit_receive_udi(actor=actor, raw=raw, custodian=custodian, location=location)
 
 
 def units_planned(lines: Iterable[ReceiveLine]) -> int:

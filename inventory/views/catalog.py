@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
 from accounts.selectors import actor_for
@@ -19,6 +20,7 @@ from inventory.forms import (
     ProductForm,
 )
 from inventory.models import Location, Product
+from inventory.selectors.catalog import IDENTITIES, product_matches
 from inventory.selectors.units import receive_custodians
 from inventory.services.catalog import product_create
 from inventory.services.locations import location_create
@@ -68,6 +70,37 @@ def product_list(request):
             "has_next": has_next,
             "has_previous": page > 1,
         },
+    )
+
+
+@org_member_required
+def product_search(request):
+    """Type-ahead for the product picker of an unknown scan (inventory.forms.AttachProductForm):
+    at most 20 products without a GTIN (identity=gtin) or without an HIBC identity
+    (identity=hibc) matching q. Admins only, as attaching is. The answer has the holder
+    pickers' shape, which static/js/holder_field.js shows: label (what the box takes), then
+    name and role (here the description and the manufacturer)."""
+    actor = actor_for(request.user)
+    if not policies.can_manage_catalog(actor=actor):
+        raise PermissionDenied("Only admins manage the catalog.")
+    identity = request.GET.get("identity", "")
+    if identity not in IDENTITIES:
+        return JsonResponse(
+            {"error": f"Say which identity is missing: identity={' | '.join(IDENTITIES)}."},
+            status=400,
+        )
+    # Control characters (NUL included) never appear in a catalog number: drop them.
+    query = "".join(ch for ch in request.GET.get("q", "")[:64] if ch.isprintable())
+    products = product_matches(
+        organization_id=actor.organization_id, identity=identity, query=query
+    )
+    return JsonResponse(
+        {
+            "results": [
+                {"label": p.catalog_number, "name": p.description, "role": p.manufacturer}
+                for p in products
+            ]
+        }
     )
 
 

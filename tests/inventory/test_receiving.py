@@ -284,9 +284,7 @@ def test_udi_with_an_unknown_gtin_is_refused(admin_user, rep):
     with pytest.raises(ValidationError) as exc:
         unit_receive_udi(actor=admin_user, raw=f"(01){GTIN}(21)S1", custodian=rep)
 
-    assert messages_of(exc) == [
-        f"No product in the catalog has GTIN {GTIN}. Add the GTIN to the product first."
-    ]
+    assert exc.value.message_dict == {"udi": [f"No product in the catalog has GTIN {GTIN}."]}
     assert nothing_received()
 
 
