@@ -180,7 +180,15 @@ def _receive_answer(request, code: str) -> dict:
         }
     product = _product_of(request.user.organization_id, label)
     if product is None:
-        return {"ok": False, "message": f"No product in the catalog has {_identity(label)}."}
+        missing = f"No product in the catalog has {_identity(label)}."
+        if not policies.can_manage_catalog(actor=actor_for(request.user)):
+            return {"ok": False, "message": f"{missing} Ask an admin to add it to the catalog."}
+        # An admin's tap opens the form that adds the product from this scan, then receives.
+        return {
+            "ok": True,
+            "message": f"{missing} Receive it to add the product to the catalog first.",
+            "unit": {"title": _identity(label), "detail": "not in the catalog"},
+        }
     fields = [
         f"lot {label.lot}" if label.lot else "",
         f"serial {label.serial}" if label.serial else "",

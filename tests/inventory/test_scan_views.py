@@ -153,8 +153,17 @@ def test_receive_lookup_reads_a_new_unit(client, admin_user, unit):
     assert answer["ok"] and answer["unit"]["detail"] == "lot L2 · serial S-2"
     already = _lookup(client, f"(01){GTIN}(21)s-1", context="receive")
     assert not already["ok"] and already["message"] == "SCR-1 serial S-1 is already received."
+    # An admin may add the product from the scan: the tap leads to that form.
     unknown = _lookup(client, "(01)09506000134369(21)X", context="receive")
-    assert unknown["message"] == "No product in the catalog has GTIN 09506000134369."
+    assert unknown["ok"] and unknown["message"].startswith(
+        "No product in the catalog has GTIN 09506000134369. Receive it to add"
+    )
+
+
+def test_a_distributor_is_told_to_ask_an_admin_for_an_unknown_product(client, distributor, unit):
+    client.force_login(distributor)
+    answer = _lookup(client, "(01)09506000134369(21)X", context="receive")
+    assert not answer["ok"] and "Ask an admin to add it" in answer["message"]
 
 
 def test_receive_lookup_refuses_a_package_label(client, admin_user, org):
