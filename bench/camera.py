@@ -19,6 +19,7 @@ What a decoder reads back from each kind (zxing-cpp, checked by hand; GS is \\x1
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +169,19 @@ def write_y4m(
             for _ in range(frames_each):
                 out.write(frame)
     return path
+
+
+# Debian's Chromium and the flags that work on these machines (tests/browser uses them too).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def fake_camera_args(y4m_path: Path | str) -> list[str]:

@@ -18,7 +18,7 @@ from events.views.events import get_event
 from inventory.forms import ScanCodeForm
 from inventory.models import Unit
 from inventory.selectors.recalls import active_recalls_for
-from inventory.selectors.scans import units_from_scan
+from inventory.selectors.scans import units_from_scan, without_line
 from inventory.selectors.units import custody_label
 from inventory.services.scans import record_label_mismatches
 
@@ -51,7 +51,7 @@ def _read(request, event) -> _Read:
             actor=request.user, mismatches=scanned.mismatches, where="mark_used", event_id=event.pk
         )
     if scanned.problems:
-        return _Read(code, refusal=_without_line(scanned.problems[0], code))
+        return _Read(code, refusal=without_line(scanned.problems[0], code))
     (unit,) = scanned.found
     recall = active_recalls_for(unit_ids=[unit.pk]).get(unit.pk)
     problem = policies.unit_use_problem(rep_actor=rep_actor, event=event, unit=unit, recall=recall)
@@ -59,16 +59,9 @@ def _read(request, event) -> _Read:
         code,
         unit,
         problem or "",
-        [_without_line(note, code) for note in scanned.notes],
+        [without_line(note, code) for note in scanned.notes],
         scanned.identified[unit.pk],
     )
-
-
-def _without_line(message: str, code: str) -> str:
-    """units_from_scan starts each message with the line it is about; the scanner lists the
-    code beside its answer already."""
-    prefix = f"{code.strip()}: "
-    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def _unit_json(unit, event, viewer) -> dict:

@@ -149,6 +149,13 @@ def units_from_scan(
     return ScanResult(found, problems, notes, identified, mismatches)
 
 
+def without_line(message: str, code: str) -> str:
+    """A `ScanResult` problem or note without the line it starts with, for the camera scanner,
+    which lists the code beside its answer already."""
+    prefix = f"{code.strip()}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
 def same_product(label: Label | None, product: Product, *, strict: bool = False) -> bool:
     """Whether a label may be of `product`: its GTIN or HIBC identity is the product's, or
     (unless `strict`) the product has none of that kind recorded. Typed text names no product.

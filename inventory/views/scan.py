@@ -16,7 +16,7 @@ from core.web import org_member_required, scanner_csp
 from inventory import policies
 from inventory.forms import ScanCodeForm
 from inventory.models import Product, Unit, UnitState
-from inventory.selectors.scans import NO_UNIT, looks_like_label, units_from_scan
+from inventory.selectors.scans import NO_UNIT, looks_like_label, units_from_scan, without_line
 from inventory.selectors.units import custody_label
 from inventory.services.scans import record_label_mismatches
 from inventory.udi import Label, UdiError, parse_label
@@ -78,7 +78,7 @@ def _answer(request, code: str, context: str) -> dict:
             where="transfer" if context == "transfer" else "scan",
         )
     if scanned.problems:
-        message = _without_line(scanned.problems[0], code)
+        message = without_line(scanned.problems[0], code)
         if context == "find" and message == NO_UNIT:
             message = _not_found(request, code) or message
         return {"code": code, "ok": False, "message": message}
@@ -87,7 +87,7 @@ def _answer(request, code: str, context: str) -> dict:
         "code": code,
         "ok": True,
         "message": "",
-        "notes": [_without_line(note, code) for note in scanned.notes],
+        "notes": [without_line(note, code) for note in scanned.notes],
         "unit": _unit_json(request, unit),
     }
     if context == "find" and policies.can_look_up_recalls(actor=actor_for(request.user)):
@@ -95,11 +95,6 @@ def _answer(request, code: str, context: str) -> dict:
         lookup = code.strip() if looks_like_label(code.strip()) else unit.lot_number or code
         answer["lot_url"] = f"{reverse('inventory:recall_lookup')}?{urlencode({'code': lookup})}"
     return answer
-
-
-def _without_line(message: str, code: str) -> str:
-    prefix = f"{code.strip()}: "
-    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def _unit_json(request, unit: Unit) -> dict:

@@ -1,14 +1,6 @@
-"""Debian's Chromium and the flags that work on these machines, for every browser test."""
+"""Debian's Chromium and the flags that work on these machines, for every browser test (one list,
+shared with the scanner benchmark)."""
 
-import os
+from bench.camera import CHROMIUM, LAUNCH_ARGS
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+__all__ = ["CHROMIUM", "LAUNCH_ARGS"]

@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Role, User
-from bench.camera import fake_camera_args, symbol_bitmap, write_y4m
+from bench.camera import CHROMIUM, LAUNCH_ARGS, fake_camera_args, symbol_bitmap, write_y4m
 from events.models import Event, EventStatus
 from events.services.usage import event_unmark
 from inventory.models import Product, Unit, UnitState
@@ -42,15 +42,6 @@ from inventory.services.receiving import ReceiveLine, units_receive
 GTIN = "00850001299992"
 CATALOG = "BENCH-SCAN"
 SERIAL, LOT = "BS-0001", "BSL-1"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _p95(values: list[float]) -> float:
@@ -69,7 +60,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="trunkpool-demo")
         parser.add_argument("--runs", type=int, default=5)
         parser.add_argument("--seconds", type=float, default=8, help="Scanning time per run.")
-        parser.add_argument("--chromium", default="/usr/bin/chromium")
+        parser.add_argument("--chromium", default=CHROMIUM)
 
     def handle(self, *args, url, user, password, runs, seconds, chromium, **options):
         rep = User.objects.filter(username=user, role=Role.REP).first()
