@@ -16,7 +16,14 @@ from playwright.sync_api import expect
 from events.models import EventLine
 from inventory.models import CustodyEntry, LabelMismatch, Product, UnitState
 from inventory.udi import FORMAT_GS1, FORMAT_GS1_DIGITAL_LINK, FORMAT_HIBCC
-from tests.browser.camera import Bitmap, camera_context, hibc_readback, stacked, symbol_bitmap
+from tests.browser.camera import (
+    BLANK,
+    Bitmap,
+    camera_context,
+    hibc_readback,
+    stacked,
+    symbol_bitmap,
+)
 from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS
 from tests.browser.conftest import _page_failing_on_csp_violations, login
 from tests.browser.test_every_screen import AXE, AXE_TAGS, OVERFLOW, RUN_AXE
@@ -360,3 +367,27 @@ def test_an_hibc_label_printed_as_two_symbols_is_read_as_one(camera_page, demo, 
     found.get_by_role("button", name="Mark used").click()
     expect(_results(page).and_(page.locator("[data-state=marked]"))).to_have_count(1)
     assert EventLine.objects.get(event=case).unit == stock[HIBC_SERIAL]
+
+
+def test_a_code_read_offline_is_answered_when_the_signal_returns(camera_page, demo, stock):
+    """The phone loses signal in the operating room (the browser goes offline): the code read
+    is listed as unanswered, nothing is marked, and it is answered once the signal is back."""
+    case = open_event(demo["riley"])
+    # 2 s of white first: the scanner starts (and loads its decoder) with signal, then the
+    # signal goes before the label comes into view. (Working offline from the start is the
+    # offline Mark Used work, which caches the page and the decoder.)
+    page = camera_page([BLANK, ("gs1-datamatrix", GS1)])
+    login(page, "riley")
+    page.goto(f"/events/{case.pk}/use/")
+    page.get_by_role("button", name="Scan with camera").click()
+    expect(page.locator(".scanner-status")).to_have_text(re.compile("Point the camera"))
+    page.context.set_offline(True)
+    unanswered = _results(page).and_(page.locator("[data-state=unanswered]"))
+    expect(unanswered).to_have_count(1, timeout=15_000)
+    expect(unanswered.get_by_role("button", name="Mark used")).to_have_count(0)
+    page.context.set_offline(False)
+    found = _results(page).and_(page.locator("[data-state=found]"))
+    expect(found).to_have_count(1, timeout=15_000)
+    found.get_by_role("button", name="Mark used").click()
+    expect(_results(page).and_(page.locator("[data-state=marked]"))).to_have_count(1)
+    assert EventLine.objects.get(event=case).unit == stock[SERIAL]
