@@ -225,6 +225,9 @@ def _parse_digital_link(body: str) -> Label:
                 "That web address is not a GS1 Digital Link: it has no /01/ followed by a GTIN."
             ) from exc
         raise UdiError(f"That GS1 Digital Link could not be read: {error}") from exc
+    except ValueError as exc:
+        # Python's URL parser refuses some addresses before biip sees them ("https://[x/…").
+        raise UdiError(f"That web address could not be read: {exc}.") from exc
     return _label_from_elements(FORMAT_GS1_DIGITAL_LINK, uri.element_strings)
 
 

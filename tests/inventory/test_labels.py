@@ -359,6 +359,11 @@ REFUSED = [
         "web address without a GTIN",
     ),
     ("https://id.gs1.org/00/106141412345678908", "no GTIN (01)", "Digital Link for an SSCC"),
+    (
+        f"https://[x/01/{GTIN}/21/S1",
+        "That web address could not be read",
+        "web address Python's URL parser refuses",
+    ),
     # HIBC check characters
     (
         _swap_check(PRIMARY),
