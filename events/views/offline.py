@@ -1,6 +1,6 @@
-"""Mark Used without signal, the server's side: whose session the phone is in (with a fresh CSRF
-token), and the one endpoint its queued marks are replayed to. JSON only, for
-static/js/offline/; the server stays the judge."""
+"""Mark Used without signal, the server's side: the snapshot of an open event a phone keeps,
+whose session the phone is in (with a fresh CSRF token), and the one endpoint its queued marks
+are replayed to. JSON only, for static/js/offline/; the server stays the judge."""
 
 from __future__ import annotations
 
@@ -9,11 +9,30 @@ from django.middleware.csrf import get_token
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import actor_for
+from core.web import org_member_required
+from events import policies, selectors
 from events.forms import ClientOperationForm, SyncBodyError, sync_operations
 from events.services.offline import ClientOp, client_operation_apply
+from events.views.events import get_event
 
 # Nothing here may be kept by a cache on the way: it names stock, and it is someone's session.
 no_store = cache_control(no_store=True)
+
+
+@org_member_required
+@require_GET
+@no_store
+def offline_snapshot(request, pk):
+    """The event and the units its representative may use now, for a phone to keep."""
+    event = get_event(request, pk)
+    if not policies.can_mark_used(actor=actor_for(request.user), event=event):
+        status = event.get_status_display().lower()
+        return JsonResponse(
+            {"message": f"This event is {status}: it cannot be prepared for offline use."},
+            status=409,
+        )
+    return JsonResponse(selectors.offline_snapshot(event=event, viewer=request.user))
 
 
 @require_GET
