@@ -159,6 +159,10 @@ class NotificationKind(models.TextChoices):
     RECALL = "recall", "A recall touches my units or my open events"
     BELOW_PAR = "below_par", "One of my pool locations fell below par"
     JOB_DONE = "job_done", "My background import or export finished"
+    OFFLINE_CONFLICT = (
+        "offline_conflict",
+        "A mark one of my reps made offline was refused at sync",
+    )
 
 
 class Notification(models.Model):

@@ -212,6 +212,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = MAX_SELECTION + 100
 # Receiving: the units one lot line may create, and one CSV import in all (rows x quantity).
 RECEIVE_MAX_QUANTITY = env.int("RECEIVE_MAX_QUANTITY", default=1000)
 IMPORT_MAX_UNITS = env.int("IMPORT_MAX_UNITS", default=5000)
+# Most units one offline snapshot of an event carries to a phone (more: the snapshot says it
+# was cut, and the phone says so), so a distributor's whole pool never fills a phone's storage.
+OFFLINE_MAX_UNITS = env.int("OFFLINE_MAX_UNITS", default=2000)
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,7 @@
 """Input shape only; the rules live in services and policies."""
 
+import json
+
 from django import forms
 from django.utils import timezone
 
@@ -7,7 +9,7 @@ from accounts.fields import HolderField, holder_label
 from accounts.selectors import HolderPurpose
 from inventory.models import Facility
 
-from .models import EventType, Physician, Procedure
+from .models import ClientOperation, EventType, Physician, Procedure
 
 
 class RepresentativeField(HolderField):
@@ -111,3 +113,75 @@ class ProcedureForm(forms.ModelForm):
 
 
 DIRECTORY_FORMS = {"facility": FacilityForm, "physician": PhysicianForm, "procedure": ProcedureForm}
+
+
+# Most operations one offline sync sends: a phone with more sends them in several requests.
+MAX_SYNC_OPERATIONS = 100
+_BIGGEST_ID = 2**63 - 1
+
+
+class SyncBodyError(ValueError):
+    """A sync request whose body is not {"operations": [...]}, at most MAX_SYNC_OPERATIONS."""
+
+
+def sync_operations(body: bytes) -> list:
+    """The operations of an offline sync's JSON body, each still to be checked on its own
+    (ClientOperationForm). Raises SyncBodyError saying what is wrong with the body."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise SyncBodyError('The request is not JSON: send {"operations": [...]}.') from None
+    if not isinstance(data, dict) or not isinstance(data.get("operations"), list):
+        raise SyncBodyError('Send {"operations": [...]}, a list of operations.')
+    operations = data["operations"]
+    if len(operations) > MAX_SYNC_OPERATIONS:
+        raise SyncBodyError(
+            f"At most {MAX_SYNC_OPERATIONS} operations per sync; this one has "
+            f"{len(operations)}. Nothing was applied: send them in smaller batches."
+        )
+    return operations
+
+
+class ClientOperationForm(forms.Form):
+    """One operation an offline phone queued, as the JSON object it sent: its shape only."""
+
+    id = forms.UUIDField()
+    kind = forms.ChoiceField(choices=ClientOperation.Kind.choices)
+    event = forms.IntegerField(min_value=1, max_value=_BIGGEST_ID)
+    unit = forms.IntegerField(min_value=1, max_value=_BIGGEST_ID)
+    # Unstripped: an HIBC label may end in a space (its check character).
+    label = forms.CharField(required=False, max_length=500, strip=False)
+    how = forms.ChoiceField(choices=ClientOperation.How.choices)
+    at = forms.DateTimeField(required=False)
+
+    _TEXT_FIELDS = ("id", "kind", "label", "how", "at")
+
+    def __init__(self, operation):
+        self.operation = operation if isinstance(operation, dict) else None
+        data = {k: v for k, v in (self.operation or {}).items() if k in self.base_fields}
+        super().__init__(data=data)
+
+    @property
+    def sent_id(self):
+        return self.operation.get("id") if self.operation is not None else None
+
+    def clean(self):
+        if self.operation is None:
+            raise forms.ValidationError(
+                "An operation is an object with id, kind, event, unit, how and at."
+            )
+        # A form field would take a list or a true for text (its str()): JSON says more.
+        for name in self._TEXT_FIELDS:
+            value = self.operation.get(name)
+            if value is not None and not isinstance(value, str) and name not in self.errors:
+                self.add_error(name, "Send this as text.")
+        return self.cleaned_data
+
+    def reason(self) -> str:
+        """The form's errors in one line, each after the field it is about."""
+        if self.operation is None:
+            return " ".join(self.non_field_errors())
+        return "; ".join(
+            " ".join(errors) if name == "__all__" else f"{name}: {' '.join(errors)}"
+            for name, errors in self.errors.items()
+        )

@@ -213,3 +213,69 @@ class Mention(models.Model):
 
     def __str__(self):
         return f"@{self.user_id} in {self.comment_id}"
+
+
+class ClientOperationKind(models.TextChoices):
+    MARK_USED = "mark_used", "Mark used"
+    UNMARK = "unmark", "Unmark"
+
+
+class ClientOperationHow(models.TextChoices):
+    LIST = "list", "Chosen from the list"
+    TYPED = "typed", "Typed"
+    SCAN = "scan", "Scanned"
+
+
+class ClientOperationStatus(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    REFUSED = "refused", "Refused"
+
+
+class ClientOperation(models.Model):
+    """An operation made on a client with an id made there: an offline phone's mark today (the
+    API's Idempotency-Key will reuse it later). The server judges it when it arrives and keeps
+    its first answer, which every replay of the same id gets back unchanged."""
+
+    Kind = ClientOperationKind
+    How = ClientOperationHow
+    Status = ClientOperationStatus
+
+    # The phone's id: the primary key is the unique constraint that makes a replay a no-op.
+    id = models.UUIDField(primary_key=True)
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Null when the id sent names no event the user can see: the refusal is kept all the same,
+    # so that a replay gets it back.
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.PROTECT, related_name="client_operations"
+    )
+    # A plain column: the id sent may name no unit, or one the user may not see.
+    unit_id = models.BigIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=500, blank=True)
+    how = models.CharField(max_length=10, choices=How.choices)
+    # The phone's clock, stored as reported: it may be wrong, so no rule reads it.
+    reported_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    message = models.CharField(max_length=500, blank=True)
+    answer = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ClientOperationKind.values), name="clientop_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(how__in=ClientOperationHow.values), name="clientop_how_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ClientOperationStatus.values), name="clientop_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-received_at"], name="clientop_user_received_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.id} ({self.status})"

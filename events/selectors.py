@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+import datetime
+
+from django.conf import settings
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.policies import Actor, event_rep_scope, usable_holder_ids
-from accounts.selectors import holders_for_org
+from accounts.selectors import actor_for, holders_for_org
 from core.tasks import failed_job_count
+from inventory.filters import CUSTODY_LABELS
 from inventory.hooks import CaseUse, EventRef
 from inventory.models import Facility, Unit, UnitState
 from inventory.selectors.par import below_par
 from inventory.selectors.recalls import active_recalls_for
 from inventory.selectors.transfers import transfers_waiting_on, waiting_on_me_q
-from inventory.selectors.units import expiry_counts, pool_levels, units_on_hold
+from inventory.selectors.units import (
+    custody_label,
+    expiry_counts,
+    pool_levels,
+    unit_rows,
+    units_on_hold,
+)
 
 from . import policies
 from .models import Comment, Event, EventLine, EventStatus, EventType, viewers_q
@@ -96,6 +106,92 @@ def current_lines(*, event: Event) -> list[EventLine]:
         .select_related("unit__product", "unit__custodian", "marked_by")
         .order_by("marked_at", "pk")
     )
+
+
+def offline_snapshot(*, event: Event, viewer: User) -> dict:
+    """What a phone keeps to mark units used on `event` without signal, JSON-ready, and nothing
+    more of the event (no patient reference, notes or comments): the event, the units its
+    representative may use now (the Mark Used page's custody and facility-stock rules), the
+    units already marked, and the names of the custody tabs.
+
+    Units come own custody first, then the rest, each by earliest expiry (none last), then id:
+    the order the phone also takes a lot-only code's unit in, as the scanner does. At most
+    settings.OFFLINE_MAX_UNITS; `truncated` says there were more. Needs the event's
+    representative and facility loaded; a fixed number of queries whatever the units.
+    """
+    rep = event.representative
+    rep_actor = actor_for(rep)
+    day = policies.event_date(event)
+    limit = settings.OFFLINE_MAX_UNITS
+    units = list(
+        unit_rows(usable_units(event=event, rep_actor=rep_actor))
+        .annotate(not_own=Case(When(custodian_id=rep.pk, then=Value(0)), default=Value(1)))
+        .order_by("not_own", F("expiration_date").asc(nulls_last=True), "pk")[: limit + 1]
+    )
+    # Someone else looking sees the tabs named after the representative, as on the page.
+    mine = CUSTODY_LABELS["mine"] if viewer.pk == rep.pk else f"{rep.name}'s Custody"
+    return {
+        "version": 1,
+        "user": viewer.pk,
+        "taken_at": timezone.now().isoformat(),
+        "event": {
+            "id": event.pk,
+            "name": event.name,
+            "facility": event.facility.name,
+            "date": day.isoformat(),
+            "type": event.get_type_display(),
+            "status": event.status,
+            "status_display": event.get_status_display(),
+            "representative": rep.name,
+            "rep_id": rep.pk,
+            "mark_used_url": reverse("events:mark_used", args=[event.pk]),
+            "can_use": policies.can_mark_used(actor=actor_for(viewer), event=event),
+        },
+        # A day after the event the phone forgets it: it holds names of an organization's stock.
+        "purge_after": (day + datetime.timedelta(days=1)).isoformat(),
+        "units": [
+            _offline_unit(unit, event=event, rep_actor=rep_actor, viewer=viewer)
+            for unit in units[:limit]
+        ],
+        "lines": [
+            {
+                "unit": line.unit_id,
+                "label": line.unit.label,
+                "title": f"{line.unit.product.catalog_number} {line.unit.product.description}",
+                "marked_by": str(line.marked_by),
+                "marked_at": line.marked_at.isoformat(),
+            }
+            for line in current_lines(event=event)
+        ],
+        "truncated": len(units) > limit,
+        "custody_labels": {
+            "mine": mine,
+            "shared": CUSTODY_LABELS["shared"],
+            "both": CUSTODY_LABELS["both"],
+        },
+    }
+
+
+def _offline_unit(unit: Unit, *, event: Event, rep_actor: Actor, viewer: User) -> dict:
+    product = unit.product
+    custody = custody_label(unit=unit, actor=rep_actor, viewer_id=viewer.pk)
+    return {
+        "id": unit.pk,
+        "catalog_number": product.catalog_number,
+        "description": product.description,
+        "gtin": product.gtin or "",
+        "hibc": product.hibc or "",
+        "serial": unit.serial_number,
+        "lot": unit.lot_number,
+        "expiry": unit.expiration_date.isoformat() if unit.expiration_date else None,
+        "state": unit.state,
+        "facility_stock": unit.state == UnitState.FACILITY_STOCK,
+        "holder": "mine" if unit.custodian_id == rep_actor.id else "shared",
+        "custody": custody.text,
+        "custody_css": custody.css,
+        "expired": policies.unit_expired_for(event=event, unit=unit),
+        "warning": policies.unit_use_warning(event=event, unit=unit) or "",
+    }
 
 
 def usage_summary(*, event: Event) -> dict:

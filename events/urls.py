@@ -12,6 +12,7 @@ from events.views.events import (
     usage_csv,
 )
 from events.views.mark_used import mark_used, unmark
+from events.views.offline import offline_session, offline_snapshot, offline_sync
 from events.views.scan import mark_used_scan_check, mark_used_scan_mark
 
 app_name = "events"
@@ -25,6 +26,9 @@ urlpatterns = [
     path("events/<int:pk>/unmark/", unmark, name="unmark"),
     path("events/<int:pk>/use/scan/", mark_used_scan_check, name="mark_used_scan_check"),
     path("events/<int:pk>/use/scan/mark/", mark_used_scan_mark, name="mark_used_scan_mark"),
+    path("events/<int:pk>/offline/", offline_snapshot, name="offline_snapshot"),
+    path("offline/session/", offline_session, name="offline_session"),
+    path("offline/sync/", offline_sync, name="offline_sync"),
     path("events/<int:pk>/submit/", transition, {"action": "submit"}, name="event_submit"),
     path("events/<int:pk>/submit/confirm/", submit_confirm, name="event_submit_confirm"),
     path("events/<int:pk>/cancel/", transition, {"action": "cancel"}, name="event_cancel"),

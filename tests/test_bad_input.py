@@ -4,6 +4,8 @@ Each row here was a 500 found in review (huge ids, NUL characters, over-long cod
 """
 
 import io
+import json
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -46,6 +48,29 @@ def test_huge_unit_ids_on_mark_used_and_unmark_change_nothing(client, rep, stock
     for name in ("events:mark_used", "events:unmark"):
         response = client.post(reverse(name, args=[event.pk]), {"unit": HUGE}, follow=True)
         assert response.status_code == 200
+    assert not event.lines.exists()
+
+
+def test_huge_ids_and_nul_characters_in_an_offline_sync_are_answered_invalid(client, rep, stocked):
+    event = open_event(rep)
+    unit = Unit.objects.get(custodian=rep)
+    operation = {"id": str(uuid.uuid4()), "kind": "mark_used", "how": "typed", "at": None}
+    client.force_login(rep)
+    response = client.post(
+        reverse("events:offline_sync"),
+        data=json.dumps(
+            {
+                "operations": [
+                    {**operation, "event": HUGE, "unit": unit.pk},
+                    {**operation, "event": event.pk, "unit": int(HUGE)},
+                    {**operation, "event": event.pk, "unit": unit.pk, "label": "R-\x001"},
+                ]
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["invalid"] * 3
     assert not event.lines.exists()
 
 

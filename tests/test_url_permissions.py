@@ -341,6 +341,12 @@ EXPECTATIONS.update(
         "events:mark_used_scan_check": Expect("get", _event_pk, **EVENT_GET),
         "events:mark_used_scan_mark": Expect("post", _event_pk, 302, 422, 422, 422, 404),
         "events:unmark": Expect("post", _event_pk, **EVENT_POST),
+        # Mark Used without signal: the open case's snapshot (JSON) for those who see it; whose
+        # session it is and a CSRF token, to anyone; the sync answers a signed-out phone 401 in
+        # JSON (it cannot follow a login page) and a body that is not its JSON 400.
+        "events:offline_snapshot": Expect("get", _event_pk, **EVENT_GET),
+        "events:offline_session": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+        "events:offline_sync": Expect("post", lambda w: {}, 401, 400, 400, 400, 400),
         "events:event_submit": Expect("post", _event_pk, **EVENT_POST),
         "events:event_submit_confirm": Expect("get", _event_pk, **EVENT_GET),
         "events:event_cancel": Expect("post", _event_pk, **EVENT_POST),

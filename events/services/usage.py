@@ -4,6 +4,7 @@ them."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -44,10 +45,12 @@ def event_mark_used(
     event: Event,
     unit_ids: Sequence[int],
     identified_by: Mapping[int, str] | None = None,
+    reported_at: datetime | None = None,
 ) -> list[EventLine]:
     """Allocate units to an open event at once, all or nothing. `identified_by` says, by unit
     id, how each was picked (inventory.models.Identified: scanned and the label's format, or
-    typed); a unit it does not name was chosen from the list. The ledger entry keeps it.
+    typed); a unit it does not name was chosen from the list. The ledger entry keeps it, and
+    `reported_at` (an offline mark's time by the phone's clock; the entry's `at` stays now).
 
     Refused, naming the unit: outside what the representative may use, expired before the
     event's date, quarantined by a recall (naming it), facility stock of another facility (or
@@ -85,7 +88,7 @@ def event_mark_used(
             to_state=UnitState.ALLOCATED,
             actor=actor,
             on_behalf_of_id=acting_for(actor, event),
-            entry_extra={"event_id": event.pk},
+            entry_extra={"event_id": event.pk, "reported_at": reported_at},
             unit_entry_extra={
                 u.pk: {"identified_by": (identified_by or {}).get(u.pk, Identified.LIST)}
                 for u in group

@@ -247,6 +247,9 @@ class CustodyEntry(models.Model):
         max_length=30, blank=True, default="", db_default="", choices=Identified.choices
     )
     at = models.DateTimeField(default=timezone.now)
+    # An offline mark's time by the phone's clock, kept apart from `at` (when the server
+    # recorded it, at sync): a phone's clock can be wrong, so no rule reads it.
+    reported_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
 
     objects = CustodyEntryQuerySet.as_manager()

@@ -2,9 +2,13 @@
 label's format), typed, or chosen from the list, so a recall investigation can tell a scanned
 implant from a clicked one."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from events.services.usage import event_mark_used
 from inventory.models import CustodyEntry, EntryKind
 from tests.events.factories import open_event
 from tests.inventory.factories import ProductFactory, receive_units
@@ -44,3 +48,17 @@ def test_the_marked_used_entry_says_how_the_unit_was_identified(client, rep, uni
     page = client.get(reverse("inventory:unit_detail", args=[units[0].pk])).content.decode()
     label = dict(CustodyEntry._meta.get_field("identified_by").choices)[how]
     assert f'<span data-testid="entry-identified">{label}</span>' in page
+
+
+def test_the_marked_used_entry_keeps_the_phones_time_apart_from_when_it_was_recorded(rep, units):
+    case = open_event(rep)
+    on_the_phone = timezone.now() - datetime.timedelta(hours=3)
+    before = timezone.now()
+    event_mark_used(actor=rep, event=case, unit_ids=[units[0].pk], reported_at=on_the_phone)
+    event_mark_used(actor=rep, event=case, unit_ids=[units[1].pk])
+
+    offline = CustodyEntry.objects.get(unit=units[0], kind=EntryKind.MARKED_USED)
+    assert offline.reported_at == on_the_phone
+    assert offline.at >= before
+    online = CustodyEntry.objects.get(unit=units[1], kind=EntryKind.MARKED_USED)
+    assert online.reported_at is None

@@ -90,6 +90,15 @@ def test_database_refuses_raw_update_of_the_ledger(entry):
 
 
 @pytest.mark.postgres
+def test_database_refuses_raw_update_of_the_phones_time(entry):
+    # A column added after the trigger (inventory 0022) is guarded by it all the same.
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
+        run_sql("UPDATE inventory_custodyentry SET reported_at = now() WHERE id = %s", [entry.pk])
+
+    assert CustodyEntry.objects.get(pk=entry.pk).reported_at is None
+
+
+@pytest.mark.postgres
 def test_database_refuses_raw_delete_from_the_ledger(entry):
     with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
         run_sql("DELETE FROM inventory_custodyentry WHERE id = %s", [entry.pk])

@@ -1,0 +1,216 @@
+"""Operations a phone queued without signal (marks and unmarks, each with an id made on the
+phone), applied when it syncs: each once, judged on the state at sync by the online services,
+and answered the same on every replay."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from accounts.models import NotificationKind, User
+from accounts.selectors import actor_for
+from accounts.services import notify
+from events import policies
+from events.models import ClientOperation, Event
+from events.services.usage import event_mark_used, event_unmark
+from inventory.identification import Identified
+from inventory.models import LabelMismatch, Unit
+from inventory.selectors.scans import NO_UNIT, units_from_scan, without_line
+from inventory.services.scans import record_label_mismatches
+
+NOT_YOURS = "This mark was made by another user: it is synced only when they sign in."
+EVENT_NOT_FOUND = "That event was not found."
+
+Kind, How, Status = ClientOperation.Kind, ClientOperation.How, ClientOperation.Status
+
+
+@dataclass(frozen=True)
+class ClientOp:
+    """One queued operation as the phone sent it (its shape checked by events.forms)."""
+
+    id: uuid.UUID
+    kind: str
+    event_id: int
+    unit_id: int
+    label: str = ""
+    how: str = How.LIST
+    reported_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Refused:
+    message: str
+    # The distributor hears of a conflict with her pool, not of an id that named nothing.
+    tell_distributor: bool = True
+
+
+def _client_op(op: ClientOp | Mapping[str, Any]) -> ClientOp:
+    if not isinstance(op, ClientOp):
+        op = ClientOp(**op)
+    if op.kind not in Kind.values or op.how not in How.values:
+        raise ValueError(f"Unknown operation kind {op.kind!r} or way of picking {op.how!r}.")
+    return ClientOp(
+        id=op.id if isinstance(op.id, uuid.UUID) else uuid.UUID(str(op.id)),
+        kind=op.kind,
+        event_id=op.event_id,
+        unit_id=op.unit_id,
+        label=op.label or "",
+        how=op.how,
+        reported_at=op.reported_at,
+    )
+
+
+@transaction.atomic
+def client_operation_apply(*, actor: User, op: ClientOp | Mapping[str, Any]) -> dict:
+    """Apply one operation a phone queued offline, once, and return its answer.
+
+    The phone's id is the primary key of a ClientOperation row inserted first: a replay (even
+    one racing the first: its insert waits for that transaction, then conflicts) changes
+    nothing and returns the stored answer unchanged. An id another user already sent is
+    refused and changes nothing: an operation is never applied under another's session.
+
+    Judged on the state at sync by `event_mark_used` / `event_unmark` (custody and pooling,
+    recall quarantine, expiry against the event's date, the event's status), never on what the
+    phone saw. A label (scanned or typed) is checked against the unit as the online scanner
+    does; a label that disagrees with the unit's record is kept (LabelMismatch) although the
+    mark is refused. The ledger's `at` is the sync, its `reported_at` the phone's clock.
+
+    Answer: {"id", "status": "applied" | "refused", "kind", "unit", "message"}, plus "warning"
+    ("" or the expiry warning) when applied. An event the actor cannot see is "not found",
+    whether it exists or not. Any other refusal notifies the event representative's
+    distributor (OFFLINE_CONFLICT). A refusal raises nothing; ValueError for an unknown kind.
+    """
+    op = _client_op(op)
+    try:
+        with transaction.atomic():
+            row = ClientOperation.objects.create(
+                id=op.id,
+                organization_id=actor.organization_id,
+                user=actor,
+                kind=op.kind,
+                unit_id=op.unit_id,
+                label=op.label,
+                how=op.how,
+                reported_at=op.reported_at,
+                status=Status.REFUSED,  # judged below, in this same transaction
+            )
+    except IntegrityError:
+        first = ClientOperation.objects.filter(pk=op.id).first()
+        if first is None:
+            raise
+        if first.user_id != actor.pk:
+            return _answer(op, _Refused(NOT_YOURS))
+        return first.answer
+    event = (
+        Event.objects.visible_to(actor)
+        .select_related("representative")
+        .filter(pk=op.event_id)
+        .first()
+    )
+    if event is None:
+        outcome = _Refused(EVENT_NOT_FOUND, tell_distributor=False)
+    elif op.kind == Kind.MARK_USED:
+        outcome = _mark_used(actor=actor, op=op, event=event)
+    else:
+        outcome = _unmark(actor=actor, op=op, event=event)
+    answer = _answer(op, outcome)
+    if isinstance(outcome, _Refused) and outcome.tell_distributor:
+        _tell_distributor(actor=actor, op=op, event=event, reason=outcome.message)
+    row.event = event
+    row.status = answer["status"]
+    row.message = answer["message"][:500]
+    row.answer = answer
+    row.save(update_fields=["event", "status", "message", "answer"])
+    return answer
+
+
+def _mark_used(*, actor: User, op: ClientOp, event: Event) -> dict | _Refused:
+    identified = Identified.LIST
+    if op.label.strip():
+        scanned = units_from_scan(
+            qs=Unit.objects.visible_to(actor).filter(
+                pk=op.unit_id, organization_id=event.organization_id
+            ),
+            text=op.label,
+            prefer_holder_id=event.representative_id,
+            units_of_use_only=True,
+        )
+        # Kept for the admins although the mark is refused: before the savepoint below, which
+        # a refusal rolls back.
+        record_label_mismatches(
+            actor=actor,
+            mismatches=scanned.mismatches,
+            where=LabelMismatch.Where.MARK_USED,
+            event_id=event.pk,
+        )
+        if scanned.problems:
+            return _Refused(without_line(scanned.problems[0], op.label))
+        if op.unit_id not in scanned.identified:
+            return _Refused(NO_UNIT)
+        identified = scanned.identified[op.unit_id]
+    try:
+        with transaction.atomic():
+            (line,) = event_mark_used(
+                actor=actor,
+                event=event,
+                unit_ids=[op.unit_id],
+                identified_by={op.unit_id: identified},
+                reported_at=op.reported_at,
+            )
+    except ValidationError as exc:
+        return _Refused(" ".join(exc.messages))
+    except PermissionDenied:
+        return _Refused(EVENT_NOT_FOUND, tell_distributor=False)
+    return {
+        "message": f"{line.unit.label} marked used on {event.name}.",
+        "warning": policies.unit_use_warning(event=event, unit=line.unit) or "",
+    }
+
+
+def _unmark(*, actor: User, op: ClientOp, event: Event) -> dict | _Refused:
+    try:
+        with transaction.atomic():
+            event_unmark(actor=actor, event=event, unit_ids=[op.unit_id])
+    except ValidationError as exc:
+        return _Refused(" ".join(exc.messages))
+    except PermissionDenied:
+        return _Refused(EVENT_NOT_FOUND, tell_distributor=False)
+    # It was on the event's line, so it is of the event's organization.
+    unit = Unit.objects.get(pk=op.unit_id)
+    return {"message": f"{unit.label} unmarked on {event.name}.", "warning": ""}
+
+
+def _answer(op: ClientOp, outcome: dict | _Refused) -> dict:
+    answer = {"id": str(op.id), "kind": op.kind, "unit": op.unit_id}
+    if isinstance(outcome, _Refused):
+        return {**answer, "status": Status.REFUSED.value, "message": outcome.message}
+    return {**answer, "status": Status.APPLIED.value, **outcome}
+
+
+def _tell_distributor(*, actor: User, op: ClientOp, event: Event, reason: str) -> None:
+    """The representative's distributor keeps the pool an offline mark may have counted on;
+    a representative with no distributor leaves nobody to tell."""
+    distributor_id = actor_for(event.representative).distributor_id
+    if distributor_id is None:
+        return
+    distributor = User.objects.get(pk=distributor_id)
+    # Named as the distributor may see it: the phone may have sent any id.
+    unit = Unit.objects.visible_to(distributor).filter(pk=op.unit_id).first()
+    unit_name = unit.label if unit is not None else f"unit #{op.unit_id}"
+    did = f"marked {unit_name} used" if op.kind == Kind.MARK_USED else f"unmarked {unit_name}"
+    notify(
+        recipients=[distributor],
+        kind=NotificationKind.OFFLINE_CONFLICT,
+        actor=actor,
+        summary=f"{actor.name} {did} offline on {event.name}; refused at sync",
+        detail=reason,
+        url=reverse("events:mark_used", args=[event.pk]),
+        event_id=event.pk,
+    )
