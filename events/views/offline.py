@@ -40,10 +40,12 @@ def offline_snapshot(request, pk):
 def offline_session(request):
     """Whose session this is (null: signed out) and a CSRF token, asked before every replay:
     a phone's page may have been cached hours ago, under another sign-in."""
-    user = request.user
-    return JsonResponse(
-        {"user": user.pk if user.is_authenticated else None, "csrf": get_token(request)}
-    )
+    if not request.user.is_authenticated:
+        # No token for nobody: minting one would set a new CSRF cookie under a login form
+        # open in another tab (a replay in the background while the rep signs in again), and
+        # that form would then be refused.
+        return JsonResponse({"user": None, "csrf": ""})
+    return JsonResponse({"user": request.user.pk, "csrf": get_token(request)})
 
 
 @require_POST
