@@ -40,6 +40,7 @@ SCANNER_PAGES = {
     "receive_udi_new_product",
     "transfer_new",
     "recall_lookup",
+    "offline_shell",  # the offline Mark Used page scans too
 }
 
 
@@ -68,7 +69,7 @@ def assert_no_inline(response):
 
 
 def test_anonymous_pages_carry_the_policy(client, db):
-    for name in ("login", "password_reset"):
+    for name in ("login", "password_reset", "offline_shell"):
         response = client.get(reverse(name))
         assert response.status_code == 200
         assert_strict(response)

@@ -82,6 +82,10 @@ ADMIN_ONLY_POST = {"anon": 302, "rep": 403, "distributor": 403, "admin": 302, "o
 EXPECTATIONS: dict[str, Expect] = {
     "home": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     "healthz": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    # The installable app's files: the same for everyone, signed in or not.
+    "service_worker": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "manifest": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "offline_shell": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
     "scan": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     # Old /inventory/jobs/ links redirect to /jobs/, which then asks who is looking.
     "jobs_moved_list": Expect("get", lambda w: {}, 301, 301, 301, 301, 301),

@@ -209,7 +209,8 @@
       this.opener.focus();
       if (done && this.mode === "add" && this.added) this.submit();
       // Units marked from the list join "Used on this event": show the page as it now is.
-      if (this.mode === "mark" && this.marked) window.location.reload();
+      // (The offline page redraws itself as each mark is queued.)
+      if (this.mode === "mark" && this.marked && !this.panel.answerer) window.location.reload();
     }
 
     async toggleTorch() {
@@ -328,6 +329,13 @@
       answer.textContent = "Checking…";
       let body;
       try {
+        // The offline page answers from the phone's own copy (static/js/offline/shell.js).
+        if (this.panel.answerer) {
+          body = await this.panel.answerer.check(code);
+          this.show(item, answer, body);
+          tone(body.ok);
+          return;
+        }
         const url = new URL(this.panel.dataset.checkUrl, window.location.href);
         url.searchParams.set("code", code);
         const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -434,6 +442,11 @@
       performance.mark("scanner-mark-tap");
       let body;
       try {
+        if (this.panel.answerer) {
+          body = await this.panel.answerer.mark(item.dataset.code, item.dataset.unit);
+          this.markResult(item, answer, button, body);
+          return;
+        }
         const form = new FormData();
         form.set("code", item.dataset.code);
         form.set("unit", item.dataset.unit);
@@ -447,6 +460,10 @@
       } catch (_) {
         body = { ok: false, message: "No answer from the server: nothing was marked. Try again when you have signal." };
       }
+      this.markResult(item, answer, button, body);
+    }
+
+    markResult(item, answer, button, body) {
       const result = document.createElement("div");
       result.tabIndex = -1; // focus moves here from the button it replaces
       result.className = body.ok ? "text-success fw-semibold" : "fw-semibold";

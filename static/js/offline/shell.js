@@ -1,0 +1,484 @@
+// The offline page (templates/offline/shell.html), shown by the service worker when a page
+// cannot be fetched.
+//
+// On a prepared event's Mark Used address it draws the event from this phone's storage: the
+// units its representative could use when the copy was taken, filtered by custody as online,
+// marked by tap, typed serial or lot, or camera scan. Each mark is stored as an operation
+// "waiting to sync"; the server judges it at sync (static/js/offline/sync.js). The phone only
+// says what it knows: a mark is never shown as done until the server has said so.
+(() => {
+  "use strict";
+
+  const Store = globalThis.TrunkpoolStore;
+  const Label = globalThis.TrunkpoolLabel;
+  const $ = (id) => document.getElementById(id);
+  const MARK_USED_PATH = /^\/events\/(\d+)\/use\/$/;
+
+  const state = {
+    user: null,
+    snap: null,
+    ops: [],
+    custody: "both",
+    facilityOnly: false,
+  };
+
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key in node) node[key] = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  }
+
+  const when = (iso) =>
+    new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+
+  function unitLabel(unit) {
+    return unit.serial || `lot ${unit.lot} (#${unit.id})`;
+  }
+
+  // --- What is marked, from the copy's lines and this phone's operations ---------------------
+
+  function eventOps() {
+    return state.ops.filter((op) => op.event === state.snap.event.id);
+  }
+
+  // unit id -> {synced: bool (a line on the server), op: the mark op waiting or applied}
+  function markedUnits() {
+    const marked = new Map();
+    for (const line of state.snap.lines) marked.set(line.unit, { line, synced: true });
+    for (const op of eventOps()) {
+      if (op.state === "cancelled" || op.state === "refused" || op.state === "invalid") continue;
+      if (op.kind === "mark_used") marked.set(op.unit, { op, synced: op.state === "applied" });
+      else if (op.kind === "unmark") {
+        if (op.state === "applied") marked.delete(op.unit);
+        else if (marked.has(op.unit)) marked.get(op.unit).unmarking = op;
+      }
+    }
+    return marked;
+  }
+
+  function unitById(id) {
+    return state.snap.units.find((u) => u.id === id) || null;
+  }
+
+  // --- Which unit a scanned or typed code names, among this copy's units --------------------
+
+  function sameProduct(label, unit, strict) {
+    if (label.gtin) return unit.gtin ? unit.gtin === label.gtin : !strict;
+    if (label.hibc) return unit.hibc ? unit.hibc === label.hibc : !strict;
+    return true;
+  }
+
+  // The same preference as the server's: the copy lists the representative's own units first,
+  // then the pool's, each earliest expiry first; a serial-tracked lot asks for the serial.
+  function unitOfLot(lot, label) {
+    const candidates = state.snap.units.filter(
+      (u) => u.lot === lot && (!label || sameProduct(label, u, true)),
+    );
+    if (!candidates.length) return null;
+    if (candidates.some((u) => u.serial)) {
+      return { message: `Lot ${lot} is tracked by serial: scan or type the unit's serial.` };
+    }
+    const marked = markedUnits();
+    const free = candidates.find((u) => !marked.has(u.id));
+    return free ? { unit: free } : { message: `Every unit of lot ${lot} here is marked already.` };
+  }
+
+  function identify(raw) {
+    const text = raw.replace(/[\r\n]+$/, "");
+    const typed = text.trim();
+    if (!typed) return { message: "Type a serial or lot, or scan a label." };
+    if (Label.looksLikeLabel(typed)) {
+      const label = Label.read(text);
+      if (!label.ok) return { message: label.message };
+      if (label.unitOfMeasure && label.unitOfMeasure !== "0") {
+        return { message: "This label is a package's (a box of several), not one unit's: scan the unit inside." };
+      }
+      if (label.serial) {
+        const wanted = label.serial.toLowerCase();
+        const unit = state.snap.units.find((u) => u.serial.toLowerCase() === wanted);
+        if (!unit) return { message: notFound() };
+        if (!sameProduct(label, unit, false)) {
+          return { message: `The label's product (${label.gtin || label.hibc}) is not ${unit.catalog_number}'s: nothing was marked.` };
+        }
+        if (label.lot && unit.lot && label.lot !== unit.lot) {
+          return { message: `The label says lot ${label.lot}; the record says ${unit.lot}: nothing was marked.` };
+        }
+        if (label.expiry && unit.expiry && label.expiry !== unit.expiry) {
+          return { message: `The label says it expires ${label.expiry}; the record says ${unit.expiry}: nothing was marked.` };
+        }
+        return { unit, how: "scan", label: text };
+      }
+      if (label.lot) {
+        const found = unitOfLot(label.lot, label);
+        if (!found) return { message: notFound() };
+        return found.unit ? { unit: found.unit, how: "scan", label: text } : found;
+      }
+      return { message: "This label names only the product: scan or type the unit's serial or lot." };
+    }
+    const unit = state.snap.units.find((u) => u.serial && u.serial.toLowerCase() === typed.toLowerCase());
+    if (unit) return { unit, how: "typed", label: typed };
+    const found = unitOfLot(typed, null);
+    if (!found) return { message: notFound() };
+    return found.unit ? { unit: found.unit, how: "typed", label: typed } : found;
+  }
+
+  function notFound() {
+    return `No unit on this phone's list for this event matches (the list is from ${when(state.snap.taken_at)}).`;
+  }
+
+  // Why this phone will not queue a mark of `unit` (the server judges everything else).
+  function markProblem(unit) {
+    if (!state.snap.event.can_use) return "This event is no longer open.";
+    const marked = markedUnits().get(unit.id);
+    if (marked) {
+      return marked.synced
+        ? `${unitLabel(unit)} is already used on this event.`
+        : `${unitLabel(unit)} is already marked on this phone, waiting to sync.`;
+    }
+    if (unit.expired) return `${unitLabel(unit)} expired before the event's date.`;
+    return "";
+  }
+
+  // --- Marking, unmarking ---------------------------------------------------------------------
+
+  async function mark(unit, how, label = "") {
+    const problem = markProblem(unit);
+    if (problem) return { ok: false, message: problem };
+    performance.mark("offline-mark-tap");
+    const op = await Store.addOp({
+      user: state.user,
+      event: state.snap.event.id,
+      unit: unit.id,
+      kind: "mark_used",
+      how,
+      label,
+      unitLabel: unitLabel(unit),
+      title: `${unit.catalog_number} ${unit.description}`,
+    });
+    state.ops.push(op);
+    draw();
+    performance.mark("offline-mark-waiting");
+    performance.measure("offline-mark", "offline-mark-tap", "offline-mark-waiting");
+    globalThis.TrunkpoolRequestSync?.();
+    const message = `${unitLabel(unit)} marked used: waiting to sync.`;
+    return { ok: true, message, warning: unit.warning };
+  }
+
+  async function unmark(unitId, entry) {
+    if (entry.op && entry.op.state === "waiting") {
+      entry.op.state = "cancelled"; // never sent; kept, as every record made here is
+      await Store.putOp(entry.op);
+      say(`${entry.op.unitLabel} is no longer marked.`);
+    } else {
+      const unit = unitById(unitId);
+      const line = entry.line;
+      const op = await Store.addOp({
+        user: state.user,
+        event: state.snap.event.id,
+        unit: unitId,
+        kind: "unmark",
+        how: "list",
+        label: "",
+        unitLabel: unit ? unitLabel(unit) : line ? line.label : entry.op.unitLabel,
+        title: unit ? `${unit.catalog_number} ${unit.description}` : line ? line.title : entry.op.title,
+      });
+      state.ops.push(op);
+      globalThis.TrunkpoolRequestSync?.();
+      say(`${op.unitLabel}: unmark waiting to sync.`);
+    }
+    draw();
+  }
+
+  function say(text) {
+    const answer = $("offline-answer");
+    answer.textContent = text;
+  }
+
+  // --- Drawing --------------------------------------------------------------------------------
+
+  function custodyButtons() {
+    const labels = state.snap.custody_labels;
+    const group = $("offline-custody");
+    group.replaceChildren();
+    for (const key of ["mine", "shared", "both"]) {
+      const button = el("button", {
+        type: "button",
+        className: `btn btn-sm ${state.custody === key ? "btn-secondary" : "btn-outline-secondary"}`,
+        textContent: labels[key],
+      });
+      button.setAttribute("aria-pressed", String(state.custody === key));
+      button.addEventListener("click", () => {
+        state.custody = key;
+        draw();
+      });
+      group.append(button);
+    }
+    const stock = el("button", {
+      type: "button",
+      className: `btn btn-sm ${state.facilityOnly ? "btn-info" : "btn-outline-info"}`,
+      textContent: "Facility stock only",
+    });
+    stock.setAttribute("aria-pressed", String(state.facilityOnly));
+    stock.addEventListener("click", () => {
+      state.facilityOnly = !state.facilityOnly;
+      draw();
+    });
+    group.append(stock);
+  }
+
+  function unitRows() {
+    const marked = markedUnits();
+    const rows = state.snap.units.filter(
+      (u) =>
+        !marked.has(u.id) &&
+        (state.custody === "both" || u.holder === state.custody) &&
+        (!state.facilityOnly || u.facility_stock),
+    );
+    const body = $("offline-units");
+    body.replaceChildren();
+    if (!rows.length) {
+      body.append(el("tr", {}, el("td", { colSpan: 5, className: "text-muted", textContent: "No units match." })));
+      return;
+    }
+    for (const unit of rows) {
+      const expiry = el("td", { textContent: unit.expiry || "—" });
+      if (unit.expired) expiry.append(el("div", { className: "small text-danger", textContent: "expired before the event" }));
+      else if (unit.warning) expiry.append(el("div", { className: "small", textContent: unit.warning }));
+      const button = el("button", {
+        type: "button",
+        className: "btn btn-sm btn-primary",
+        textContent: "Mark used",
+        disabled: !state.snap.event.can_use || unit.expired,
+      });
+      button.setAttribute("aria-label", `Mark used: ${unitLabel(unit)}`);
+      button.addEventListener("click", async () => {
+        const result = await mark(unit, "list");
+        say(result.message);
+      });
+      body.append(
+        el(
+          "tr",
+          { dataset: { unit: unit.id } },
+          el("td", { dataset: { label: "Product" } }, el("strong", { textContent: unit.catalog_number }), ` ${unit.description}`),
+          el("td", { dataset: { label: "Serial / lot" }, textContent: unit.serial ? `SN ${unit.serial}` : `lot ${unit.lot}` }),
+          expiry,
+          el("td", { dataset: { label: "Custody" } }, el("span", { className: unit.custody_css, textContent: unit.custody })),
+          el("td", {}, button),
+        ),
+      );
+    }
+  }
+
+  function usedList() {
+    const list = $("offline-used");
+    list.replaceChildren();
+    const marked = markedUnits();
+    for (const [unitId, entry] of marked) {
+      const unit = unitById(unitId);
+      const name = entry.line
+        ? `${entry.line.title} · ${entry.line.label}`
+        : `${entry.op.title} · ${entry.op.unitLabel}`;
+      let status = "synced";
+      if (entry.unmarking) status = "unmark waiting to sync";
+      else if (!entry.synced) status = "waiting to sync";
+      const item = el(
+        "li",
+        { className: "list-group-item d-flex flex-wrap gap-2 align-items-center", dataset: { unit: unitId, state: status } },
+        el("span", { className: "me-auto", textContent: name }),
+        el("span", {
+          className: `badge ${status === "synced" ? "text-bg-success" : "text-bg-warning"}`,
+          textContent: status,
+        }),
+      );
+      if (state.snap.event.can_use && !entry.unmarking) {
+        const button = el("button", {
+          type: "button",
+          className: "btn btn-sm btn-outline-secondary",
+          textContent: entry.synced ? "Unmark" : "Cancel",
+        });
+        button.setAttribute("aria-label", `${button.textContent}: ${entry.op ? entry.op.unitLabel : entry.line.label}`);
+        button.addEventListener("click", () => unmark(unitId, entry));
+        item.append(button);
+      }
+      if (unit?.custody) item.append(el("span", { className: `small ${unit.custody_css}`, textContent: unit.custody }));
+      list.append(item);
+    }
+    // The server's refusals: conflicts, each with its reason. Never sent again.
+    for (const op of eventOps().filter((o) => o.state === "refused" || o.state === "invalid")) {
+      list.append(
+        el(
+          "li",
+          { className: "list-group-item list-group-item-danger", dataset: { state: "refused", unit: op.unit } },
+          el("strong", { textContent: `Refused at sync: ${op.unitLabel}` }),
+          el("div", { textContent: op.message }),
+        ),
+      );
+    }
+    if (!list.childElementCount) {
+      list.append(el("li", { className: "list-group-item text-muted", textContent: "Nothing marked used yet." }));
+    }
+  }
+
+  function draw() {
+    custodyButtons();
+    unitRows();
+    usedList();
+    const waiting = eventOps().filter((op) => op.state === "waiting").length;
+    $("offline-banner").hidden = false;
+    $("offline-banner").textContent =
+      (navigator.onLine ? "The server could not be reached." : "No signal.") +
+      ` Marks are kept on this phone and sync when the signal returns; the server then checks each one.` +
+      (waiting ? ` ${waiting} waiting to sync.` : "");
+  }
+
+  function drawEvent() {
+    const { event } = state.snap;
+    document.title = `Mark Used Inventory · ${event.name} · Trunkpool (offline)`;
+    $("offline-event").textContent = `${event.name} · ${event.type} at ${event.facility} · ${event.date} · representative ${event.representative}`;
+    $("offline-taken").textContent = `Offline copy taken ${when(state.snap.taken_at)}.`;
+    $("offline-closed").hidden = event.can_use;
+    $("offline-marking").hidden = !event.can_use;
+    $("offline-truncated").hidden = !state.snap.truncated;
+  }
+
+  // --- The scan box, the camera and the refresh -----------------------------------------------
+
+  function wire() {
+    $("offline-typed").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const input = $("offline-code");
+      const found = identify(input.value);
+      const result = found.unit ? await mark(found.unit, found.how, found.label) : { ok: false, message: found.message };
+      say(result.ok ? result.message : `Not marked: ${result.message}`);
+      if (result.ok) input.value = "";
+      input.focus();
+    });
+    const panel = document.querySelector(".scanner");
+    if (panel) {
+      // The camera scanner (static/js/scanner.js) asks this page instead of the server.
+      panel.answerer = {
+        check: async (code) => {
+          const found = identify(code);
+          if (!found.unit) return { ok: false, message: found.message };
+          const problem = markProblem(found.unit);
+          const unit = found.unit;
+          return {
+            ok: !problem,
+            message: problem,
+            can_mark: !problem,
+            unit: {
+              id: unit.id,
+              title: `${unit.catalog_number} ${unit.description}`,
+              detail: `${unitLabel(unit)} · expires ${unit.expiry || "no expiry"}`,
+              custody: unit.custody,
+              custody_css: unit.custody_css,
+            },
+          };
+        },
+        mark: async (code, unitId) => {
+          const found = identify(code);
+          if (!found.unit || String(found.unit.id) !== String(unitId)) {
+            return { ok: false, message: found.message || "That code now names another unit: scan it again." };
+          }
+          return mark(found.unit, "scan", found.label);
+        },
+      };
+    }
+    $("offline-refresh").addEventListener("click", refresh);
+  }
+
+  async function refresh() {
+    try {
+      const response = await fetch(state.snap.event.snapshot_url || `/events/${state.snap.event.id}/offline/`, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      const data = await response.json();
+      await Store.saveSnapshot(state.user, data);
+      state.snap = data;
+      drawEvent();
+      draw();
+      say("The offline copy is up to date.");
+    } catch (_) {
+      say("Refreshing needs a connection (and being signed in). The copy on this phone is kept.");
+    }
+  }
+
+  // --- Anywhere else: what this phone has prepared --------------------------------------------
+
+  async function elsewhere() {
+    $("offline-elsewhere").hidden = false;
+    $("offline-banner").hidden = true;
+    const list = $("offline-prepared");
+    list.replaceChildren();
+    const snaps = state.user ? await Store.snapshots(state.user) : [];
+    for (const snap of snaps.filter((s) => !s.purge_after || s.purge_after > Store.today())) {
+      list.append(
+        el(
+          "li",
+          { className: "list-group-item" },
+          el("a", { href: snap.event.mark_used_url, textContent: `${snap.event.name}` }),
+          el("div", { className: "small text-muted", textContent: `${snap.event.facility} · ${snap.event.date} · copy taken ${when(snap.taken_at)}` }),
+        ),
+      );
+    }
+    if (!list.childElementCount) {
+      list.append(el("li", { className: "list-group-item text-muted", textContent: "Nothing. With signal, open an event's Mark Used and press “Make available offline”." }));
+    }
+    const pending = await Store.getMeta("logout_pending");
+    if (pending) {
+      const waiting = await Store.waitingCount(pending);
+      const note = $("offline-signed-out");
+      note.hidden = false;
+      note.textContent =
+        "You are logged out on this phone; the server is told when there is signal." +
+        (waiting ? ` ${waiting} mark(s) made here wait to sync, and will when you sign in again.` : "");
+    }
+    document.querySelector("[data-offline-retry]").href = window.location.href;
+  }
+
+  // The network may be back (or only the server was slow): replay, then show the answers.
+  async function syncAndDraw() {
+    const result = await globalThis.TrunkpoolSyncNow?.();
+    if (!result || !state.snap) return;
+    state.ops = await Store.ops(state.user);
+    draw();
+    if (result.state === "synced") {
+      say(`Synced: ${result.applied} accepted, ${result.refused} refused by the server.`);
+    } else if (result.state === "signed_out") {
+      const answer = $("offline-answer");
+      const next = encodeURIComponent(window.location.pathname);
+      answer.replaceChildren(
+        "Your session has ended: ",
+        el("a", { href: `/accounts/login/?next=${next}`, textContent: "sign in again" }),
+        " to sync the marks waiting on this phone.",
+      );
+    }
+  }
+
+  async function main() {
+    state.user = await Store.getMeta("user");
+    const match = window.location.pathname.match(MARK_USED_PATH);
+    const snap = state.user && match ? await Store.snapshot(state.user, Number(match[1])) : null;
+    if (!snap || (snap.purge_after && snap.purge_after <= Store.today())) return elsewhere();
+    state.snap = snap;
+    state.ops = await Store.ops(state.user);
+    $("offline-mark-used").hidden = false;
+    drawEvent();
+    wire();
+    draw();
+    window.addEventListener("online", syncAndDraw);
+    if (eventOps().some((op) => op.state === "waiting")) syncAndDraw();
+  }
+
+  main().catch((error) => {
+    say(`This phone's offline storage could not be read (${error.message}).`);
+  });
+})();

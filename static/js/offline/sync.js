@@ -1,0 +1,116 @@
+// Replaying the marks made without signal (pages and the service worker share this).
+//
+// The server is the judge: each waiting op goes, in the order it was made, to one idempotent
+// endpoint that applies it through the same service and rules as the online page. Its answer
+// is final: "applied", or "refused" with the reason (a conflict, shown to the rep and never
+// retried). Only a failure to reach the server leaves an op waiting.
+(() => {
+  "use strict";
+
+  const Store = globalThis.TrunkpoolStore;
+  const BATCH = 50; // ops per request (the endpoint takes up to 100)
+
+  function urls() {
+    const config = globalThis.TRUNKPOOL || {};
+    return {
+      session: config.session || "/offline/session/",
+      sync: config.sync || "/offline/sync/",
+    };
+  }
+
+  function withLock(work) {
+    // One replay at a time across this phone's tabs and its worker: two would only send the
+    // same ops twice (harmless, the endpoint is idempotent, but wasteful).
+    if (globalThis.navigator && navigator.locks) {
+      return navigator.locks.request("trunkpool-sync", work);
+    }
+    return work();
+  }
+
+  // Who the server's session is, and a fresh CSRF token for it (never stored).
+  async function session() {
+    const response = await fetch(urls().session, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) throw new Error(`session ${response.status}`);
+    return response.json();
+  }
+
+  // Replay the waiting ops of whoever the server's session belongs to; another user's ops wait
+  // for them. The answer says what happened:
+  //   {state: "idle" | "synced" | "signed_out" | "offline" | "error", applied, refused, waiting}
+  async function replay() {
+    return withLock(async () => {
+      // Logged out offline: the session may still be alive on the server until the next page
+      // with signal ends it; nothing is replayed under it meanwhile (static/js/offline/boot.js).
+      if (await Store.getMeta("logout_pending")) return { state: "signed_out" };
+      let who;
+      try {
+        who = await session();
+      } catch (_) {
+        return { state: "offline" };
+      }
+      if (!who.user) {
+        const lastUser = await Store.getMeta("user");
+        const waiting = lastUser ? await Store.waitingCount(lastUser) : 0;
+        return { state: waiting ? "signed_out" : "idle", waiting };
+      }
+      const ops = (await Store.ops(who.user)).filter((op) => op.state === "waiting");
+      if (!ops.length) return { state: "idle", applied: 0, refused: 0, waiting: 0 };
+      let applied = 0;
+      let refused = 0;
+      for (let i = 0; i < ops.length; i += BATCH) {
+        const batch = ops.slice(i, i + BATCH);
+        let response;
+        try {
+          response = await fetch(urls().sync, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: {
+              "Content-Type": "application/json",
+              Accept: "application/json",
+              "X-CSRFToken": who.csrf,
+            },
+            body: JSON.stringify({
+              operations: batch.map((op) => ({
+                id: op.id,
+                kind: op.kind,
+                event: op.event,
+                unit: op.unit,
+                label: op.label || "",
+                how: op.how,
+                at: op.at,
+              })),
+            }),
+          });
+        } catch (_) {
+          return { state: "offline", applied, refused, waiting: ops.length - i };
+        }
+        if (response.status === 401 || response.status === 403) {
+          return { state: "signed_out", applied, refused, waiting: ops.length - i };
+        }
+        if (!response.ok) {
+          return { state: "error", status: response.status, applied, refused, waiting: ops.length - i };
+        }
+        const { results } = await response.json();
+        const byId = new Map(results.map((r) => [r.id, r]));
+        for (const op of batch) {
+          const answer = byId.get(op.id);
+          if (!answer) continue; // not answered: still waiting, sent again next time
+          op.state = answer.status === "applied" ? "applied" : "refused";
+          op.message = answer.message || "";
+          op.warning = answer.warning || "";
+          op.syncedAt = new Date().toISOString();
+          if (op.state === "applied") applied += 1;
+          else refused += 1;
+          await Store.putOp(op);
+        }
+      }
+      return { state: "synced", applied, refused, waiting: 0 };
+    });
+  }
+
+  globalThis.TrunkpoolSync = { replay, session };
+})();
