@@ -1,0 +1,427 @@
+"""Journey 4 without signal: a rep prepares a case, records it in a basement with no network
+(tap, typed serial, the phone's camera), and the server judges every mark when the signal
+returns: nothing is used twice, and every refusal is explained.
+
+The page reaches the live server through a relay the test can cut (tests/browser/network.py),
+on top of Playwright's own offline switch, so the service worker's requests fail too. The
+Content-Security-Policy listener stays on throughout.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import time
+
+import pytest
+from django.contrib.sessions.models import Session
+from playwright.sync_api import expect
+
+from accounts.models import DistributorGroup
+from accounts.services import group_set_pooling
+from events.models import EventLine, EventStatus
+from inventory.models import CustodyEntry, EntryKind, Product
+from inventory.services.recalls import recall_record
+from tests.browser.camera import symbol_bitmap
+from tests.browser.conftest import _page_failing_on_csp_violations, login
+from tests.browser.network import NetworkSwitch
+from tests.events.factories import open_event
+from tests.inventory.factories import receive_units
+
+GTIN = "00850001299992"
+LOT = "OFF-1"
+EXPIRY = datetime.date(2028, 12, 31)
+PATIENT = "PT-SECRET-4471"
+
+
+@pytest.fixture
+def network(live_server):
+    switch = NetworkSwitch(live_server.url)
+    yield switch
+    switch.close()
+
+
+@pytest.fixture
+def implants(demo):
+    """Three implants in riley's trunk, of a product with a GTIN (so its label can be scanned)."""
+    admin, riley = demo["admin"], demo["riley"]
+    product = Product.objects.create(
+        organization=admin.organization,
+        catalog_number="IMP-OFF",
+        description="Cage, lumbar",
+        manufacturer="Acme",
+        gtin=GTIN,
+    )
+    return receive_units(
+        admin,
+        riley,
+        n=3,
+        product=product,
+        serial_prefix="OFF-",
+        lot_number=LOT,
+        expiration_date=EXPIRY,
+    )
+
+
+@pytest.fixture
+def contexts(browser, network):
+    """open(browser=None) -> a phone-sized page on the cuttable network; each context fails
+    its test on a CSP violation when it closes."""
+    opened = []
+
+    def open_page(on=None):
+        context = (on or browser).new_context(
+            base_url=network.url,
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            permissions=["camera"],
+        )
+        # Questions the page asks (window.confirm) are answered yes, and kept for the test.
+        context.dialogs = []
+        context.on("dialog", lambda d: (context.dialogs.append(d.message), d.accept()))
+        pages = _page_failing_on_csp_violations(context)
+        opened.append(pages)
+        return next(pages)
+
+    yield open_page
+    for pages in opened:
+        next(pages, None)
+
+
+def offline(page, network):
+    network.down()
+    page.context.set_offline(True)
+
+
+def online(page, network):
+    """Signal again: the relay first, so the page's "online" event finds the server."""
+    network.up()
+    page.context.set_offline(False)
+
+
+def prepare(page, event):
+    """With signal: open Mark Used and keep the event on the phone."""
+    page.goto(f"/events/{event.pk}/use/")
+    page.get_by_role("button", name="Make available offline").click()
+    expect(page.locator("[data-offline-state]")).to_contain_text(
+        "Available offline on this phone", timeout=30_000
+    )
+
+
+def stored(page) -> dict:
+    """Everything the phone keeps for offline use: IndexedDB and the worker's caches."""
+    return page.evaluate(
+        """async () => {
+          const db = await new Promise((ok, no) => {
+            const r = indexedDB.open("trunkpool-offline");
+            r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+          });
+          const all = (name) => new Promise((ok) => {
+            const r = db.transaction(name).objectStore(name).getAll();
+            r.onsuccess = () => ok(r.result);
+          });
+          const cached = [];
+          for (const name of await caches.keys()) {
+            const cache = await caches.open(name);
+            for (const request of await cache.keys()) {
+              const response = await cache.match(request);
+              const type = response.headers.get("Content-Type") || "";
+              cached.push({url: request.url, text: type.includes("html") || type.includes("json")
+                ? await response.text() : ""});
+            }
+          }
+          return {snapshots: await all("snapshots"), ops: await all("ops"),
+                  meta: await all("meta"), cached};
+        }"""
+    )
+
+
+def used(page):
+    return page.get_by_test_id("offline-used").locator("li")
+
+
+def test_a_whole_case_is_recorded_offline_by_tap_typed_serial_and_camera_and_synced_once(
+    camera_browser, contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    tapped, typed, scanned = implants
+    case = open_event(riley)
+    case.patient_ref = PATIENT
+    case.save(update_fields=["patient_ref"])
+    label = f"(01){GTIN}(17)281231(10){LOT}(21){scanned.serial_number}"
+    page = contexts(camera_browser([symbol_bitmap("gs1-datamatrix", label)]))
+    login(page, "riley")
+    prepare(page, case)
+
+    # What the phone keeps: no patient reference, no CSRF token, no server-rendered page.
+    kept = json.dumps(stored(page))
+    assert PATIENT not in kept
+    assert "csrfmiddlewaretoken" not in kept
+    assert all(cookie["value"] not in kept for cookie in page.context.cookies())
+    assert all("/use/" not in c["url"] for c in stored(page)["cached"])
+
+    offline(page, network)
+    page.reload()
+    expect(page.get_by_test_id("offline-badge")).to_be_visible()
+    expect(page.get_by_test_id("offline-event")).to_contain_text(case.name)
+
+    # 1. A tap on the list.
+    page.get_by_role("button", name=f"Mark used: {tapped.serial_number}").click()
+    # 2. A serial typed, in another case.
+    page.get_by_label("Type a serial or lot").fill(typed.serial_number.lower())
+    page.get_by_label("Type a serial or lot").press("Enter")
+    # 3. The camera, from the decoder the worker cached.
+    page.get_by_role("button", name="Scan with camera").click()
+    found = page.get_by_test_id("scan-results").locator("li[data-state=found]")
+    expect(found).to_have_count(1, timeout=20_000)
+    found.get_by_role("button", name="Mark used").click()
+    expect(page.get_by_test_id("scan-results").locator("li[data-state=marked]")).to_have_count(1)
+    page.get_by_role("button", name="Done").click()
+
+    expect(used(page).and_(page.locator("[data-state='waiting to sync']"))).to_have_count(3)
+    assert not EventLine.objects.filter(event=case).exists()  # nothing reached the server
+
+    # Close the page and open it again, still without signal: the marks are still there.
+    page.close()
+    page = page.context.new_page()
+    page.goto(f"/events/{case.pk}/use/")
+    expect(used(page).and_(page.locator("[data-state='waiting to sync']"))).to_have_count(3)
+
+    online(page, network)
+    expect(used(page).and_(page.locator("[data-state=synced]"))).to_have_count(3, timeout=15_000)
+    lines = EventLine.objects.filter(event=case)
+    assert sorted(lines.values_list("unit_id", flat=True)) == sorted(u.pk for u in implants)
+    entries = CustodyEntry.objects.filter(event_id=case.pk, kind=EntryKind.MARKED_USED)
+    assert sorted(entries.values_list("unit_id", flat=True)) == sorted(u.pk for u in implants)
+    how = dict(entries.values_list("unit_id", "identified_by"))
+    assert how == {tapped.pk: "list", typed.pk: "typed", scanned.pk: "scan:gs1"}
+    assert all(e.reported_at is not None for e in entries)
+
+    # Replaying the same operations again (a lost answer, a second tab) changes nothing.
+    again = page.evaluate(
+        """async (user) => {
+          for (const op of await TrunkpoolStore.ops(user)) {
+            op.state = "waiting";
+            await TrunkpoolStore.putOp(op);
+          }
+          return TrunkpoolSync.replay();
+        }""",
+        riley.pk,
+    )
+    assert again["state"] == "synced" and again["applied"] == 3
+    assert EventLine.objects.filter(event=case).count() == 3
+    assert CustodyEntry.objects.filter(event_id=case.pk).count() == 3
+
+
+def test_two_reps_offline_with_the_same_pooled_unit_one_wins_the_other_sees_who(
+    browser, contexts, network, demo
+):
+    admin, dana, riley, sam = demo["admin"], demo["dana"], demo["riley"], demo["sam"]
+    group_set_pooling(
+        actor=admin, group=DistributorGroup.objects.get(distributor=dana), enabled=True
+    )
+    (pooled,) = receive_units(admin, dana, serial_prefix="POOL-OFF-")
+    riley_case, sam_case = open_event(riley, name="Riley's knee"), open_event(sam, name="Sam's hip")
+    pages = {}
+    for rep, case in (("riley", riley_case), ("sam", sam_case)):
+        pages[rep] = contexts()
+        login(pages[rep], rep)
+        prepare(pages[rep], case)
+    for page in pages.values():
+        offline(page, network)
+        page.reload()
+        row = page.get_by_test_id("offline-units").locator(f"tr[data-unit='{pooled.pk}']")
+        # Red, and named: the distributor's unit.
+        expect(row.locator(".custody-distributor")).to_contain_text("Distributor · Dana")
+        row.get_by_role("button", name="Mark used").click()
+        expect(used(page).and_(page.locator("[data-state='waiting to sync']"))).to_have_count(1)
+
+    for rep in ("riley", "sam"):
+        page = pages[rep]
+        online(page, network)
+        expect(page.get_by_text(re.compile(r"Synced: "))).to_be_visible(timeout=15_000)
+
+    assert EventLine.objects.filter(unit=pooled).count() == 1
+    assert EventLine.objects.get(unit=pooled).event == riley_case  # riley synced first
+    refused = pages["sam"].get_by_test_id("offline-used").locator("li[data-state=refused]")
+    expect(refused).to_contain_text("Riley's knee")
+    expect(refused).to_contain_text("Riley Rep")
+
+
+def test_a_recall_recorded_while_the_rep_was_offline_turns_the_mark_into_a_conflict(
+    contexts, network, demo, implants
+):
+    admin, riley = demo["admin"], demo["riley"]
+    unit = implants[0]
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    page.reload()
+    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+
+    recall = recall_record(
+        actor=admin,
+        reference="RC-OFF-9",
+        reason="Sterile barrier breach",
+        recall_class="II",
+        product=unit.product,
+        serial_numbers=[unit.serial_number],
+        recall_date=datetime.date.today(),
+    )
+    online(page, network)
+    page.goto(f"/events/{case.pk}/use/")  # a page load with signal replays
+    refused = page.get_by_test_id("offline-ops").locator("[data-state=refused]")
+    expect(refused).to_contain_text(recall.reference, timeout=15_000)
+    assert not EventLine.objects.filter(event=case).exists()
+
+
+def wait_for_ops(page, user, state="applied", timeout=15):
+    """Until every op of `user` kept on the phone is in `state` (there is at least one).
+    Polled from here: page.wait_for_function evaluates a string, which the CSP forbids."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = page.evaluate(
+            "async (user) => (await TrunkpoolStore.ops(user)).map((op) => op.state)", user
+        )
+        if states and all(s == state for s in states):
+            return
+        assert time.monotonic() < deadline, f"ops of user {user} still {states}"
+        page.wait_for_timeout(200)
+
+
+def log_out(page):
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_test_id("menu-user").click()
+    page.get_by_role("button", name="Log out").click()
+
+
+def test_logging_out_with_signal_syncs_first_then_removes_the_offline_data(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    desk = page.context.new_page()
+    desk.goto("/inventory/")  # opened with signal; nothing waits yet
+    # The server out of reach while the phone believes it has signal: the mark waits, and no
+    # "online" event will come to replay it. Only the logout does.
+    network.down()
+    page.goto(f"/events/{case.pk}/use/")
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    expect(used(page).and_(page.locator("[data-state='waiting to sync']"))).to_have_count(1)
+    network.up()
+    assert not EventLine.objects.filter(event=case).exists()
+    log_out(desk)
+    desk.wait_for_url(re.compile(r"/accounts/login/"))
+    assert list(EventLine.objects.filter(event=case).values_list("unit_id", flat=True)) == [
+        implants[0].pk
+    ]
+    left = stored(desk)
+    assert left["snapshots"] == [] and left["ops"] == []
+    assert page.context.dialogs == []  # nothing was left to ask about
+
+
+def test_logging_out_offline_asks_and_keeps_the_waiting_marks_until_that_rep_signs_in(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    desk = page.context.new_page()
+    desk.goto("/inventory/")  # a page opened with signal, still on screen in the basement
+    offline(page, network)
+    page.goto(f"/events/{case.pk}/use/")
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    expect(used(page).and_(page.locator("[data-state='waiting to sync']"))).to_have_count(1)
+
+    log_out(desk)
+    expect(desk.locator("#offline-signed-out")).to_contain_text("1 mark(s) made here wait")
+    assert len(page.context.dialogs) == 1 and "no signal" in page.context.dialogs[0]
+    left = stored(desk)
+    assert left["snapshots"] == []
+    assert [op["state"] for op in left["ops"]] == ["waiting"]
+
+    # With signal again, the logout reaches the server; the mark is not replayed without riley.
+    online(page, network)
+    desk.goto("/inventory/")
+    desk.wait_for_url(re.compile(r"/accounts/login/"))
+    assert not EventLine.objects.filter(event=case).exists()
+    assert [op["state"] for op in stored(desk)["ops"]] == ["waiting"]
+    login(desk, "riley")
+    wait_for_ops(desk, riley.pk)
+    assert EventLine.objects.filter(event=case, unit=implants[0]).exists()
+
+
+def test_a_page_that_does_not_work_offline_says_so_and_lists_what_is_prepared(
+    contexts, network, demo
+):
+    riley = demo["riley"]
+    case = open_event(riley, name="Basement spine case")
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    page.goto("/inventory/")
+    expect(page.get_by_role("heading", name="This page needs a connection")).to_be_visible()
+    prepared = page.get_by_test_id("offline-prepared")
+    expect(prepared).to_contain_text("Basement spine case")
+    prepared.get_by_role("link", name="Basement spine case").click()
+    expect(page.get_by_test_id("offline-event")).to_contain_text("Basement spine case")
+
+
+def test_a_session_that_ended_offline_asks_to_sign_in_then_replays(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    page.reload()
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    Session.objects.all().delete()  # the session expired meanwhile
+    online(page, network)
+    page.get_by_role("link", name="sign in again").click()
+    page.fill("input[name=username]", "riley")
+    page.fill("input[name=password]", "trunkpool-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf"/events/{case.pk}/use/"))
+    expect(page.get_by_test_id("used-units")).to_contain_text(implants[0].serial_number)
+    assert EventLine.objects.filter(event=case, unit=implants[0]).exists()
+
+
+def test_another_user_signing_in_never_replays_the_first_ones_marks_and_drops_their_copy(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    page.reload()
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    page.context.clear_cookies()  # riley's session is gone; casey picks up the phone
+    online(page, network)
+    login(page, "casey")
+    page.goto("/inventory/")
+    kept = stored(page)
+    assert kept["snapshots"] == []
+    assert [op["state"] for op in kept["ops"]] == ["waiting"]
+    assert not EventLine.objects.filter(event=case).exists()
+    page.context.clear_cookies()
+    login(page, "riley")
+    page.goto("/inventory/")
+    expect(page.locator("body")).to_be_visible()
+    wait_for_ops(page, riley.pk)
+    assert EventLine.objects.filter(event=case, unit=implants[0]).exists()
+    assert case.status == EventStatus.OPEN
