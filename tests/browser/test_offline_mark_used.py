@@ -20,12 +20,12 @@ from playwright.sync_api import expect
 
 from accounts.models import DistributorGroup
 from accounts.services import group_set_pooling
+from bench.network import NetworkSwitch
 from events.models import EventLine, EventStatus
 from inventory.models import CustodyEntry, EntryKind, Product
 from inventory.services.recalls import recall_record
 from tests.browser.camera import symbol_bitmap
 from tests.browser.conftest import _page_failing_on_csp_violations, login
-from tests.browser.network import NetworkSwitch
 from tests.events.factories import open_event
 from tests.inventory.factories import receive_units
 

@@ -1,4 +1,5 @@
-"""A network that can be cut, as a basement cuts a phone's signal.
+"""A network that can be cut, as a basement cuts a phone's signal (the offline browser tests and
+bench_offline).
 
 Playwright's `context.set_offline(True)` makes the page see no network (`navigator.onLine`,
 failed fetches), but it has been reported not to stop a service worker's own requests
