@@ -21,16 +21,17 @@ from playwright.sync_api import expect
 from accounts.models import DistributorGroup
 from accounts.services import group_set_pooling
 from bench.network import NetworkSwitch
-from events.models import EventLine, EventStatus
+from events.models import ClientOperation, EventLine, EventStatus
+from events.services.usage import event_mark_used
 from inventory.models import CustodyEntry, EntryKind, Product
 from inventory.services.recalls import recall_record
 from tests.browser.camera import symbol_bitmap
 from tests.browser.conftest import _page_failing_on_csp_violations, login
 from tests.events.factories import open_event
-from tests.inventory.factories import receive_units
+from tests.inventory.factories import ProductFactory, receive_units
 
 GTIN = "00850001299992"
-LOT = "OFF-1"
+LOT = "LOT-OFF"
 EXPIRY = datetime.date(2028, 12, 31)
 PATIENT = "PT-SECRET-4471"
 
@@ -76,7 +77,7 @@ def contexts(browser, network):
             viewport={"width": 390, "height": 844},
             is_mobile=True,
             has_touch=True,
-            permissions=["camera"],
+            permissions=["camera", "background-sync"],
         )
         # Questions the page asks (window.confirm) are answered yes, and kept for the test.
         context.dialogs = []
@@ -280,15 +281,16 @@ def test_a_recall_recorded_while_the_rep_was_offline_turns_the_mark_into_a_confl
 
 
 def wait_for_ops(page, user, state="applied", timeout=15):
-    """Until every op of `user` kept on the phone is in `state` (there is at least one).
-    Polled from here: page.wait_for_function evaluates a string, which the CSP forbids."""
+    """Until every op of `user` kept on the phone is in `state`, or (state None) none is
+    waiting any more (there is at least one). Polled from here: page.wait_for_function
+    evaluates a string, which the CSP forbids."""
     deadline = time.monotonic() + timeout
     while True:
         states = page.evaluate(
             "async (user) => (await TrunkpoolStore.ops(user)).map((op) => op.state)", user
         )
-        if states and all(s == state for s in states):
-            return
+        if states and all(s == state if state else s != "waiting" for s in states):
+            return states
         assert time.monotonic() < deadline, f"ops of user {user} still {states}"
         page.wait_for_timeout(200)
 
@@ -425,3 +427,140 @@ def test_another_user_signing_in_never_replays_the_first_ones_marks_and_drops_th
     wait_for_ops(page, riley.pk)
     assert EventLine.objects.filter(event=case, unit=implants[0]).exists()
     assert case.status == EventStatus.OPEN
+
+
+def _rows(page):
+    return page.get_by_test_id("offline-units").locator("tr[data-unit]")
+
+
+def test_offline_the_custody_filter_a_typed_lot_and_what_the_phone_refuses(
+    contexts, network, demo, implants
+):
+    admin, dana, riley = demo["admin"], demo["dana"], demo["riley"]
+    group_set_pooling(
+        actor=admin, group=DistributorGroup.objects.get(distributor=dana), enabled=True
+    )
+    (pooled,) = receive_units(admin, dana, serial_prefix="POOL-F-")
+    sponge = ProductFactory(organization=admin.organization, lot_tracked=True)
+    pool_lot = receive_units(
+        admin,
+        dana,
+        n=1,
+        product=sponge,
+        lot_number="LT-7",
+        expiration_date=datetime.date(2027, 1, 1),
+    )
+    own_lot = receive_units(
+        admin,
+        riley,
+        n=1,
+        product=sponge,
+        lot_number="LT-7",
+        expiration_date=datetime.date(2029, 1, 1),
+    )
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    page.reload()
+
+    custody = page.get_by_role("group", name="Custody")
+    custody.get_by_role("button", name="My Custody").click()
+    expect(_rows(page).and_(page.locator(f"[data-unit='{pooled.pk}']"))).to_have_count(0)
+    expect(_rows(page).and_(page.locator(f"[data-unit='{implants[0].pk}']"))).to_have_count(1)
+    custody.get_by_role("button", name="Shared by Distributor").click()
+    expect(_rows(page).locator(".custody-own")).to_have_count(0)
+    expect(_rows(page).and_(page.locator(f"[data-unit='{pooled.pk}']"))).to_have_count(1)
+    custody.get_by_role("button", name="Both").click()
+
+    box = page.get_by_label("Type a serial or lot")
+    answer = page.locator("#offline-answer")
+    # A lot alone takes the rep's own unit first, even when the pool's expires sooner.
+    box.fill("LT-7")
+    box.press("Enter")
+    expect(answer).to_contain_text("waiting to sync")
+    marked = used(page).and_(page.locator("[data-state='waiting to sync']"))
+    expect(marked).to_have_count(1)
+    assert marked.get_attribute("data-unit") == str(own_lot[0].pk)
+    # Marked on this phone: not again.
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    box.fill(implants[0].serial_number)
+    box.press("Enter")
+    expect(answer).to_contain_text("already marked on this phone")
+    # A lot of serial-tracked units asks for the serial; an unknown code says so.
+    box.fill(LOT)
+    box.press("Enter")
+    expect(answer).to_contain_text("tracked by serial")
+    box.fill("NOPE-999")
+    box.press("Enter")
+    expect(answer).to_contain_text("No unit on this phone's list")
+    # A label whose lot disagrees with the record is refused on the phone too.
+    box.fill(f"(01){GTIN}(17)281231(10)WRONG(21){implants[1].serial_number}")
+    box.press("Enter")
+    expect(answer).to_contain_text("the record says LOT-OFF")
+    expect(marked).to_have_count(2)
+    assert pool_lot[0].pk not in [
+        int(v) for v in marked.evaluate_all("items => items.map((li) => li.dataset.unit)")
+    ]
+
+
+def test_unmark_offline_cancels_a_waiting_mark_and_queues_the_unmark_of_a_synced_one(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    event_mark_used(actor=riley, event=case, unit_ids=[implants[0].pk])  # before the basement
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    page.reload()
+    synced = used(page).and_(page.locator("[data-state=synced]"))
+    expect(synced).to_contain_text(implants[0].serial_number)
+
+    page.get_by_role("button", name=f"Mark used: {implants[1].serial_number}").click()
+    page.get_by_role("button", name=f"Cancel: {implants[1].serial_number}").click()
+    expect(_rows(page).and_(page.locator(f"[data-unit='{implants[1].pk}']"))).to_have_count(1)
+    page.get_by_role("button", name=f"Unmark: {implants[0].serial_number}").click()
+    expect(used(page).and_(page.locator("[data-state='unmark waiting to sync']"))).to_have_count(1)
+    # Chromium will replay from the worker too, even with this page closed (Background Sync).
+    tags = page.evaluate("navigator.serviceWorker.ready.then((r) => r.sync.getTags())")
+    assert tags == ["trunkpool-sync"]
+
+    online(page, network)
+    wait_for_ops(page, riley.pk, state=None)
+    assert not EventLine.objects.current().filter(event=case).exists()
+    sent = ClientOperation.objects.filter(user=riley)
+    assert list(sent.values_list("kind", "unit_id", "status")) == [
+        ("unmark", implants[0].pk, "applied")
+    ]
+
+
+def test_the_offline_copy_says_when_it_was_taken_refreshes_and_goes_after_the_events_day(
+    contexts, network, demo, implants
+):
+    admin, riley = demo["admin"], demo["riley"]
+    case = open_event(riley)
+    page = contexts()
+    login(page, "riley")
+    prepare(page, case)
+    state = page.locator("[data-offline-state]")
+    expect(state).to_contain_text("copy taken")
+    count = len(stored(page)["snapshots"][0]["data"]["units"])
+    receive_units(admin, riley, n=2, product=implants[0].product, serial_prefix="LATE-")
+    page.get_by_role("button", name="Refresh offline copy").click()
+    expect(state).to_contain_text(f"{count + 2} unit(s)")
+
+    # The day after the event, the copy is gone at the next page load.
+    page.evaluate(
+        """async (user) => {
+          const [snap] = await TrunkpoolStore.snapshots(user);
+          snap.purge_after = "2000-01-01";
+          await TrunkpoolStore.saveSnapshot(user, snap);
+        }""",
+        riley.pk,
+    )
+    page.reload()
+    expect(state).to_contain_text("Not kept on this phone")
+    assert stored(page)["snapshots"] == []
