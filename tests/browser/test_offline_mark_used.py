@@ -27,6 +27,7 @@ from inventory.models import CustodyEntry, EntryKind, Product
 from inventory.services.recalls import recall_record
 from tests.browser.camera import symbol_bitmap
 from tests.browser.conftest import _page_failing_on_csp_violations, login
+from tests.browser.test_every_screen import AXE, AXE_TAGS, OVERFLOW, RUN_AXE
 from tests.events.factories import open_event
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -164,7 +165,8 @@ def test_a_whole_case_is_recorded_offline_by_tap_typed_serial_and_camera_and_syn
     assert all("/use/" not in c["url"] for c in stored(page)["cached"])
 
     offline(page, network)
-    page.reload()
+    # The signal goes with the live page open: it offers to carry on from the phone.
+    page.get_by_role("button", name="Continue without signal").click()
     expect(page.get_by_test_id("offline-badge")).to_be_visible()
     expect(page.get_by_test_id("offline-event")).to_contain_text(case.name)
 
@@ -564,3 +566,40 @@ def test_the_offline_copy_says_when_it_was_taken_refreshes_and_goes_after_the_ev
     page.reload()
     expect(state).to_contain_text("Not kept on this phone")
     assert stored(page)["snapshots"] == []
+
+
+def test_the_offline_pages_fit_a_phone_and_axe_finds_nothing(browser, network, demo, implants):
+    """The shell, drawing a prepared event with a waiting mark and a refusal, and saying a page
+    needs a connection. This context bypasses the CSP only so axe's script can be added; the
+    tests above hold the offline pages to it."""
+    riley = demo["riley"]
+    case = open_event(riley)
+    context = browser.new_context(
+        base_url=network.url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        bypass_csp=True,
+    )
+    page = context.new_page()
+    login(page, "riley")
+    prepare(page, case)
+    offline(page, network)
+    problems = []
+    for url in (f"/events/{case.pk}/use/", "/inventory/"):
+        page.goto(url)
+        if "/use/" in url:
+            page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+            page.get_by_label("Type a serial or lot").fill("NOPE")
+            page.get_by_label("Type a serial or lot").press("Enter")
+        page.add_script_tag(path=str(AXE))
+        for width in (320, 390):
+            page.set_viewport_size({"width": width, "height": 844})
+            if extra := page.evaluate(OVERFLOW):
+                problems.append(f"{url} at {width}px: {extra}px too wide")
+            problems += [
+                f"{url} at {width}px: {v['id']} {v['nodes']}"
+                for v in page.evaluate(RUN_AXE, AXE_TAGS)
+            ]
+    context.close()
+    assert not problems, "\n".join(problems)

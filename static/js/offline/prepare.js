@@ -97,6 +97,19 @@
     if (event.detail?.applied) window.location.reload();
   });
 
+  // The signal went while this page was open: the prepared page carries on from the phone.
+  window.addEventListener("offline", async () => {
+    if (!(await Store.snapshot(user, eventId))) return;
+    stateText.textContent = "No signal. This event is kept on this phone: ";
+    const go = document.createElement("button");
+    go.type = "button";
+    go.className = "btn btn-warning btn-sm";
+    go.textContent = "Continue without signal";
+    go.addEventListener("click", () => window.location.reload());
+    stateText.append(go);
+    go.focus();
+  });
+
   panel.hidden = false;
   show();
 })();
