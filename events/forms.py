@@ -153,6 +153,8 @@ class ClientOperationForm(forms.Form):
     label = forms.CharField(required=False, max_length=500, strip=False)
     how = forms.ChoiceField(choices=ClientOperation.How.choices)
     at = forms.DateTimeField(required=False)
+    # Who made it on the phone: an operation is never applied under another user's session.
+    user = forms.IntegerField(required=False, min_value=1, max_value=_BIGGEST_ID)
 
     _TEXT_FIELDS = ("id", "kind", "label", "how", "at")
 

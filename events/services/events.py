@@ -236,8 +236,16 @@ def _tell_representative(actor: User, event: Event, did: str) -> None:
     )
 
 
-def release_lines(*, actor: User, event: Event, lines: list[EventLine], note: str = "") -> None:
-    """Give allocated units back: facility stock to the shelf it came from, others available."""
+def release_lines(
+    *,
+    actor: User,
+    event: Event,
+    lines: list[EventLine],
+    note: str = "",
+    reported_at: datetime.datetime | None = None,
+) -> None:
+    """Give allocated units back: facility stock to the shelf it came from, others available.
+    `reported_at`: the phone's time of an unmark made offline (the ledger keeps it)."""
     units = {
         u.pk: u
         for u in lock_units((ln.unit_id for ln in lines), organization_id=event.organization_id)
@@ -255,7 +263,7 @@ def release_lines(*, actor: User, event: Event, lines: list[EventLine], note: st
             actor=actor,
             on_behalf_of_id=acting_for(actor, event),
             note=note,
-            entry_extra={"event_id": event.pk},
+            entry_extra={"event_id": event.pk, "reported_at": reported_at},
         )
     EventLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(
         removed_at=timezone.now(), removed_by=actor

@@ -4,8 +4,9 @@ and answered the same on every replay."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,10 +24,23 @@ from events.services.usage import event_mark_used, event_unmark
 from inventory.identification import Identified
 from inventory.models import LabelMismatch, Unit
 from inventory.selectors.scans import NO_UNIT, units_from_scan, without_line
+from inventory.services.ledger import NOT_FOUND
 from inventory.services.scans import record_label_mismatches
+
+logger = logging.getLogger(__name__)
 
 NOT_YOURS = "This mark was made by another user: it is synced only when they sign in."
 EVENT_NOT_FOUND = "That event was not found."
+# Offline, "not found" means the unit left what the rep may use since the phone's copy: it
+# moved to another holder, or the distributor's pool was closed. Said without naming anyone.
+NO_LONGER_USABLE = (
+    "That unit is no longer among those you may use here: it moved to another holder, or the "
+    "distributor's pool was closed to you."
+)
+FAILED = (
+    "The server could not apply this mark (an error on our side): it stays waiting on the "
+    "phone and is sent again."
+)
 
 Kind, How, Status = ClientOperation.Kind, ClientOperation.How, ClientOperation.Status
 
@@ -67,8 +81,59 @@ def _client_op(op: ClientOp | Mapping[str, Any]) -> ClientOp:
     )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class _Conflict:
+    op: ClientOp
+    event: Event
+    reason: str
+
+
 def client_operation_apply(*, actor: User, op: ClientOp | Mapping[str, Any]) -> dict:
+    """One operation, as `client_operations_apply` applies each (and tells the distributor
+    of a conflict the same way)."""
+    (answer,) = client_operations_apply(actor=actor, ops=[op])
+    return answer
+
+
+def client_operations_apply(
+    *, actor: User, ops: Sequence[ClientOp | Mapping[str, Any]]
+) -> list[dict]:
+    """Apply a phone's queued operations in order, each in its own transaction (one refusal,
+    or one failure, never undoes or blocks another), and return their answers in order.
+
+    An operation that fails unexpectedly is logged and answered "error", storing nothing: the
+    phone keeps it waiting and sends it again. The representative's distributor hears of the
+    conflicts once per event for the whole batch, not once per mark (a batch of 50 on an event
+    submitted meanwhile is one notification). ValueError for an unknown kind.
+    """
+    answers: list[dict] = []
+    conflicts: dict[int, list[_Conflict]] = {}
+    for raw in ops:
+        op = _client_op(raw)
+        try:
+            answer, conflict = _apply(actor=actor, op=op)
+        except Exception:  # noqa: BLE001 - one op's failure must not strand the ones after it
+            logger.exception("Offline operation %s failed", op.id)
+            answer, conflict = (
+                {
+                    "id": str(op.id),
+                    "kind": op.kind,
+                    "unit": op.unit_id,
+                    "status": "error",
+                    "message": FAILED,
+                },
+                None,
+            )
+        answers.append(answer)
+        if conflict is not None:
+            conflicts.setdefault(conflict.event.pk, []).append(conflict)
+    for group in conflicts.values():
+        _tell_distributor(actor=actor, conflicts=group)
+    return answers
+
+
+@transaction.atomic
+def _apply(*, actor: User, op: ClientOp) -> tuple[dict, _Conflict | None]:
     """Apply one operation a phone queued offline, once, and return its answer.
 
     The phone's id is the primary key of a ClientOperation row inserted first: a replay (even
@@ -84,10 +149,9 @@ def client_operation_apply(*, actor: User, op: ClientOp | Mapping[str, Any]) -> 
 
     Answer: {"id", "status": "applied" | "refused", "kind", "unit", "message"}, plus "warning"
     ("" or the expiry warning) when applied. An event the actor cannot see is "not found",
-    whether it exists or not. Any other refusal notifies the event representative's
-    distributor (OFFLINE_CONFLICT). A refusal raises nothing; ValueError for an unknown kind.
+    whether it exists or not. Any other refusal is also returned as a conflict, for the
+    distributor. A refusal raises nothing.
     """
-    op = _client_op(op)
     try:
         with transaction.atomic():
             row = ClientOperation.objects.create(
@@ -106,8 +170,8 @@ def client_operation_apply(*, actor: User, op: ClientOp | Mapping[str, Any]) -> 
         if first is None:
             raise
         if first.user_id != actor.pk:
-            return _answer(op, _Refused(NOT_YOURS))
-        return first.answer
+            return _answer(op, _Refused(NOT_YOURS)), None
+        return first.answer, None
     event = (
         Event.objects.visible_to(actor)
         .select_related("representative")
@@ -121,14 +185,14 @@ def client_operation_apply(*, actor: User, op: ClientOp | Mapping[str, Any]) -> 
     else:
         outcome = _unmark(actor=actor, op=op, event=event)
     answer = _answer(op, outcome)
-    if isinstance(outcome, _Refused) and outcome.tell_distributor:
-        _tell_distributor(actor=actor, op=op, event=event, reason=outcome.message)
     row.event = event
     row.status = answer["status"]
     row.message = answer["message"][:500]
     row.answer = answer
     row.save(update_fields=["event", "status", "message", "answer"])
-    return answer
+    if isinstance(outcome, _Refused) and outcome.tell_distributor:
+        return answer, _Conflict(op=op, event=event, reason=outcome.message)
+    return answer, None
 
 
 def _mark_used(*, actor: User, op: ClientOp, event: Event) -> dict | _Refused:
@@ -165,7 +229,7 @@ def _mark_used(*, actor: User, op: ClientOp, event: Event) -> dict | _Refused:
                 reported_at=op.reported_at,
             )
     except ValidationError as exc:
-        return _Refused(" ".join(exc.messages))
+        return _Refused(" ".join(_offline_wording(m) for m in exc.messages))
     except PermissionDenied:
         return _Refused(EVENT_NOT_FOUND, tell_distributor=False)
     return {
@@ -174,10 +238,16 @@ def _mark_used(*, actor: User, op: ClientOp, event: Event) -> dict | _Refused:
     }
 
 
+def _offline_wording(message: str) -> str:
+    return NO_LONGER_USABLE if message == NOT_FOUND else message
+
+
 def _unmark(*, actor: User, op: ClientOp, event: Event) -> dict | _Refused:
     try:
         with transaction.atomic():
-            event_unmark(actor=actor, event=event, unit_ids=[op.unit_id])
+            event_unmark(
+                actor=actor, event=event, unit_ids=[op.unit_id], reported_at=op.reported_at
+            )
     except ValidationError as exc:
         return _Refused(" ".join(exc.messages))
     except PermissionDenied:
@@ -194,23 +264,38 @@ def _answer(op: ClientOp, outcome: dict | _Refused) -> dict:
     return {**answer, "status": Status.APPLIED.value, **outcome}
 
 
-def _tell_distributor(*, actor: User, op: ClientOp, event: Event, reason: str) -> None:
-    """The representative's distributor keeps the pool an offline mark may have counted on;
-    a representative with no distributor leaves nobody to tell."""
+def _tell_distributor(*, actor: User, conflicts: Sequence[_Conflict]) -> None:
+    """The representative's distributor keeps the pool an offline mark may have counted on:
+    one notification for a batch's conflicts on one event, naming each unit as she may see it.
+    A representative with no distributor leaves nobody to tell; a unit id that names nothing
+    of hers (a phone may send any id) is nothing to tell her about."""
+    event = conflicts[0].event
     distributor_id = actor_for(event.representative).distributor_id
     if distributor_id is None:
         return
     distributor = User.objects.get(pk=distributor_id)
-    # Named as the distributor may see it: the phone may have sent any id.
-    unit = Unit.objects.visible_to(distributor).filter(pk=op.unit_id).first()
-    unit_name = unit.label if unit is not None else f"unit #{op.unit_id}"
-    did = f"marked {unit_name} used" if op.kind == Kind.MARK_USED else f"unmarked {unit_name}"
+    visible = {
+        u.pk: u
+        for u in Unit.objects.visible_to(distributor).filter(
+            pk__in=[c.op.unit_id for c in conflicts]
+        )
+    }
+    lines = []
+    for conflict in conflicts:
+        unit = visible.get(conflict.op.unit_id)
+        if unit is None:
+            continue
+        did = "mark used" if conflict.op.kind == Kind.MARK_USED else "unmark"
+        lines.append(f"{unit.label} ({did}): {conflict.reason}")
+    if not lines:
+        return
+    what = "A mark" if len(lines) == 1 else f"{len(lines)} marks"
     notify(
         recipients=[distributor],
         kind=NotificationKind.OFFLINE_CONFLICT,
         actor=actor,
-        summary=f"{actor.name} {did} offline on {event.name}; refused at sync",
-        detail=reason,
+        summary=f"{what} {actor.name} made offline on {event.name} refused at sync",
+        detail="\n".join(lines),
         url=reverse("events:mark_used", args=[event.pk]),
         event_id=event.pk,
     )

@@ -110,11 +110,18 @@ def event_mark_used(
 
 
 @transaction.atomic
-def event_unmark(*, actor: User, event: Event, unit_ids: Sequence[int]) -> int:
-    """Take units off an open event; they go back where they came from."""
+def event_unmark(
+    *,
+    actor: User,
+    event: Event,
+    unit_ids: Sequence[int],
+    reported_at: datetime | None = None,
+) -> int:
+    """Take units off an open event; they go back where they came from. `reported_at` is when
+    a phone says the unmark was made (offline), kept on the ledger entries beside `at`."""
     event = event_for(actor, event, policies.can_mark_used, "edit")
     lines = list(event.lines.current().filter(unit_id__in=unit_ids))
     if not lines:
         raise ValidationError("None of those units is marked used on this event.")
-    release_lines(actor=actor, event=event, lines=lines)
+    release_lines(actor=actor, event=event, lines=lines, reported_at=reported_at)
     return len(lines)

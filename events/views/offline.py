@@ -13,7 +13,7 @@ from accounts.selectors import actor_for
 from core.web import org_member_required
 from events import policies, selectors
 from events.forms import ClientOperationForm, SyncBodyError, sync_operations
-from events.services.offline import ClientOp, client_operation_apply
+from events.services.offline import NOT_YOURS, ClientOp, client_operations_apply
 from events.views.events import get_event
 
 # Nothing here may be kept by a cache on the way: it names stock, and it is someone's session.
@@ -62,13 +62,19 @@ def offline_sync(request):
         operations = sync_operations(request.body)
     except SyncBodyError as exc:
         return JsonResponse({"message": str(exc)}, status=400)
-    results = []
+    results: list[dict | None] = []
+    valid: list[tuple[int, ClientOp]] = []
     for operation in operations:
         form = ClientOperationForm(operation)
         if not form.is_valid():
             results.append({"id": form.sent_id, "status": "invalid", "message": form.reason()})
             continue
         data = form.cleaned_data
+        if data["user"] is not None and data["user"] != request.user.pk:
+            # Made by someone else on this phone: it waits there for them, and nothing here
+            # is stored (the phone checks this too; the server does not rely on it).
+            results.append({"id": str(data["id"]), "status": "wrong_user", "message": NOT_YOURS})
+            continue
         op = ClientOp(
             id=data["id"],
             kind=data["kind"],
@@ -78,5 +84,9 @@ def offline_sync(request):
             how=data["how"],
             reported_at=data["at"],
         )
-        results.append(client_operation_apply(actor=request.user, op=op))
+        valid.append((len(results), op))
+        results.append(None)
+    answers = client_operations_apply(actor=request.user, ops=[op for _, op in valid])
+    for (index, _), answer in zip(valid, answers, strict=True):
+        results[index] = answer
     return JsonResponse({"results": results})

@@ -26,7 +26,7 @@ from tests.browser.camera import (
 )
 from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS
 from tests.browser.conftest import _page_failing_on_csp_violations, login
-from tests.browser.test_every_screen import AXE, AXE_TAGS, OVERFLOW, RUN_AXE
+from tests.browser.test_every_screen import phone_problems
 from tests.events.factories import open_event
 from tests.inventory.factories import receive_units
 
@@ -230,15 +230,7 @@ def test_the_open_scanner_fits_a_phone_and_axe_finds_nothing(
         expect(_results(page).and_(page.locator("[data-state=found]"))).to_have_count(
             1, timeout=15_000
         )
-        page.add_script_tag(path=str(AXE))
-        for width in (320, 390):
-            page.set_viewport_size({"width": width, "height": 844})
-            if extra := page.evaluate(OVERFLOW):
-                problems.append(f"{url} at {width}px: {extra}px too wide")
-            problems += [
-                f"{url} at {width}px: {v['id']} {v['nodes']}"
-                for v in page.evaluate(RUN_AXE, AXE_TAGS)
-            ]
+        problems += phone_problems(page, url)
     context.close()
     assert not problems, "\n".join(problems)
 

@@ -28,6 +28,22 @@ RUN_AXE = """async (tags) => {
 }"""
 
 
+def phone_problems(page, url: str, widths=(320, 390)) -> list[str]:
+    """What axe finds, and any sideways scroll, on the page as it is now, at phone widths (the
+    context must bypass the CSP so axe's script can be added)."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    problems = []
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 844})
+        if extra := page.evaluate(OVERFLOW):
+            problems.append(f"{url} at {width}px: {extra}px too wide")
+        problems += [
+            f"{url} at {width}px: {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE, AXE_TAGS)
+        ]
+    return problems
+
+
 @pytest.fixture
 def walk(browser, live_server, demo):
     objs = demo_objects(demo)

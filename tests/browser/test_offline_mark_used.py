@@ -27,7 +27,7 @@ from inventory.models import CustodyEntry, EntryKind, Product
 from inventory.services.recalls import recall_record
 from tests.browser.camera import symbol_bitmap
 from tests.browser.conftest import _page_failing_on_csp_violations, login
-from tests.browser.test_every_screen import AXE, AXE_TAGS, OVERFLOW, RUN_AXE
+from tests.browser.test_every_screen import phone_problems
 from tests.events.factories import open_event
 from tests.inventory.factories import ProductFactory, receive_units
 
@@ -110,6 +110,17 @@ def prepare(page, event):
     expect(page.locator("[data-offline-state]")).to_contain_text(
         "Available offline on this phone", timeout=30_000
     )
+
+
+def in_the_basement(contexts, network, username, case, *, on=None):
+    """Signed in and the case prepared with signal; then no signal, and its Mark Used open
+    from what the phone kept."""
+    page = contexts(on)
+    login(page, username)
+    prepare(page, case)
+    offline(page, network)
+    page.goto(f"/events/{case.pk}/use/")
+    return page
 
 
 def stored(page) -> dict:
@@ -203,19 +214,22 @@ def test_a_whole_case_is_recorded_offline_by_tap_typed_serial_and_camera_and_syn
     assert all(e.reported_at is not None for e in entries)
 
     # Replaying the same operations again (a lost answer, a second tab) changes nothing.
-    again = page.evaluate(
+    first = {op["id"]: op["message"] for op in stored(page)["ops"]}
+    page.evaluate(
         """async (user) => {
-          for (const op of await TrunkpoolStore.ops(user)) {
-            op.state = "waiting";
-            await TrunkpoolStore.putOp(op);
-          }
-          return TrunkpoolSync.replay();
+          const ops = await TrunkpoolStore.ops(user);
+          for (const op of ops) op.state = "waiting";
+          await TrunkpoolStore.putOps(ops);
+          return TrunkpoolSyncNow();
         }""",
         riley.pk,
     )
-    assert again["state"] == "synced" and again["applied"] == 3
+    # Only a server's answer turns a waiting op "applied" (by the page or the worker).
+    wait_for_ops(page, riley.pk)
+    assert {op["id"]: op["message"] for op in stored(page)["ops"]} == first
     assert EventLine.objects.filter(event=case).count() == 3
     assert CustodyEntry.objects.filter(event_id=case.pk).count() == 3
+    assert ClientOperation.objects.filter(user=riley).count() == 3
 
 
 def test_two_reps_offline_with_the_same_pooled_unit_one_wins_the_other_sees_who(
@@ -259,11 +273,7 @@ def test_a_recall_recorded_while_the_rep_was_offline_turns_the_mark_into_a_confl
     admin, riley = demo["admin"], demo["riley"]
     unit = implants[0]
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
-    offline(page, network)
-    page.reload()
+    page = in_the_basement(contexts, network, "riley", case)
     page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
 
     recall = recall_record(
@@ -280,6 +290,10 @@ def test_a_recall_recorded_while_the_rep_was_offline_turns_the_mark_into_a_confl
     refused = page.get_by_test_id("offline-ops").locator("[data-state=refused]")
     expect(refused).to_contain_text(recall.reference, timeout=15_000)
     assert not EventLine.objects.filter(event=case).exists()
+    # Read and understood: it goes from the page, and stays on the phone.
+    refused.get_by_role("button", name="Dismiss").click()
+    expect(refused).to_have_count(0)
+    assert [op["state"] for op in stored(page)["ops"]] == ["refused"]
 
 
 def wait_for_ops(page, user, state="applied", timeout=15):
@@ -386,11 +400,7 @@ def test_a_session_that_ended_offline_asks_to_sign_in_then_replays(
 ):
     riley = demo["riley"]
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
-    offline(page, network)
-    page.reload()
+    page = in_the_basement(contexts, network, "riley", case)
     page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
     Session.objects.all().delete()  # the session expired meanwhile
     online(page, network)
@@ -408,11 +418,7 @@ def test_another_user_signing_in_never_replays_the_first_ones_marks_and_drops_th
 ):
     riley = demo["riley"]
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
-    offline(page, network)
-    page.reload()
+    page = in_the_basement(contexts, network, "riley", case)
     page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
     page.context.clear_cookies()  # riley's session is gone; casey picks up the phone
     online(page, network)
@@ -461,11 +467,7 @@ def test_offline_the_custody_filter_a_typed_lot_and_what_the_phone_refuses(
         expiration_date=datetime.date(2029, 1, 1),
     )
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
-    offline(page, network)
-    page.reload()
+    page = in_the_basement(contexts, network, "riley", case)
 
     custody = page.get_by_role("group", name="Custody")
     custody.get_by_role("button", name="My Custody").click()
@@ -513,11 +515,7 @@ def test_unmark_offline_cancels_a_waiting_mark_and_queues_the_unmark_of_a_synced
     riley = demo["riley"]
     case = open_event(riley)
     event_mark_used(actor=riley, event=case, unit_ids=[implants[0].pk])  # before the basement
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
-    offline(page, network)
-    page.reload()
+    page = in_the_basement(contexts, network, "riley", case)
     synced = used(page).and_(page.locator("[data-state=synced]"))
     expect(synced).to_contain_text(implants[0].serial_number)
 
@@ -592,14 +590,6 @@ def test_the_offline_pages_fit_a_phone_and_axe_finds_nothing(browser, network, d
             page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
             page.get_by_label("Type a serial or lot").fill("NOPE")
             page.get_by_label("Type a serial or lot").press("Enter")
-        page.add_script_tag(path=str(AXE))
-        for width in (320, 390):
-            page.set_viewport_size({"width": width, "height": 844})
-            if extra := page.evaluate(OVERFLOW):
-                problems.append(f"{url} at {width}px: {extra}px too wide")
-            problems += [
-                f"{url} at {width}px: {v['id']} {v['nodes']}"
-                for v in page.evaluate(RUN_AXE, AXE_TAGS)
-            ]
+        problems += phone_problems(page, url)
     context.close()
     assert not problems, "\n".join(problems)

@@ -15,8 +15,14 @@ from accounts.models import Notification, NotificationKind
 from accounts.services import group_set_pooling
 from events.forms import MAX_SYNC_OPERATIONS
 from events.models import ClientOperation, EventLine, EventStatus
+from events.services import offline
 from events.services.events import event_submit
-from events.services.offline import NOT_YOURS, ClientOp, client_operation_apply
+from events.services.offline import (
+    NO_LONGER_USABLE,
+    NOT_YOURS,
+    ClientOp,
+    client_operation_apply,
+)
 from events.services.usage import event_unmark
 from inventory.models import CustodyEntry, EntryKind, LabelMismatch, Unit, UnitState
 from inventory.services.locations import units_move
@@ -330,8 +336,11 @@ def test_a_pool_unit_after_pooling_was_switched_off_is_refused(client, world):
     (answer,) = results(signed_in(client, world["riley"]), op(unit, world["rileys_case"]))
 
     assert answer["status"] == "refused"
-    assert answer["message"] == "A selected unit was not found."
+    # Said as what happened since the phone's copy, naming nobody.
+    assert answer["message"] == NO_LONGER_USABLE
     assert state(unit) == (world["dana"].pk, UnitState.AVAILABLE)
+    (notice,) = conflicts(world["dana"])  # her pool: she hears of it
+    assert notice.detail == f"{unit.label} (mark used): {NO_LONGER_USABLE}"
 
 
 def test_a_mark_on_an_event_submitted_meanwhile_is_refused(client, world):
@@ -420,8 +429,8 @@ def test_a_refusal_notifies_the_reps_distributor(client, world):
     (answer,) = results(signed_in(client, riley), op(unit, case))
 
     (notice,) = conflicts(dana)
-    assert notice.summary == "Riley marked D-1 used offline on Riley's knee; refused at sync"
-    assert notice.detail == answer["message"]
+    assert notice.summary == "A mark Riley made offline on Riley's knee refused at sync"
+    assert notice.detail == f"D-1 (mark used): {answer['message']}"
     assert notice.url == reverse("events:mark_used", args=[case.pk])
     assert (notice.event_id, notice.actor_id) == (case.pk, riley.pk)
     assert conflicts(riley) == conflicts(sam) == []
@@ -440,7 +449,8 @@ def test_a_refused_unmark_is_told_too_and_applied_marks_are_not(client, world):
     results(client, op(other, case, kind="unmark"))
 
     (notice,) = conflicts(dana)
-    assert notice.summary == "Riley unmarked R-2 offline on Riley's knee; refused at sync"
+    assert notice.summary == "A mark Riley made offline on Riley's knee refused at sync"
+    assert notice.detail.startswith("R-2 (unmark): ")
 
 
 def test_a_rep_without_a_distributor_leaves_nobody_to_tell(client, world):
@@ -615,3 +625,71 @@ def test_a_user_of_no_organization_is_refused_in_json(client, world):
 def test_a_get_of_the_sync_is_not_allowed(client, world):
     assert signed_in(client, world["riley"]).get(reverse("events:offline_sync")).status_code == 405
     assert Unit.objects.filter(state=UnitState.ALLOCATED).count() == 0
+
+
+def test_a_batch_of_conflicts_on_one_event_is_one_notification_listing_each(client, world):
+    dana, riley, case = world["dana"], world["riley"], world["rileys_case"]
+    units = receive_units(world["admin"], riley, n=3, serial_prefix="B-")
+    event_submit(actor=riley, event=case)
+
+    answers = results(signed_in(client, riley), *(op(u, case) for u in units))
+
+    assert [a["status"] for a in answers] == ["refused"] * 3
+    (notice,) = conflicts(dana)
+    assert notice.summary == "3 marks Riley made offline on Riley's knee refused at sync"
+    assert [line.split(" ")[0] for line in notice.detail.splitlines()] == ["B-1", "B-2", "B-3"]
+
+
+def test_an_id_naming_nothing_of_the_distributors_tells_her_nothing(client, world):
+    (stranger,) = receive_units(custodian=RepFactory(organization=OrganizationFactory()))
+    answers = results(signed_in(client, world["riley"]), op(stranger, world["rileys_case"]))
+    assert answers[0]["status"] == "refused"
+    assert conflicts(world["dana"]) == []
+
+
+def test_one_operation_that_fails_is_answered_error_stores_nothing_and_blocks_no_other(
+    client, world, monkeypatch
+):
+    riley, case, (unit, spare) = world["riley"], world["rileys_case"], world["own"]
+    real = offline.event_mark_used
+
+    def failing(**kwargs):
+        if kwargs["unit_ids"] == [unit.pk]:
+            raise RuntimeError("a bug")
+        return real(**kwargs)
+
+    monkeypatch.setattr(offline, "event_mark_used", failing)
+    first, second = op(unit, case), op(spare, case)
+
+    answers = results(signed_in(client, riley), first, second)
+
+    assert [a["status"] for a in answers] == ["error", "applied"]
+    assert "stays waiting" in answers[0]["message"]
+    assert not ClientOperation.objects.filter(pk=first["id"]).exists()  # sent again later
+    monkeypatch.setattr(offline, "event_mark_used", real)
+    (again,) = results(client, first)
+    assert again["status"] == "applied"
+
+
+def test_an_operation_of_another_user_on_the_phone_is_refused_and_stored_nowhere(client, world):
+    riley, sam, case, (unit, _) = world["riley"], world["sam"], world["rileys_case"], world["own"]
+    made_by_sam = {**op(unit, case), "user": sam.pk}
+
+    (answer,) = results(signed_in(client, riley), made_by_sam)
+
+    assert answer["status"] == "wrong_user"
+    assert not ClientOperation.objects.exists()
+    assert not EventLine.objects.filter(event=case).exists()
+    (mine,) = results(client, {**op(unit, case), "user": riley.pk})
+    assert mine["status"] == "applied"
+
+
+def test_an_offline_unmark_keeps_the_phones_time_on_the_ledger(client, world):
+    riley, case, (unit, _) = world["riley"], world["rileys_case"], world["own"]
+    mark_used(riley, case, [unit])
+
+    (answer,) = results(signed_in(client, riley), op(unit, case, kind="unmark"))
+
+    assert answer["status"] == "applied"
+    entry = CustodyEntry.objects.filter(unit=unit).latest("sequence")
+    assert (entry.kind, entry.reported_at) == (EntryKind.UNMARKED, PHONE_TIME)

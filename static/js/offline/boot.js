@@ -24,12 +24,21 @@
     });
   }
 
+  function synced(result) {
+    document.dispatchEvent(new CustomEvent("trunkpool:synced", { detail: result }));
+  }
+
   async function syncNow() {
     if (!navigator.onLine) return { state: "offline" };
     const result = await Sync.replay();
-    document.dispatchEvent(new CustomEvent("trunkpool:synced", { detail: result }));
+    synced(result);
     return result;
   }
+
+  // The worker replayed (Background Sync): the pages show the answers as if they had.
+  navigator.serviceWorker?.addEventListener("message", (event) => {
+    if (event.data?.type === "trunkpool:synced") synced(event.data.result);
+  });
   globalThis.TrunkpoolSyncNow = syncNow;
 
   // Ask the browser to replay from the worker when the network is back, even if this page is

@@ -47,13 +47,28 @@
       li.textContent = `${waiting.length} mark(s) made offline waiting to sync.`;
       opsList.append(li);
     }
-    for (const op of ops.filter((o) => o.state === "refused" || o.state === "invalid")) {
+    const refused = (o) => (o.state === "refused" || o.state === "invalid") && !o.dismissed;
+    for (const op of ops.filter(refused)) {
       const li = document.createElement("li");
-      li.className = "alert alert-danger py-1 px-2 mt-1 mb-0";
+      li.className = "alert alert-danger py-1 px-2 mt-1 mb-0 d-flex flex-wrap gap-2 align-items-center";
       li.dataset.state = "refused";
+      const text = document.createElement("span");
+      text.className = "me-auto";
       const title = document.createElement("strong");
       title.textContent = `Refused at sync: ${op.unitLabel} (${op.kind === "unmark" ? "unmark" : "mark used"}). `;
-      li.append(title, op.message);
+      text.append(title, op.message);
+      // Read and understood: hidden from now on, but kept like every record made here.
+      const dismiss = document.createElement("button");
+      dismiss.type = "button";
+      dismiss.className = "btn btn-sm btn-outline-dark";
+      dismiss.textContent = "Dismiss";
+      dismiss.setAttribute("aria-label", `Dismiss: ${op.unitLabel}`);
+      dismiss.addEventListener("click", async () => {
+        op.dismissed = true;
+        await Store.putOp(op);
+        await show();
+      });
+      li.append(text, dismiss);
       opsList.append(li);
     }
   }

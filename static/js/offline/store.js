@@ -148,6 +148,14 @@
       return tx(["ops"], "readwrite", (t) => request(t.objectStore("ops").put(op)));
     },
 
+    // Several at once, in one transaction (a replay's 50 answers: one write, not 50).
+    putOps(ops) {
+      return tx(["ops"], "readwrite", async (t) => {
+        const store = t.objectStore("ops");
+        for (const op of ops) store.put(op);
+      });
+    },
+
     async ops(user) {
       const rows = await tx(["ops"], "readonly", (t) =>
         request(t.objectStore("ops").index("user").getAll(user)),

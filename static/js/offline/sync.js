@@ -96,6 +96,7 @@
         }
         const { results } = await response.json();
         const byId = new Map(results.map((r) => [r.id, r]));
+        const answered = [];
         for (const op of batch) {
           const answer = byId.get(op.id);
           if (!answer) continue; // not answered: still waiting, sent again next time
@@ -105,8 +106,9 @@
           op.syncedAt = new Date().toISOString();
           if (op.state === "applied") applied += 1;
           else refused += 1;
-          await Store.putOp(op);
+          answered.push(op);
         }
+        await Store.putOps(answered);
       }
       return { state: "synced", applied, refused, waiting: 0 };
     });

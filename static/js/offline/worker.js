@@ -82,8 +82,11 @@ self.addEventListener("sync", (event) => {
   if (event.tag !== "trunkpool-sync") return;
   // Still no network: failing the event asks the browser to try again later.
   event.waitUntil(
-    TrunkpoolSync.replay().then((result) => {
+    TrunkpoolSync.replay().then(async (result) => {
       if (result.state === "offline") throw new Error("still offline");
+      for (const client of await self.clients.matchAll({ type: "window" })) {
+        client.postMessage({ type: "trunkpool:synced", result });
+      }
     }),
   );
 });
