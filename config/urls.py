@@ -3,7 +3,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.forms import TrunkpoolPasswordResetForm
-from core import pwa
 from events.views.dashboard import home
 from inventory.views.scan import scan_page
 
@@ -15,10 +14,6 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("scan/", scan_page, name="scan"),
-    # The service worker controls the paths under its own URL: it must sit at the root.
-    path("sw.js", pwa.service_worker, name="service_worker"),
-    path("manifest.webmanifest", pwa.manifest, name="manifest"),
-    path("offline/", pwa.offline_shell, name="offline_shell"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

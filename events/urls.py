@@ -13,6 +13,7 @@ from events.views.events import (
 )
 from events.views.mark_used import mark_used, unmark
 from events.views.offline import offline_session, offline_snapshot, offline_sync
+from events.views.pwa import manifest, offline_shell, service_worker
 from events.views.scan import mark_used_scan_check, mark_used_scan_mark
 
 app_name = "events"
@@ -28,6 +29,10 @@ urlpatterns = [
     path("events/<int:pk>/use/scan/mark/", mark_used_scan_mark, name="mark_used_scan_mark"),
     path("events/<int:pk>/offline/", offline_snapshot, name="offline_snapshot"),
     path("offline/session/", offline_session, name="offline_session"),
+    # The service worker controls the paths under its own URL: it must sit at the root.
+    path("sw.js", service_worker, name="service_worker"),
+    path("manifest.webmanifest", manifest, name="manifest"),
+    path("offline/", offline_shell, name="offline_shell"),
     path("offline/sync/", offline_sync, name="offline_sync"),
     path("events/<int:pk>/submit/", transition, {"action": "submit"}, name="event_submit"),
     path("events/<int:pk>/submit/confirm/", submit_confirm, name="event_submit_confirm"),

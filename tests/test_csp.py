@@ -69,7 +69,7 @@ def assert_no_inline(response):
 
 
 def test_anonymous_pages_carry_the_policy(client, db):
-    for name in ("login", "password_reset", "offline_shell"):
+    for name in ("login", "password_reset", "events:offline_shell"):
         response = client.get(reverse(name))
         assert response.status_code == 200
         assert_strict(response)

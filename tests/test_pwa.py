@@ -1,4 +1,4 @@
-"""The installable, offline-capable side (core/pwa.py): the service worker's precache list, the
+"""The installable, offline-capable side (events/views/pwa.py): the service worker's precache list, the
 data-free shell it keeps, and the web app manifest."""
 
 import json
@@ -9,14 +9,14 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
-from core import pwa
+from events.views import pwa
 from tests.factories import RepFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _worker_config(client):
-    response = client.get(reverse("service_worker"))
+    response = client.get(reverse("events:service_worker"))
     assert response.status_code == 200
     body = response.content.decode()
     line = next(ln for ln in body.splitlines() if ln.startswith("self.TRUNKPOOL = "))
@@ -27,8 +27,8 @@ def test_the_worker_is_served_from_the_root_and_precaches_the_shell_and_its_file
     response, config, body = _worker_config(client)
     assert response["Content-Type"].startswith("text/javascript")
     assert "no-cache" in response["Cache-Control"]
-    assert config["shell"] == reverse("offline_shell")
-    assert config["precache"][0] == reverse("offline_shell")
+    assert config["shell"] == reverse("events:offline_shell")
+    assert config["precache"][0] == reverse("events:offline_shell")
     for name in pwa.SHELL_STATIC:
         assert f"/static/{name}" in config["precache"]
         assert finders.find(name), f"{name} is precached but is no static file"
@@ -52,10 +52,10 @@ def test_the_precache_list_comes_from_the_static_storage_so_a_deployment_is_a_ne
 
 def test_the_shell_is_the_same_for_everyone_and_holds_nobodys_data():
     rep = RepFactory(display_name="Quinn Uniquename")
-    anonymous = Client().get(reverse("offline_shell"))
+    anonymous = Client().get(reverse("events:offline_shell"))
     client = Client()
     client.force_login(rep)
-    signed_in = client.get(reverse("offline_shell"))
+    signed_in = client.get(reverse("events:offline_shell"))
     assert signed_in.status_code == 200
     assert signed_in.content == anonymous.content
     text = signed_in.content.decode()
@@ -72,7 +72,7 @@ def _png_size(path):
 
 
 def test_the_manifest_makes_the_app_installable_with_its_icons(client):
-    response = client.get(reverse("manifest"))
+    response = client.get(reverse("events:manifest"))
     assert response["Content-Type"] == "application/manifest+json"
     manifest = response.json()
     assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
@@ -88,8 +88,21 @@ def test_every_page_links_the_manifest_and_names_only_the_users_id(client):
     rep = RepFactory(display_name="Quinn Uniquename")
     client.force_login(rep)
     page = client.get("/inventory/").content.decode()
-    assert f'<link rel="manifest" href="{reverse("manifest")}">' in page
+    assert f'<link rel="manifest" href="{reverse("events:manifest")}">' in page
     assert f'<meta name="trunkpool-user" content="{rep.pk}">' in page
     assert "js/offline/boot.js" in page
     signed_out = Client().get(reverse("login")).content.decode()
     assert '<meta name="trunkpool-user" content="">' in signed_out
+
+
+def test_a_changed_shell_or_file_is_a_new_version_even_without_hashed_names(client, monkeypatch):
+    pwa._content_digest.cache_clear()
+    _, before, _ = _worker_config(client)
+    monkeypatch.setattr(pwa, "render_to_string", lambda name: "<p>a new shell</p>")
+    pwa._content_digest.cache_clear()
+    try:
+        _, after, _ = _worker_config(client)
+    finally:
+        pwa._content_digest.cache_clear()
+    assert after["precache"] == before["precache"]
+    assert after["version"] != before["version"]

@@ -83,9 +83,9 @@ EXPECTATIONS: dict[str, Expect] = {
     "home": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     "healthz": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
     # The installable app's files: the same for everyone, signed in or not.
-    "service_worker": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
-    "manifest": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
-    "offline_shell": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "events:service_worker": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "events:manifest": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
+    "events:offline_shell": Expect("get", lambda w: {}, 200, 200, 200, 200, 200),
     "scan": Expect("get", lambda w: {}, 302, 200, 200, 200, 200),
     # Old /inventory/jobs/ links redirect to /jobs/, which then asks who is looking.
     "jobs_moved_list": Expect("get", lambda w: {}, 301, 301, 301, 301, 301),

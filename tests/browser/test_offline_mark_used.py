@@ -2,7 +2,7 @@
 (tap, typed serial, the phone's camera), and the server judges every mark when the signal
 returns: nothing is used twice, and every refusal is explained.
 
-The page reaches the live server through a relay the test can cut (tests/browser/network.py),
+The page reaches the live server through a relay the test can cut (bench/network.py),
 on top of Playwright's own offline switch, so the service worker's requests fail too. The
 Content-Security-Policy listener stays on throughout.
 """
@@ -22,7 +22,7 @@ from accounts.models import DistributorGroup
 from accounts.services import group_set_pooling
 from bench.network import NetworkSwitch
 from events.models import ClientOperation, EventLine, EventStatus
-from events.services.usage import event_mark_used
+from events.services.usage import event_mark_used, event_unmark
 from inventory.models import CustodyEntry, EntryKind, Product
 from inventory.services.recalls import recall_record
 from tests.browser.camera import symbol_bitmap
@@ -593,3 +593,79 @@ def test_the_offline_pages_fit_a_phone_and_axe_finds_nothing(browser, network, d
         problems += phone_problems(page, url)
     context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_double_tap_or_a_second_tab_never_queues_a_unit_twice_and_a_synced_mark_is_not_cancelled(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    unit = implants[0]
+    page = in_the_basement(contexts, network, "riley", case)
+    other_tab = page.context.new_page()
+    other_tab.goto(f"/events/{case.pk}/use/")  # the same copy, drawn before either mark
+
+    button = page.get_by_role("button", name=f"Mark used: {unit.serial_number}")
+    button.evaluate("(b) => { b.click(); b.click(); }")  # two taps before the first is stored
+    other_tab.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    expect(other_tab.locator("#offline-answer")).to_contain_text("already marked on this phone")
+    marks = [op for op in stored(page)["ops"] if op["unit"] == unit.pk]
+    assert [op["state"] for op in marks] == ["waiting"]
+
+    # The worker synced it meanwhile, unseen by this page: Cancel must not undo the server's
+    # answer on the phone.
+    page.evaluate(
+        """async (user) => {
+          const [op] = await TrunkpoolStore.ops(user);
+          op.state = "applied";
+          await TrunkpoolStore.putOp(op);
+        }""",
+        riley.pk,
+    )
+    page.get_by_role("button", name=f"Cancel: {unit.serial_number}").click()
+    expect(page.locator("#offline-answer")).to_contain_text("was synced meanwhile")
+    assert [op["state"] for op in stored(page)["ops"]] == ["applied"]
+
+
+def test_a_refreshed_copy_shows_the_servers_lines_over_marks_synced_before_it(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    unit = implants[0]
+    page = in_the_basement(contexts, network, "riley", case)
+    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    online(page, network)
+    wait_for_ops(page, riley.pk)
+    # Unmarked at the desk afterwards: the server's state, which a new copy carries.
+    event_unmark(actor=riley, event=case, unit_ids=[unit.pk])
+    page.goto(f"/events/{case.pk}/use/")
+    page.get_by_role("button", name="Refresh offline copy").click()
+    expect(page.locator("[data-offline-state]")).to_contain_text("copy taken")
+    offline(page, network)
+    page.reload()
+    expect(page.get_by_role("button", name=f"Mark used: {unit.serial_number}")).to_be_enabled()
+    expect(used(page).and_(page.locator(f"[data-unit='{unit.pk}']"))).to_have_count(0)
+
+
+def test_a_mark_the_server_fails_on_stays_waiting_says_so_and_syncs_with_sync_now(
+    contexts, network, demo, implants, monkeypatch
+):
+    from events.services import offline as service
+
+    riley = demo["riley"]
+    case = open_event(riley)
+    page = in_the_basement(contexts, network, "riley", case)
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug on the server")
+
+    monkeypatch.setattr(service, "event_mark_used", broken)
+    online(page, network)
+    expect(page.locator("#offline-answer")).to_contain_text("could not take every mark")
+    assert [op["state"] for op in stored(page)["ops"]] == ["waiting"]
+    monkeypatch.undo()
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#offline-answer")).to_contain_text("Synced: 1 accepted")
+    assert EventLine.objects.filter(event=case, unit=implants[0]).exists()

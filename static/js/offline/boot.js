@@ -30,7 +30,12 @@
 
   async function syncNow() {
     if (!navigator.onLine) return { state: "offline" };
-    const result = await Sync.replay();
+    let result;
+    try {
+      result = await Sync.replay();
+    } catch (error) {
+      result = { state: "error", message: error.message }; // storage refused, say
+    }
     synced(result);
     return result;
   }
@@ -59,16 +64,17 @@
 
   // A logout made offline reaches the server with the first page that has signal.
   async function finishOfflineLogout() {
-    await Store.setMeta("logout_pending", null);
     const response = await fetch("/accounts/logout/", {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfCookie() },
     }).catch(() => null);
-    if (!response) {
-      await Store.setMeta("logout_pending", user); // still no signal
+    // Done only when the server says so (it sends the browser on to the login page); until
+    // then nothing replays under that session.
+    if (!response || !response.ok || !new URL(response.url).pathname.startsWith("/accounts/login/")) {
       return;
     }
+    await Store.setMeta("logout_pending", null);
     window.location.assign("/accounts/login/");
   }
 

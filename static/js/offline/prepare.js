@@ -84,6 +84,9 @@
       });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(body.message || `The server answered ${response.status}.`);
+      if (body.user !== user) throw new Error("you were signed in as someone else meanwhile: reload the page.");
+      // Waiting implant records must outlive the browser's clean-ups of site storage.
+      await navigator.storage?.persist?.().catch(() => false);
       // The page shell and the scanner's decoder come with the service worker; wait for it so
       // the phone really has everything before saying so.
       await Promise.race([

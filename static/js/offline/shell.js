@@ -51,6 +51,8 @@
     const marked = new Map();
     for (const line of state.snap.lines) marked.set(line.unit, { line, synced: true });
     for (const op of eventOps()) {
+      // Settled before the copy was refreshed: the copy's lines already say what it did.
+      if (op.superseded) continue;
       if (op.state === "cancelled" || op.state === "refused" || op.state === "invalid") continue;
       if (op.kind === "mark_used") marked.set(op.unit, { op, synced: op.state === "applied" });
       else if (op.kind === "unmark") {
@@ -122,6 +124,8 @@
     }
     const unit = state.snap.units.find((u) => u.serial && u.serial.toLowerCase() === typed.toLowerCase());
     if (unit) return { unit, how: "typed", label: typed };
+    const line = state.snap.lines.find((l) => l.label.toLowerCase() === typed.toLowerCase());
+    if (line) return { message: `${line.label} is already used on this event.` };
     const found = unitOfLot(typed, null);
     if (!found) return { message: notFound() };
     return found.unit ? { unit: found.unit, how: "typed", label: typed } : found;
@@ -146,20 +150,36 @@
 
   // --- Marking, unmarking ---------------------------------------------------------------------
 
+  const marking = new Set(); // units whose mark is being stored: a second tap waits for none
+
   async function mark(unit, how, label = "") {
     const problem = markProblem(unit);
     if (problem) return { ok: false, message: problem };
+    if (marking.has(unit.id)) return { ok: false, message: `${unitLabel(unit)} is being marked.` };
+    marking.add(unit.id);
     performance.mark("offline-mark-tap");
-    const op = await Store.addOp({
-      user: state.user,
-      event: state.snap.event.id,
-      unit: unit.id,
-      kind: "mark_used",
-      how,
-      label,
-      unitLabel: unitLabel(unit),
-      title: `${unit.catalog_number} ${unit.description}`,
-    });
+    let op;
+    try {
+      op = await Store.addMarkIfFree({
+        user: state.user,
+        event: state.snap.event.id,
+        unit: unit.id,
+        how,
+        label,
+        unitLabel: unitLabel(unit),
+        title: `${unit.catalog_number} ${unit.description}`,
+      });
+    } catch (error) {
+      return { ok: false, message: `This phone could not store the mark (${error.message}): nothing was marked.` };
+    } finally {
+      marking.delete(unit.id);
+    }
+    if (!op) {
+      // Marked in another tab of this phone meanwhile.
+      state.ops = await Store.ops(state.user);
+      draw();
+      return { ok: false, message: `${unitLabel(unit)} is already marked on this phone, waiting to sync.` };
+    }
     state.ops.push(op);
     // Only what changed: redrawing a full copy (2,000 rows) cost a phone ~400 ms of layout
     // per tap (bench_offline).
@@ -178,11 +198,18 @@
     return { ok: true, message, warning: unit.warning };
   }
 
+  // Under the replay's lock, so a mark is never cancelled while it is on its way.
+  function withSyncLock(work) {
+    return navigator.locks ? navigator.locks.request("trunkpool-sync", work) : work();
+  }
+
   async function unmark(unitId, entry) {
     if (entry.op && entry.op.state === "waiting") {
-      entry.op.state = "cancelled"; // never sent; kept, as every record made here is
-      await Store.putOp(entry.op);
-      say(`${entry.op.unitLabel} is no longer marked.`);
+      // Never sent: cancelled, and kept, as every record made here is.
+      const now = await withSyncLock(() => Store.cancelIfWaiting(entry.op.id));
+      state.ops = await Store.ops(state.user);
+      if (now === "cancelled") say(`${entry.op.unitLabel} is no longer marked.`);
+      else say(`${entry.op.unitLabel} was synced meanwhile: press Unmark to take it off.`);
     } else {
       const unit = unitById(unitId);
       const line = entry.line;
@@ -343,6 +370,7 @@
 
   function banner() {
     const waiting = eventOps().filter((op) => op.state === "waiting").length;
+    $("offline-sync").hidden = !waiting;
     $("offline-banner").hidden = false;
     $("offline-banner").textContent =
       (navigator.onLine ? "The server could not be reached." : "No signal.") +
@@ -413,15 +441,33 @@
         headers: { Accept: "application/json" },
         cache: "no-store",
       });
-      if (!response.ok) throw new Error(String(response.status));
+      if (response.redirected || response.status === 401 || response.status === 403) {
+        say("Refreshing needs you signed in: sign in again with signal. The copy on this phone is kept.");
+        return;
+      }
       const data = await response.json();
+      if (response.status === 409) {
+        // Submitted or cancelled meanwhile: say so, and stop taking marks for it.
+        state.snap.event.can_use = false;
+        await Store.saveSnapshot(state.user, state.snap);
+        drawEvent();
+        draw();
+        say(data.message);
+        return;
+      }
+      if (!response.ok) throw new Error(String(response.status));
+      if (data.user !== state.user) {
+        say("This phone's session belongs to someone else now: the copy was not refreshed.");
+        return;
+      }
       await Store.saveSnapshot(state.user, data);
       state.snap = data;
+      state.ops = await Store.ops(state.user);
       drawEvent();
       draw();
       say("The offline copy is up to date.");
     } catch (_) {
-      say("Refreshing needs a connection (and being signed in). The copy on this phone is kept.");
+      say("Refreshing needs a connection. The copy on this phone is kept.");
     }
   }
 
@@ -461,7 +507,11 @@
   // The network may be back (or only the server was slow): replay, then show the answers.
   async function syncAndDraw() {
     const result = await globalThis.TrunkpoolSyncNow?.();
-    if (result?.state === "signed_out") {
+    if (result?.state === "error") {
+      say(`The server could not take every mark (${result.message}); they wait and are sent again.`);
+    } else if (result?.state === "offline" && !navigator.onLine) {
+      // Nothing to say: the banner says there is no signal.
+    } else if (result?.state === "signed_out") {
       const answer = $("offline-answer");
       const next = encodeURIComponent(window.location.pathname);
       answer.replaceChildren(
@@ -497,6 +547,12 @@
     draw();
     window.addEventListener("online", syncAndDraw);
     document.addEventListener("trunkpool:synced", showAnswers);
+    // A phone that believes it has signal while the server does not answer gets no "online"
+    // event (and Safari no Background Sync): try again every half minute while marks wait.
+    setInterval(() => {
+      if (navigator.onLine && eventOps().some((op) => op.state === "waiting")) syncAndDraw();
+    }, 30000);
+    $("offline-sync").addEventListener("click", syncAndDraw);
     if (eventOps().some((op) => op.state === "waiting")) syncAndDraw();
   }
 

@@ -1,5 +1,5 @@
 // What this phone keeps for working without signal, in IndexedDB (pages and the service worker
-// share it; see core/pwa.py).
+// share it; see events/views/pwa.py).
 //
 // - snapshots: one prepared event per (user, event): its name, facility and date, and the
 //   units that user may mark used on it. No patient reference, comment, CSRF or API token.
@@ -25,6 +25,10 @@
     if (!opened) {
       opened = new Promise((resolve, reject) => {
         const req = indexedDB.open(DB_NAME, DB_VERSION);
+        req.onerror = () => {
+          opened = null; // the next call tries again
+          reject(req.error);
+        };
         req.onupgradeneeded = () => {
           const db = req.result;
           const snapshots = db.createObjectStore("snapshots", { keyPath: "key" });
@@ -33,8 +37,15 @@
           ops.createIndex("user", "user");
           db.createObjectStore("meta", { keyPath: "name" });
         };
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          // A newer version of the site wants to upgrade the store: let it.
+          db.onversionchange = () => {
+            db.close();
+            opened = null;
+          };
+          resolve(db);
+        };
         req.onblocked = () => reject(new Error("The offline store is open in an older tab."));
       });
     }
@@ -49,8 +60,7 @@
       t.onerror = () => reject(t.error);
       t.onabort = () => reject(t.error || new Error("aborted"));
     });
-    const result = await work(t);
-    await done;
+    const [result] = await Promise.all([work(t), done]);
     return result;
   }
 
@@ -72,6 +82,16 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
+  async function newOp(t, fields) {
+    const meta = t.objectStore("meta");
+    const counter = await request(meta.get("seq"));
+    const seq = (counter ? counter.value : 0) + 1;
+    meta.put({ name: "seq", value: seq });
+    const op = { id: uuid(), seq, state: "waiting", at: new Date().toISOString(), ...fields };
+    t.objectStore("ops").put(op);
+    return op;
+  }
+
   const Store = {
     today,
 
@@ -84,6 +104,8 @@
       return tx(["meta"], "readwrite", (t) => request(t.objectStore("meta").put({ name, value })));
     },
 
+    // A new copy already holds what this phone's synced ops did (its lines are the server's):
+    // they are marked superseded, so only what is still waiting is laid over it.
     saveSnapshot(user, data) {
       const row = {
         key: snapshotKey(user, data.event.id),
@@ -92,7 +114,16 @@
         purgeAfter: data.purge_after,
         data,
       };
-      return tx(["snapshots"], "readwrite", (t) => request(t.objectStore("snapshots").put(row)));
+      return tx(["snapshots", "ops"], "readwrite", async (t) => {
+        t.objectStore("snapshots").put(row);
+        const ops = t.objectStore("ops");
+        for (const op of await request(ops.index("user").getAll(user))) {
+          if (op.event === data.event.id && op.state === "applied" && !op.superseded) {
+            op.superseded = true;
+            ops.put(op);
+          }
+        }
+      });
     },
 
     async snapshot(user, event) {
@@ -115,32 +146,60 @@
       );
     },
 
-    // Snapshots of anyone but `keepUser`, and any past their event's day, go. Ops stay: a
-    // waiting implant record is never deleted, whoever signs in.
+    // Snapshots of anyone but `keepUser`, and any past their event's day, go; but not one
+    // whose marks still wait (a phone's clock set ahead must not hide a case in progress),
+    // unless `all` (logging out). Ops stay: a waiting implant record is never deleted.
     async purgeSnapshots({ keepUser = null, all = false } = {}) {
       const now = today();
-      return tx(["snapshots"], "readwrite", async (t) => {
+      return tx(["snapshots", "ops"], "readwrite", async (t) => {
         const store = t.objectStore("snapshots");
-        const rows = await request(store.getAll());
-        for (const row of rows) {
-          if (all || row.user !== keepUser || (row.purgeAfter && row.purgeAfter <= now)) {
-            store.delete(row.key);
-          }
+        const waiting = new Set(
+          (await request(t.objectStore("ops").getAll()))
+            .filter((op) => op.state === "waiting")
+            .map((op) => snapshotKey(op.user, op.event)),
+        );
+        for (const row of await request(store.getAll())) {
+          const past = row.purgeAfter && row.purgeAfter <= now && !waiting.has(row.key);
+          if (all || row.user !== keepUser || past) store.delete(row.key);
         }
       });
     },
 
     // A new operation, "waiting" until the server has answered it. `seq` keeps the order
     // made here (the phone's clock is not trusted for anything, ordering included).
-    async addOp(fields) {
+    addOp(fields) {
+      return tx(["ops", "meta"], "readwrite", (t) => newOp(t, fields));
+    },
+
+    // A mark, unless this user already has one of that unit on that event waiting or synced
+    // here: checked and stored in one transaction, so a double tap or a second tab cannot
+    // queue it twice. Returns the new op, or null.
+    async addMarkIfFree(fields) {
       return tx(["ops", "meta"], "readwrite", async (t) => {
-        const meta = t.objectStore("meta");
-        const counter = await request(meta.get("seq"));
-        const seq = (counter ? counter.value : 0) + 1;
-        meta.put({ name: "seq", value: seq });
-        const op = { id: uuid(), seq, state: "waiting", at: new Date().toISOString(), ...fields };
-        t.objectStore("ops").put(op);
-        return op;
+        const ops = t.objectStore("ops");
+        let marked = false;
+        const mine = (await request(ops.index("user").getAll(fields.user))).sort((a, b) => a.seq - b.seq);
+        for (const op of mine) {
+          if (op.event !== fields.event || op.unit !== fields.unit || op.superseded) continue;
+          if (op.state === "waiting" || op.state === "applied") {
+            marked = op.kind === "mark_used";
+          }
+        }
+        if (marked) return null;
+        return newOp(t, { ...fields, kind: "mark_used" });
+      });
+    },
+
+    // Cancel a mark not sent yet: only if it is still waiting in storage (a replay may have
+    // synced it meanwhile; then the server's answer stands). Returns the stored state.
+    async cancelIfWaiting(id) {
+      return tx(["ops"], "readwrite", async (t) => {
+        const ops = t.objectStore("ops");
+        const op = await request(ops.get(id));
+        if (!op || op.state !== "waiting") return op ? op.state : null;
+        op.state = "cancelled";
+        ops.put(op);
+        return op.state;
       });
     },
 

@@ -9,6 +9,9 @@
 
   const Store = globalThis.TrunkpoolStore;
   const BATCH = 50; // ops per request (the endpoint takes up to 100)
+  // A trickle of signal can hold a request for minutes, and the lock with it.
+  const TIMEOUT_MS = 20000;
+  const timeout = () => (AbortSignal.timeout ? AbortSignal.timeout(TIMEOUT_MS) : undefined);
 
   function urls() {
     const config = globalThis.TRUNKPOOL || {};
@@ -33,6 +36,7 @@
       credentials: "same-origin",
       cache: "no-store",
       headers: { Accept: "application/json" },
+      signal: timeout(),
     });
     if (!response.ok) throw new Error(`session ${response.status}`);
     return response.json();
@@ -61,6 +65,7 @@
       if (!ops.length) return { state: "idle", applied: 0, refused: 0, waiting: 0 };
       let applied = 0;
       let refused = 0;
+      let stuck = 0;
       for (let i = 0; i < ops.length; i += BATCH) {
         const batch = ops.slice(i, i + BATCH);
         let response;
@@ -76,6 +81,7 @@
             body: JSON.stringify({
               operations: batch.map((op) => ({
                 id: op.id,
+                user: op.user, // the server refuses it under anyone else's session
                 kind: op.kind,
                 event: op.event,
                 unit: op.unit,
@@ -84,22 +90,31 @@
                 at: op.at,
               })),
             }),
+            signal: timeout(),
           });
         } catch (_) {
           return { state: "offline", applied, refused, waiting: ops.length - i };
         }
-        if (response.status === 401 || response.status === 403) {
+        if (response.status === 401) {
           return { state: "signed_out", applied, refused, waiting: ops.length - i };
         }
-        if (!response.ok) {
-          return { state: "error", status: response.status, applied, refused, waiting: ops.length - i };
+        let results = null;
+        if (response.ok) results = (await response.json().catch(() => ({}))).results;
+        if (!Array.isArray(results)) {
+          // A refused token (403), a server error, or a portal's page instead of JSON.
+          const message = `the server answered ${response.status}`;
+          return { state: "error", message, applied, refused, waiting: ops.length - i };
         }
-        const { results } = await response.json();
         const byId = new Map(results.map((r) => [r.id, r]));
         const answered = [];
         for (const op of batch) {
           const answer = byId.get(op.id);
-          if (!answer) continue; // not answered: still waiting, sent again next time
+          // Not answered, failed on the server ("error") or another user's ("wrong_user"):
+          // still waiting, sent again next time.
+          if (!answer || (answer.status !== "applied" && answer.status !== "refused" && answer.status !== "invalid")) {
+            stuck += 1;
+            continue;
+          }
           op.state = answer.status === "applied" ? "applied" : "refused";
           op.message = answer.message || "";
           op.warning = answer.warning || "";
@@ -109,6 +124,10 @@
           answered.push(op);
         }
         await Store.putOps(answered);
+      }
+      if (stuck) {
+        const message = `${stuck} could not be applied yet`;
+        return { state: "error", message, applied, refused, waiting: stuck };
       }
       return { state: "synced", applied, refused, waiting: 0 };
     });

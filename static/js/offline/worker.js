@@ -1,4 +1,4 @@
-// The service worker's code (loaded by /sw.js after its settings: core/pwa.py).
+// The service worker's code (loaded by /sw.js after its settings: events/views/pwa.py).
 //
 // It caches only the data-free shell and the static files it needs, never a page the server
 // rendered for someone. Pages come from the network; when the network fails, the shell
@@ -20,7 +20,8 @@ self.addEventListener("install", (event) => {
     (async () => {
       const cache = await caches.open(CACHE);
       await cache.addAll(TRUNKPOOL.precache.map((url) => new Request(url, { cache: "reload" })));
-      await self.skipWaiting();
+      // No skipWaiting: a new deployment's worker takes over once no page of the old one is
+      // open, so a case in progress keeps the decoder and files it started with.
     })(),
   );
 });

@@ -1,4 +1,4 @@
-"""The installable, offline-capable side of the site: the service worker at `/sw.js`, the web app
+"""The installable, offline-capable side of the site (for Mark Used without signal): the service worker at `/sw.js`, the web app
 manifest, and the data-free page shell the worker shows when there is no network.
 
 The worker is served by Django, not from /static/: a worker controls only the paths under its
@@ -10,10 +10,13 @@ everyone, with no CSRF token, no name and no patient reference.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -42,9 +45,28 @@ SCANNER_STATIC = ["zxing/reader/index.js", "zxing/wasm/zxing_reader.wasm"]
 WORKER_SCRIPTS = ["js/offline/store.js", "js/offline/sync.js", "js/offline/worker.js"]
 
 
+def _static_names() -> list[str]:
+    return SHELL_STATIC + (SCANNER_STATIC if settings.SCANNER_INSTALLED else [])
+
+
 def precache_urls() -> list[str]:
-    names = SHELL_STATIC + (SCANNER_STATIC if settings.SCANNER_INSTALLED else [])
-    return [reverse("offline_shell")] + [static(name) for name in names]
+    return [reverse("events:offline_shell")] + [static(name) for name in _static_names()]
+
+
+@functools.cache
+def _content_digest() -> str:
+    """What the worker delivers, by content: the shell as rendered and every file it caches
+    or runs. Without hashed names (DEBUG, tests) a changed file still makes a new version; a
+    process serves one release, so this is computed once."""
+    digest = hashlib.sha256(render_to_string("offline/shell.html").encode())
+    for name in _static_names() + WORKER_SCRIPTS:
+        path = finders.find(name)
+        if path is None and staticfiles_storage.exists(name):
+            path = staticfiles_storage.path(name)
+        if path:
+            with open(path, "rb") as f:
+                digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
 
 
 @require_GET
@@ -54,16 +76,18 @@ def service_worker(request):
     Browsers check it for changes on every navigation; `no-cache` makes them ask us."""
     config = {
         "precache": precache_urls(),
-        "shell": reverse("offline_shell"),
+        "shell": reverse("events:offline_shell"),
         "session": reverse("events:offline_session"),
         "sync": reverse("events:offline_sync"),
     }
     imports = [static(name) for name in WORKER_SCRIPTS]
     # A new list of files (a deployment, hashed names) is a new version: a new cache, the old
     # one dropped when the new worker takes over.
-    config["version"] = hashlib.sha256(json.dumps([config, imports]).encode()).hexdigest()[:16]
+    config["version"] = hashlib.sha256(
+        json.dumps([config, imports, _content_digest()]).encode()
+    ).hexdigest()[:16]
     body = (
-        "// Trunkpool's service worker (core/pwa.py). Its code is in static/js/offline/.\n"
+        "// Trunkpool's service worker (events/views/pwa.py). Its code is in static/js/offline/.\n"
         f"self.TRUNKPOOL = {json.dumps(config)};\n"
         f"importScripts({', '.join(json.dumps(url) for url in imports)});\n"
     )
@@ -85,14 +109,16 @@ def manifest(request):
             "display": "standalone",
             "background_color": "#ffffff",
             "theme_color": "#212529",
+            # One entry per purpose: an icon for masking is cropped, one for "any" is not.
             "icons": [
                 {
                     "src": static(f"icons/trunkpool-{size}.png"),
                     "sizes": f"{size}x{size}",
                     "type": "image/png",
-                    "purpose": "any maskable",
+                    "purpose": purpose,
                 }
                 for size in (192, 512)
+                for purpose in ("any", "maskable")
             ],
         },
         content_type="application/manifest+json",
