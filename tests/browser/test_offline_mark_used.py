@@ -669,3 +669,27 @@ def test_a_mark_the_server_fails_on_stays_waiting_says_so_and_syncs_with_sync_no
     page.get_by_role("button", name="Sync now").click()
     expect(page.locator("#offline-answer")).to_contain_text("Synced: 1 accepted")
     assert EventLine.objects.filter(event=case, unit=implants[0]).exists()
+
+
+def test_a_long_offline_list_shows_a_page_at_a_time_and_the_scan_box_reaches_every_unit(
+    contexts, network, demo
+):
+    admin, riley = demo["admin"], demo["riley"]
+    late = receive_units(
+        admin, riley, n=120, serial_prefix="LONG-", expiration_date=datetime.date(2031, 1, 1)
+    )
+    case = open_event(riley)
+    page = in_the_basement(contexts, network, "riley", case)
+    kept = len(stored(page)["snapshots"][0]["data"]["units"])
+    assert kept > 120
+    expect(_rows(page)).to_have_count(100)
+    last = late[-1]  # among the last to expire: beyond the first page drawn
+    expect(_rows(page).and_(page.locator(f"[data-unit='{last.pk}']"))).to_have_count(0)
+    box = page.get_by_label("Type a serial or lot")
+    box.fill(last.serial_number)
+    box.press("Enter")
+    marked = used(page).and_(page.locator("[data-state='waiting to sync']"))
+    expect(marked).to_have_count(1)
+    assert marked.get_attribute("data-unit") == str(last.pk)
+    page.get_by_role("button", name=re.compile(r"Show \d+ more")).click()
+    expect(_rows(page)).to_have_count(min(kept - 1, 200))

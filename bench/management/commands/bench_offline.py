@@ -9,28 +9,27 @@ open the rep's open case's Mark Used page, press "Make available offline", then 
 network (the relay down and Playwright's offline switch, so the service worker has no network
 either) and reload: the offline shell draws the case from the phone's storage. Then:
 - tap to "waiting to sync": `--taps` units tapped one by one, each time until that unit is
-  listed "waiting to sync". Three numbers per tap: the page's own User Timing measure
-  "offline-mark" (from the tap's handler to the op stored and the list rebuilt in the DOM);
-  the same start to the end of the frame that shows it (styled, laid out, painted: measured by
-  a probe this command adds to the page, PAINT_PROBE); and, secondary, the time Playwright sees
-  from its tap to the list item (its tap's checks and round trips included);
+  listed "waiting to sync". Numbers per tap: the page's own User Timing measure "offline-mark"
+  (from the tap's handler to the end of the frame that shows the mark), of which the op stored
+  in IndexedDB ("offline-mark-stored"); the same start to the end of that frame as a probe
+  this command adds sees it (PAINT_PROBE); and, secondary, the time Playwright sees from its
+  tap to the list item (its tap's checks and round trips included);
 - replay after reconnect: those marks cancelled (the used list's "Cancel" buttons), `--replay`
   other units tapped, so exactly `--replay` ops wait; then the network is back (relay up,
   offline switch off) and the clock runs until every op on the phone is "applied" (read from
-  IndexedDB every 10 ms), and until the page lists them all "synced". Either the page (on its
-  "online" event) or the service worker (Background Sync) sends them, whichever takes the
-  lock first: the run says which, and the page's own requests (when it sent them) with their
-  times. The server's count of lines created confirms each applied once.
+  IndexedDB every 10 ms), and until the page lists them all "synced". The page (on its
+  "online" event) or the service worker (Background Sync) sends them, whichever takes the lock
+  first; the page's own requests, when it sent them, are listed with their times. The server's
+  count of lines created confirms each applied once.
 
-The units are the benchmark's own: product BENCH-OFFLINE, `--taps` + `--replay` units
-(serials BOFF-0001...) in the rep's custody, received once by an admin if missing, unmarked
-from the case (through the service) before each run. Needs Chromium (/usr/bin/chromium) and
-the dev requirements (playwright).
+The units are the first serial-tracked ones the offline page lists (the rep's own, earliest
+expiry first: what a rep taps without scrolling); what a run marks is unmarked from the case
+through the service after it. Needs Chromium (/usr/bin/chromium) and the dev requirements
+(playwright).
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 import statistics
 import time
@@ -43,11 +42,8 @@ from bench.camera import CHROMIUM, LAUNCH_ARGS
 from bench.network import NetworkSwitch
 from events.models import Event, EventLine, EventStatus
 from events.services.usage import event_unmark
-from inventory.models import Product, Unit, UnitState
-from inventory.services.receiving import ReceiveLine, units_receive
+from inventory.models import Unit
 
-CATALOG = "BENCH-OFFLINE"
-PREFIX, LOT = "BOFF-", "BOFFL-1"
 TAP_TARGET_MS = 100
 REPLAY_TARGET_S = 3.0
 POLL_S = 0.01
@@ -109,11 +105,9 @@ class Command(BaseCommand):
         )
         if case is None:
             raise CommandError(f"{user} has no open event to mark units on.")
-        units = self._units(rep, case, taps + replay)
-        tapped, replayed = units[:taps], units[taps:]
         self.stdout.write(
             f"case {case.pk} ({case.name}) as {user}: {taps} taps timed, {replay} ops replayed, "
-            f"{runs} run(s); units {units[0].serial_number}..{units[-1].serial_number}"
+            f"{runs} run(s), on the first units the offline page lists"
         )
 
         from playwright.sync_api import sync_playwright
@@ -124,24 +118,25 @@ class Command(BaseCommand):
         os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
         results = []
+        touched: list[Unit] = []  # what the runs marked, taken off the case after each
         switch = NetworkSwitch(url)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
                 for run in range(runs):
-                    self._unmark(rep, case, units)
-                    result = self._run(browser, switch, rep, password, case, tapped, replayed)
+                    result = self._run(browser, switch, rep, password, case, taps, replay, touched)
+                    self._unmark(rep, case, touched)
                     results.append(result)
                     self._report_run(run + 1, result)
                 browser.close()
         finally:
             switch.close()
-            self._unmark(rep, case, units)
+            self._unmark(rep, case, touched)
         self._report_all(results, replay)
 
     # --- One run: a fresh phone ---------------------------------------------------------------
 
-    def _run(self, browser, switch, rep, password, case, tapped, replayed) -> dict:
+    def _run(self, browser, switch, rep, password, case, taps, replay, touched) -> dict:
         context = browser.new_context(
             base_url=switch.url,
             viewport={"width": 390, "height": 844},
@@ -175,6 +170,8 @@ class Command(BaseCommand):
             context.set_offline(True)
             page.reload()
             page.get_by_test_id("offline-event").filter(has_text=case.name).wait_for()
+            tapped, replayed = self._first_listed(page, taps, replay)
+            touched += tapped + replayed
 
             wall = []
             for unit in tapped:
@@ -193,6 +190,7 @@ class Command(BaseCommand):
             while len(page.evaluate(durations, PAINTED)) < len(tapped):
                 time.sleep(POLL_S)  # the last tap's frame may still be on its way
             measures = page.evaluate(durations, "offline-mark")
+            stored = page.evaluate(durations, "offline-mark-stored")
             painted = page.evaluate(durations, PAINTED)
 
             # Exactly `replay` ops waiting: the timed taps cancelled, as a rep would, then the
@@ -245,12 +243,14 @@ class Command(BaseCommand):
                 for e in page.evaluate(RESOURCES)
                 if e["start"] >= back and e["path"].startswith("/offline/")
             ]
-            by = "the page" if answer.startswith("Synced:") else "the worker (Background Sync)"
+            # The page, or the worker's Background Sync: both show the answers alike.
+            by = "page or worker" if answer.startswith("Synced:") else "unknown"
             created = EventLine.objects.filter(event=case, unit__in=replayed, marked_at__gte=since)
             return {
                 "prepared_s": prepared_s,
                 "kept": kept,
                 "measures": measures,
+                "stored": stored,
                 "painted": painted,
                 "wall": wall,
                 "replayed": len(sent),
@@ -276,6 +276,7 @@ class Command(BaseCommand):
         self.stdout.write(f"run {run}: prepared in {r['prepared_s']:.1f} s ({r['kept']})")
         for name, values in (
             ("tap -> waiting to sync (offline-mark)", r["measures"]),
+            ("  of which stored (IndexedDB)", r["stored"]),
             ("tap -> painted (that frame)", r["painted"]),
             ("tap -> listed (Playwright)", r["wall"]),
         ):
@@ -313,6 +314,7 @@ class Command(BaseCommand):
         self.stdout.write(
             line("tap -> waiting to sync (offline-mark)", every("measures"), target=TAP_TARGET_MS)
         )
+        self.stdout.write(line("  of which stored (IndexedDB)", every("stored")))
         self.stdout.write(
             line("tap -> painted (that frame)", every("painted"), target=TAP_TARGET_MS)
         )
@@ -335,56 +337,28 @@ class Command(BaseCommand):
 
     # --- The benchmark's units ----------------------------------------------------------------
 
-    def _units(self, rep: User, case: Event, n: int) -> list[Unit]:
-        """`n` units of the benchmark's product in the rep's custody, received once if
-        missing (and unmarked from the case if an interrupted run left them marked)."""
-        org = rep.organization
-        product, _ = Product.objects.get_or_create(
-            organization=org,
-            catalog_number=CATALOG,
-            defaults={"description": "Offline benchmark implant", "manufacturer": "Bench"},
-        )
-        serials = [f"{PREFIX}{i:04d}" for i in range(1, n + 1)]
-        have = set(
-            Unit.objects.filter(product=product, serial_number__in=serials).values_list(
-                "serial_number", flat=True
+    def _first_listed(self, page, taps: int, replay: int) -> tuple[list[Unit], list[Unit]]:
+        """The first serial-tracked units the offline page lists with a Mark used button (its
+        first page, then "Show more" as a rep would), split into the timed taps and the
+        replay's."""
+        more = page.locator("#offline-units button", has_text="more (")
+        while True:
+            ids = page.eval_on_selector_all(
+                "#offline-units tr[data-unit]",
+                "rows => rows.filter((r) => !r.querySelector('button').disabled)"
+                ".map((r) => Number(r.dataset.unit))",
             )
-        )
-        missing = [s for s in serials if s not in have]
-        if missing:
-            admin = User.objects.filter(organization=org, role=Role.ADMIN, is_active=True).first()
-            units_receive(
-                actor=admin,
-                lines=[
-                    ReceiveLine(
-                        product=product,
-                        lot_number=LOT,
-                        serial_numbers=missing,
-                        quantity=len(missing),
-                        expiration_date=datetime.date(2030, 6, 30),
-                    )
-                ],
-                custodian=rep,
-                note="Offline benchmark",
-            )
-            self.stdout.write(f"received {len(missing)} {CATALOG} units for {rep}")
-        units = list(
-            Unit.objects.filter(product=product, serial_number__in=serials).order_by(
-                "serial_number"
-            )
-        )
-        self._unmark(rep, case, units)
-        wrong = [
-            u.serial_number
-            for u in Unit.objects.filter(pk__in=[u.pk for u in units])
-            if u.custodian_id != rep.pk or u.state != UnitState.AVAILABLE
-        ]
-        if wrong:
+            serial = {u.pk: u for u in Unit.objects.filter(pk__in=ids).exclude(serial_number="")}
+            units = [serial[i] for i in ids if i in serial][: taps + replay]
+            if len(units) >= taps + replay or not more.count():
+                break
+            more.tap()  # as a rep scrolls on and asks for more
+        if len(units) < taps + replay:
             raise CommandError(
-                f"{CATALOG} {', '.join(wrong)} not available in {rep}'s custody "
-                "(marked on another case?)."
+                f"The offline page lists {len(units)} markable serial-tracked units; "
+                f"--taps plus --replay must not exceed that."
             )
-        return units
+        return units[:taps], units[taps:]
 
     def _unmark(self, rep: User, case: Event, units: list[Unit]):
         """Whatever a previous run left marked on the case goes back, so runs repeat."""
