@@ -106,3 +106,13 @@ def test_a_changed_shell_or_file_is_a_new_version_even_without_hashed_names(clie
         pwa._content_digest.cache_clear()
     assert after["precache"] == before["precache"]
     assert after["version"] != before["version"]
+
+
+def test_every_file_the_offline_page_loads_is_precached(client):
+    """A script added to the shell but not to the precache list would be missing offline."""
+    import re
+
+    shell = client.get(reverse("events:offline_shell")).content.decode()
+    loaded = set(re.findall(r'(?:src|href|data-wasm-url)="(/static/[^"]+)"', shell))
+    _, config, _ = _worker_config(client)
+    assert loaded and loaded <= set(config["precache"]), loaded - set(config["precache"])

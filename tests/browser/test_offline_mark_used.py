@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from accounts.models import DistributorGroup
 from accounts.services import group_set_pooling
 from bench.network import NetworkSwitch
-from events.models import ClientOperation, EventLine, EventStatus
+from events.models import ClientOperation, EventLine
 from events.services.usage import event_mark_used, event_unmark
 from inventory.models import CustodyEntry, EntryKind, Product
 from inventory.services.recalls import recall_record
@@ -173,7 +173,9 @@ def test_a_whole_case_is_recorded_offline_by_tap_typed_serial_and_camera_and_syn
     assert PATIENT not in kept
     assert "csrfmiddlewaretoken" not in kept
     assert all(cookie["value"] not in kept for cookie in page.context.cookies())
-    assert all("/use/" not in c["url"] for c in stored(page)["cached"])
+    # Only the data-free shell and static files: no page the server rendered for riley.
+    cached = [c["url"].removeprefix(network.url) for c in stored(page)["cached"]]
+    assert cached and all(url == "/offline/" or url.startswith("/static/") for url in cached)
 
     offline(page, network)
     # The signal goes with the live page open: it offers to carry on from the phone.
@@ -431,10 +433,8 @@ def test_another_user_signing_in_never_replays_the_first_ones_marks_and_drops_th
     page.context.clear_cookies()
     login(page, "riley")
     page.goto("/inventory/")
-    expect(page.locator("body")).to_be_visible()
     wait_for_ops(page, riley.pk)
     assert EventLine.objects.filter(event=case, unit=implants[0]).exists()
-    assert case.status == EventStatus.OPEN
 
 
 def _rows(page):

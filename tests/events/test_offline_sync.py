@@ -693,3 +693,45 @@ def test_an_offline_unmark_keeps_the_phones_time_on_the_ledger(client, world):
     assert answer["status"] == "applied"
     entry = CustodyEntry.objects.filter(unit=unit).latest("sequence")
     assert (entry.kind, entry.reported_at) == (EntryKind.UNMARKED, PHONE_TIME)
+
+
+def test_a_unit_that_expired_before_the_events_date_is_refused_at_sync(client, world):
+    (unit,) = receive_units(
+        world["admin"],
+        world["riley"],
+        n=1,
+        serial_prefix="OLD-",
+        expiration_date=timezone.localdate() - datetime.timedelta(days=3),
+    )
+
+    (answer,) = results(signed_in(client, world["riley"]), op(unit, world["rileys_case"]))
+
+    assert answer["status"] == "refused"
+    assert "expired on" in answer["message"] and "before the event's date" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    "phone_time",
+    [
+        datetime.datetime(1999, 1, 1, tzinfo=datetime.UTC),
+        datetime.datetime(2060, 1, 1, tzinfo=datetime.UTC),
+    ],
+)
+def test_the_phones_clock_decides_nothing_whatever_it_says(client, world, phone_time):
+    # A unit the event's date allows, whatever the phone believes the date is.
+    (unit,) = receive_units(
+        world["admin"],
+        world["riley"],
+        n=1,
+        serial_prefix="CLOCK-",
+        expiration_date=timezone.localdate() + datetime.timedelta(days=400),
+    )
+
+    (answer,) = results(
+        signed_in(client, world["riley"]), op(unit, world["rileys_case"], at=phone_time)
+    )
+
+    assert answer["status"] == "applied"
+    entry = CustodyEntry.objects.filter(unit=unit).latest("sequence")
+    assert entry.reported_at == phone_time
+    assert abs((entry.at - timezone.now()).total_seconds()) < 60
