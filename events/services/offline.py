@@ -128,7 +128,13 @@ def client_operations_apply(
         if conflict is not None:
             conflicts.setdefault(conflict.event.pk, []).append(conflict)
     for group in conflicts.values():
-        _tell_distributor(actor=actor, conflicts=group)
+        # The marks are committed and answered; a failure to tell must not turn them into a
+        # 500 the phone would resend (its replays return the stored answers, telling nobody).
+        try:
+            with transaction.atomic():
+                _tell_distributor(actor=actor, conflicts=group)
+        except Exception:  # noqa: BLE001
+            logger.exception("Telling the distributor of offline conflicts failed")
     return answers
 
 
@@ -289,13 +295,22 @@ def _tell_distributor(*, actor: User, conflicts: Sequence[_Conflict]) -> None:
         lines.append(f"{unit.label} ({did}): {conflict.reason}")
     if not lines:
         return
+    # The notification keeps 1,000 characters: the rest is counted, not cut mid-line.
+    shown, size = [], 0
+    for line in lines:
+        if size + len(line) > 900:
+            break
+        shown.append(line)
+        size += len(line) + 1
+    if len(shown) < len(lines):
+        shown.append(f"…and {len(lines) - len(shown)} more (see the event's Mark Used page).")
     what = "A mark" if len(lines) == 1 else f"{len(lines)} marks"
     notify(
         recipients=[distributor],
         kind=NotificationKind.OFFLINE_CONFLICT,
         actor=actor,
         summary=f"{what} {actor.name} made offline on {event.name} refused at sync",
-        detail="\n".join(lines),
+        detail="\n".join(shown),
         url=reverse("events:mark_used", args=[event.pk]),
         event_id=event.pk,
     )

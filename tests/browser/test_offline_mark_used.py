@@ -693,3 +693,32 @@ def test_a_long_offline_list_shows_a_page_at_a_time_and_the_scan_box_reaches_eve
     assert marked.get_attribute("data-unit") == str(last.pk)
     page.get_by_role("button", name=re.compile(r"Show \d+ more")).click()
     expect(_rows(page)).to_have_count(min(kept - 1, 200))
+
+
+def test_cancelling_a_mark_sent_without_an_answer_queues_its_unmark_instead(
+    contexts, network, demo, implants
+):
+    riley = demo["riley"]
+    case = open_event(riley)
+    unit = implants[0]
+    page = in_the_basement(contexts, network, "riley", case)
+    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    # As a replay that timed out leaves it: sent, maybe received, never answered.
+    page.evaluate(
+        """async (user) => {
+          const [op] = await TrunkpoolStore.ops(user);
+          op.sentAt = new Date().toISOString();
+          await TrunkpoolStore.putOp(op);
+        }""",
+        riley.pk,
+    )
+    page.get_by_role("button", name=f"Cancel: {unit.serial_number}").click()
+    expect(page.locator("#offline-answer")).to_contain_text("unmark waiting to sync")
+    assert sorted((op["kind"], op["state"]) for op in stored(page)["ops"]) == [
+        ("mark_used", "waiting"),
+        ("unmark", "waiting"),
+    ]
+    online(page, network)
+    wait_for_ops(page, riley.pk)
+    assert not EventLine.objects.current().filter(event=case).exists()
+    assert EventLine.objects.filter(event=case, unit=unit).count() == 1  # marked, then unmarked

@@ -735,3 +735,28 @@ def test_the_phones_clock_decides_nothing_whatever_it_says(client, world, phone_
     entry = CustodyEntry.objects.filter(unit=unit).latest("sequence")
     assert entry.reported_at == phone_time
     assert abs((entry.at - timezone.now()).total_seconds()) < 60
+
+
+def test_a_long_list_of_conflicts_is_counted_not_cut_and_a_failure_to_tell_loses_no_answer(
+    client, world, monkeypatch
+):
+    dana, riley, case = world["dana"], world["riley"], world["rileys_case"]
+    units = receive_units(world["admin"], riley, n=60, serial_prefix="MANY-")
+    event_submit(actor=riley, event=case)
+
+    answers = results(signed_in(client, riley), *(op(u, case) for u in units))
+
+    assert [a["status"] for a in answers] == ["refused"] * 60
+    (notice,) = conflicts(dana)
+    assert notice.summary.startswith("60 marks Riley made offline")
+    *listed, more = notice.detail.splitlines()
+    assert more == f"…and {60 - len(listed)} more (see the event's Mark Used page)."
+
+    def broken(**kwargs):
+        raise RuntimeError("mail is down")
+
+    monkeypatch.setattr(offline, "notify", broken)
+    extra = receive_units(world["admin"], riley, n=1, serial_prefix="ONE-")
+    (answer,) = results(client, op(extra[0], case))
+    assert answer["status"] == "refused"  # answered and stored all the same
+    assert ClientOperation.objects.filter(unit_id=extra[0].pk, status="refused").exists()

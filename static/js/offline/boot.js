@@ -57,22 +57,23 @@
     }
   };
 
-  function csrfCookie() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   // A logout made offline reaches the server with the first page that has signal.
-  async function finishOfflineLogout() {
-    const response = await fetch("/accounts/logout/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfCookie() },
-    }).catch(() => null);
-    // Done only when the server says so (it sends the browser on to the login page); until
-    // then nothing replays under that session.
-    if (!response || !response.ok || !new URL(response.url).pathname.startsWith("/accounts/login/")) {
-      return;
+  async function finishOfflineLogout(pending) {
+    let who;
+    try {
+      who = await Sync.session(); // whose session, and a token for it
+    } catch (_) {
+      return; // still no signal: nothing replays under that session meanwhile
+    }
+    if (who.user === pending) {
+      const response = await fetch("/accounts/logout/", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": who.csrf },
+      }).catch(() => null);
+      if (!response) return;
+      // Any answer ends the wait: a logout the server refused must not stop this user's
+      // syncing for good (their own marks, under their own session).
     }
     await Store.setMeta("logout_pending", null);
     window.location.assign("/accounts/login/");
@@ -82,7 +83,7 @@
     if (shell) return; // the offline page reads the store itself
     const pending = await Store.getMeta("logout_pending");
     if (pending) {
-      if (user === pending) return finishOfflineLogout();
+      if (user === pending) return finishOfflineLogout(pending);
       await Store.setMeta("logout_pending", null); // that session is gone already
     }
     if (user === null) return;
@@ -92,8 +93,11 @@
     await syncNow();
   }
 
-  window.addEventListener("online", () => {
-    if (user !== null && !shell) syncNow();
+  window.addEventListener("online", async () => {
+    if (user === null || shell) return;
+    const pending = await Store.getMeta("logout_pending");
+    if (pending === user) finishOfflineLogout(pending);
+    else syncNow();
   });
 
   document.addEventListener("submit", async (event) => {

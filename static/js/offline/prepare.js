@@ -77,16 +77,6 @@
     prepare.disabled = true;
     stateText.textContent = "Saving this event on the phone…";
     try {
-      const response = await fetch(panel.dataset.snapshotUrl, {
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: { Accept: "application/json" },
-      });
-      const body = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(body.message || `The server answered ${response.status}.`);
-      if (body.user !== user) throw new Error("you were signed in as someone else meanwhile: reload the page.");
-      // Waiting implant records must outlive the browser's clean-ups of site storage.
-      await navigator.storage?.persist?.().catch(() => false);
       // The page shell and the scanner's decoder come with the service worker; wait for it so
       // the phone really has everything before saying so.
       await Promise.race([
@@ -95,7 +85,9 @@
           setTimeout(() => reject(new Error("the offline page could not be stored on this phone.")), 30000),
         ),
       ]);
-      await Store.saveSnapshot(user, body);
+      // Waiting implant records must outlive the browser's clean-ups of site storage.
+      await navigator.storage?.persist?.().catch(() => false);
+      await withSyncLock(fetchAndKeep);
       await show();
     } catch (error) {
       stateText.textContent = `Not saved: ${error.message}`;
@@ -104,15 +96,39 @@
     }
   });
 
+  // Under the replay's lock: a mark synced between the copy and its saving would otherwise be
+  // taken for one the copy already holds.
+  function withSyncLock(work) {
+    return navigator.locks ? navigator.locks.request("trunkpool-sync", work) : work();
+  }
+
+  async function fetchAndKeep() {
+    const response = await fetch(panel.dataset.snapshotUrl, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.message || `The server answered ${response.status}.`);
+    if (body.user !== user) throw new Error("you were signed in as someone else meanwhile: reload the page.");
+    await Store.saveSnapshot(user, body);
+  }
+
   remove.addEventListener("click", async () => {
     await Store.removeSnapshot(user, eventId);
     await show();
   });
 
-  // Marks made offline reached the server: the page's lists are out of date.
-  document.addEventListener("trunkpool:synced", async (event) => {
+  // Marks of this event made offline reached the server: the page's lists are out of date.
+  let answeredBefore = null;
+  const answered = async () =>
+    (await Store.ops(user)).filter((op) => op.event === eventId && op.state !== "waiting").length;
+  answered().then((n) => (answeredBefore = n));
+  document.addEventListener("trunkpool:synced", async () => {
     await show();
-    if (event.detail?.applied) window.location.reload();
+    const now = await answered();
+    if (answeredBefore !== null && now > answeredBefore) window.location.reload();
+    answeredBefore = now;
   });
 
   // The signal went while this page was open: the prepared page carries on from the phone.

@@ -189,7 +189,9 @@
     state.ops.push(op);
     // Only what changed: redrawing a full copy (2,000 rows) cost a phone ~400 ms of layout
     // per tap (bench_offline).
-    $("offline-units").querySelector(`tr[data-unit="${unit.id}"]`)?.remove();
+    const row = $("offline-units").querySelector(`tr[data-unit="${unit.id}"]`);
+    if (row) row.remove();
+    else unitRows(); // scanned or typed beyond the page drawn: its "Show more" count changes
     usedList();
     banner();
     // Measured to the frame that shows it, not only to the DOM change.
@@ -210,13 +212,38 @@
   }
 
   async function unmark(unitId, entry) {
+    if (marking.has(unitId)) return; // a second tap while the first is stored
+    marking.add(unitId);
+    try {
+      await unmarkOnce(unitId, entry);
+    } finally {
+      marking.delete(unitId);
+    }
+    draw();
+  }
+
+  async function unmarkOnce(unitId, entry) {
     if (entry.op && entry.op.state === "waiting") {
       // Never sent: cancelled, and kept, as every record made here is.
+      say(`Cancelling ${entry.op.unitLabel}…`);
       const now = await withSyncLock(() => Store.cancelIfWaiting(entry.op.id));
       state.ops = await Store.ops(state.user);
-      if (now === "cancelled") say(`${entry.op.unitLabel} is no longer marked.`);
-      else say(`${entry.op.unitLabel} was synced meanwhile: press Unmark to take it off.`);
-    } else {
+      if (now === "cancelled") {
+        say(`${entry.op.unitLabel} is no longer marked.`);
+        return;
+      }
+      if (now !== "sent") {
+        say(
+          now === "applied"
+            ? `${entry.op.unitLabel} was synced meanwhile: press Unmark to take it off.`
+            : `${entry.op.unitLabel} was answered by the server meanwhile: see below.`,
+        );
+        return;
+      }
+      // It went to the server without an answer: it may be there. An unmark follows it, in
+      // order, so the server ends with the unit off the event either way.
+    }
+    {
       const unit = unitById(unitId);
       const line = entry.line;
       const op = await Store.addOp({
@@ -233,7 +260,6 @@
       globalThis.TrunkpoolRequestSync?.();
       say(`${op.unitLabel}: unmark waiting to sync.`);
     }
-    draw();
   }
 
   function say(text) {
@@ -454,7 +480,11 @@
     $("offline-refresh").addEventListener("click", refresh);
   }
 
-  async function refresh() {
+  function refresh() {
+    return withSyncLock(refreshOnce);
+  }
+
+  async function refreshOnce() {
     try {
       const response = await fetch(state.snap.event.snapshot_url || `/events/${state.snap.event.id}/offline/`, {
         credentials: "same-origin",
@@ -469,7 +499,7 @@
       if (response.status === 409) {
         // Submitted or cancelled meanwhile: say so, and stop taking marks for it.
         state.snap.event.can_use = false;
-        await Store.saveSnapshot(state.user, state.snap);
+        await Store.saveSnapshot(state.user, state.snap, { supersede: false });
         drawEvent();
         draw();
         say(data.message);
@@ -499,7 +529,8 @@
     const list = $("offline-prepared");
     list.replaceChildren();
     const snaps = state.user ? await Store.snapshots(state.user) : [];
-    for (const snap of snaps.filter((s) => !s.purge_after || s.purge_after > Store.today())) {
+    const ops = state.user ? await Store.ops(state.user) : [];
+    for (const snap of snaps.filter((s) => current(s, ops))) {
       list.append(
         el(
           "li",
@@ -525,7 +556,14 @@
   }
 
   // The network may be back (or only the server was slow): replay, then show the answers.
-  async function syncAndDraw() {
+  let syncing = null; // one replay at a time from this page: the timer, "online", Sync now
+
+  function syncAndDraw() {
+    syncing = syncing || syncAndDrawOnce().finally(() => (syncing = null));
+    return syncing;
+  }
+
+  async function syncAndDrawOnce() {
     const result = await globalThis.TrunkpoolSyncNow?.();
     if (result?.state === "error") {
       say(`The server could not take every mark (${result.message}); they wait and are sent again.`);
@@ -543,7 +581,7 @@
   }
 
   // The server answered marks of this page, whether this page or the worker sent them.
-  async function showAnswers() {
+  async function showAnswers(event) {
     if (!state.snap) return;
     const waitingBefore = new Set(eventOps().filter((op) => op.state === "waiting").map((op) => op.id));
     state.ops = await Store.ops(state.user);
@@ -551,14 +589,23 @@
     if (!answered.length) return;
     draw();
     const applied = answered.filter((op) => op.state === "applied").length;
-    say(`Synced: ${applied} accepted, ${answered.length - applied} refused by the server.`);
+    let text = `Synced: ${applied} accepted, ${answered.length - applied} refused by the server.`;
+    if (event?.detail?.state === "error") text += ` Some could not be taken yet (${event.detail.message}): they wait and are sent again.`;
+    say(text);
+  }
+
+  // Through its event's day by the phone's clock, or for as long as marks of it wait (a clock
+  // set ahead must not hide a case in progress).
+  function current(snap, ops) {
+    const waiting = ops.some((op) => op.event === snap.event.id && op.state === "waiting");
+    return waiting || !snap.purge_after || snap.purge_after > Store.today();
   }
 
   async function main() {
     state.user = await Store.getMeta("user");
     const match = window.location.pathname.match(MARK_USED_PATH);
     const snap = state.user && match ? await Store.snapshot(state.user, Number(match[1])) : null;
-    if (!snap || (snap.purge_after && snap.purge_after <= Store.today())) return elsewhere();
+    if (!snap || !current(snap, await Store.ops(state.user))) return elsewhere();
     state.snap = snap;
     state.ops = await Store.ops(state.user);
     $("offline-mark-used").hidden = false;

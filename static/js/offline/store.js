@@ -46,7 +46,10 @@
           };
           resolve(db);
         };
-        req.onblocked = () => reject(new Error("The offline store is open in an older tab."));
+        req.onblocked = () => {
+          opened = null;
+          reject(new Error("The offline store is open in an older tab."));
+        };
       });
     }
     return opened;
@@ -106,7 +109,7 @@
 
     // A new copy already holds what this phone's synced ops did (its lines are the server's):
     // they are marked superseded, so only what is still waiting is laid over it.
-    saveSnapshot(user, data) {
+    saveSnapshot(user, data, { supersede = true } = {}) {
       const row = {
         key: snapshotKey(user, data.event.id),
         user,
@@ -116,6 +119,7 @@
       };
       return tx(["snapshots", "ops"], "readwrite", async (t) => {
         t.objectStore("snapshots").put(row);
+        if (!supersede) return;
         const ops = t.objectStore("ops");
         for (const op of await request(ops.index("user").getAll(user))) {
           if (op.event === data.event.id && op.state === "applied" && !op.superseded) {
@@ -197,6 +201,8 @@
         const ops = t.objectStore("ops");
         const op = await request(ops.get(id));
         if (!op || op.state !== "waiting") return op ? op.state : null;
+        // Sent once without an answer (a timeout): the server may have it. Not cancelled here.
+        if (op.sentAt) return "sent";
         op.state = "cancelled";
         ops.put(op);
         return op.state;

@@ -68,6 +68,10 @@
       let stuck = 0;
       for (let i = 0; i < ops.length; i += BATCH) {
         const batch = ops.slice(i, i + BATCH);
+        // From now on the server may have them, answer or not: Cancel must not drop them.
+        const sentAt = new Date().toISOString();
+        for (const op of batch) op.sentAt = op.sentAt || sentAt;
+        await Store.putOps(batch);
         let response;
         try {
           response = await fetch(urls().sync, {

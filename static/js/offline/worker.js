@@ -84,9 +84,12 @@ self.addEventListener("sync", (event) => {
   // Still no network: failing the event asks the browser to try again later.
   event.waitUntil(
     TrunkpoolSync.replay().then(async (result) => {
-      if (result.state === "offline") throw new Error("still offline");
       for (const client of await self.clients.matchAll({ type: "window" })) {
         client.postMessage({ type: "trunkpool:synced", result });
+      }
+      // No network yet, or marks the server could not take: the browser tries again later.
+      if (result.state === "offline" || result.state === "error") {
+        throw new Error(`not synced: ${result.state}`);
       }
     }),
   );
