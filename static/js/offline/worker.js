@@ -64,8 +64,8 @@ async function navigate(request) {
 
 self.addEventListener("fetch", (event) => {
   const { request } = event;
-  // Only GET: a form's POST re-sent from here reaches the server without its body (Chromium),
-  // and a form cannot work offline anyway.
+  // Only GET: a form's POST cannot be kept for later here (its page, token and answer are
+  // the live server's), so with no network it fails as it would without a worker.
   if (request.mode === "navigate" && request.method === "GET") {
     event.respondWith(navigate(request));
     return;
