@@ -62,3 +62,20 @@ def test_the_marked_used_entry_keeps_the_phones_time_apart_from_when_it_was_reco
     assert offline.at >= before
     online = CustodyEntry.objects.get(unit=units[1], kind=EntryKind.MARKED_USED)
     assert online.reported_at is None
+
+
+def test_the_units_history_shows_when_an_offline_mark_was_made_beside_when_it_synced(
+    client, rep, units
+):
+    case = open_event(rep)
+    on_the_phone = datetime.datetime(2026, 3, 2, 9, 41, tzinfo=datetime.UTC)
+    event_mark_used(actor=rep, event=case, unit_ids=[units[0].pk], reported_at=on_the_phone)
+    event_mark_used(actor=rep, event=case, unit_ids=[units[1].pk])
+    client.force_login(rep)
+
+    offline = client.get(reverse("inventory:unit_detail", args=[units[0].pk])).content.decode()
+    online = client.get(reverse("inventory:unit_detail", args=[units[1].pk])).content.decode()
+
+    shown = timezone.localtime(on_the_phone).strftime("%Y-%m-%d %H:%M")
+    assert "made offline" in offline and f">{shown}</time> by the phone's clock" in offline
+    assert "made offline" not in online
