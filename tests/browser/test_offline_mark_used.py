@@ -726,3 +726,46 @@ def test_cancelling_a_mark_sent_without_an_answer_queues_its_unmark_instead(
     wait_for_ops(page, riley.pk)
     assert not EventLine.objects.current().filter(event=case).exists()
     assert EventLine.objects.filter(event=case, unit=unit).count() == 1  # marked, then unmarked
+
+
+def test_the_worker_replays_with_background_sync_while_no_page_of_the_app_is_open(
+    contexts, network, demo, implants
+):
+    """The browser's own sync event (dispatched here through the DevTools protocol, as
+    Chromium does when its network returns) runs the worker's replay: IndexedDB, the session's
+    token and the sync, with the Mark Used page closed."""
+    riley = demo["riley"]
+    case = open_event(riley)
+    page = in_the_basement(contexts, network, "riley", case)
+    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    expect(used(page).and_(page.locator("[data-state='waiting to sync']"))).to_have_count(1)
+    context = page.context
+    blank = context.new_page()  # not the app's: only a handle for the DevTools session
+    page.close()
+    online(blank, network)
+
+    cdp = context.new_cdp_session(blank)
+    registrations = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 10
+    while not registrations:
+        assert time.monotonic() < deadline, "no service worker registration seen"
+        blank.wait_for_timeout(100)
+    (registration,) = [r for r in registrations if not r.get("isDeleted")][:1]
+    cdp.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": network.url,
+            "registrationId": registration["registrationId"],
+            "tag": "trunkpool-sync",
+            "lastChance": False,
+        },
+    )
+    deadline = time.monotonic() + 15
+    while not EventLine.objects.filter(event=case, unit=implants[0]).exists():
+        assert time.monotonic() < deadline, "the worker did not replay the mark"
+        time.sleep(0.2)
