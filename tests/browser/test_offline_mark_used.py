@@ -364,6 +364,7 @@ def test_logging_out_offline_asks_and_keeps_the_waiting_marks_until_that_rep_sig
 
     log_out(desk)
     expect(desk.locator("#offline-signed-out")).to_contain_text("1 mark(s) made here wait")
+    expect(desk.get_by_role("link", name="Try again")).to_have_attribute("href", "/")
     assert len(page.context.dialogs) == 1 and "no signal" in page.context.dialogs[0]
     left = stored(desk)
     assert left["snapshots"] == []

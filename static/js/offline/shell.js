@@ -552,7 +552,9 @@
         "You are logged out on this phone; the server is told when there is signal." +
         (waiting ? ` ${waiting} mark(s) made here wait to sync, and will when you sign in again.` : "");
     }
-    document.querySelector("[data-offline-retry]").href = window.location.href;
+    // The page asked for; from /offline/ itself (after logging out offline), the dashboard.
+    const here = window.location.pathname === "/offline/" ? "/" : window.location.href;
+    document.querySelector("[data-offline-retry]").href = here;
   }
 
   // The network may be back (or only the server was slow): replay, then show the answers.
