@@ -41,6 +41,23 @@ class Result:
         return percentile(self.timings_ms, 95)
 
 
+def rep_with_open_case(username: str):
+    """The rep the phone benchmarks sign in as, and their first open event (bench_scanner,
+    bench_offline). CommandError names what the database lacks."""
+    from django.core.management.base import CommandError
+
+    from accounts.models import Role
+    from events.models import Event, EventStatus
+
+    rep = User.objects.filter(username=username, role=Role.REP).first()
+    if rep is None:
+        raise CommandError(f"No rep {username!r}: run seed_demo on this database first.")
+    case = Event.objects.filter(representative=rep, status=EventStatus.OPEN).order_by("pk").first()
+    if case is None:
+        raise CommandError(f"{username} has no open event to mark units on.")
+    return rep, case
+
+
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile: the smallest value with at least pct% of samples at or below."""
     ordered = sorted(values)

@@ -112,12 +112,18 @@ def prepare(page, event):
     )
 
 
-def in_the_basement(contexts, network, username, case, *, on=None):
-    """Signed in and the case prepared with signal; then no signal, and its Mark Used open
-    from what the phone kept."""
+def prepared(contexts, username, case, *, on=None):
+    """A phone signed in as `username` that has made the case available offline."""
     page = contexts(on)
     login(page, username)
     prepare(page, case)
+    return page
+
+
+def in_the_basement(contexts, network, username, case, *, on=None):
+    """Signed in and the case prepared with signal; then no signal, and its Mark Used open
+    from what the phone kept."""
+    page = prepared(contexts, username, case, on=on)
     offline(page, network)
     page.goto(f"/events/{case.pk}/use/")
     return page
@@ -245,9 +251,7 @@ def test_two_reps_offline_with_the_same_pooled_unit_one_wins_the_other_sees_who(
     riley_case, sam_case = open_event(riley, name="Riley's knee"), open_event(sam, name="Sam's hip")
     pages = {}
     for rep, case in (("riley", riley_case), ("sam", sam_case)):
-        pages[rep] = contexts()
-        login(pages[rep], rep)
-        prepare(pages[rep], case)
+        pages[rep] = prepared(contexts, rep, case)
     for page in pages.values():
         offline(page, network)
         page.reload()
@@ -324,9 +328,7 @@ def test_logging_out_with_signal_syncs_first_then_removes_the_offline_data(
 ):
     riley = demo["riley"]
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
+    page = prepared(contexts, "riley", case)
     desk = page.context.new_page()
     desk.goto("/inventory/")  # opened with signal; nothing waits yet
     # The server out of reach while the phone believes it has signal: the mark waits, and no
@@ -352,9 +354,7 @@ def test_logging_out_offline_asks_and_keeps_the_waiting_marks_until_that_rep_sig
 ):
     riley = demo["riley"]
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
+    page = prepared(contexts, "riley", case)
     desk = page.context.new_page()
     desk.goto("/inventory/")  # a page opened with signal, still on screen in the basement
     offline(page, network)
@@ -386,15 +386,13 @@ def test_a_page_that_does_not_work_offline_says_so_and_lists_what_is_prepared(
 ):
     riley = demo["riley"]
     case = open_event(riley, name="Basement spine case")
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
+    page = prepared(contexts, "riley", case)
     offline(page, network)
     page.goto("/inventory/")
     expect(page.get_by_role("heading", name="This page needs a connection")).to_be_visible()
-    prepared = page.get_by_test_id("offline-prepared")
-    expect(prepared).to_contain_text("Basement spine case")
-    prepared.get_by_role("link", name="Basement spine case").click()
+    listed = page.get_by_test_id("offline-prepared")
+    expect(listed).to_contain_text("Basement spine case")
+    listed.get_by_role("link", name="Basement spine case").click()
     expect(page.get_by_test_id("offline-event")).to_contain_text("Basement spine case")
 
 
@@ -543,9 +541,7 @@ def test_the_offline_copy_says_when_it_was_taken_refreshes_and_goes_after_the_ev
 ):
     admin, riley = demo["admin"], demo["riley"]
     case = open_event(riley)
-    page = contexts()
-    login(page, "riley")
-    prepare(page, case)
+    page = prepared(contexts, "riley", case)
     state = page.locator("[data-offline-state]")
     expect(state).to_contain_text("copy taken")
     count = len(stored(page)["snapshots"][0]["data"]["units"])

@@ -37,10 +37,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from bench.camera import CHROMIUM, LAUNCH_ARGS
 from bench.network import NetworkSwitch
-from events.models import Event, EventLine, EventStatus
+from bench.timing import percentile, rep_with_open_case
+from events.models import Event, EventLine
 from events.services.usage import event_unmark
 from inventory.models import Unit
 
@@ -76,8 +77,7 @@ PAINT_PROBE = f"""(() => {{
 
 
 def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return percentile(values, 95)
 
 
 class Command(BaseCommand):
@@ -97,14 +97,7 @@ class Command(BaseCommand):
     def handle(self, *args, url, user, password, taps, replay, runs, chromium, **options):
         if taps < 1 or replay < 1 or runs < 1:
             raise CommandError("--taps, --replay and --runs must be at least 1.")
-        rep = User.objects.filter(username=user, role=Role.REP).first()
-        if rep is None:
-            raise CommandError(f"No rep {user!r}: run seed_demo on this database first.")
-        case = (
-            Event.objects.filter(representative=rep, status=EventStatus.OPEN).order_by("pk").first()
-        )
-        if case is None:
-            raise CommandError(f"{user} has no open event to mark units on.")
+        rep, case = rep_with_open_case(user)
         self.stdout.write(
             f"case {case.pk} ({case.name}) as {user}: {taps} taps timed, {replay} ops replayed, "
             f"{runs} run(s), on the first units the offline page lists"

@@ -34,7 +34,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Role, User
 from bench.camera import CHROMIUM, LAUNCH_ARGS, fake_camera_args, symbol_bitmap, write_y4m
-from events.models import Event, EventStatus
+from bench.timing import percentile, rep_with_open_case
+from events.models import Event
 from events.services.usage import event_unmark
 from inventory.models import Product, Unit, UnitState
 from inventory.services.receiving import ReceiveLine, units_receive
@@ -45,8 +46,7 @@ SERIAL, LOT = "BS-0001", "BSL-1"
 
 
 def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return percentile(values, 95)
 
 
 class Command(BaseCommand):
@@ -63,14 +63,7 @@ class Command(BaseCommand):
         parser.add_argument("--chromium", default=CHROMIUM)
 
     def handle(self, *args, url, user, password, runs, seconds, chromium, **options):
-        rep = User.objects.filter(username=user, role=Role.REP).first()
-        if rep is None:
-            raise CommandError(f"No rep {user!r}: run seed_demo on this database first.")
-        case = (
-            Event.objects.filter(representative=rep, status=EventStatus.OPEN).order_by("pk").first()
-        )
-        if case is None:
-            raise CommandError(f"{user} has no open event to mark units on.")
+        rep, case = rep_with_open_case(user)
         unit = self._unit(rep, case)
         label = f"(01){GTIN}(17){unit.expiration_date:%y%m%d}(10){LOT}(21){SERIAL}"
         self.stdout.write(f"label {label} on case {case.pk} ({case.name}) as {user}")
