@@ -42,6 +42,9 @@ class User(AbstractUser):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.REP)
     display_name = models.CharField(max_length=150, blank=True)
+    # An integration's service user (the API's organization tokens act as it): it has an
+    # unusable password, never signs in, and is never offered as a holder or an @mention.
+    is_service = models.BooleanField(default=False)
 
     objects = TrunkpoolUserManager()
 

@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "jobs",
     "inventory",
     "events",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "bench",
 ]
 
@@ -215,6 +219,44 @@ IMPORT_MAX_UNITS = env.int("IMPORT_MAX_UNITS", default=5000)
 # Most units one offline snapshot of an event carries to a phone (more: the snapshot says it
 # was cut, and the phone says so), so a distributor's whole pool never fills a phone's storage.
 OFFLINE_MAX_UNITS = env.int("OFFLINE_MAX_UNITS", default=2000)
+
+# The REST API (/api/v1/, the api app). Tokens first, so an anonymous call is a 401 that names
+# the Bearer scheme; the app's own JavaScript keeps its session (with CSRF). JSON only: DRF's
+# browsable API would need inline script. Errors take one shape (api.errors).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScopeAllows"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ScopedThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": None,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Calls per token and per user (all their tokens and their session), in a window of a second
+# (s), minute (m), hour (h) or day (d); counted in the database every app server shares.
+API_THROTTLE_RATES = {
+    "token": env("API_THROTTLE_TOKEN", default="600/m"),
+    "user": env("API_THROTTLE_USER", default="1200/m"),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trunkpool API",
+    "DESCRIPTION": "Units, custody, transfers, events and recalls, under the same rules as the "
+    "web pages. Authenticate with `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from drf-spectacular-sidecar, served by this site under the strict CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

@@ -64,5 +64,6 @@ urlpatterns = [
     ],
     path("inventory/", include("inventory.urls")),
     path("jobs/", include("jobs.urls")),
+    path("api/v1/", include("api.urls")),
     path("", include("events.urls")),
 ]

@@ -218,12 +218,15 @@ class Mention(models.Model):
 class ClientOperationKind(models.TextChoices):
     MARK_USED = "mark_used", "Mark used"
     UNMARK = "unmark", "Unmark"
+    # Any API write sent with an Idempotency-Key (api.idempotency): its first answer is kept.
+    API = "api", "API call"
 
 
 class ClientOperationHow(models.TextChoices):
     LIST = "list", "Chosen from the list"
     TYPED = "typed", "Typed"
     SCAN = "scan", "Scanned"
+    API = "api", "Through the API"
 
 
 class ClientOperationStatus(models.TextChoices):
@@ -232,9 +235,10 @@ class ClientOperationStatus(models.TextChoices):
 
 
 class ClientOperation(models.Model):
-    """An operation made on a client with an id made there: an offline phone's mark today (the
-    API's Idempotency-Key will reuse it later). The server judges it when it arrives and keeps
-    its first answer, which every replay of the same id gets back unchanged."""
+    """An operation made on a client with an id made there: an offline phone's mark, or an API
+    write sent with an Idempotency-Key (its id derived from the caller and the key). The server
+    judges it when it arrives and keeps its first answer, which every replay of the same id gets
+    back unchanged."""
 
     Kind = ClientOperationKind
     How = ClientOperationHow
@@ -260,6 +264,10 @@ class ClientOperation(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     message = models.CharField(max_length=500, blank=True)
     answer = models.JSONField(default=dict)
+    # API calls: a digest of the method, path and body (a key reused for another request is
+    # refused, not answered with the wrong result), and the HTTP status of the first answer.
+    request_hash = models.CharField(max_length=64, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

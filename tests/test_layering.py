@@ -1,4 +1,4 @@
-"""Imports run one way: bench -> events -> inventory -> jobs -> accounts -> core, with config
+"""Imports run one way: bench -> api -> events -> inventory -> jobs -> accounts -> core, with config
 (wiring) on top. A lower room (its code and its migrations) never imports or depends on a higher
 one; nothing imports bench; core is a library with no models that imports no app; and config
 holds only the wiring."""
@@ -10,7 +10,7 @@ import pytest
 from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["core", "accounts", "jobs", "inventory", "events", "bench"]  # bottom to top
+ORDER = ["core", "accounts", "jobs", "inventory", "events", "api", "bench"]  # bottom to top
 TOP = "config"  # wiring: settings and URLs may import any app
 ROOMS = [*ORDER, TOP]
 HIGHER = {room: set(ROOMS[i + 1 :]) for i, room in enumerate(ROOMS)}

@@ -1,0 +1,6 @@
+"""The API's models, one module per subject; everything is importable from here."""
+
+from .throttle import ThrottleBucket
+from .tokens import ApiToken, TokenScope
+
+__all__ = ["ApiToken", "TokenScope", "ThrottleBucket"]
