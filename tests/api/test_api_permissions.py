@@ -1,0 +1,114 @@
+"""Every API URL and method, against a declared status for each kind of caller.
+
+The world is tests/test_url_permissions.py's (organization A: admin, distributor with a pooled
+rep, a second group with casey; an admin of organization B), every caller signed in with a
+token. Each subject declares its expectations in tests/api/matrix/<subject>.py; an API URL or
+method that no module declares fails `test_every_api_url_and_method_is_declared`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import pkgutil
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+import tests.api.matrix as matrix_package
+from api.authentication import new_token_parts, token_digest
+from api.models import ApiToken, TokenScope
+from tests.api.matrix.common import CALLERS
+from tests.test_url_permissions import WORLD_HOOKS, world  # noqa: F401 - the shared fixture
+
+EXPECTATIONS: dict = {}
+API_WORLD_HOOKS: list = []
+for _info in pkgutil.iter_modules(matrix_package.__path__):
+    if _info.name == "common":
+        continue
+    _module = importlib.import_module(f"tests.api.matrix.{_info.name}")
+    EXPECTATIONS.update(_module.EXPECTATIONS)
+    API_WORLD_HOOKS.extend(getattr(_module, "WORLD_HOOKS", []))
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def _api_views():
+    """(URL name, view class) of every pattern under the api namespace."""
+
+    def walk(patterns, namespace=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                yield from walk(entry.url_patterns, ns)
+            elif isinstance(entry, URLPattern) and namespace.startswith("api:"):
+                yield f"{namespace}{entry.name}", entry.callback.cls
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def _methods(view_class) -> set[str]:
+    return {m for m in ("get", *WRITE_METHODS) if hasattr(view_class, m)}
+
+
+def test_every_api_url_and_method_is_declared():
+    declared = set(EXPECTATIONS)
+    served = {(name, m) for name, cls in _api_views() for m in _methods(cls)}
+    assert sorted(served - declared) == [], "declare these in tests/api/matrix/"
+    assert sorted(declared - served) == [], "stale API expectations"
+
+
+def token_for(user, scope=TokenScope.WRITE) -> str:
+    prefix, secret, raw = new_token_parts()
+    ApiToken.objects.create(
+        user=user,
+        name="matrix",
+        prefix=prefix,
+        digest=token_digest(secret),
+        scope=scope,
+        created_by=user,
+        expires_at=timezone.now() + datetime.timedelta(days=1),
+    )
+    return raw
+
+
+@pytest.fixture
+def api_world(world):  # noqa: F811 - the fixture imported above
+    casey = world.objects["casey_to_drew"].sender
+    world.objects["other_group_rep"] = casey
+    for hook in API_WORLD_HOOKS:
+        hook(world)
+    return world
+
+
+def _caller(w, caller):
+    if caller == "anon":
+        return None
+    if caller == "other_group_rep":
+        return w.objects["other_group_rep"], TokenScope.WRITE
+    user = getattr(w, caller.removesuffix("_read_only"))
+    return user, TokenScope.READ if caller.endswith("_read_only") else TokenScope.WRITE
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("name,method", sorted(EXPECTATIONS))
+def test_api_answers_each_caller_as_declared(client, api_world, name, method, caller):
+    expect = EXPECTATIONS[(name, method)]
+    headers = {}
+    who = _caller(api_world, caller)
+    if who is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token_for(*who)}"
+    url = reverse(name, kwargs=expect.kwargs(api_world))
+    if method == "get":
+        response = client.get(url, expect.query(api_world), **headers)
+    else:
+        response = getattr(client, method)(
+            url, expect.data(api_world), content_type="application/json", **headers
+        )
+    wanted = expect.status_for(caller, method)
+    assert response.status_code == wanted, (
+        f"{method.upper()} {url} as {caller}: {response.content[:300]!r}"
+    )
+    if response.status_code >= 400:
+        assert set(response.json()) == {"error"}, "every error has the one JSON shape"
