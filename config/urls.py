@@ -65,5 +65,6 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("jobs/", include("jobs.urls")),
     path("api/v1/", include("api.urls")),
+    path("integrations/", include("api.web_urls")),
     path("", include("events.urls")),
 ]
