@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.policies import holder_ids_in_scope
@@ -41,6 +42,11 @@ class UnitList(ApiView):
         )
         if not valid:
             refuse_invalid_filter(filterset)
+        if "custody" in request.query_params and "custody" not in filterset.filters:
+            # The page ignores it with a message; a program would silently get every unit.
+            raise serializers.ValidationError(
+                {"custody": ["Admins see every custodian: filter by custodian instead."]}
+            )
         return paged_response(
             request,
             unit_rows(qs),
