@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from api.errors import error_body
 from api.idempotency import idempotent
 from api.views.base import ApiView
+from inventory.filters import UnitFilter
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -113,6 +114,14 @@ def test_a_list_that_takes_a_cursor_is_declared_as_one_keyset_page():
     # A unit's ledger is the whole ledger, no cursor: a plain array.
     ledger = schema["paths"]["/api/v1/units/{id}/ledger/"]["get"]["responses"]["200"]
     assert ledger["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_the_unit_list_declares_exactly_the_filters_of_the_inventory_page():
+    """It once declared `product`, which no filter reads (a client got every unit), and
+    left out rep, custodian, product_line and facility."""
+    schema = _schema()
+    declared = {p["name"] for p in schema["paths"]["/api/v1/units/"]["get"]["parameters"]}
+    assert declared == set(UnitFilter.base_filters) | {"after", "limit"}
 
 
 def test_an_operation_without_a_docstring_has_no_inherited_description():
