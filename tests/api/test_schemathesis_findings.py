@@ -1,7 +1,11 @@
-"""An address under /api/ that matches no URL answers in the API's JSON error shape, as the
-schema promises every answer is JSON (schemathesis found the HTML 404 page there)."""
+"""What schemathesis found, each kept as a plain test: an address under /api/ that matches no
+URL answered the HTML 404 page where the schema promises JSON; a NUL byte in the custodian
+filter reached PostgreSQL, which refuses it (a 500)."""
 
 import pytest
+
+from tests.api.test_api_permissions import token_for
+from tests.factories import UserFactory
 
 
 @pytest.mark.parametrize("path", ["/api/v1/units/null,null/", "/api/v1/no-such-thing/", "/api/"])
@@ -22,3 +26,14 @@ def test_an_unknown_page_is_still_the_html_404_page(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_filter_is_a_400_not_a_server_error(client):
+    admin = UserFactory(admin=True)
+    response = client.get(
+        "/api/v1/units/", {"custodian": "\x00x"}, HTTP_AUTHORIZATION=f"Bearer {token_for(admin)}"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"]["custodian"]
