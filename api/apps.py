@@ -5,3 +5,7 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "api"
     verbose_name = "API and webhooks"
+
+    def ready(self):
+        # drf-spectacular finds its extensions (the bearer token's security scheme) by import.
+        import api.schema  # noqa: F401
