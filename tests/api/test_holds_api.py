@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from inventory.models import Unit, UnitState
 from inventory.services.transfers import transfer_create, transfer_decline
 from tests.api.test_api_permissions import token_for
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +97,15 @@ def test_a_release_must_say_which_units(admin_user, distributor, rep, body):
     assert response.status_code == 400
     assert set(response.json()) == {"error"}
     assert _states(held) == {UnitState.HOLD}
+
+
+def test_all_releases_only_the_callers_own_organizations_holds(admin_user, distributor, rep):
+    held_here = _on_hold(admin_user, rep, distributor)
+    elsewhere = UserFactory(organization=OrganizationFactory(), admin=True)
+    their_distributor = DistributorFactory(organization=elsewhere.organization)
+    their_rep = RepFactory(organization=elsewhere.organization, assigned_to=their_distributor)
+    held_there = _on_hold(elsewhere, their_rep, their_distributor)
+    response = _client(elsewhere).post(URL, {"all": True}, format="json")
+    assert response.status_code == 200, response.content
+    assert [u["id"] for u in response.json()["units"]] == [held_there[0].pk]
+    assert _states(held_here) == {UnitState.HOLD}

@@ -288,3 +288,14 @@ def test_another_organizations_admin_cannot_receive_into_this_ones_people(rep, s
     assert response.status_code == 400
     assert "custodian" in response.json()["error"]["fields"]
     assert not Unit.objects.exists()
+
+
+def test_an_admin_names_the_custodian_the_transfer_rule_refuses(admin_user, lot_product):
+    other_admin = UserFactory(organization=admin_user.organization, admin=True)
+    body = {"custodian": other_admin.pk, "lines": [_line(lot_product, lot_number="L1")]}
+    response = _client(admin_user).post(LINES, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "custodian": ["Admins hold no stock; send it to organization custody instead."]
+    }
+    assert not Unit.objects.exists()
