@@ -67,9 +67,12 @@ def _custody_words(exc: ValidationError) -> ValidationError:
     )
 
 
-def _received(actor, units, *, code=status.HTTP_201_CREATED) -> Response:
+def _received(actor, units) -> Response:
     rows = unit_rows(Unit.objects.filter(pk__in=[u.pk for u in units])).order_by("pk")
-    return Response(ReceivedSerializer({"units": rows}, context={"actor": actor}).data, status=code)
+    return Response(
+        ReceivedSerializer({"units": rows}, context={"actor": actor}).data,
+        status=status.HTTP_201_CREATED,
+    )
 
 
 class ReceiveLines(ApiView):
@@ -98,15 +101,13 @@ class ReceiveLines(ApiView):
         lines, problems = [], []
         for n, line in enumerate(data["lines"], start=1):
             product = products.get(line["product"])
-            location = locations.get(line["location"]) if line["location"] else None
+            location = locations.get(line["location"])
             if product is None:
                 problems.append(f"Line {n}: no product of your catalog has id {line['product']}.")
-            if line["location"] and location is None:
+            if line["location"] is not None and location is None:
                 problems.append(
                     f"Line {n}: no location of your organization has id {line['location']}."
                 )
-            if product is None or (line["location"] and location is None):
-                continue
             lines.append(
                 ReceiveLine(
                     product=product,

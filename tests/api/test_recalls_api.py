@@ -182,6 +182,27 @@ def test_a_rep_is_refused_every_recall_read(rep, admin_user, lot):
         assert response.json()["error"]["message"] == "Recalls are for admins and distributors."
 
 
+def test_the_recall_list_costs_the_same_queries_for_more_recalls(org, admin_user, distributor):
+    client = _client(admin_user)
+    url = reverse("api:recall_list")
+    product = ProductFactory(organization=org, lot_tracked=True)
+    receive_units(admin_user, distributor, n=1, product=product, lot_number="Q0")
+    _record(admin_user, product, ["Q0"], reference="Q0")
+    client.get(url)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for n in range(1, 8):
+        other = ProductFactory(organization=org, lot_tracked=True)
+        _record(UserFactory(organization=org, admin=True), other, [f"Q{n}"], reference=f"Q{n}")
+    assert count() == few
+
+
 def test_the_list_filters_by_status(admin_user, lot):
     recall = _record(admin_user, lot["product"], ["L1"])
     client = _client(admin_user)
