@@ -138,8 +138,9 @@ class ApiAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        # Every error answer is the one shape, described here once, whatever a view declared.
         for code in self._error_codes(operation):
-            operation["responses"].setdefault(code, self._error_response(code))
+            operation["responses"][code] = self._error_response(code)
         return operation
 
     def _error_codes(self, operation: dict) -> list[str]:
