@@ -6,10 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from api.views import (
     catalog,
     directory,
+    events,
     holds,
     notifications,
     recalls,
     receiving,
+    transfers,
     units,
     users,
 )
@@ -49,4 +51,22 @@ urlpatterns = [
     path("holds/release/", holds.HoldRelease.as_view(), name="hold_release"),
     path("receiving/lines/", receiving.ReceiveLines.as_view(), name="receive_lines"),
     path("receiving/udi/", receiving.ReceiveUdi.as_view(), name="receive_udi"),
+    # Transfers and events (reads and writes through their services).
+    path("transfers/", transfers.TransferList.as_view(), name="transfer_list"),
+    path("transfers/<int:pk>/", transfers.TransferDetail.as_view(), name="transfer_detail"),
+    path("transfers/<int:pk>/accept/", transfers.TransferAccept.as_view(), name="transfer_accept"),
+    path(
+        "transfers/<int:pk>/decline/", transfers.TransferDecline.as_view(), name="transfer_decline"
+    ),
+    path("transfers/<int:pk>/cancel/", transfers.TransferCancel.as_view(), name="transfer_cancel"),
+    path("events/", events.EventList.as_view(), name="event_list"),
+    path("events/<int:pk>/", events.EventDetail.as_view(), name="event_detail"),
+    path("events/<int:pk>/lines/", events.EventLines.as_view(), name="event_lines"),
+    path("events/<int:pk>/mark-used/", events.EventMarkUsed.as_view(), name="event_mark_used"),
+    path("events/<int:pk>/unmark/", events.EventUnmark.as_view(), name="event_unmark"),
+    path("events/<int:pk>/submit/", events.EventSubmit.as_view(), name="event_submit"),
+    path("events/<int:pk>/reopen/", events.EventReopen.as_view(), name="event_reopen"),
+    path("events/<int:pk>/cancel/", events.EventCancel.as_view(), name="event_cancel"),
+    path("events/<int:pk>/po/", events.EventPo.as_view(), name="event_po"),
+    path("events/<int:pk>/paid/", events.EventPaid.as_view(), name="event_paid"),
 ]
