@@ -49,7 +49,7 @@ PAGE_PARAMS = [
 BOXES = {
     "waiting_on_me": "pending, sent to me (for an admin: to organization custody)",
     "waiting_on_others": "pending, sent to someone I answer for (my reps; for an admin: anyone)",
-    "sent": "pending, started by me or sent from stock I act for",
+    "sent": "pending, started by me or sent from stock I act for, and not mine to answer",
     "recent": "no longer pending",
 }
 
@@ -62,13 +62,15 @@ class TransferFilterSerializer(serializers.Serializer):
 def _in_box(qs: QuerySet[Transfer], *, box: str | None, user, actor) -> QuerySet[Transfer]:
     """Narrow the visible transfers to one section of the transfers page, read by the same
     selectors as the page."""
+    waiting = transfers_waiting_on(user=user, actor=actor)
     if box in ("waiting_on_me", "waiting_on_others"):
-        waiting = transfers_waiting_on(user=user, actor=actor)
         mine = waiting_on_me_q(actor=actor)
         waiting = waiting.filter(mine) if box == "waiting_on_me" else waiting.exclude(mine)
         return qs.filter(pk__in=waiting.values("pk"))
     if box == "sent":
-        return qs.filter(pk__in=transfers_sent_pending(actor=actor).values("pk"))
+        # As on the page, one the caller may answer is listed as waiting, not as sent.
+        sent = transfers_sent_pending(actor=actor).exclude(pk__in=waiting.values("pk"))
+        return qs.filter(pk__in=sent.values("pk"))
     if box == "recent":
         return qs.exclude(status=Transfer.Status.PENDING)
     return qs
