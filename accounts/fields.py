@@ -151,7 +151,7 @@ class HolderField(forms.Field):
         exact = Q(username__iexact=labelled.group(1)) if labelled else Q(username__iexact=text)
         if not labelled:
             exact |= Q(display_name__iexact=text)
-            if text.isdigit() and len(text) < 19:
+            if text.isascii() and text.isdigit() and len(text) < 19:
                 exact |= Q(pk=int(text))  # a plain form post of an id, as a <select> sent
         found = list(scope.filter(exact).order_by("pk")[:2])
         if len(found) == 1:

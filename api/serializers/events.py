@@ -182,7 +182,8 @@ class MarkUsedSerializer(UnitIdsSerializer):
         units = set(attrs["units"])
         by_unit = {}
         for key, how in attrs["identified_by"].items():
-            if not (key.isdigit() and int(key) in units):
+            # isdigit() alone takes "²", which int() refuses.
+            if not (key.isascii() and key.isdigit() and int(key) in units):
                 raise serializers.ValidationError(
                     {"identified_by": [f"“{key}” is not one of the units sent."]}
                 )

@@ -97,13 +97,17 @@ def test_the_list_filters_as_the_event_page_and_refuses_a_bad_filter(client, peo
     assert ids(type="stocking_order") == {there.pk}
     assert ids(date_from=timezone.localdate().isoformat()) == {here.pk, there.pk}
     assert ids(date_to=days_from_today(-1).isoformat()) == set()
-    for bad in ({"status": "lost"}, {"date_from": "yesterday"}, {"representative": "x"}):
+    for bad in ({"status": "lost"}, {"date_from": "yesterday"}, {"representative": "²"}):
         response = riley.get("api:event_list", bad)
         assert response.status_code == 400, bad
         assert set(response.json()["error"]["fields"]) == set(bad)
     # Another group's rep is not one riley may name.
     response = riley.get("api:event_list", {"representative": people["casey"].pk})
     assert response.status_code == 400
+    # An admin names anyone by a type-ahead's text or id; a digit that is not 0-9 is neither.
+    response = Api(client, people["admin"]).get("api:event_list", {"representative": "²"})
+    assert response.status_code == 400
+    assert "representative" in response.json()["error"]["fields"]
 
 
 def test_the_patient_reference_shows_only_where_the_events_page_shows_it(client, people, case):
@@ -258,7 +262,12 @@ def test_a_pooled_rep_marks_the_distributors_unit_and_the_ledger_says_how_it_was
 def test_identified_by_must_name_units_sent(client, people, case):
     (unit,) = units_of(people, people["riley"])
     riley = Api(client, people["riley"])
-    for identified in ({"999999": "typed"}, {"abc": "typed"}, {str(unit.pk): "carrier pigeon"}):
+    for identified in (
+        {"999999": "typed"},
+        {"abc": "typed"},
+        {"²": "typed"},
+        {str(unit.pk): "carrier pigeon"},
+    ):
         response = riley.post(
             "api:event_mark_used",
             {"units": [unit.pk], "identified_by": identified},
