@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.exceptions import APIException
 
 from events.models import ClientOperation, EventLine
 from events.services.usage import event_unmark
@@ -119,8 +120,16 @@ def test_a_refusal_replays_as_the_same_refusal_even_once_the_rule_would_allow_it
     assert fresh.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RuntimeError("the disk is full"),  # a crash: Django's 500
+        APIException("the ledger is busy"),  # a 500 the API answers in its own shape
+    ],
+    ids=["crash", "answered-500"],
+)
 def test_a_failure_of_ours_keeps_nothing_so_the_retry_acts(
-    client, rep, case, pool_unit, monkeypatch
+    client, rep, case, pool_unit, monkeypatch, failure
 ):
     import api.views.events as views
 
@@ -128,7 +137,7 @@ def test_a_failure_of_ours_keeps_nothing_so_the_retry_acts(
 
     def half_done_then_fails(**kwargs):
         real(**kwargs)  # the work is done in the transaction, then something breaks
-        raise RuntimeError("the disk is full")
+        raise failure
 
     monkeypatch.setattr(views, "event_mark_used", half_done_then_fails)
     client.raise_request_exception = False
