@@ -5,6 +5,7 @@ through events.services."""
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -31,6 +32,7 @@ from api.serializers.events import (
     UnmarkResultSerializer,
 )
 from api.views.base import ApiView, refuse_invalid_filter, scoped_object
+from api.views.units import PAGE_PARAMS
 from events import policies, selectors
 from events.filters import EventFilter
 from events.forms import EventForm, PoForm
@@ -38,17 +40,13 @@ from events.models import Event, EventStatus, EventType
 from events.services import events as event_services
 from events.services.usage import event_mark_used, event_unmark
 
-PAGE_PARAMS = [
-    OpenApiParameter("after", str, description="The `next` cursor of the page before."),
-    OpenApiParameter("limit", int, description="Rows per page, 1 to 200 (50)."),
-]
 EVENT_FILTERS = [
     OpenApiParameter("type", str, enum=EventType.values),
     OpenApiParameter("status", str, enum=EventStatus.values),
     OpenApiParameter("facility", int, description="A facility id."),
     OpenApiParameter("representative", int, description="A user id: whose events."),
-    OpenApiParameter("date_from", str, description="YYYY-MM-DD: on or after this day."),
-    OpenApiParameter("date_to", str, description="YYYY-MM-DD: on or before this day."),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="On or after this day."),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="On or before this day."),
 ]
 # The event form's fields, as event_create and event_update take them.
 DETAILS = (

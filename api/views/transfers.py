@@ -25,6 +25,7 @@ from api.serializers.transfers import (
     TransferSerializer,
 )
 from api.views.base import ApiView, scoped_object
+from api.views.units import PAGE_PARAMS
 from inventory import policies
 from inventory.forms import ORG, DeclineForm, TransferForm
 from inventory.models import Transfer, Unit
@@ -39,11 +40,6 @@ from inventory.selectors.transfers import (
 from inventory.selectors.units import unit_rows
 from inventory.services import transfers as transfer_services
 from inventory.views.common import holder_from_field
-
-PAGE_PARAMS = [
-    OpenApiParameter("after", str, description="The `next` cursor of the page before."),
-    OpenApiParameter("limit", int, description="Rows per page, 1 to 200 (50)."),
-]
 
 # The transfers page's sections, by name.
 BOXES = {
