@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from rest_framework.exceptions import APIException
 
 from events.models import ClientOperation, EventLine
 from events.services.usage import event_unmark
 from inventory.models import CustodyEntry, Transfer, Unit, UnitState
+from tests.api.matrix import events as event_matrix
+from tests.api.matrix import transfers as transfer_matrix
+from tests.api.test_api_permissions import api_world, world  # noqa: F401 - fixtures
 from tests.api.test_transfers_api import Api, message
 from tests.concurrency import race
 from tests.events.factories import mark_used, open_event
@@ -216,3 +220,36 @@ def _with_client(api: Api, client: Client) -> Api:
     other = Api.__new__(Api)
     other.client, other.user, other.auth = client, api.user, api.auth
     return other
+
+
+# Every transfer and event write the matrix declares, as an admin (who may take each step).
+_WRITES = {
+    key: expect
+    for module in (transfer_matrix, event_matrix)
+    for key, expect in module.EXPECTATIONS.items()
+    if key[1] != "get"
+}
+
+
+@pytest.mark.parametrize(("name", "method"), sorted(_WRITES))
+def test_every_transfer_and_event_write_replays_its_first_answer(
+    client,
+    api_world,  # noqa: F811 - the fixture imported above
+    name,
+    method,
+):
+    expect = _WRITES[(name, method)]
+    auth = Api(client, api_world.admin).auth
+    url = reverse(name, kwargs=expect.kwargs(api_world))
+    body = expect.data(api_world)
+
+    def send():
+        return getattr(client, method)(url, body, content_type="application/json", **auth, **KEY)
+
+    first = send()
+    assert first.status_code < 300, first.content  # the step is taken once
+    ledger, ops = _ledger(), ClientOperation.objects.count()
+    again = send()
+    assert again["Idempotent-Replayed"] == "true"
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert (_ledger(), ClientOperation.objects.count()) == (ledger, ops)
