@@ -87,11 +87,6 @@ class EventDetailSerializer(EventSerializer):
         ]
 
 
-class EventPageSerializer(serializers.Serializer):
-    results = EventSerializer(many=True)
-    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
-
-
 class LineUnitSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product = NamedRefSerializer()

@@ -88,11 +88,6 @@ class TransferDetailSerializer(TransferSerializer):
         ]
 
 
-class TransferPageSerializer(serializers.Serializer):
-    results = TransferSerializer(many=True)
-    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
-
-
 class TransferCreatedSerializer(serializers.Serializer):
     """Units of several holders make one transfer per holder."""
 

@@ -28,3 +28,15 @@ def refuse_invalid_filter(filterset) -> None:
     say why; a program should be told)."""
     errors = {field: [str(e) for e in errs] for field, errs in filterset.errors.items()}
     raise serializers.ValidationError(errors or {"non_field_errors": ["The filter is not valid."]})
+
+
+def refuse_invalid_form(form) -> None:
+    """A page's form (the page's own input rules, its holder pickers and scoped choices) that
+    does not validate: a 400 naming its fields in the form's words."""
+    if form.is_valid():
+        return
+    fields = {
+        ("non_field_errors" if name == "__all__" else name): list(errors)
+        for name, errors in form.errors.items()
+    }
+    raise serializers.ValidationError(fields)

@@ -13,15 +13,8 @@ from rest_framework.response import Response
 from accounts.models import User
 from api.idempotency import idempotent
 from api.pagination import keyset_rows
-from api.serializers.errors import (
-    IDEMPOTENCY_KEY,
-    WRITE_ERRORS,
-    error_responses,
-    refuse_invalid_form,
-)
 from api.serializers.events import (
     EventDetailSerializer,
-    EventPageSerializer,
     EventSerializer,
     EventUsageSerializer,
     EventWriteSerializer,
@@ -31,8 +24,14 @@ from api.serializers.events import (
     UnitIdsSerializer,
     UnmarkResultSerializer,
 )
-from api.views.base import ApiView, refuse_invalid_filter, scoped_object
-from api.views.units import PAGE_PARAMS
+from api.serializers.responses import (
+    IDEMPOTENCY_KEY,
+    PAGE_PARAMS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    paged,
+)
+from api.views.base import ApiView, refuse_invalid_filter, refuse_invalid_form, scoped_object
 from events import policies, selectors
 from events.filters import EventFilter
 from events.forms import EventForm, PoForm
@@ -116,7 +115,7 @@ class EventList(ApiView):
     @extend_schema(
         operation_id="events_list",
         parameters=[*EVENT_FILTERS, *PAGE_PARAMS],
-        responses={200: EventPageSerializer, **error_responses()},
+        responses={200: paged(EventSerializer), **READ_ERRORS},
     )
     def get(self, request):
         """Events the caller may see, newest first, with the event list's filters."""
@@ -139,7 +138,7 @@ class EventList(ApiView):
     @extend_schema(
         request=EventWriteSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: EventDetailSerializer, **error_responses(WRITE_ERRORS)},
+        responses={201: EventDetailSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request):
@@ -162,14 +161,14 @@ class EventList(ApiView):
 
 
 class EventDetail(ApiView):
-    @extend_schema(responses={200: EventDetailSerializer, **error_responses()})
+    @extend_schema(responses={200: EventDetailSerializer, **READ_ERRORS})
     def get(self, request, pk):
         return event_answer(visible_event(request, pk), self.actor)
 
     @extend_schema(
         request=EventWriteSerializer(partial=True),
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: EventDetailSerializer, **error_responses(WRITE_ERRORS)},
+        responses={200: EventDetailSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def patch(self, request, pk):
@@ -201,7 +200,7 @@ class EventDetail(ApiView):
 
 
 class EventLines(ApiView):
-    @extend_schema(responses={200: EventUsageSerializer, **error_responses()})
+    @extend_schema(responses={200: EventUsageSerializer, **READ_ERRORS})
     def get(self, request, pk):
         """The units used on the event (billable or not, from facility stock, recalled), with
         its status and PO number."""
@@ -218,7 +217,7 @@ class EventMarkUsed(ApiView):
     @extend_schema(
         request=MarkUsedSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: MarkUsedResultSerializer, **error_responses(WRITE_ERRORS)},
+        responses={200: MarkUsedResultSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request, pk):
@@ -252,7 +251,7 @@ class EventUnmark(ApiView):
     @extend_schema(
         request=UnitIdsSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: UnmarkResultSerializer, **error_responses(WRITE_ERRORS)},
+        responses={200: UnmarkResultSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request, pk):
@@ -264,7 +263,7 @@ class EventUnmark(ApiView):
         return Response(UnmarkResultSerializer({"unmarked": count}).data)
 
 
-STEPPED = {200: EventDetailSerializer, **error_responses(WRITE_ERRORS)}
+STEPPED = {200: EventDetailSerializer, **WRITE_ERRORS}
 
 
 def _step(service, doc: str):

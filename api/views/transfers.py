@@ -10,22 +10,21 @@ from rest_framework.response import Response
 
 from api.idempotency import idempotent
 from api.pagination import keyset_rows
-from api.serializers.errors import (
+from api.serializers.responses import (
     IDEMPOTENCY_KEY,
+    PAGE_PARAMS,
+    READ_ERRORS,
     WRITE_ERRORS,
-    error_responses,
-    refuse_invalid_form,
+    paged,
 )
 from api.serializers.transfers import (
     TransferCreatedSerializer,
     TransferCreateSerializer,
     TransferDeclineSerializer,
     TransferDetailSerializer,
-    TransferPageSerializer,
     TransferSerializer,
 )
-from api.views.base import ApiView, scoped_object
-from api.views.units import PAGE_PARAMS
+from api.views.base import ApiView, refuse_invalid_form, scoped_object
 from inventory import policies
 from inventory.forms import ORG, DeclineForm, TransferForm
 from inventory.models import Transfer, Unit
@@ -105,7 +104,7 @@ class TransferList(ApiView):
             OpenApiParameter("status", str, enum=Transfer.Status.values),
             *PAGE_PARAMS,
         ],
-        responses={200: TransferPageSerializer, **error_responses()},
+        responses={200: paged(TransferSerializer), **READ_ERRORS},
     )
     def get(self, request):
         """Transfers the caller may see, newest first."""
@@ -126,7 +125,7 @@ class TransferList(ApiView):
     @extend_schema(
         request=TransferCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: TransferCreatedSerializer, **error_responses(WRITE_ERRORS)},
+        responses={201: TransferCreatedSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request):
@@ -176,12 +175,12 @@ def _visible_transfer(request, pk) -> Transfer:
 
 
 class TransferDetail(ApiView):
-    @extend_schema(responses={200: TransferDetailSerializer, **error_responses()})
+    @extend_schema(responses={200: TransferDetailSerializer, **READ_ERRORS})
     def get(self, request, pk):
         return transfer_answer(_visible_transfer(request, pk), self.actor)
 
 
-ANSWERED = {200: TransferDetailSerializer, **error_responses(WRITE_ERRORS)}
+ANSWERED = {200: TransferDetailSerializer, **WRITE_ERRORS}
 
 
 class TransferAccept(ApiView):

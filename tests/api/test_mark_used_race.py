@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from events.models import EventLine
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
-from tests.api.test_api_permissions import token_for
+from tests.api.tokens import token_for
 from tests.concurrency import race
 from tests.events.factories import FacilityFactory, open_event
 from tests.factories import RepFactory

@@ -15,7 +15,7 @@ from api.models import TokenScope
 from inventory.models import CustodyEntry, EntryKind, Transfer, Unit, UnitState
 from inventory.services.recalls import recall_record
 from inventory.services.transfers import transfer_create
-from tests.api.test_api_permissions import token_for
+from tests.api.tokens import token_for
 from tests.events.factories import mark_used, open_event
 from tests.factories import (
     DistributorFactory,
