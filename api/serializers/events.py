@@ -159,7 +159,7 @@ class EventWriteSerializer(serializers.Serializer):
 
 
 class UnitIdsSerializer(serializers.Serializer):
-    units = serializers.ListField(
+    unit_ids = serializers.ListField(
         child=_id_field(), max_length=settings.MAX_SELECTION, help_text="Unit ids."
     )
 
@@ -174,13 +174,13 @@ class MarkUsedSerializer(UnitIdsSerializer):
     )
 
     def validate(self, attrs):
-        units = set(attrs["units"])
+        units = set(attrs["unit_ids"])
         by_unit = {}
         for key, how in attrs["identified_by"].items():
             # isdigit() alone takes "²", which int() refuses.
             if not (key.isascii() and key.isdigit() and int(key) in units):
                 raise serializers.ValidationError(
-                    {"identified_by": [f"“{key}” is not one of the units sent."]}
+                    {"identified_by": [f"“{key}” is not one of the unit_ids sent."]}
                 )
             by_unit[int(key)] = how
         attrs["identified_by"] = by_unit

@@ -95,7 +95,7 @@ class TransferCreatedSerializer(serializers.Serializer):
 
 
 class TransferCreateSerializer(serializers.Serializer):
-    units = serializers.ListField(
+    unit_ids = serializers.ListField(
         child=_id_field(), max_length=settings.MAX_SELECTION, help_text="Unit ids to send."
     )
     recipient = _id_field(

@@ -232,7 +232,7 @@ class EventMarkUsed(ApiView):
         lines = event_mark_used(
             actor=request.user,
             event=event,
-            unit_ids=body.validated_data["units"],
+            unit_ids=body.validated_data["unit_ids"],
             identified_by=body.validated_data["identified_by"],
         )
         marked = {line.unit_id for line in lines}
@@ -259,7 +259,9 @@ class EventUnmark(ApiView):
         event = visible_event(request, pk)
         body = UnitIdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        count = event_unmark(actor=request.user, event=event, unit_ids=body.validated_data["units"])
+        count = event_unmark(
+            actor=request.user, event=event, unit_ids=body.validated_data["unit_ids"]
+        )
         return Response(UnmarkResultSerializer({"unmarked": count}).data)
 
 

@@ -138,7 +138,7 @@ class TransferList(ApiView):
         body = TransferCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        ids = data["units"]
+        ids = data["unit_ids"]
         # As the page: the one holder of every unit sent is never a recipient.
         senders = set(
             Unit.objects.visible_to(request.user)

@@ -128,8 +128,8 @@ def test_an_event_outside_the_callers_scope_is_not_found_for_every_verb(client, 
     for name in ("api:event_detail", "api:event_lines"):
         assert api.get(name, pk=case.pk).status_code == 404
     assert api.patch("api:event_detail", {"notes": "x"}, pk=case.pk).status_code == 404
-    assert api.post("api:event_mark_used", {"units": [unit.pk]}, pk=case.pk).status_code == 404
-    assert api.post("api:event_unmark", {"units": [unit.pk]}, pk=case.pk).status_code == 404
+    assert api.post("api:event_mark_used", {"unit_ids": [unit.pk]}, pk=case.pk).status_code == 404
+    assert api.post("api:event_unmark", {"unit_ids": [unit.pk]}, pk=case.pk).status_code == 404
     for name in ("api:event_submit", "api:event_cancel", "api:event_reopen", "api:event_paid"):
         assert api.post(name, pk=case.pk).status_code == 404
     assert api.post("api:event_po", {"po_number": "P"}, pk=case.pk).status_code == 404
@@ -240,7 +240,7 @@ def test_a_pooled_rep_marks_the_distributors_unit_and_the_ledger_says_how_it_was
     scanned, picked = units_of(people, people["dana"], n=2, product=product)
     response = Api(client, people["riley"]).post(
         "api:event_mark_used",
-        {"units": [scanned.pk, picked.pk], "identified_by": {str(scanned.pk): "scan:gs1"}},
+        {"unit_ids": [scanned.pk, picked.pk], "identified_by": {str(scanned.pk): "scan:gs1"}},
         pk=case.pk,
     )
     assert response.status_code == 200, response.content
@@ -270,7 +270,7 @@ def test_identified_by_must_name_units_sent(client, people, case):
     ):
         response = riley.post(
             "api:event_mark_used",
-            {"units": [unit.pk], "identified_by": identified},
+            {"unit_ids": [unit.pk], "identified_by": identified},
             pk=case.pk,
         )
         assert response.status_code == 400, identified
@@ -284,7 +284,7 @@ def test_a_unit_another_event_took_is_refused_naming_that_event(client, people, 
     mark_used(people["sam"], sams, [unit])
     (own,) = units_of(people, people["riley"])
     response = Api(client, people["riley"]).post(
-        "api:event_mark_used", {"units": [own.pk, unit.pk]}, pk=case.pk
+        "api:event_mark_used", {"unit_ids": [own.pk, unit.pk]}, pk=case.pk
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "rule"
@@ -307,7 +307,7 @@ def test_a_recalled_unit_is_refused_naming_the_recall(client, people, case):
         recall_date=timezone.localdate(),
     )
     response = Api(client, people["riley"]).post(
-        "api:event_mark_used", {"units": [unit.pk]}, pk=case.pk
+        "api:event_mark_used", {"unit_ids": [unit.pk]}, pk=case.pk
     )
     assert response.status_code == 400
     assert "quarantined under recall RC-88" in message(response)
@@ -319,7 +319,7 @@ def test_units_beyond_what_the_rep_may_use_answer_not_found(client, people, case
     (caseys,) = units_of(people, people["casey"])
     for unit in (sams, caseys):
         response = Api(client, people["dana"]).post(
-            "api:event_mark_used", {"units": [unit.pk]}, pk=case.pk
+            "api:event_mark_used", {"unit_ids": [unit.pk]}, pk=case.pk
         )
         assert response.status_code == 400
         assert message(response) == "A selected unit was not found."
@@ -335,7 +335,7 @@ def test_facility_stock_used_on_a_case_there_is_unbillable_and_lines_say_so(
     )
     (fresh,) = units_of(people, people["riley"], expiration_date=days_from_today(10))
     riley = Api(client, people["riley"])
-    response = riley.post("api:event_mark_used", {"units": [stock.pk, fresh.pk]}, pk=case.pk)
+    response = riley.post("api:event_mark_used", {"unit_ids": [stock.pk, fresh.pk]}, pk=case.pk)
     assert response.status_code == 200, response.content
     assert response.json()["warnings"] == [
         f"{fresh.serial_number} expires on {fresh.expiration_date:%Y-%m-%d}, within 30 days "
@@ -359,11 +359,11 @@ def test_unmark_gives_units_back(client, people, case):
     (unit,) = units_of(people, people["dana"])
     mark_used(people["riley"], case, [unit])
     riley = Api(client, people["riley"])
-    response = riley.post("api:event_unmark", {"units": [unit.pk]}, pk=case.pk)
+    response = riley.post("api:event_unmark", {"unit_ids": [unit.pk]}, pk=case.pk)
     assert response.status_code == 200
     assert response.json() == {"unmarked": 1}
     assert Unit.objects.get(pk=unit.pk).state == UnitState.AVAILABLE
-    response = riley.post("api:event_unmark", {"units": [unit.pk]}, pk=case.pk)
+    response = riley.post("api:event_unmark", {"unit_ids": [unit.pk]}, pk=case.pk)
     assert response.status_code == 400
     assert message(response) == "None of those units is marked used on this event."
 
@@ -371,7 +371,7 @@ def test_unmark_gives_units_back(client, people, case):
 def test_a_case_lives_its_whole_life_through_the_api(client, people, case):
     riley, dana = Api(client, people["riley"]), Api(client, people["dana"])
     (unit,) = units_of(people, people["riley"])
-    assert riley.post("api:event_mark_used", {"units": [unit.pk]}, pk=case.pk).status_code == 200
+    assert riley.post("api:event_mark_used", {"unit_ids": [unit.pk]}, pk=case.pk).status_code == 200
 
     response = riley.post("api:event_submit", pk=case.pk)
     assert response.status_code == 200 and response.json()["status"] == "submitted"

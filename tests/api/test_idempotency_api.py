@@ -45,12 +45,12 @@ def test_a_retried_mark_used_returns_the_first_answer_and_changes_nothing(
     client, rep, case, pool_unit
 ):
     riley = Api(client, rep)
-    first = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    first = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
     assert first.status_code == 200, first.content
     assert "Idempotent-Replayed" not in first
     ledger, lines = _ledger(), list(EventLine.objects.values_list("pk", flat=True))
 
-    again = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    again = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
 
     assert again.status_code == 200
     assert again["Idempotent-Replayed"] == "true"
@@ -71,7 +71,7 @@ def test_a_retried_mark_used_returns_the_first_answer_and_changes_nothing(
 def test_a_retried_transfer_starts_one_transfer(client, admin_user, rep, distributor):
     units = receive_units(admin_user, rep, n=2)
     riley = Api(client, rep)
-    body = {"units": [u.pk for u in units], "recipient": distributor.pk}
+    body = {"unit_ids": [u.pk for u in units], "recipient": distributor.pk}
     first = riley.post("api:transfer_list", body, KEY)
     again = riley.post("api:transfer_list", body, KEY)
     assert (first.status_code, again.status_code) == (201, 201)
@@ -82,12 +82,12 @@ def test_a_retried_transfer_starts_one_transfer(client, admin_user, rep, distrib
 def test_the_same_key_with_another_body_is_422_and_does_nothing(client, rep, case, pool_unit):
     (other,) = receive_units(None, rep, n=1)
     riley = Api(client, rep)
-    first = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    first = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
     assert first.status_code == 200
     ledger = _ledger()
     for name, body in (
-        ("api:event_mark_used", {"units": [other.pk]}),  # another body
-        ("api:event_unmark", {"units": [pool_unit.pk]}),  # another path
+        ("api:event_mark_used", {"unit_ids": [other.pk]}),  # another body
+        ("api:event_unmark", {"unit_ids": [pool_unit.pk]}),  # another path
     ):
         response = riley.post(name, body, KEY, pk=case.pk)
         assert response.status_code == 422
@@ -103,7 +103,7 @@ def test_a_refusal_replays_as_the_same_refusal_even_once_the_rule_would_allow_it
     sams = open_event(sam, name="Sam's hip")
     mark_used(sam, sams, [pool_unit])
     riley = Api(client, rep)
-    first = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    first = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
     assert first.status_code == 400
     assert "was already marked used on “Sam's hip”" in message(first)
     (op,) = ClientOperation.objects.all()
@@ -111,7 +111,7 @@ def test_a_refusal_replays_as_the_same_refusal_even_once_the_rule_would_allow_it
     assert op.message == message(first)
     event_unmark(actor=sam, event=sams, unit_ids=[pool_unit.pk])  # the unit is free now
 
-    again = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    again = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
 
     assert again.status_code == 400 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
@@ -119,7 +119,10 @@ def test_a_refusal_replays_as_the_same_refusal_even_once_the_rule_would_allow_it
     assert Unit.objects.get(pk=pool_unit.pk).state == UnitState.AVAILABLE
     # A new key is a new request, judged now.
     fresh = riley.post(
-        "api:event_mark_used", {"units": [pool_unit.pk]}, {"HTTP_IDEMPOTENCY_KEY": "2"}, pk=case.pk
+        "api:event_mark_used",
+        {"unit_ids": [pool_unit.pk]},
+        {"HTTP_IDEMPOTENCY_KEY": "2"},
+        pk=case.pk,
     )
     assert fresh.status_code == 200
 
@@ -146,14 +149,14 @@ def test_a_failure_of_ours_keeps_nothing_so_the_retry_acts(
     monkeypatch.setattr(views, "event_mark_used", half_done_then_fails)
     client.raise_request_exception = False
     riley = Api(client, rep)
-    failed = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    failed = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
     assert failed.status_code == 500
     assert not ClientOperation.objects.exists()
     assert not EventLine.objects.exists()
     assert Unit.objects.get(pk=pool_unit.pk).state == UnitState.AVAILABLE
 
     monkeypatch.setattr(views, "event_mark_used", real)
-    retried = riley.post("api:event_mark_used", {"units": [pool_unit.pk]}, KEY, pk=case.pk)
+    retried = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
     assert retried.status_code == 200 and "Idempotent-Replayed" not in retried
     assert Unit.objects.get(pk=pool_unit.pk).state == UnitState.ALLOCATED
 
@@ -164,10 +167,10 @@ def test_keys_are_each_users_own(client, admin_user, distributor, rep):
     sams = receive_units(admin_user, sam, n=1)[0]
     # The same key and the same body shape from two people: two transfers, neither replayed.
     riley_answer = Api(client, rep).post(
-        "api:transfer_list", {"units": [mine.pk], "recipient": distributor.pk}, KEY
+        "api:transfer_list", {"unit_ids": [mine.pk], "recipient": distributor.pk}, KEY
     )
     sam_answer = Api(client, sam).post(
-        "api:transfer_list", {"units": [sams.pk], "recipient": distributor.pk}, KEY
+        "api:transfer_list", {"unit_ids": [sams.pk], "recipient": distributor.pk}, KEY
     )
     assert (riley_answer.status_code, sam_answer.status_code) == (201, 201)
     assert "Idempotent-Replayed" not in sam_answer
@@ -175,7 +178,7 @@ def test_keys_are_each_users_own(client, admin_user, distributor, rep):
     assert ClientOperation.objects.filter(kind="api").count() == 2
     # Even the very same body: sam is never handed riley's answer.
     again = Api(client, sam).post(
-        "api:transfer_list", {"units": [mine.pk], "recipient": distributor.pk}, KEY
+        "api:transfer_list", {"unit_ids": [mine.pk], "recipient": distributor.pk}, KEY
     )
     assert again.status_code == 422
 
@@ -184,7 +187,7 @@ def test_keys_are_each_users_own(client, admin_user, distributor, rep):
 def test_a_key_that_is_not_printable_ascii_up_to_255_is_refused(client, rep, case, pool_unit, key):
     response = Api(client, rep).post(
         "api:event_mark_used",
-        {"units": [pool_unit.pk]},
+        {"unit_ids": [pool_unit.pk]},
         {"HTTP_IDEMPOTENCY_KEY": key},
         pk=case.pk,
     )
@@ -197,7 +200,7 @@ def test_a_key_that_is_not_printable_ascii_up_to_255_is_refused(client, rep, cas
 def test_two_calls_with_one_key_at_the_same_moment_act_once(admin_user, pooled, distributor, rep):
     case = open_event(rep, name="Riley's knee")
     units = receive_units(admin_user, distributor, n=3, serial_prefix="POOL-")
-    body = {"units": [u.pk for u in units]}
+    body = {"unit_ids": [u.pk for u in units]}
     api = Api(Client(), rep)
 
     def call():

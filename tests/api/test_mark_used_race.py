@@ -39,7 +39,7 @@ def _mark_through_the_api(token, case, unit):
     def call():
         return Client().post(
             reverse("api:event_mark_used", kwargs={"pk": case.pk}),
-            {"units": [unit.pk]},
+            {"unit_ids": [unit.pk]},
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )

@@ -187,7 +187,7 @@ def test_a_distributor_sends_her_reps_stock_on_the_reps_behalf(client, people, p
     unit = one_unit(people, people["sam"], product)
     response = Api(client, people["dana"]).post(
         "api:transfer_list",
-        {"units": [unit.pk], "recipient": people["casey"].pk, "note": "For Monday"},
+        {"unit_ids": [unit.pk], "recipient": people["casey"].pk, "note": "For Monday"},
     )
     assert response.status_code == 201, response.content
     (row,) = response.json()["transfers"]
@@ -207,7 +207,7 @@ def test_a_distributor_taking_her_reps_stock_completes_at_once_into_her_location
     shelf = LocationFactory(organization=people["admin"].organization, holder=people["dana"])
     response = Api(client, people["dana"]).post(
         "api:transfer_list",
-        {"units": [unit.pk], "recipient": people["dana"].pk, "to_location": shelf.pk},
+        {"unit_ids": [unit.pk], "recipient": people["dana"].pk, "to_location": shelf.pk},
     )
     assert response.status_code == 201, response.content
     (row,) = response.json()["transfers"]
@@ -223,7 +223,7 @@ def test_a_distributor_taking_her_reps_stock_completes_at_once_into_her_location
 def test_units_of_two_holders_make_two_transfers(client, people, product):
     units = [one_unit(people, people["riley"], product), one_unit(people, people["sam"], product)]
     response = Api(client, people["admin"]).post(
-        "api:transfer_list", {"units": [u.pk for u in units], "recipient": None}
+        "api:transfer_list", {"unit_ids": [u.pk for u in units], "recipient": None}
     )
     assert response.status_code == 201, response.content
     rows = response.json()["transfers"]
@@ -246,7 +246,7 @@ def test_a_recalled_unit_is_refused_naming_the_recall(client, people):
         recall_date=timezone.localdate(),
     )
     response = Api(client, people["riley"]).post(
-        "api:transfer_list", {"units": [unit.pk], "recipient": people["sam"].pk}
+        "api:transfer_list", {"unit_ids": [unit.pk], "recipient": people["sam"].pk}
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "rule"
@@ -260,7 +260,7 @@ def test_a_unit_another_event_took_cannot_move(client, people, product):
     mark_used(people["riley"], open_event(people["riley"]), [unit])
     before = CustodyEntry.objects.count()
     response = Api(client, people["riley"]).post(
-        "api:transfer_list", {"units": [unit.pk], "recipient": people["sam"].pk}
+        "api:transfer_list", {"unit_ids": [unit.pk], "recipient": people["sam"].pk}
     )
     assert response.status_code == 400
     assert message(response) == f"{unit.serial_number} is allocated, not available."
@@ -275,7 +275,7 @@ def test_units_out_of_scope_answer_not_found_naming_nothing(client, people, prod
     riley = Api(client, people["riley"])
     for unit in (drews, other_org):
         response = riley.post(
-            "api:transfer_list", {"units": [unit.pk], "recipient": people["sam"].pk}
+            "api:transfer_list", {"unit_ids": [unit.pk], "recipient": people["sam"].pk}
         )
         assert response.status_code == 400
         assert message(response) == "A selected unit was not found."
@@ -287,20 +287,20 @@ def test_the_recipient_is_resolved_by_the_pages_picker(client, people, product):
     riley = Api(client, people["riley"])
     # Another organization's user: nobody riley may pick.
     stranger = people["other_admin"]
-    response = riley.post("api:transfer_list", {"units": [unit.pk], "recipient": stranger.pk})
+    response = riley.post("api:transfer_list", {"unit_ids": [unit.pk], "recipient": stranger.pk})
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["recipient"] == [
         f"Nobody you may pick here matches “{stranger.pk}”."
     ]
     # The units' own holder is no recipient: the page's words.
     response = riley.post(
-        "api:transfer_list", {"units": [unit.pk], "recipient": people["riley"].pk}
+        "api:transfer_list", {"unit_ids": [unit.pk], "recipient": people["riley"].pk}
     )
     assert response.status_code == 400
     assert "You already hold the units you picked" in str(response.json()["error"]["fields"])
     # An admin holds no stock (the service's words).
     response = riley.post(
-        "api:transfer_list", {"units": [unit.pk], "recipient": people["admin"].pk}
+        "api:transfer_list", {"unit_ids": [unit.pk], "recipient": people["admin"].pk}
     )
     assert response.status_code == 400
     assert Unit.objects.get(pk=unit.pk).state == UnitState.AVAILABLE
@@ -309,12 +309,12 @@ def test_the_recipient_is_resolved_by_the_pages_picker(client, people, product):
 @pytest.mark.parametrize(
     "body",
     [
-        {"units": "12", "recipient": None},
-        {"units": [0], "recipient": None},
-        {"units": [1]},
-        {"units": [1], "recipient": "org"},
-        {"units": [1], "recipient": None, "note": "x" * 501},
-        ["units"],
+        {"unit_ids": "12", "recipient": None},
+        {"unit_ids": [0], "recipient": None},
+        {"unit_ids": [1]},
+        {"unit_ids": [1], "recipient": "org"},
+        {"unit_ids": [1], "recipient": None, "note": "x" * 501},
+        ["unit_ids"],
     ],
 )
 def test_malformed_bodies_are_400_naming_the_field(client, people, body):
@@ -365,7 +365,7 @@ def test_accept_decline_and_cancel_go_through_the_services_with_their_words(
 def test_a_read_only_token_cannot_start_a_transfer(client, people, product):
     unit = one_unit(people, people["riley"], product)
     response = Api(client, people["riley"], TokenScope.READ).post(
-        "api:transfer_list", {"units": [unit.pk], "recipient": people["sam"].pk}
+        "api:transfer_list", {"unit_ids": [unit.pk], "recipient": people["sam"].pk}
     )
     assert response.status_code == 403
     assert not Transfer.objects.exists()

@@ -87,10 +87,10 @@ EXPECTATIONS = {
     ),
     ("api:event_lines", "get"): ApiExpect(_event, **SEEN),
     ("api:event_mark_used", "post"): ApiExpect(
-        _event, **WORKED_ON, data=lambda w: {"units": [w.objects["unit"].pk]}
+        _event, **WORKED_ON, data=lambda w: {"unit_ids": [w.objects["unit"].pk]}
     ),
     ("api:event_unmark", "post"): ApiExpect(
-        _event, **WORKED_ON, data=lambda w: {"units": [w.objects["marked_unit"].pk]}
+        _event, **WORKED_ON, data=lambda w: {"unit_ids": [w.objects["marked_unit"].pk]}
     ),
     ("api:event_submit", "post"): ApiExpect(_event, **WORKED_ON),
     ("api:event_cancel", "post"): ApiExpect(_event, **WORKED_ON),

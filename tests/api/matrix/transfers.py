@@ -11,7 +11,7 @@ def _transfer(w):
 
 
 def _send_unit_to_distributor(w):
-    return {"units": [w.objects["unit"].pk], "recipient": w.distributor.pk}
+    return {"unit_ids": [w.objects["unit"].pk], "recipient": w.distributor.pk}
 
 
 EXPECTATIONS = {
