@@ -141,6 +141,12 @@ class ApiAutoSchema(AutoSchema):
         # Every error answer is the one shape, described here once, whatever a view declared.
         for code in self._error_codes(operation):
             operation["responses"][code] = self._error_response(code)
+        if any(p["in"] == "query" for p in operation.get("parameters", [])):
+            # Answered by the web server in front (gunicorn refuses a request line over 4 KB)
+            # before the app sees the call, so not in the API's JSON shape.
+            operation["responses"]["414"] = {
+                "description": "The URL is too long for the server (over about 4 KB)."
+            }
         return operation
 
     def _error_codes(self, operation: dict) -> list[str]:
