@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import units
+from api.views import ledger, units
 
 app_name = "api"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("units/", units.UnitList.as_view(), name="unit_list"),
     path("units/<int:pk>/", units.UnitDetail.as_view(), name="unit_detail"),
     path("units/<int:pk>/ledger/", units.UnitLedger.as_view(), name="unit_ledger"),
+    # The ledger feed and the organization export (api/views/ledger.py, export).
+    path("ledger/", ledger.LedgerFeed.as_view(), name="ledger_feed"),
 ]
