@@ -12,8 +12,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.utils.urls import replace_query_param
 
 from api.pagination import BAD_CURSOR, page_limit
-from api.serializers.ledger import LedgerFeedPageSerializer
-from api.serializers.units import LedgerEntrySerializer
+from api.serializers.ledger import FEED_VALUES, LedgerFeedPageSerializer, feed_entry
 from api.views.base import ApiView
 from core.keyset import InvalidCursor
 from inventory.selectors.ledger_feed import FeedReader, feed_entries, feed_horizon
@@ -62,14 +61,13 @@ class LedgerFeed(ApiView):
         # The horizon first, then the rows (inventory.selectors.ledger_feed.feed_horizon).
         qs, partitions = feed_entries(user=request.user, horizon=feed_horizon())
         try:
-            reader = FeedReader(qs, partitions, after=after, limit=limit)
+            reader = FeedReader(qs, partitions, columns=FEED_VALUES, after=after, limit=limit)
         except InvalidCursor:
             raise serializers.ValidationError({"after": [BAD_CURSOR]}) from None
         if limit <= FEED_PAGE:
-            rows = [row for chunk in reader.chunks() for row in chunk]
             return Response(
                 {
-                    "results": LedgerEntrySerializer(rows, many=True).data,
+                    "results": [feed_entry(row) for chunk in reader.chunks() for row in chunk],
                     "next": self._next_url(request, reader),
                     "caught_up": reader.caught_up,
                 }
@@ -80,7 +78,7 @@ class LedgerFeed(ApiView):
         yield '{"results":['
         first = True
         for chunk in reader.chunks():
-            text = ",".join(_encode(row) for row in LedgerEntrySerializer(chunk, many=True).data)
+            text = _encode([feed_entry(row) for row in chunk])[1:-1]  # the list's items
             yield text if first else "," + text
             first = False
         yield f'],"next":{_encode(self._next_url(request, reader))},'

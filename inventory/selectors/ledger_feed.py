@@ -20,7 +20,8 @@ default (primary) database, whatever a future replica router decides for other r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q, QuerySet
@@ -60,9 +61,9 @@ def feed_horizon() -> int | None:
 
 
 def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], list[Q]]:
-    """The entries `user` may follow, below `horizon`, and the partitions to read them by
-    (conditions that split the queryset without overlap, for `core.keyset`; empty to read it
-    whole).
+    """The entries `user` may follow, below `horizon`: a queryset, and partitions (conditions
+    that, applied to it, give the scope without overlap, read apart by `FeedReader`). With no
+    partitions the queryset alone is the scope; with partitions only their union is.
 
     Scope: entries of the user's organization that move stock into, out of or within a holder
     in the user's scope (`holder_ids_in_scope`): the entry's custodian before or after it is
@@ -88,12 +89,12 @@ def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], 
         return qs, []
     if not scope:
         return qs.none(), []
-    qs = qs.filter(Q(from_custodian_id__in=scope) | Q(to_custodian_id__in=scope))
     if len(scope) > FEED_PARTITION_HOLDERS:
-        return qs, []
+        return qs.filter(Q(from_custodian_id__in=scope) | Q(to_custodian_id__in=scope)), []
     holders = sorted(scope)
-    # Each entry in exactly one partition: by its new holder if that is in scope, else by the
-    # holder it left.
+    # Together exactly the entries above, each in one partition: by its new holder if that is
+    # in scope, else by the holder it left. Nothing else is added to their conditions, so the
+    # planner sees plainly that a (holder, xact, id) index answers each in order.
     partitions = [Q(to_custodian_id=h) for h in holders] + [
         Q(from_custodian_id=h) & ~Q(to_custodian_id__in=holders) for h in holders
     ]
@@ -101,11 +102,18 @@ def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], 
 
 
 class FeedReader:
-    """Reads the feed after a cursor in chunks of keyset pages, up to `limit` entries, holding
-    one chunk at a time whatever the limit: a caller streams each chunk out before the next is
-    read. Each chunk is its own query from the last entry's key, walking an index; none is
-    OFFSET, none is COUNT, and no long read transaction or server-side cursor is held open
-    (the rows below the horizon never change, so chunks read apart agree).
+    """Reads the feed after a cursor, up to `limit` entries, in chunks: a caller streams each
+    chunk out before the next is read, so memory holds a chunk per partition whatever the
+    limit. Rows are dicts of `columns` (which must include "xact" and "pk").
+
+    Each partition is read in batches from the last key (x, i) it gave, as two index range
+    scans: the rest of transaction x (xact = x AND id > i), then later transactions
+    (xact > x). One condition "xact >= x AND (xact > x OR id > i)" would scan every entry of x
+    before the cursor again for each batch, and one transaction may hold millions (a bulk
+    load; every entry written before migration 0023 has xact 0). Partitions are merged in
+    order as they are read. None is OFFSET, none is COUNT, and no long read transaction or
+    server-side cursor is held open: the rows below the horizon never change, so batches read
+    apart agree.
 
     Raises core.keyset.InvalidCursor at once for a cursor that is not one this feed gave.
     After the chunks are read, `cursor` is where to resume (the last entry's key, or the one
@@ -118,25 +126,57 @@ class FeedReader:
         qs: QuerySet[CustodyEntry],
         partitions: list[Q],
         *,
+        columns: Sequence[str],
         after: str | None,
         limit: int,
         chunk: int = 500,
     ):
-        if after is not None:
-            Keyset(FEED_ORDER).decode(CustodyEntry, after)
-        self.qs, self.partitions, self.limit, self.chunk = qs, partitions, limit, chunk
+        self.keyset = Keyset(FEED_ORDER)
+        self.key = self.keyset.decode(CustodyEntry, after) if after is not None else None
+        self.qs = qs.values(*columns)
+        self.partitions = partitions or [Q()]
+        self.limit, self.chunk = limit, chunk
         self.cursor = after
         self.caught_up = False
 
-    def chunks(self) -> Iterator[list[CustodyEntry]]:
-        remaining = self.limit
-        while remaining > 0:
-            keyset = Keyset(FEED_ORDER, size=min(self.chunk, remaining))
-            page = keyset.page(self.qs, after=self.cursor, partitions=self.partitions)
-            if page.rows:
-                self.cursor = keyset.cursor_for(page.rows[-1])
-                remaining -= len(page.rows)
-                yield page.rows
-            if page.next_cursor is None:
-                self.caught_up = True
+    @staticmethod
+    def _sort_key(row: dict) -> tuple[int, int]:
+        return row["xact"], row["pk"]
+
+    def _partition(self, part: Q, batch: int) -> Iterator[dict]:
+        qs = self.qs.filter(part)
+        key = self.key
+        while True:
+            if key is None:
+                segments = [qs]
+            else:
+                xact, pk = key
+                segments = [qs.filter(xact=xact, pk__gt=pk), qs.filter(xact__gt=xact)]
+            rows: list[dict] = []
+            for segment in segments:
+                if len(rows) < batch:
+                    rows.extend(segment.order_by("xact", "pk")[: batch - len(rows)])
+            yield from rows
+            if len(rows) < batch:
                 return
+            key = self._sort_key(rows[-1])
+
+    def chunks(self) -> Iterator[list[dict]]:
+        # One row past the limit says whether more follow; a small page is one batch each.
+        batch = min(self.chunk, self.limit + 1)
+        streams = [self._partition(part, batch) for part in self.partitions]
+        rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=self._sort_key)
+        chunk: list[dict] = []
+        for taken, row in enumerate(rows):
+            if taken == self.limit:
+                break
+            chunk.append(row)
+            if len(chunk) == self.chunk:
+                self.cursor = self.keyset.cursor_for(chunk[-1])
+                yield chunk
+                chunk = []
+        else:
+            self.caught_up = True
+        if chunk:
+            self.cursor = self.keyset.cursor_for(chunk[-1])
+            yield chunk

@@ -11,6 +11,7 @@ for the entries a test knows are committed, within a deadline.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import threading
 import time
@@ -20,11 +21,12 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from inventory.models import CustodyEntry, EntryKind
+from api.serializers.units import LedgerEntrySerializer
+from inventory.models import CustodyEntry, EntryKind, Recall
 from inventory.selectors import ledger_feed
 from inventory.services.transfers import transfer_accept, transfer_create
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
-from tests.inventory.factories import ProductFactory, receive_units
+from tests.inventory.factories import LocationFactory, ProductFactory, receive_units
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -174,6 +176,63 @@ def test_a_streamed_page_holds_one_chunk_of_entries_at_a_time(client, monkeypatc
     page = _page(client, f"{FEED}?limit=1000")
     assert len(page["results"]) == 25
     assert chunk_sizes == [10, 10, 5]
+
+
+def test_a_feed_entry_reads_exactly_as_the_units_ledger_shows_it(client):
+    """The feed writes entries from plain rows (api.serializers.ledger.feed_entry); they must
+    read as LedgerEntrySerializer writes them, for an entry with every field filled."""
+    admin = UserFactory(admin=True)
+    org = admin.organization
+    rep = RepFactory(organization=org)
+    product = ProductFactory(organization=org)
+    here, there = LocationFactory(organization=org), LocationFactory(organization=org)
+    unit, other = receive_units(admin, rep, n=2, product=product)
+    (transfer,) = transfer_create(actor=admin, unit_ids=[other.pk], recipient=None)
+    recall = Recall.objects.create(
+        organization=org,
+        reference="=HYPERLINK(1)",
+        reason="Sterility",
+        recall_class="II",
+        product=product,
+        recall_date=datetime.date(2026, 1, 2),
+        created_by=admin,
+    )
+    CustodyEntry.objects.bulk_create(
+        [
+            CustodyEntry(
+                organization=org,
+                unit=unit,
+                sequence=unit.ledger_seq + 1,
+                kind=EntryKind.MARKED_USED,
+                from_custodian=rep,
+                to_custodian=admin,
+                from_state="available",
+                to_state="allocated",
+                actor=admin,
+                on_behalf_of=rep,
+                transfer=transfer,
+                event_id=123,
+                recall=recall,
+                from_location=here,
+                to_location=there,
+                identified_by="scan",
+                at=datetime.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=datetime.UTC),
+                reported_at=datetime.datetime(2026, 3, 4, 5, 0, tzinfo=datetime.UTC),
+                note='Ünïcode, "quotes" and a =formula',
+            )
+        ]
+    )
+    full = CustodyEntry.objects.get(unit=unit, kind=EntryKind.MARKED_USED)
+    assert all(getattr(full, f.attname) not in (None, "") for f in CustodyEntry._meta.fields)
+    client.force_login(admin)
+    entries, _ = follow(client, until={full.pk})
+    by_id = {e["id"]: e for e in entries}
+    for entry in CustodyEntry.objects.filter(organization=org):
+        shown = json.loads(json.dumps(LedgerEntrySerializer(entry).data))
+        assert by_id[entry.pk] == shown
+        assert list(by_id[entry.pk]) == list(shown), "the same fields in the same order"
+    streamed = _page(client, f"{FEED}?limit=1000")
+    assert streamed["results"] == entries
 
 
 # Scope ---------------------------------------------------------------------------------------
