@@ -24,7 +24,8 @@ import heapq
 from collections.abc import Iterator, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from accounts.policies import holder_ids_in_scope
 from accounts.selectors import actor_for
@@ -62,8 +63,9 @@ def feed_horizon() -> int | None:
 
 def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], list[Q]]:
     """The entries `user` may follow, below `horizon`: a queryset, and partitions (conditions
-    that, applied to it, give the scope without overlap, read apart by `FeedReader`). With no
-    partitions the queryset alone is the scope; with partitions only their union is.
+    that, applied to it, give the scope, read apart and merged by `FeedReader`; they may
+    overlap). With no partitions the queryset alone is the scope; with partitions only their
+    union is.
 
     Scope: entries of the user's organization that move stock into, out of or within a holder
     in the user's scope (`holder_ids_in_scope`): the entry's custodian before or after it is
@@ -81,24 +83,39 @@ def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], 
     if not user.is_authenticated or user.organization_id is None:
         return entries.none(), []
     actor = actor_for(user)
-    qs = entries.filter(organization_id=actor.organization_id)
     if horizon is not None:
-        qs = qs.filter(xact__lt=horizon)
+        entries = entries.filter(xact__lt=horizon)
     scope = holder_ids_in_scope(actor=actor)
+    organization = entries.filter(organization_id=actor.organization_id)
     if scope is None:
-        return qs, []
+        return organization, []
     if not scope:
-        return qs.none(), []
+        return entries.none(), []
     if len(scope) > FEED_PARTITION_HOLDERS:
-        return qs.filter(Q(from_custodian_id__in=scope) | Q(to_custodian_id__in=scope)), []
+        either = Q(from_custodian_id__in=scope) | Q(to_custodian_id__in=scope)
+        return organization.filter(either), []
     holders = sorted(scope)
-    # Together exactly the entries above, each in one partition: by its new holder if that is
-    # in scope, else by the holder it left. Nothing else is added to their conditions, so the
-    # planner sees plainly that a (holder, xact, id) index answers each in order.
-    partitions = [Q(to_custodian_id=h) for h in holders] + [
-        Q(from_custodian_id=h) & ~Q(to_custodian_id__in=holders) for h in holders
-    ]
-    return qs, partitions
+    # Together exactly the entries above; one between two holders of the scope is in two
+    # partitions (FeedReader drops the second copy). Each condition is a plain "holder = h"
+    # and nothing more, so that the planner walks that holder's (custodian, xact, id) index:
+    # given the organization too (or "to NOT IN ..."), it walked the organization's index and
+    # filtered out tens of thousands of other holders' entries a page. The organization goes
+    # without saying: holders in scope are people of the actor's organization, and custody
+    # never leaves its organization (ledger writes lock only units of the actor's own).
+    partitions = [Q(to_custodian_id=h) for h in holders] + [Q(from_custodian_id=h) for h in holders]
+    return entries, partitions
+
+
+def _after(key) -> RawSQL:
+    """(xact, id) > key, as one row comparison: a btree index on (..., xact, id) starts its scan
+    right after the key. The equivalent "xact > x OR (xact = x AND id > i)" starts it at the
+    first entry of transaction x, and one transaction may hold millions (a bulk load; every
+    entry written before migration 0023 has xact 0): each page would scan them again. And
+    with xact = x the order is plain id, so the planner walked the primary key instead."""
+    quote = connections[FEED_DATABASE].ops.quote_name
+    table = quote(CustodyEntry._meta.db_table)
+    sql = f"({table}.{quote('xact')}, {table}.{quote('id')}) > (%s, %s)"
+    return RawSQL(sql, tuple(key), output_field=BooleanField())
 
 
 class FeedReader:
@@ -106,14 +123,10 @@ class FeedReader:
     chunk out before the next is read, so memory holds a chunk per partition whatever the
     limit. Rows are dicts of `columns` (which must include "xact" and "pk").
 
-    Each partition is read in batches from the last key (x, i) it gave, as two index range
-    scans: the rest of transaction x (xact = x AND id > i), then later transactions
-    (xact > x). One condition "xact >= x AND (xact > x OR id > i)" would scan every entry of x
-    before the cursor again for each batch, and one transaction may hold millions (a bulk
-    load; every entry written before migration 0023 has xact 0). Partitions are merged in
-    order as they are read. None is OFFSET, none is COUNT, and no long read transaction or
-    server-side cursor is held open: the rows below the horizon never change, so batches read
-    apart agree.
+    Each partition is read in batches, each one index range scan from the last key it gave
+    (`_after`), and the partitions are merged in order as they are read. None is OFFSET, none
+    is COUNT, and no long read transaction or server-side cursor is held open: the rows below
+    the horizon never change, so batches read apart agree.
 
     Raises core.keyset.InvalidCursor at once for a cursor that is not one this feed gave.
     After the chunks are read, `cursor` is where to resume (the last entry's key, or the one
@@ -144,18 +157,10 @@ class FeedReader:
         return row["xact"], row["pk"]
 
     def _partition(self, part: Q, batch: int) -> Iterator[dict]:
-        qs = self.qs.filter(part)
+        qs = self.qs.filter(part).order_by("xact", "pk")
         key = self.key
         while True:
-            if key is None:
-                segments = [qs]
-            else:
-                xact, pk = key
-                segments = [qs.filter(xact=xact, pk__gt=pk), qs.filter(xact__gt=xact)]
-            rows: list[dict] = []
-            for segment in segments:
-                if len(rows) < batch:
-                    rows.extend(segment.order_by("xact", "pk")[: batch - len(rows)])
+            rows = list((qs if key is None else qs.filter(_after(key)))[:batch])
             yield from rows
             if len(rows) < batch:
                 return
@@ -167,9 +172,15 @@ class FeedReader:
         streams = [self._partition(part, batch) for part in self.partitions]
         rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=self._sort_key)
         chunk: list[dict] = []
-        for taken, row in enumerate(rows):
+        taken, last = 0, None
+        for row in rows:
+            key = self._sort_key(row)
+            if key == last:
+                continue  # the same entry from a second partition
+            last = key
             if taken == self.limit:
                 break
+            taken += 1
             chunk.append(row)
             if len(chunk) == self.chunk:
                 self.cursor = self.keyset.cursor_for(chunk[-1])
