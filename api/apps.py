@@ -5,3 +5,25 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "api"
     verbose_name = "API and webhooks"
+
+    def ready(self):
+        from django.template.defaultfilters import pluralize
+
+        from api import tasks
+        from api.services.export import ORG_EXPORT_JOB
+        from jobs.kinds import JobKind, register
+
+        # The jobs app runs and shows the full export, and serves its file, like any job.
+        register(
+            JobKind(
+                name=ORG_EXPORT_JOB,
+                label="Organization export",
+                task=tasks.export_organization,
+                progress_label="records written",
+                failure_intro="The export failed:",
+                result_name="trunkpool-organization",
+                result_suffix=".zip",
+                result_type="application/zip",
+                result_label=lambda n: f"Download the zip ({n:,} record{pluralize(n)})",
+            )
+        )
