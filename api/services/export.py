@@ -22,7 +22,9 @@ reference is anonymous by rule ("never a name"); the file goes only to admins.
 Flat memory: each table is read in primary-key order through a server-side cursor and written
 straight into the zip, whose compressed bytes are stored a chunk (JOB_CHUNK_BYTES) at a time.
 On PostgreSQL every table is read in one REPEATABLE READ transaction, so the files agree with
-each other (every unit's last ledger entry is in the ledger file) however long the export runs.
+each other (every unit's last ledger entry is in the ledger file) however long the export runs;
+that transaction only reads (chunks and progress go through connections of their own), so it
+never holds back the ledger feed, which waits for every older transaction that wrote.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from accounts.models import DistributorGroup, GroupChange, GroupMembership, Organization, User
@@ -161,11 +163,10 @@ def job_run_org_export(*, job_id: int) -> None:
 
 
 @contextlib.contextmanager
-def _one_snapshot():
+def _one_snapshot(nested: bool):
     """A transaction that reads every table as of one moment (REPEATABLE READ on PostgreSQL;
     SQLite's transactions already are). Inside an outer transaction (tests) it is a savepoint
     of that transaction's snapshot."""
-    nested = connection.in_atomic_block
     with transaction.atomic():
         if connection.vendor == "postgresql" and not nested:
             with connection.cursor() as cursor:
@@ -190,8 +191,21 @@ def _export(job_id: int, progress: CommittedProgress) -> None:
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.RUNNING, stage="Writing tables", processed=0, total=total
     )
-    with _one_snapshot():
-        written = write_export(job, fmt, on_progress=progress.set)
+    # The snapshot only reads: the result is stored through a connection of its own (as the
+    # progress is), so the snapshot's transaction never takes a transaction id. One that did
+    # would hold the ledger feed back (inventory.selectors.ledger_feed waits for every older
+    # transaction) for as long as the export runs. Inside an outer transaction (tests) the
+    # job row is not committed, so the result goes through that transaction instead.
+    nested = connection.in_atomic_block
+    own = None
+    if connection.vendor == "postgresql" and not nested:
+        own = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with _one_snapshot(nested):
+            written = write_export(job, fmt, on_progress=progress.set, store_through=own)
+    finally:
+        if own is not None:
+            own.close()
     # Finished after the chunks commit, in a transaction of its own: the snapshot's would find
     # the job row changed by the progress connection, and REPEATABLE READ refuses that update.
     with transaction.atomic():
@@ -202,11 +216,13 @@ def _export(job_id: int, progress: CommittedProgress) -> None:
 
 class ChunkSink(io.RawIOBase):
     """The zip's output: bytes kept until a JOB_CHUNK_BYTES chunk is full, then stored as the
-    job's next result chunk. Not seekable, so zipfile writes each member's sizes after its
-    data instead of going back for them."""
+    job's next result chunk (through `store_through`, a connection of its own, when given).
+    Not seekable, so zipfile writes each member's sizes after its data instead of going back
+    for them."""
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, store_through=None):
         self.job, self.seq, self.position = job, 0, 0
+        self.own = store_through
         self.buffer = bytearray()
 
     def writable(self) -> bool:
@@ -224,7 +240,17 @@ class ChunkSink(io.RawIOBase):
         return len(data)
 
     def _save(self, data: bytes) -> None:
-        JobChunk.objects.create(job=self.job, part=JobChunk.Part.RESULT, seq=self.seq, data=data)
+        if self.own is None:
+            JobChunk.objects.create(
+                job=self.job, part=JobChunk.Part.RESULT, seq=self.seq, data=data
+            )
+        else:
+            with self.own.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {JobChunk._meta.db_table} (job_id, part, seq, data) "  # noqa: S608 (our own table name)
+                    "VALUES (%s, %s, %s, %s)",
+                    [self.job.pk, JobChunk.Part.RESULT, self.seq, data],
+                )
         self.seq += 1
 
     def finish(self) -> None:
@@ -257,11 +283,14 @@ def _json_value(value):
 PROGRESS_EVERY = 2000  # rows between two progress commits
 
 
-def write_export(job: Job, fmt: str, *, on_progress: Callable[[int], None]) -> int:
+def write_export(
+    job: Job, fmt: str, *, on_progress: Callable[[int], None], store_through=None
+) -> int:
     """Write the job's organization as a zip in `fmt` into the job's result chunks; the number
-    of records written. Runs inside the caller's transaction."""
+    of records written. Reads inside the caller's transaction; stores through `store_through`
+    (a connection) when given."""
     org = job.organization_id
-    sink = ChunkSink(job)
+    sink = ChunkSink(job, store_through)
     written = 0
     manifest_tables = {}
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -43,6 +43,7 @@ class LedgerFeed(ApiView):
             ),
         ],
         responses=LedgerFeedPageSerializer,
+        operation_id="ledger_feed",
     )
     def get(self, request):
         """Every custody entry the caller may follow, oldest first, resumable from `next`.
