@@ -11,10 +11,12 @@ for the entries a test knows are committed, within a deadline.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
 import threading
 import time
+from unittest import mock
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -241,13 +243,16 @@ def test_a_feed_entry_reads_exactly_as_the_units_ledger_shows_it(client):
 # Scope ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["by holder", "whole organization filtered"])
-def read_strategy(request, monkeypatch):
+STRATEGIES = ("by holder", "whole organization filtered")
+
+
+@contextlib.contextmanager
+def reading(strategy: str):
     """A small scope is read one holder at a time and merged, a large one by filtering the
-    organization's entries: both must give exactly the same entries."""
-    if request.param != "by holder":
-        monkeypatch.setattr(ledger_feed, "FEED_PARTITION_HOLDERS", 0)
-    return request.param
+    organization's entries: each test checks both give exactly the same entries."""
+    most = ledger_feed.FEED_PARTITION_HOLDERS if strategy == "by holder" else 0
+    with mock.patch.object(ledger_feed, "FEED_PARTITION_HOLDERS", most):
+        yield
 
 
 @pytest.fixture
@@ -283,22 +288,22 @@ def org_world():
     return w
 
 
-def test_an_admin_follows_the_whole_organization_and_nothing_of_another(
-    client, org_world, read_strategy
-):
+def test_an_admin_follows_the_whole_organization_and_nothing_of_another(client, org_world):
     w = org_world
     org_entries = set(
         CustodyEntry.objects.filter(organization=w["admin"].organization).values_list(
             "pk", flat=True
         )
     )
-    assert feed_ids_of(client, w["admin"], org_entries) == org_entries
     other = entry_ids(w["other_unit"])
-    assert feed_ids_of(client, w["other_admin"], other) == other
+    for strategy in STRATEGIES:
+        with reading(strategy):
+            assert feed_ids_of(client, w["admin"], org_entries) == org_entries, strategy
+            assert feed_ids_of(client, w["other_admin"], other) == other, strategy
 
 
 def test_a_pooled_rep_follows_own_and_the_distributors_stock_and_sees_a_unit_leave(
-    client, org_world, read_strategy
+    client, org_world
 ):
     w = org_world
     moved = w["moved"]
@@ -306,22 +311,24 @@ def test_a_pooled_rep_follows_own_and_the_distributors_stock_and_sees_a_unit_lea
     assert (accepted.from_custodian_id, accepted.to_custodian_id) == (w["riley"].pk, w["casey"].pk)
     expected = entry_ids(w["riley_unit"], w["dana_unit"], moved)
 
-    assert feed_ids_of(client, w["riley"], expected) == expected
     # Casey follows the moved unit from when it reached them, not riley's earlier entries.
     casey = entry_ids(w["casey_unit"]) | {accepted.pk}
-    assert feed_ids_of(client, w["casey"], casey) == casey
+    for strategy in STRATEGIES:
+        with reading(strategy):
+            assert feed_ids_of(client, w["riley"], expected) == expected, strategy
+            assert feed_ids_of(client, w["casey"], casey) == casey, strategy
 
 
-def test_a_distributor_follows_own_and_their_reps_stock_not_another_groups(
-    client, org_world, read_strategy
-):
+def test_a_distributor_follows_own_and_their_reps_stock_not_another_groups(client, org_world):
     w = org_world
     dana = entry_ids(w["riley_unit"], w["dana_unit"], w["moved"])
-    assert feed_ids_of(client, w["dana"], dana) == dana
     drew = entry_ids(w["casey_unit"]) | {
         CustodyEntry.objects.get(unit=w["moved"], kind=EntryKind.TRANSFER_ACCEPTED).pk
     }
-    assert feed_ids_of(client, w["drew"], drew) == drew
+    for strategy in STRATEGIES:
+        with reading(strategy):
+            assert feed_ids_of(client, w["dana"], dana) == dana, strategy
+            assert feed_ids_of(client, w["drew"], drew) == drew, strategy
 
 
 def test_without_pooling_a_rep_no_longer_follows_the_distributors_stock(client, org_world):
@@ -330,7 +337,9 @@ def test_without_pooling_a_rep_no_longer_follows_the_distributors_stock(client, 
     group.pooling_enabled = False
     group.save(update_fields=["pooling_enabled"])
     expected = entry_ids(w["riley_unit"], w["moved"])
-    assert feed_ids_of(client, w["riley"], expected) == expected
+    for strategy in STRATEGIES:
+        with reading(strategy):
+            assert feed_ids_of(client, w["riley"], expected) == expected, strategy
 
 
 def test_a_rep_of_another_organization_or_nobody_signed_in_follows_nothing(client, org_world):
@@ -381,39 +390,42 @@ def test_a_cursor_or_limit_that_cannot_be_read_is_a_400_naming_the_field(client,
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("who", ["admin", "riley", "dana"])
-def test_each_feed_read_walks_an_index_in_order_without_sorting_or_offset(
-    client, org_world, who, read_strategy
-):
+def test_each_feed_read_walks_an_index_in_order_without_sorting_or_offset(client, org_world):
     """With sequential scans, bitmap scans and sorts priced out, every feed query is still
     answered by walking a (holder or organization, xact, id) index in its order: no Sort node,
     no OFFSET, no COUNT."""
-    client.force_login(org_world[who])
     newest = CustodyEntry.objects.aggregate(Max("xact"))["xact__max"]
     deadline = time.monotonic() + DEADLINE
     while ledger_feed.feed_horizon() <= newest and time.monotonic() < deadline:
         time.sleep(0.2)  # another session's open transaction holds the horizon back
-    first = _page(client, f"{FEED}?limit=2")
-    assert "after=" in first["next"]
-    with CaptureQueriesContext(connection) as ctx:
-        _page(client, first["next"])
-    selects = [
-        q["sql"]
-        for q in ctx.captured_queries
-        if q["sql"].startswith("SELECT") and "inventory_custodyentry" in q["sql"]
-    ]
-    assert selects
+    for who in ("admin", "riley", "dana"):
+        for strategy in STRATEGIES:
+            client.force_login(org_world[who])
+            with reading(strategy):
+                first = _page(client, f"{FEED}?limit=2")
+                assert "after=" in first["next"]
+                with CaptureQueriesContext(connection) as ctx:
+                    _page(client, first["next"])
+            selects = [
+                q["sql"]
+                for q in ctx.captured_queries
+                if q["sql"].startswith("SELECT") and "inventory_custodyentry" in q["sql"]
+            ]
+            assert selects, (who, strategy)
+            for sql in selects:
+                assert " OFFSET " not in sql and "COUNT(" not in sql
+                plan = _plan_without_seqscan_bitmap_or_sort(sql)
+                assert "ledger_feed_" in plan and "Sort" not in plan, (who, strategy, plan)
+
+
+def _plan_without_seqscan_bitmap_or_sort(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
             "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off"
         )
         try:
-            for sql in selects:
-                assert " OFFSET " not in sql and "COUNT(" not in sql
-                cursor.execute("EXPLAIN " + sql)
-                plan = "\n".join(row[0] for row in cursor.fetchall())
-                assert "ledger_feed_" in plan, plan
-                assert "Sort" not in plan, plan
+            cursor.execute("EXPLAIN " + sql)
+            return "\n".join(row[0] for row in cursor.fetchall())
         finally:
             cursor.execute("RESET enable_seqscan; RESET enable_bitmapscan; RESET enable_sort")
 
