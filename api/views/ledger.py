@@ -66,13 +66,10 @@ class LedgerFeed(ApiView):
         except InvalidCursor:
             raise serializers.ValidationError({"after": [BAD_CURSOR]}) from None
         if limit <= FEED_PAGE:
-            return Response(
-                {
-                    "results": [feed_entry(row) for chunk in reader.chunks() for row in chunk],
-                    "next": self._next_url(request, reader),
-                    "caught_up": reader.caught_up,
-                }
-            )
+            # Read first: the reader knows where it stopped only once it has read.
+            results = [feed_entry(row) for chunk in reader.chunks() for row in chunk]
+            next_url = self._next_url(request, reader)
+            return Response({"results": results, "next": next_url, "caught_up": reader.caught_up})
         return StreamingHttpResponse(self._stream(request, reader), content_type="application/json")
 
     def _stream(self, request, reader: FeedReader):
