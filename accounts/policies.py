@@ -49,6 +49,11 @@ def can_manage_users(*, actor: Actor) -> bool:
     return actor.is_active and actor.is_admin and actor.organization_id is not None
 
 
+def can_export_organization(*, actor: Actor) -> bool:
+    """An active admin takes away everything the organization holds (api.services.export)."""
+    return actor.is_active and actor.is_admin and actor.organization_id is not None
+
+
 def own_holder_ids(*, actor: Actor) -> frozenset[int]:
     """The holders whose stock is the actor's "own" view (`custody=mine`)."""
     return frozenset({actor.id})

@@ -9,3 +9,23 @@ class ApiConfig(AppConfig):
     def ready(self):
         # drf-spectacular finds its extensions (the bearer token's security scheme) by import.
         import api.schema  # noqa: F401
+        from django.template.defaultfilters import pluralize
+
+        from api import tasks
+        from api.services.export import ORG_EXPORT_JOB
+        from jobs.kinds import JobKind, register
+
+        # The jobs app runs and shows the full export, and serves its file, like any job.
+        register(
+            JobKind(
+                name=ORG_EXPORT_JOB,
+                label="Organization export",
+                task=tasks.export_organization,
+                progress_label="records written",
+                failure_intro="The export failed:",
+                result_name="trunkpool-organization",
+                result_suffix=".zip",
+                result_type="application/zip",
+                result_label=lambda n: f"Download the zip ({n:,} record{pluralize(n)})",
+            )
+        )

@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.views import (
+    ledger,
     catalog,
     directory,
     events,
@@ -69,4 +70,6 @@ urlpatterns = [
     path("events/<int:pk>/cancel/", events.EventCancel.as_view(), name="event_cancel"),
     path("events/<int:pk>/po/", events.EventPo.as_view(), name="event_po"),
     path("events/<int:pk>/paid/", events.EventPaid.as_view(), name="event_paid"),
+    # The ledger feed and the organization export (api/views/ledger.py, export).
+    path("ledger/", ledger.LedgerFeed.as_view(), name="ledger_feed"),
 ]

@@ -397,6 +397,10 @@ EXPECTATIONS.update(
 )
 
 
+# The organization's full export: its admins only (another organization's admin exports theirs).
+EXPECTATIONS["integrations:export"] = Expect("get", lambda w: {}, 302, 403, 403, 200, 200)
+
+
 def _all_url_names(patterns=None, namespace=""):
     patterns = get_resolver().url_patterns if patterns is None else patterns
     for entry in patterns:

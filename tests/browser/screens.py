@@ -67,6 +67,7 @@ SCREENS = [
     Screen("users", lambda o: "/users/", ADMIN),
     Screen("user", lambda o: f"/users/{o['dana']}/", ADMIN),
     Screen("user new", lambda o: "/users/new/", ADMIN),
+    Screen("organization export", lambda o: "/integrations/export/", ADMIN),
 ]
 
 
