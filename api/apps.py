@@ -8,9 +8,9 @@ class ApiConfig(AppConfig):
 
     def ready(self):
         # drf-spectacular finds its extensions (the bearer token's security scheme) by import.
-        import api.schema  # noqa: F401
         from django.template.defaultfilters import pluralize
 
+        import api.schema  # noqa: F401
         from api import tasks
         from api.services.export import ORG_EXPORT_JOB
         from jobs.kinds import JobKind, register

@@ -4,11 +4,11 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.views import (
-    ledger,
     catalog,
     directory,
     events,
     holds,
+    ledger,
     notifications,
     recalls,
     receiving,
