@@ -69,14 +69,12 @@ def webhook_list_view(request):
 
 
 def _show_secret(request, subscription, secret, *, created: bool):
-    # The secret exists in plain text only in this answer: never stored, never cached.
-    response = render(
+    # The secret exists in plain text only in this answer (its views are never_cache).
+    return render(
         request,
         "api/webhook_secret.html",
         {"subscription": subscription, "secret": secret, "created": created},
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @never_cache

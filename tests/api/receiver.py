@@ -72,8 +72,11 @@ class Answer:
 class Receiver:
     """Answers each request with the next scripted Answer (the last one repeats)."""
 
-    def __init__(self, cert_path: Path, key_path: Path, answers=None):
+    def __init__(self, cert_path: Path, key_path: Path, answers=None, per_id=None):
         self.answers: list[Answer] = list(answers or [Answer()])
+        # When given, per_id(n) answers the n-th request (from 1) of each webhook-id instead.
+        self.per_id = per_id
+        self.seen: dict[str, int] = {}
         self.requests: list[Received] = []
         self.lock = threading.Lock()
         self.in_flight: dict[str, int] = {}
@@ -111,7 +114,11 @@ class Receiver:
                 started=time.monotonic(),
             )
             self.requests.append(received)
-            answer = self.answers[min(len(self.requests) - 1, len(self.answers) - 1)]
+            self.seen[webhook_id] = self.seen.get(webhook_id, 0) + 1
+            if self.per_id is not None:
+                answer = self.per_id(self.seen[webhook_id])
+            else:
+                answer = self.answers[min(len(self.requests) - 1, len(self.answers) - 1)]
             self.in_flight[webhook_id] = self.in_flight.get(webhook_id, 0) + 1
             self.max_in_flight[webhook_id] = max(
                 self.max_in_flight.get(webhook_id, 0), self.in_flight[webhook_id]
