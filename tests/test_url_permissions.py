@@ -397,7 +397,6 @@ EXPECTATIONS.update(
 )
 
 
-
 def _webhook_world(w: World) -> None:
     from api.models import WebhookDelivery, WebhookEvent
     from api.webhooks.services import subscription_create
@@ -438,6 +437,7 @@ EXPECTATIONS.update(
         "integrations:webhook_resend": Expect("post", _webhook_delivery_pks, **ADMIN_ONLY_POST),
     }
 )
+
 
 def _all_url_names(patterns=None, namespace=""):
     patterns = get_resolver().url_patterns if patterns is None else patterns

@@ -483,3 +483,22 @@ def test_a_waiting_delivery_of_a_switched_off_subscription_gives_up_unsent(
     assert delivery.status == DeliveryStatus.GAVE_UP and delivery.attempts == 0
     subscription.refresh_from_db()
     assert subscription.consecutive_failures == 0
+
+
+def test_the_sweep_command_sends_what_is_due_and_leaves_what_waits(admin_user, rep, receiver):
+    from django.core.management import call_command
+
+    subscribe(admin_user, receiver.url())
+    for _ in range(3):
+        receive_units(admin_user, rep, n=1)
+    later = timezone.now() + datetime.timedelta(hours=1)
+    waiting = WebhookDelivery.objects.order_by("pk").last()
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(
+        status=DeliveryStatus.RETRYING, next_attempt_at=later
+    )
+    call_command("deliver_webhooks", limit=10)
+    assert len(receiver.requests) == 2
+    waiting.refresh_from_db()
+    assert waiting.status == DeliveryStatus.RETRYING and waiting.attempts == 0
+    call_command("deliver_webhooks")
+    assert len(receiver.requests) == 2

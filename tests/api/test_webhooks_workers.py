@@ -1,8 +1,11 @@
 """Only one attempt per event is in flight, however many workers and queued jobs name it: two
 real worker processes, and six threads, deliver to a receiver that records overlaps."""
 
+import datetime
+
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from api.models import DeliveryStatus, WebhookDelivery
 from api.webhooks.delivery import attempt_delivery, deliver_webhook
@@ -49,9 +52,12 @@ def test_two_worker_processes_never_overlap_attempts_at_one_event(tmp_path, admi
     cert, receiver = _slow_receiver(tmp_path)
     try:
         deliveries = _events(admin_user, rep, receiver.url())
+        # The queue serves the earliest run_after first: dated an hour ago, the extra jobs come
+        # before any retry, so both workers take jobs for a delivery while it is in flight.
+        early = deliver_webhook.using(run_after=timezone.now() - datetime.timedelta(hours=1))
         for delivery in deliveries:
             for _ in range(EXTRA_JOBS):
-                deliver_webhook.enqueue(
+                early.enqueue(
                     delivery_id=delivery.pk, organization_id=delivery.subscription.organization_id
                 )
         env = {
