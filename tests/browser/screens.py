@@ -67,6 +67,8 @@ SCREENS = [
     Screen("users", lambda o: "/users/", ADMIN),
     Screen("user", lambda o: f"/users/{o['dana']}/", ADMIN),
     Screen("user new", lambda o: "/users/new/", ADMIN),
+    Screen("webhooks", lambda o: "/integrations/webhooks/", ADMIN),
+    Screen("webhook new", lambda o: "/integrations/webhooks/new/", ADMIN),
 ]
 
 

@@ -109,7 +109,7 @@ MENU = {
     "admin": [
         *("Dashboard", "Events", "Units", "Transfers", "Receive", "Move", "Holds"),
         *("Label mismatches", "Locations", "Par levels", "Recalls", "Jobs", "Catalog"),
-        *("Directory", "Users"),
+        *("Directory", "Users", "Webhooks"),
     ],
 }
 USER_MENU = ["Notifications", "Notification settings", "Change password", "Log out"]
