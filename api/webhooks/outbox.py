@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from django.utils import timezone
 
 from api.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from api.webhooks.delivery import enqueue_delivery
 
 
 def record_event(*, organization_id: int, type: str, data: Mapping) -> WebhookEvent | None:
@@ -18,7 +19,7 @@ def record_event(*, organization_id: int, type: str, data: Mapping) -> WebhookEv
         s
         for s in WebhookSubscription.objects.filter(
             organization_id=organization_id, is_active=True
-        ).only("pk", "event_types")
+        ).only("pk", "organization_id", "event_types")
         # Filtered here, not with a JSON lookup: SQLite (the demo) has no JSON containment.
         if s.wants(type)
     ]
@@ -38,8 +39,6 @@ def record_event(*, organization_id: int, type: str, data: Mapping) -> WebhookEv
         )
         for s in subscriptions
     )
-    from api.webhooks.delivery import enqueue_delivery
-
     for delivery in deliveries:
         enqueue_delivery(delivery)
     return event

@@ -26,6 +26,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -174,31 +175,37 @@ def _tls_context() -> ssl.SSLContext:
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     """POST `body` to `url` under the rules above. Returns the answer, whatever its status;
-    raises DeliveryRefused (nothing sent) or DeliveryFailed (no HTTP answer)."""
+    raises DeliveryRefused (nothing sent) or DeliveryFailed (no HTTP answer).
+
+    The whole attempt, over every address tried, ends within the connect and read timeouts
+    together (after the lookup): a delivery's lease outlasts that, so an attempt never
+    outlives it."""
     host, port, addresses = checked_addresses(url)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connect_timeout = settings.WEBHOOK_CONNECT_TIMEOUT
     read_timeout = settings.WEBHOOK_READ_TIMEOUT
+    deadline = time.monotonic() + connect_timeout + read_timeout
     context = _tls_context()
     last_error: Exception | None = None
     for address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            last_error = TimeoutError()
+            break
         connection = _PinnedHTTPSConnection(
             host,
             port,
             address=address,
             context=context,
-            connect_timeout=connect_timeout,
+            connect_timeout=min(connect_timeout, left),
             read_timeout=read_timeout,
         )
-        watchdog = threading.Timer(connect_timeout + read_timeout, _cut, args=(connection,))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
+        with _Watchdog(connection, left) as watchdog:
             try:
                 connection.connect()
             except OSError as exc:  # refused, unreachable, timed out, TLS: try the next address
-                last_error = exc
+                last_error = TimeoutError() if watchdog.fired else exc
                 continue
             try:
                 connection.request(
@@ -214,24 +221,42 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
                 response = connection.getresponse()
                 text = response.read(_READ_AT_MOST).decode("utf-8", errors="replace")
             except (OSError, http.client.HTTPException) as exc:
-                raise DeliveryFailed(_describe(exc, host)) from exc
+                raise DeliveryFailed(
+                    _describe(TimeoutError() if watchdog.fired else exc, host)
+                ) from exc
             return Answer(
                 status=response.status,
                 body=text[: settings.WEBHOOK_RESPONSE_KEEP],
                 location=(response.getheader("Location") or "")[:300],
             )
-        finally:
-            watchdog.cancel()
-            connection.close()
     raise DeliveryFailed(_describe(last_error, host))
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
-    # Shutting the socket down wakes a read blocked on it; the attempt then fails as timed out.
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+class _Watchdog:
+    """Cuts the connection's socket after `seconds`, waking any read blocked on it (a receiver
+    dripping one byte at a time never trips the read timeout); closes the connection on exit."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float):
+        self.connection = connection
+        self.fired = False
+        self.timer = threading.Timer(seconds, self._cut)
+        self.timer.daemon = True
+
+    def _cut(self) -> None:
+        self.fired = True
+        sock = self.connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.timer.cancel()
+        self.connection.close()
+        return False
 
 
 def _describe(exc: Exception | None, host: str) -> str:

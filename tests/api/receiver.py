@@ -67,6 +67,9 @@ class Answer:
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # When set, the answer's bytes go out one at a time, this many seconds apart: each read
+    # gets a byte well within any read timeout, but the answer takes minutes.
+    drip: float = 0.0
 
 
 class Receiver:
@@ -132,12 +135,27 @@ class Receiver:
             with self.lock:
                 self.in_flight[webhook_id] -= 1
                 received.ended = time.monotonic()
+        if answer.drip:
+            self._drip(handler, answer)
+            return
         handler.send_response(answer.status)
         for name, value in answer.headers.items():
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(answer.body)))
         handler.end_headers()
         handler.wfile.write(answer.body)
+
+    @staticmethod
+    def _drip(handler: BaseHTTPRequestHandler, answer: Answer) -> None:
+        raw = f"HTTP/1.1 {answer.status} OK\r\nContent-Length: 2\r\n\r\nok".encode()
+        try:
+            for i in range(len(raw)):
+                handler.wfile.write(raw[i : i + 1])
+                handler.wfile.flush()
+                time.sleep(answer.drip)
+        except OSError:
+            pass  # the sender gave up, as it should
+        handler.close_connection = True
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -208,6 +208,20 @@ def test_a_receiver_too_slow_to_answer_fails_the_attempt_in_time(
     assert "did not answer in time" in only_delivery().last_error
 
 
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_attempts_time_limit(
+    admin_user, rep, receiver, settings
+):
+    settings.WEBHOOK_CONNECT_TIMEOUT = 1
+    settings.WEBHOOK_READ_TIMEOUT = 0.5
+    receiver.answers = [Answer(200, drip=0.2)]  # ~50 bytes: ten seconds in all
+    subscribe(admin_user, receiver.url())
+    receive_units(admin_user, rep, n=1)
+    started = time.monotonic()
+    assert attempt_delivery(delivery_id=only_delivery().pk) == "retrying"
+    assert time.monotonic() - started < 3
+    assert "did not answer in time" in only_delivery().last_error
+
+
 def _resolver(monkeypatch, answers: dict[str, list[list[str]]], calls: list[str]):
     """socket.getaddrinfo answering `answers[host]` in turn (the last repeats) and recording
     each host asked; other hosts (IP literals included) resolve as usual."""

@@ -295,3 +295,17 @@ def test_a_delivery_is_written_pending_and_due_now(cast):
     assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0
     assert start <= delivery.next_attempt_at <= timezone.now() + datetime.timedelta(seconds=1)
     assert delivery.event.webhook_id.startswith("msg_")
+
+
+def test_an_action_nobody_listens_to_costs_one_query(cast, django_assert_num_queries):
+    subscribe(cast["admin"], types=["event.paid"])
+    with django_assert_num_queries(1):
+        outbox.emit(organization_id=cast["org"].pk, type=outbox.UNITS_RECEIVED, data={})
+
+
+def test_writing_an_event_for_subscribers_reads_them_once(cast, django_assert_num_queries):
+    for n in range(3):
+        subscribe(cast["admin"], types=["event.paid"], url=f"https://h{n}.example.com/in")
+    # Subscribers, the event, its deliveries, then one queue row per delivery.
+    with django_assert_num_queries(3 + 3):
+        outbox.emit(organization_id=cast["org"].pk, type=outbox.EVENT_PAID, data={"x": 1})
