@@ -137,7 +137,10 @@ class HolderField(forms.Field):
         self.widget.attrs["data-holder-url"] = reverse("accounts:holder_search") + query
 
     def to_python(self, value):
-        text = " ".join(str(value or "").split())[:200]
+        # Control characters never appear in a name, and PostgreSQL refuses a NUL outright (a
+        # 500): drop them, as the type-ahead endpoint does.
+        printable = "".join(ch for ch in str(value or "") if ch.isprintable() or ch.isspace())
+        text = " ".join(printable.split())[:200]
         if not text:
             return None
         if self.user is None and self.actor is None:

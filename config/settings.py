@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": None,
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Calls per token and per user (all their tokens and their session), in a window of a second
@@ -256,6 +256,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One component name per choice set: several models call theirs Kind or Status, which
+    # drf-spectacular would otherwise name after the field, with a warning.
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.Role",
+        "NotificationKindEnum": "accounts.models.NotificationKind",
+        "GroupChangeActionEnum": "accounts.models.GroupChange.Action",
+        "UnitStateEnum": "inventory.models.units.UnitState",
+        "LedgerEntryKindEnum": "inventory.models.units.EntryKind",
+        "IdentifiedByEnum": "inventory.identification.Identified",
+        "ProductTrackingEnum": "inventory.models.catalog.Product.Tracking",
+        "LocationKindEnum": "inventory.models.catalog.Location.Kind",
+        "FacilityKindEnum": "inventory.models.catalog.Facility.Kind",
+        "TransferStatusEnum": "inventory.models.transfers.Transfer.Status",
+        "RecallClassEnum": "inventory.models.recalls.Recall.RecallClass",
+        "RecallStatusEnum": "inventory.models.recalls.Recall.Status",
+        "EventTypeEnum": "events.models.EventType",
+        "EventStatusEnum": "events.models.EventStatus",
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "TokenScopeEnum": "api.models.tokens.TokenScope",
+    },
 }
 
 LOGGING = {

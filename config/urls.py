@@ -9,6 +9,7 @@ from inventory.views.scan import scan_page
 from . import views
 
 handler400 = "config.views.bad_request"
+handler404 = "config.views.page_not_found"
 
 urlpatterns = [
     path("", home, name="home"),

@@ -1,11 +1,12 @@
-"""The two pages with no app behind them: the load balancer's health check and the bad-request
-page."""
+"""The pages with no app behind them: the load balancer's health check, the bad-request page,
+and the not-found answer."""
 
 from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError, connection
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
+from api.errors import error_body
 from core.web import selection_too_large
 
 
@@ -24,3 +25,13 @@ def bad_request(request, exception):
     if isinstance(exception, TooManyFieldsSent):
         return selection_too_large(request)
     return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception):
+    """A URL under /api/ that matches nothing answers in the API's one JSON error shape (a
+    program parses one shape, and the schema promises JSON); elsewhere, the 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("not_found", "There is no API URL at this address."), status=404
+        )
+    return defaults.page_not_found(request, exception)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.policies import holder_ids_in_scope
-from api.pagination import paged_response
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paged_response
 from api.serializers.units import LedgerEntrySerializer, UnitSerializer
 from api.views.base import ApiView, refuse_invalid_filter, scoped_object
-from inventory.models import Unit
+from inventory.expiry import EXPIRY_CHOICES
+from inventory.models import Unit, UnitState
 from inventory.selectors.units import (
     UNIT_KEYSET,
     filtered_units,
@@ -19,14 +21,33 @@ from inventory.selectors.units import (
 
 PAGE_PARAMS = [
     OpenApiParameter("after", str, description="The `next` cursor of the page before."),
-    OpenApiParameter("limit", int, description="Rows per page, 1 to 200 (50)."),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        description=f"Rows per page, 1 to {MAX_LIMIT} ({DEFAULT_LIMIT}).",
+    ),
 ]
+# The filters of /inventory/ (inventory.filters.UnitFilter), each as the page takes it.
 UNIT_FILTERS = [
-    OpenApiParameter("custody", str, description="mine, distributor or all (as /inventory/)."),
-    OpenApiParameter("state", str),
-    OpenApiParameter("product", int),
-    OpenApiParameter("location", int),
-    OpenApiParameter("expiry", str),
+    OpenApiParameter(
+        "custody",
+        str,
+        enum=["mine", "shared", "reps", "both"],
+        description="As on /inventory/, by role: a rep mine, shared (while pooling is on) or "
+        "both; a distributor mine, reps or both; an admin narrows by `custodian` instead.",
+    ),
+    OpenApiParameter("rep", int, description="A distributor's: one of her reps (user id)."),
+    OpenApiParameter(
+        "custodian",
+        str,
+        description="An admin's: whose custody, as a username, a user id, or `org` for "
+        "organization custody.",
+    ),
+    OpenApiParameter("state", str, enum=[value for value, _ in UnitState.choices]),
+    OpenApiParameter("product_line", str),
+    OpenApiParameter("location", int, description="A location id."),
+    OpenApiParameter("facility", int, description="Sold to this facility (an id)."),
+    OpenApiParameter("expiry", str, enum=[value for value, _ in EXPIRY_CHOICES]),
     OpenApiParameter("q", str, description="Serial, lot, product or UDI text."),
 ]
 
@@ -41,6 +62,11 @@ class UnitList(ApiView):
         )
         if not valid:
             refuse_invalid_filter(filterset)
+        if "custody" in request.query_params and "custody" not in filterset.filters:
+            # The page ignores it with a message; a program would silently get every unit.
+            raise serializers.ValidationError(
+                {"custody": ["Admins see every custodian: filter by custodian instead."]}
+            )
         return paged_response(
             request,
             unit_rows(qs),
