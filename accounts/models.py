@@ -166,6 +166,10 @@ class NotificationKind(models.TextChoices):
         "offline_conflict",
         "A mark one of my reps made offline was refused at sync",
     )
+    WEBHOOK_DISABLED = (
+        "webhook_disabled",
+        "A webhook subscription was switched off after repeated failures (admins)",
+    )
 
 
 class Notification(models.Model):

@@ -29,3 +29,9 @@ class ApiConfig(AppConfig):
                 result_label=lambda n: f"Download the zip ({n:,} record{pluralize(n)})",
             )
         )
+        from api.webhooks.outbox import record_event
+        from core.outbox import register_sink
+
+        # The apps that act sit below this one: they emit through core.outbox, and this sink
+        # writes each event with its deliveries in the action's own transaction.
+        register_sink(record_event)

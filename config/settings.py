@@ -294,3 +294,27 @@ IMPORT_BACKGROUND_MAX_BYTES = env.int("IMPORT_BACKGROUND_MAX_BYTES", default=20 
 EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=10_000)
 JOB_CHUNK_BYTES = env.int("JOB_CHUNK_BYTES", default=1024 * 1024)
 JOB_RESULT_DAYS = env.int("JOB_RESULT_DAYS", default=3)
+
+# Webhooks (api.webhooks): events are delivered with retries after each failed attempt, waiting
+# WEBHOOK_RETRY_SCHEDULE seconds in turn (the default spans 27.6 hours: 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h), then given up. A subscription whose deliveries give up
+# WEBHOOK_DISABLE_AFTER times in a row is switched off and the admins told. Endpoint secrets
+# are encrypted with a key derived from WEBHOOK_SECRET_KEY (SECRET_KEY unless set; keys moved
+# to WEBHOOK_SECRET_KEY_FALLBACKS still decrypt). Deliveries never go to private, loopback or
+# link-local addresses unless WEBHOOK_ALLOW_PRIVATE; WEBHOOK_CA_FILE replaces the system's
+# certificate authorities (a private CA, or a test's own).
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)
+WEBHOOK_SECRET_KEY = env("WEBHOOK_SECRET_KEY", default=SECRET_KEY)
+WEBHOOK_SECRET_KEY_FALLBACKS = env.list("WEBHOOK_SECRET_KEY_FALLBACKS", default=[])
+# After a rotation, deliveries are signed with the old secret too for this long.
+WEBHOOK_ROTATION_OVERLAP = env.int("WEBHOOK_ROTATION_OVERLAP", default=24 * 3600)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_CA_FILE = env("WEBHOOK_CA_FILE", default="")
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# Characters of a receiver's answer kept in the delivery log.
+WEBHOOK_RESPONSE_KEEP = 1000
+WEBHOOK_MAX_SUBSCRIPTIONS = env.int("WEBHOOK_MAX_SUBSCRIPTIONS", default=20)

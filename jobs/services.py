@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import NotificationKind, User
 from accounts.services import notify
+from core import outbox
 from core.tasks import attempts_allowed
 from jobs import kinds
 from jobs.models import Job, JobChunk
@@ -175,6 +176,24 @@ def job_finish(
     )
     JobChunk.objects.filter(job=job, part=JobChunk.Part.UPLOAD).delete()
     notify_job_done(job)
+    outbox.emit(organization_id=job.organization_id, type=outbox.JOB_FINISHED, data=job_data(job))
+
+
+def job_data(job: Job) -> dict:
+    """A finished job as the outbox tells it: its outcome and counts. Its problems are left
+    out: an import's line errors quote the uploaded file."""
+    return {
+        "job": {
+            "id": job.pk,
+            "kind": job.kind,
+            "status": job.status,
+            "owner_id": job.owner_id,
+            "result_count": job.result_count,
+            "problem_count": len(job.problems),
+            "created_at": job.created_at,
+            "finished_at": job.finished_at,
+        }
+    }
 
 
 def notify_job_done(job: Job) -> None:

@@ -401,6 +401,48 @@ EXPECTATIONS.update(
 EXPECTATIONS["integrations:export"] = Expect("get", lambda w: {}, 302, 403, 403, 200, 200)
 
 
+def _webhook_world(w: World) -> None:
+    from api.models import WebhookDelivery, WebhookEvent
+    from api.webhooks.services import subscription_create
+
+    subscription, _ = subscription_create(
+        actor=w.admin, url="https://hooks.example.com/in", event_types=["transfer.created"]
+    )
+    event = WebhookEvent.objects.create(
+        organization=w.admin.organization, type="transfer.created", payload={}
+    )
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event=event)
+    w.objects.update(webhook=subscription, webhook_delivery=delivery)
+
+
+WORLD_HOOKS.append(_webhook_world)
+
+
+def _webhook_pk(w):
+    return {"pk": w.objects["webhook"].pk}
+
+
+def _webhook_delivery_pks(w):
+    return {"pk": w.objects["webhook"].pk, "delivery_pk": w.objects["webhook_delivery"].pk}
+
+
+# Admins only; another organization's admin finds none of this organization's webhooks.
+EXPECTATIONS.update(
+    {
+        "integrations:webhook_list": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
+        "integrations:webhook_create": Expect("get", lambda w: {}, 302, 403, 403, 200, 200),
+        "integrations:webhook_detail": Expect("get", _webhook_pk, **ADMIN_ONLY),
+        # Rotating answers with the new secret (shown once), not a redirect.
+        "integrations:webhook_rotate": Expect("post", _webhook_pk, **ADMIN_ONLY),
+        "integrations:webhook_set_active": Expect(
+            "post", _webhook_pk, **ADMIN_ONLY_POST, data=lambda w: {"active": "0"}
+        ),
+        "integrations:webhook_delivery_detail": Expect("get", _webhook_delivery_pks, **ADMIN_ONLY),
+        "integrations:webhook_resend": Expect("post", _webhook_delivery_pks, **ADMIN_ONLY_POST),
+    }
+)
+
+
 def _all_url_names(patterns=None, namespace=""):
     patterns = get_resolver().url_patterns if patterns is None else patterns
     for entry in patterns:

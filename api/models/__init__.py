@@ -2,5 +2,14 @@
 
 from .throttle import ThrottleBucket
 from .tokens import ApiToken, TokenScope
+from .webhooks import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 
-__all__ = ["ApiToken", "TokenScope", "ThrottleBucket"]
+__all__ = [
+    "ApiToken",
+    "TokenScope",
+    "ThrottleBucket",
+    "DeliveryStatus",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
+]

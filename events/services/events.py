@@ -14,7 +14,8 @@ from accounts.models import NotificationKind, User
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
 from accounts.services import notify
-from events import policies
+from core import outbox
+from events import payloads, policies
 from events.models import (
     Event,
     EventLine,
@@ -24,7 +25,7 @@ from events.models import (
     Procedure,
 )
 from events.services.directory import check_directory
-from inventory.models import CustodyEntry, EntryKind, Facility, UnitState
+from inventory.models import CustodyEntry, EntryKind, Facility, Unit, UnitState
 from inventory.services.ledger import lock_units, record_entries
 from inventory.services.recalls import quarantine_recalled
 
@@ -243,9 +244,10 @@ def release_lines(
     lines: list[EventLine],
     note: str = "",
     reported_at: datetime.datetime | None = None,
-) -> None:
+) -> list[Unit]:
     """Give allocated units back: facility stock to the shelf it came from, others available.
-    `reported_at`: the phone's time of an unmark made offline (the ledger keeps it)."""
+    `reported_at`: the phone's time of an unmark made offline (the ledger keeps it). Returns
+    the units, as they are now."""
     units = {
         u.pk: u
         for u in lock_units((ln.unit_id for ln in lines), organization_id=event.organization_id)
@@ -270,6 +272,7 @@ def release_lines(
     )
     # A unit a recall named while it was allocated is quarantined as soon as it is released.
     quarantine_recalled(actor=actor, units=list(units.values()))
+    return list(units.values())
 
 
 @transaction.atomic
@@ -332,6 +335,7 @@ def event_submit(*, actor: User, event: Event) -> Event:
     event.status = EventStatus.SUBMITTED
     event.submitted_at = timezone.now()
     event.save(update_fields=["status", "submitted_at"])
+    payloads.emit_event(outbox.EVENT_SUBMITTED, event, lines=lines)
     _tell_representative(actor, event, "submitted")
     return event
 
@@ -358,6 +362,7 @@ def event_complete(*, actor: User, event: Event, po_number: str) -> Event:
     event.po_number = po_number[:60]
     event.status = EventStatus.COMPLETED
     event.save(update_fields=["po_number", "status"])
+    payloads.emit_event(outbox.EVENT_PO_RECORDED, event, lines=event.lines.current())
     return event
 
 
@@ -366,6 +371,7 @@ def event_mark_paid(*, actor: User, event: Event) -> Event:
     event = event_for(actor, event, policies.can_mark_paid, "paid")
     event.status = EventStatus.PAID
     event.save(update_fields=["status"])
+    payloads.emit_event(outbox.EVENT_PAID, event, lines=event.lines.current())
     return event
 
 
@@ -403,5 +409,8 @@ def event_reopen(*, actor: User, event: Event) -> Event:
     event.status = EventStatus.OPEN
     event.submitted_at = None
     event.save(update_fields=["status", "submitted_at"])
+    payloads.emit_event(
+        outbox.EVENT_REOPENED, event, lines=[ln for ln in lines if ln.pk not in set(returned)]
+    )
     _tell_representative(actor, event, "reopened")
     return event

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import actor_for
-from events import policies
+from core import outbox
+from events import payloads, policies
 from events.models import (
     Event,
     EventLine,
@@ -96,7 +97,7 @@ def event_mark_used(
         )
     now = timezone.now()
     stock_ids = {u.pk for u in from_stock}
-    return EventLine.objects.bulk_create(
+    lines = EventLine.objects.bulk_create(
         EventLine(
             event=event,
             unit=unit,
@@ -107,6 +108,8 @@ def event_mark_used(
         )
         for unit in units
     )
+    payloads.emit_usage(outbox.UNIT_MARKED_USED, event, lines=lines, units=units)
+    return lines
 
 
 @transaction.atomic
@@ -123,5 +126,6 @@ def event_unmark(
     lines = list(event.lines.current().filter(unit_id__in=unit_ids))
     if not lines:
         raise ValidationError("None of those units is marked used on this event.")
-    release_lines(actor=actor, event=event, lines=lines, reported_at=reported_at)
+    units = release_lines(actor=actor, event=event, lines=lines, reported_at=reported_at)
+    payloads.emit_usage(outbox.UNIT_UNMARKED, event, lines=lines, units=units)
     return len(lines)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.models import NotificationKind
 from accounts.selectors import actor_for
 from accounts.services import notify
-from inventory import policies
+from inventory import payloads, policies
 from inventory.models import Location, ParLevel, Product
 from inventory.selectors.par import par_stock
 
@@ -75,6 +75,7 @@ def par_levels_check(*, level_ids: Iterable[int], today=None) -> list[ParLevel]:
                 )
                 if crossed:
                     _notify_below_par(level=level, count=count)
+                    payloads.emit_below_par(level, count)
                     alerted.append(level)
             else:
                 ParLevel.objects.filter(pk=pk, alerted_at__isnull=False).update(alerted_at=None)

@@ -27,7 +27,7 @@ from accounts.models import NotificationKind, User
 from accounts.policies import Actor
 from accounts.selectors import actor_for
 from accounts.services import notify
-from inventory import hooks, policies
+from inventory import hooks, payloads, policies
 from inventory.models import (
     CustodyEntry,
     EntryKind,
@@ -125,6 +125,7 @@ def recall_record(
         note=f"Recall {recall.reference} ({recall.get_recall_class_display()})",
         entry_extra={"recall_id": recall.pk},
     )
+    payloads.emit_recall_recorded(recall, units)
     _notify_recall(recall=recall, units=units, actor=actor)
     return recall
 
@@ -258,6 +259,7 @@ def recall_return(
     RecallUnit.objects.filter(recall=recall, unit_id__in=[u.pk for u in units]).update(
         returned_in=shipment
     )
+    payloads.emit_recall_returned(shipment, units)
     return shipment
 
 

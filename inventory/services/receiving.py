@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import actor_for
-from inventory import policies
+from inventory import payloads, policies
 from inventory.models import (
     CustodyEntry,
     EntryKind,
@@ -253,6 +253,13 @@ def _create_received_units(
     )
     quarantine_on_receipt(actor, units)
     check_after_commit(pairs={(u.location_id, u.product_id) for u in units if u.location_id})
+    # Every receipt (form, UDI scan, CSV import, background import) comes through here.
+    payloads.emit_units_received(
+        organization_id=actor.organization_id,
+        actor_id=actor.pk,
+        custodian_id=custodian.pk if custodian else None,
+        units=units,
+    )
     return units
 
 

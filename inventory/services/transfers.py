@@ -13,7 +13,8 @@ from accounts.models import Role, User
 from accounts.policies import Actor
 from accounts.policies import on_behalf_of as behalf_of
 from accounts.selectors import actor_for
-from inventory import notices, policies
+from core import outbox
+from inventory import notices, payloads, policies
 from inventory.models import (
     EntryKind,
     Location,
@@ -205,6 +206,11 @@ def _send_from_one_holder(
         units=units,
         recipient_acted_for=behalf_of(actor=who, holder_id=recipient_id) if at_once else None,
     )
+    payloads.emit_transfer(outbox.TRANSFER_CREATED, transfer, units)
+    if at_once:
+        # Custody changed without anyone's acceptance: a receiver that mirrors custody from
+        # "accepted" must hear of it too.
+        payloads.emit_transfer(outbox.TRANSFER_ACCEPTED, transfer, units)
     return transfer
 
 
@@ -248,6 +254,7 @@ def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
         extra={"location_id": transfer.to_location_id},
     )
     _resolve(transfer, actor, Transfer.Status.COMPLETED)
+    payloads.emit_transfer(outbox.TRANSFER_ACCEPTED, transfer, units)
     notices.transfer_accepted(
         actor=actor,
         transfer=transfer,
@@ -279,6 +286,7 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     quarantine_recalled(actor=actor, units=units)
     transfer.decline_reason = reason[:500]
     _resolve(transfer, actor, Transfer.Status.DECLINED)
+    payloads.emit_transfer(outbox.TRANSFER_DECLINED, transfer, units)
     notices.transfer_declined(actor=actor, transfer=transfer, units=units)
     return transfer
 
@@ -300,6 +308,7 @@ def transfer_cancel(*, actor: User, transfer: Transfer) -> Transfer:
     )
     quarantine_recalled(actor=actor, units=units)
     _resolve(transfer, actor, Transfer.Status.CANCELLED)
+    payloads.emit_transfer(outbox.TRANSFER_CANCELLED, transfer, units)
     notices.transfer_cancelled(actor=actor, transfer=transfer, units=units)
     return transfer
 

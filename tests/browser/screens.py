@@ -68,6 +68,8 @@ SCREENS = [
     Screen("user", lambda o: f"/users/{o['dana']}/", ADMIN),
     Screen("user new", lambda o: "/users/new/", ADMIN),
     Screen("organization export", lambda o: "/integrations/export/", ADMIN),
+    Screen("webhooks", lambda o: "/integrations/webhooks/", ADMIN),
+    Screen("webhook new", lambda o: "/integrations/webhooks/new/", ADMIN),
 ]
 
 

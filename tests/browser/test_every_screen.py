@@ -109,7 +109,7 @@ MENU = {
     "admin": [
         *("Dashboard", "Events", "Units", "Transfers", "Receive", "Move", "Holds"),
         *("Label mismatches", "Locations", "Par levels", "Recalls", "Jobs", "Catalog"),
-        *("Directory", "Users", "Data export"),
+        *("Directory", "Users", "Data export", "Webhooks"),
     ],
 }
 USER_MENU = ["Notifications", "Notification settings", "Change password", "Log out"]
