@@ -134,6 +134,9 @@ LEFT_OUT = {
     "jobs.JobChunk": "the files of imports and exports",
     "api.ApiToken": "credentials (digests)",
     "api.ThrottleBucket": "request counters",
+    "api.WebhookSubscription": "delivery settings with their signing secrets",
+    "api.WebhookEvent": "copies of what the records exported already say, queued to send",
+    "api.WebhookDelivery": "the delivery log of those copies",
 }
 
 
