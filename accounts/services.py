@@ -158,8 +158,7 @@ def user_update(*, actor: User, user: User, display_name: str, email: str, role:
                         {"role": "This distributor's group has history and cannot be dropped."}
                     )
                 group.delete()
-        if role == Role.DISTRIBUTOR:
-            DistributorGroup.objects.create(organization_id=user.organization_id, distributor=user)
+    becomes_distributor = role == Role.DISTRIBUTOR and user.role != Role.DISTRIBUTOR
     if role != Role.ADMIN and user.role == Role.ADMIN:
         _refuse_if_last_admin(user)
     if role == Role.ADMIN and user.role != Role.ADMIN:
@@ -169,6 +168,9 @@ def user_update(*, actor: User, user: User, display_name: str, email: str, role:
     user.role = role
     user.full_clean()
     user.save()
+    if becomes_distributor:
+        # After the role is saved: PostgreSQL refuses a group headed by anyone but a distributor.
+        DistributorGroup.objects.create(organization_id=user.organization_id, distributor=user)
     return user
 
 
