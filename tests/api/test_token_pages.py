@@ -204,7 +204,7 @@ def test_an_integration_cannot_act_as_a_rep_and_nothing_is_created(client, admin
 
 
 @pytest.mark.parametrize("who", ["rep", "distributor"])
-def test_only_admins_reach_integrations(client, who, request):
+def test_only_admins_reach_integrations(client, db, who, request):
     client.force_login(request.getfixturevalue(who))
     assert client.get(INTEGRATIONS).status_code == 403
     response = client.post(

@@ -339,7 +339,7 @@ def test_integration_create_makes_a_service_user_with_the_stated_role(admin_user
 
 
 @pytest.mark.parametrize("who", ["distributor", "rep"])
-def test_only_admins_create_integrations(who, request):
+def test_only_admins_create_integrations(db, who, request):
     actor = request.getfixturevalue(who)
     with pytest.raises(PermissionDenied):
         integration_create(
