@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Notification, Role
 from accounts.selectors import actor_for
 from accounts.services import group_unassign_rep, user_set_active, user_update
 from api.models import ApiToken, TokenScope
@@ -205,22 +205,39 @@ def test_another_organizations_token_sees_none_of_it(stock):
 
 # --- Read-only never writes --------------------------------------------------------------------
 
+MARK_READ = reverse("api:notification_read")
 
-def test_a_read_only_token_reads_but_any_write_is_a_403(rep):
-    read_only = make_token(rep, TokenScope.READ)
+
+def unread(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+@pytest.fixture
+def notified(rep):
+    """A rep with two unread notifications: marking them read is a write anyone may make."""
+    for n in range(2):
+        Notification.objects.create(user=rep, kind="mention", summary=f"Note {n}")
+    return rep
+
+
+def test_a_read_only_token_reads_but_any_write_is_a_403(notified):
+    read_only = make_token(notified, TokenScope.READ)
     assert call(read_only).status_code == 200
-    for method in ("post", "put", "patch", "delete"):
-        response = call(read_only, method=method)
-        assert response.status_code == 403, method
-        assert response.json()["error"]["code"] == "permission_denied"
-        assert "read-only" in response.json()["error"]["message"]
+    assert call(read_only, reverse("api:notification_list")).status_code == 200
+    response = call(read_only, MARK_READ, method="post", all=True)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert "read-only" in response.json()["error"]["message"]
+    assert unread(notified) == 2
+    for method in ("put", "patch", "delete"):  # refused before the method is even looked up
+        assert call(read_only, MARK_READ, method=method).status_code == 403, method
 
 
-def test_a_read_and_write_token_passes_the_scope_check(rep):
-    # No write endpoint on this URL: a write token gets past the scope check to "no such
-    # method" (405), where a read-only token stops at 403.
-    read_write = make_token(rep, TokenScope.WRITE)
-    assert call(read_write, method="post").status_code == 405
+def test_a_read_and_write_token_writes(notified):
+    read_write = make_token(notified, TokenScope.WRITE)
+    response = call(read_write, MARK_READ, method="post", all=True)
+    assert response.status_code == 200 and response.json() == {"marked": 2}
+    assert unread(notified) == 0
 
 
 # --- Last use: at most one write a minute ------------------------------------------------------
@@ -258,26 +275,30 @@ def test_last_used_is_written_once_for_two_calls_in_a_minute_then_again_after_it
 # --- The app's own JavaScript: session with CSRF -----------------------------------------------
 
 
-def test_a_session_reads_and_its_writes_need_the_csrf_token(rep):
+def test_a_session_reads_and_its_writes_need_the_csrf_token(notified):
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(rep)
+    browser.force_login(notified)
     assert browser.get(UNITS).status_code == 200
 
-    refused = browser.post(UNITS, {}, content_type="application/json")
+    refused = browser.post(MARK_READ, {"all": True}, content_type="application/json")
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["error"]["message"]
+    assert unread(notified) == 2
 
     browser.get(reverse("integrations:token_create"))  # a page with a form sets the cookie
     csrf = browser.cookies["csrftoken"].value
-    # Past CSRF the session reaches the view, which has no POST (405): nothing refused it.
-    passed = browser.post(UNITS, {}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
-    assert passed.status_code == 405
+    accepted = browser.post(
+        MARK_READ, {"all": True}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf
+    )
+    assert accepted.status_code == 200 and accepted.json() == {"marked": 2}
+    assert unread(notified) == 0
 
 
-def test_a_token_call_needs_no_csrf_token(rep):
-    whole = make_token(rep, TokenScope.WRITE)
+def test_a_token_call_needs_no_csrf_token(notified):
+    whole = make_token(notified, TokenScope.WRITE)
     client = Client(enforce_csrf_checks=True)
-    assert call(whole, method="post", client=client).status_code == 405
+    assert call(whole, MARK_READ, method="post", client=client, all=True).status_code == 200
+    assert unread(notified) == 0
 
 
 def test_a_session_and_a_bad_token_is_refused_not_taken_for_the_session(rep):
