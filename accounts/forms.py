@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.template import loader
 
 from .fields import HolderField
@@ -60,15 +60,26 @@ class PoolingForm(forms.Form):
     pooling_enabled = forms.BooleanField(required=False, label="Access Distributor's Inventory")
 
 
+class PeopleAuthenticationForm(AuthenticationForm):
+    """The sign-in form, for people only. An integration's service user has an unusable
+    password from the start; should one ever be set on it (`manage.py changepassword`), it is
+    still refused here, with the same words as a wrong password."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.is_service:
+            raise self.get_invalid_login_error()
+
+
 class TrunkpoolPasswordResetForm(PasswordResetForm):
     """Django's reset form, sending through the app's one mail path (accounts.mail).
 
     It also reaches people who never set a password (an invitation they lost): the emailed
-    link is how they set one.
+    link is how they set one. Never an integration's service user: it never signs in.
     """
 
     def get_users(self, email):
-        return User.objects.filter(email__iexact=email, is_active=True)
+        return User.objects.people().filter(email__iexact=email, is_active=True)
 
     def send_mail(
         self,

@@ -29,6 +29,11 @@ class UserQuerySet(models.QuerySet):
             return self.none()
         return self.filter(organization_id=user.organization_id)
 
+    def people(self):
+        """Persons only: never an integration's service user. Every list a person picks
+        someone from (holders, @mentions) starts here."""
+        return self.filter(is_service=False)
+
 
 class TrunkpoolUserManager(UserManager.from_queryset(UserQuerySet)):
     pass

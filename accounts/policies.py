@@ -26,6 +26,8 @@ class Actor:
     distributor_id: int | None = None
     pooling_enabled: bool = False
     is_active: bool = True
+    # An integration's service user (it acts through API tokens, never signs in).
+    is_service: bool = False
 
     @property
     def is_admin(self) -> bool:

@@ -57,6 +57,7 @@ def actor_for(user: User, *, refresh: bool = False) -> Actor:
         distributor_id=distributor_id,
         pooling_enabled=pooling,
         is_active=user.is_active,
+        is_service=user.is_service,
     )
     setattr(user, _CACHE_ATTR, actor)
     return actor
@@ -100,12 +101,17 @@ def event_viewers_q(*, organization_id: int, representative_id: int) -> Q:
 
 
 def holders_for_org(*, organization_id: int) -> QuerySet[User]:
-    """Users who can hold stock: active distributors and reps of the organization."""
-    return User.objects.filter(
-        organization_id=organization_id,
-        is_active=True,
-        role__in=[Role.DISTRIBUTOR, Role.REP],
-    ).order_by("display_name", "username")
+    """People who can hold stock: active distributors and reps of the organization (never an
+    integration's service user)."""
+    return (
+        User.objects.people()
+        .filter(
+            organization_id=organization_id,
+            is_active=True,
+            role__in=[Role.DISTRIBUTOR, Role.REP],
+        )
+        .order_by("display_name", "username")
+    )
 
 
 class HolderPurpose:
@@ -122,14 +128,15 @@ class HolderPurpose:
 
 def holder_scope(*, actor: Actor, purpose: str, exclude_id: int | None = None) -> QuerySet[User]:
     """The people `actor` may pick for `purpose`: active distributors and reps of their own
-    organization, narrowed by who speaks for whom. The type-ahead endpoint and the form field
-    that validates its value both start here, so they cannot disagree.
+    organization (never an integration's service user), narrowed by who speaks for whom. The
+    type-ahead endpoint and the form field that validates its value both start here, so they
+    cannot disagree.
 
     Raises ValueError for an unknown purpose.
     """
     if purpose not in HolderPurpose.ALL:
         raise ValueError(f"Unknown holder purpose {purpose!r}")
-    qs = User.objects.filter(
+    qs = User.objects.people().filter(
         organization_id=actor.organization_id,
         is_active=True,
         role__in=[Role.DISTRIBUTOR, Role.REP],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 
 from axes.utils import reset
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.text import slugify
 
 from . import hooks
 from .mail import send_after_commit
@@ -84,6 +86,43 @@ def user_create(
     return user
 
 
+# The roles an integration may act with: an admin's whole organization, or a distributor's scope.
+SERVICE_ROLES = (Role.ADMIN, Role.DISTRIBUTOR)
+
+
+@transaction.atomic
+def service_user_create(*, actor: User, organization: Organization, name: str, role: str) -> User:
+    """Create the service user an integration's tokens act as: named `name`, with `role` (admin
+    or distributor, as the admin states), an unusable password and no email, so it never signs
+    in and is never invited; `User.objects.people()` leaves it out of every picker.
+
+    Its username is made from the name plus a random tail: usernames are unique across every
+    organization, and "that name is taken" must not tell one organization about another's.
+    Raises PermissionDenied unless `actor` is an admin of `organization`, ValidationError for a
+    blank name or another role.
+    """
+    _require_admin(actor, organization.pk)
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "Name the integration (for example “ERP sync”)."})
+    if role not in SERVICE_ROLES:
+        raise ValidationError({"role": "An integration acts as an admin or as a distributor."})
+    slug = slugify(name)[:40].strip("-") or "integration"
+    user = User(
+        organization=organization,
+        username=f"svc-{slug}-{secrets.token_hex(3)}",
+        display_name=name[:150],
+        role=role,
+        is_service=True,
+    )
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    if role == Role.DISTRIBUTOR:
+        DistributorGroup.objects.create(organization=organization, distributor=user)
+    return user
+
+
 def password_link(user: User) -> str:
     """The full address of the page where this user sets a new password (single use: the token
     stops working once the password changes, and after PASSWORD_RESET_TIMEOUT)."""
@@ -116,6 +155,10 @@ def user_invite(*, actor: User, user: User) -> None:
     deactivated. Sending happens after commit; a failure to send is logged, not raised.
     """
     _require_admin(actor, user.organization_id)
+    if user.is_service:
+        raise ValidationError(
+            f"{user} is an integration: it acts through its tokens and never signs in."
+        )
     if not user.is_active:
         raise ValidationError(f"{user} is deactivated; reactivate them first.")
     if not user.email:
@@ -141,6 +184,8 @@ def user_update(*, actor: User, user: User, display_name: str, email: str, role:
     """
     _require_admin(actor, user.organization_id)
     user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_service and role not in SERVICE_ROLES:
+        raise ValidationError({"role": "An integration acts as an admin or as a distributor."})
     if role != user.role:
         if user.role == Role.REP and GroupMembership.objects.filter(rep=user).exists():
             raise ValidationError(
@@ -158,8 +203,7 @@ def user_update(*, actor: User, user: User, display_name: str, email: str, role:
                         {"role": "This distributor's group has history and cannot be dropped."}
                     )
                 group.delete()
-        if role == Role.DISTRIBUTOR:
-            DistributorGroup.objects.create(organization_id=user.organization_id, distributor=user)
+    becomes_distributor = role == Role.DISTRIBUTOR and user.role != Role.DISTRIBUTOR
     if role != Role.ADMIN and user.role == Role.ADMIN:
         _refuse_if_last_admin(user)
     if role == Role.ADMIN and user.role != Role.ADMIN:
@@ -169,13 +213,18 @@ def user_update(*, actor: User, user: User, display_name: str, email: str, role:
     user.role = role
     user.full_clean()
     user.save()
+    if becomes_distributor:
+        # After the role is saved: PostgreSQL refuses a group headed by anyone but a distributor.
+        DistributorGroup.objects.create(organization_id=user.organization_id, distributor=user)
     return user
 
 
 def _refuse_if_last_admin(user: User) -> None:
     # Lock the organization's admins so two demotions cannot both pass this check.
+    # An integration's admin service user never signs in: it cannot stand in for a person.
     admins = list(
-        User.objects.select_for_update()
+        User.objects.people()
+        .select_for_update()
         .filter(organization_id=user.organization_id, role=Role.ADMIN, is_active=True)
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -7,13 +7,21 @@ class ApiConfig(AppConfig):
     verbose_name = "API and webhooks"
 
     def ready(self):
-        # drf-spectacular finds its extensions (the bearer token's security scheme) by import.
         from django.template.defaultfilters import pluralize
 
+        # drf-spectacular finds its extensions (the bearer token's security scheme) by import.
         import api.schema  # noqa: F401
         from api import tasks
         from api.services.export import ORG_EXPORT_JOB
+        from api.services.throttle import throttle_buckets_prune
+        from api.webhooks.outbox import record_event
+        from core.outbox import register_sink
+        from jobs import pruning
         from jobs.kinds import JobKind, register
+
+        # The apps that act sit below this one: they emit through core.outbox, and this sink
+        # writes each event with its deliveries in the action's own transaction.
+        register_sink(record_event)
 
         # The jobs app runs and shows the full export, and serves its file, like any job.
         register(
@@ -29,9 +37,6 @@ class ApiConfig(AppConfig):
                 result_label=lambda n: f"Download the zip ({n:,} record{pluralize(n)})",
             )
         )
-        from api.webhooks.outbox import record_event
-        from core.outbox import register_sink
 
-        # The apps that act sit below this one: they emit through core.outbox, and this sink
-        # writes each event with its deliveries in the action's own transaction.
-        register_sink(record_event)
+        # Ended throttle windows go with the daily prune (`manage.py prune_job_results`).
+        pruning.register("API throttle counter(s)", throttle_buckets_prune)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api.views import export_pages, webhook_pages
+from api.views import export_pages, token_pages, webhook_pages
 
 app_name = "integrations"
 
@@ -27,5 +27,15 @@ urlpatterns: list = [
         "webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/",
         webhook_pages.webhook_resend_view,
         name="webhook_resend",
+    path("tokens/", token_pages.token_list, name="token_list"),
+    path("tokens/new/", token_pages.token_create, name="token_create"),
+    path("tokens/created/", token_pages.token_created, name="token_created"),
+    path("tokens/<int:pk>/revoke/", token_pages.token_revoke, name="token_revoke"),
+    path("tokens/integrations/", token_pages.integration_list, name="integration_list"),
+    path("tokens/integrations/new/", token_pages.integration_create, name="integration_create"),
+    path(
+        "tokens/integrations/<int:pk>/new/",
+        token_pages.integration_token_create,
+        name="integration_token_create",
     ),
 ]

@@ -243,6 +243,8 @@ API_THROTTLE_RATES = {
     "token": env("API_THROTTLE_TOKEN", default="600/m"),
     "user": env("API_THROTTLE_USER", default="1200/m"),
 }
+# Every API token expires; one lives at most this many days (api.services.tokens).
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trunkpool API",
     "DESCRIPTION": "Units, custody, transfers, events and recalls, under the same rules as the "

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.forms import TrunkpoolPasswordResetForm
+from accounts.forms import PeopleAuthenticationForm, TrunkpoolPasswordResetForm
 from events.views.dashboard import home
 from inventory.views.scan import scan_page
 
@@ -15,7 +15,11 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("scan/", scan_page, name="scan"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=PeopleAuthenticationForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_change/",

@@ -215,11 +215,13 @@ def resolve_mentions(*, event: Event, names: list[str]) -> tuple[list[User], lis
     """One query: which mentioned usernames are people who can see the event.
 
     Returns (users who can see it, names of organization users who cannot, unknown names).
+    An integration's service user is nobody to mention: its name counts as unknown.
     """
     if not names:
         return [], [], []
     candidates = list(
-        User.objects.annotate(lower_name=Lower("username"))
+        User.objects.people()
+        .annotate(lower_name=Lower("username"))
         .filter(organization_id=event.organization_id, lower_name__in=names)
         .annotate(can_see=Case(When(viewers_q(event), then=Value(True)), default=Value(False)))
     )
@@ -231,9 +233,10 @@ def resolve_mentions(*, event: Event, names: list[str]) -> tuple[list[User], lis
 
 
 def mention_candidates(*, event: Event, prefix: str, limit: int = 8) -> list[User]:
-    """The autocomplete: only users who can see the event, by username or name prefix."""
+    """The autocomplete: only people who can see the event (never a service user), by
+    username or name prefix."""
     prefix = prefix.strip().lstrip("@")
-    qs = User.objects.filter(viewers_q(event))
+    qs = User.objects.people().filter(viewers_q(event))
     if prefix:
         qs = qs.filter(Q(username__istartswith=prefix) | Q(display_name__istartswith=prefix))
     return list(qs.order_by("username")[:limit])

@@ -439,6 +439,40 @@ EXPECTATIONS.update(
         ),
         "integrations:webhook_delivery_detail": Expect("get", _webhook_delivery_pks, **ADMIN_ONLY),
         "integrations:webhook_resend": Expect("post", _webhook_delivery_pks, **ADMIN_ONLY_POST),
+
+
+def _token_world(w: World) -> None:
+    import datetime as _dt
+
+    from api.services.tokens import integration_create, token_create
+
+    expires_at = timezone.now() + _dt.timedelta(days=30)
+    token, _ = token_create(actor=w.rep, name="Rep script", scope="read", expires_at=expires_at)
+    integration, _ = integration_create(
+        actor=w.admin, name="ERP", role="distributor", scope="read", expires_at=expires_at
+    )
+    w.objects.update(rep_token=token, integration_user=integration.user)
+
+
+WORLD_HOOKS.append(_token_world)
+INTEGRATIONS = {"anon": 302, "rep": 403, "distributor": 403, "admin": 200, "other_admin": 200}
+
+EXPECTATIONS.update(
+    {
+        # Everyone makes and lists their own tokens; a new token's page has nothing to show
+        # unless a token was just made (it sends them to the list).
+        "integrations:token_list": Expect("get", lambda w: {}, **SIGNED_IN),
+        "integrations:token_create": Expect("get", lambda w: {}, **SIGNED_IN),
+        "integrations:token_created": Expect("get", lambda w: {}, 302, 302, 302, 302, 302),
+        # The rep's personal token: only the rep revokes it; not their distributor, not admins.
+        "integrations:token_revoke": Expect(
+            "post", lambda w: {"pk": w.objects["rep_token"].pk}, 302, 302, 404, 404, 404
+        ),
+        "integrations:integration_list": Expect("get", lambda w: {}, **INTEGRATIONS),
+        "integrations:integration_create": Expect("get", lambda w: {}, **INTEGRATIONS),
+        "integrations:integration_token_create": Expect(
+            "get", lambda w: {"pk": w.objects["integration_user"].pk}, 302, 403, 403, 200, 404
+        ),
     }
 )
 

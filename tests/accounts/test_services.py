@@ -100,6 +100,15 @@ def test_role_change_of_an_assigned_rep_is_refused(admin_user, rep):
     assert rep.role == Role.REP
 
 
+@pytest.mark.parametrize("was", [Role.REP, Role.ADMIN])
+def test_a_user_who_becomes_a_distributor_heads_a_new_group(admin_user, org, was):
+    # On PostgreSQL a trigger refuses a group headed by anyone but a distributor: the group
+    # can only follow the saved role.
+    user = UserFactory(organization=org, role=was)
+    services.user_update(actor=admin_user, user=user, display_name="", email="", role="distributor")
+    assert DistributorGroup.objects.get(distributor=user).organization == org
+
+
 def test_admin_cannot_deactivate_themselves(admin_user):
     with pytest.raises(ValidationError):
         services.user_set_active(actor=admin_user, user=admin_user, active=False)

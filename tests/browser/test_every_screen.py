@@ -112,7 +112,7 @@ MENU = {
         *("Directory", "Users", "Data export", "Webhooks"),
     ],
 }
-USER_MENU = ["Notifications", "Notification settings", "Change password", "Log out"]
+USER_MENU = ["Notifications", "Notification settings", "API tokens", "Change password", "Log out"]
 
 
 def _in_view(page, locator) -> bool:
