@@ -27,6 +27,7 @@ urlpatterns: list = [
         "webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/",
         webhook_pages.webhook_resend_view,
         name="webhook_resend",
+    ),
     path("tokens/", token_pages.token_list, name="token_list"),
     path("tokens/new/", token_pages.token_create, name="token_create"),
     path("tokens/created/", token_pages.token_created, name="token_created"),

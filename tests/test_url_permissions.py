@@ -439,6 +439,8 @@ EXPECTATIONS.update(
         ),
         "integrations:webhook_delivery_detail": Expect("get", _webhook_delivery_pks, **ADMIN_ONLY),
         "integrations:webhook_resend": Expect("post", _webhook_delivery_pks, **ADMIN_ONLY_POST),
+    }
+)
 
 
 def _token_world(w: World) -> None:
