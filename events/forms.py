@@ -9,7 +9,7 @@ from accounts.fields import HolderField, holder_label
 from accounts.selectors import HolderPurpose
 from inventory.models import Facility
 
-from .models import ClientOperation, EventType, Physician, Procedure
+from .models import PHONE_HOWS, PHONE_KINDS, ClientOperation, EventType, Physician, Procedure
 
 
 class RepresentativeField(HolderField):
@@ -146,12 +146,12 @@ class ClientOperationForm(forms.Form):
     """One operation an offline phone queued, as the JSON object it sent: its shape only."""
 
     id = forms.UUIDField()
-    kind = forms.ChoiceField(choices=ClientOperation.Kind.choices)
+    kind = forms.ChoiceField(choices=[(k, ClientOperation.Kind(k).label) for k in PHONE_KINDS])
     event = forms.IntegerField(min_value=1, max_value=_BIGGEST_ID)
     unit = forms.IntegerField(min_value=1, max_value=_BIGGEST_ID)
     # Unstripped: an HIBC label may end in a space (its check character).
     label = forms.CharField(required=False, max_length=500, strip=False)
-    how = forms.ChoiceField(choices=ClientOperation.How.choices)
+    how = forms.ChoiceField(choices=[(h, ClientOperation.How(h).label) for h in PHONE_HOWS])
     at = forms.DateTimeField(required=False)
     # Who made it on the phone: an operation is never applied under another user's session.
     user = forms.IntegerField(required=False, min_value=1, max_value=_BIGGEST_ID)

@@ -229,6 +229,11 @@ class ClientOperationHow(models.TextChoices):
     API = "api", "Through the API"
 
 
+# What an offline phone may queue: the API's records share the table, never the phone's path.
+PHONE_KINDS = (ClientOperationKind.MARK_USED, ClientOperationKind.UNMARK)
+PHONE_HOWS = (ClientOperationHow.LIST, ClientOperationHow.TYPED, ClientOperationHow.SCAN)
+
+
 class ClientOperationStatus(models.TextChoices):
     APPLIED = "applied", "Applied"
     REFUSED = "refused", "Refused"

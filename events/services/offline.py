@@ -19,7 +19,7 @@ from accounts.models import NotificationKind, User
 from accounts.selectors import actor_for
 from accounts.services import notify
 from events import policies
-from events.models import ClientOperation, Event
+from events.models import PHONE_HOWS, PHONE_KINDS, ClientOperation, Event
 from events.services.usage import event_mark_used, event_unmark
 from inventory.identification import Identified
 from inventory.models import LabelMismatch, Unit
@@ -68,7 +68,7 @@ class _Refused:
 def _client_op(op: ClientOp | Mapping[str, Any]) -> ClientOp:
     if not isinstance(op, ClientOp):
         op = ClientOp(**op)
-    if op.kind not in Kind.values or op.how not in How.values:
+    if op.kind not in PHONE_KINDS or op.how not in PHONE_HOWS:
         raise ValueError(f"Unknown operation kind {op.kind!r} or way of picking {op.how!r}.")
     return ClientOp(
         id=op.id if isinstance(op.id, uuid.UUID) else uuid.UUID(str(op.id)),
@@ -188,8 +188,10 @@ def _apply(*, actor: User, op: ClientOp) -> tuple[dict, _Conflict | None]:
         outcome = _Refused(EVENT_NOT_FOUND, tell_distributor=False)
     elif op.kind == Kind.MARK_USED:
         outcome = _mark_used(actor=actor, op=op, event=event)
-    else:
+    elif op.kind == Kind.UNMARK:
         outcome = _unmark(actor=actor, op=op, event=event)
+    else:  # _client_op refuses any other kind before a row is written
+        raise ValueError(f"Unknown operation kind {op.kind!r}.")
     answer = _answer(op, outcome)
     row.event = event
     row.status = answer["status"]

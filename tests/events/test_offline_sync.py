@@ -760,3 +760,38 @@ def test_a_long_list_of_conflicts_is_counted_not_cut_and_a_failure_to_tell_loses
     (answer,) = results(client, op(extra[0], case))
     assert answer["status"] == "refused"  # answered and stored all the same
     assert ClientOperation.objects.filter(unit_id=extra[0].pk, status="refused").exists()
+
+
+@pytest.mark.parametrize("field,value", [("kind", "api"), ("how", "api")])
+def test_a_phone_cannot_send_the_apis_kind_of_operation(client, field, value):
+    """The API's Idempotency-Key records share ClientOperation; a phone's sync takes only
+    marks and unmarks picked from the list, typed or scanned."""
+    from events.forms import ClientOperationForm
+
+    op = {
+        "id": "5b2f0c3e-8f7a-4c51-9e0b-2d6f1a9c7e44",
+        "kind": "unmark",
+        "event": 1,
+        "unit": 1,
+        "how": "list",
+    }
+    op[field] = value
+    assert field in ClientOperationForm(op).errors
+
+
+@pytest.mark.parametrize("kind,how", [("api", "list"), ("unmark", "api")])
+def test_the_service_refuses_the_apis_kind_of_operation_before_writing(db, kind, how):
+    from events.models import ClientOperation
+    from events.services.offline import client_operations_apply
+    from tests.factories import RepFactory
+
+    op = {
+        "id": "5b2f0c3e-8f7a-4c51-9e0b-2d6f1a9c7e45",
+        "kind": kind,
+        "event_id": 1,
+        "unit_id": 1,
+        "how": how,
+    }
+    with pytest.raises(ValueError):
+        client_operations_apply(actor=RepFactory(), ops=[op])
+    assert not ClientOperation.objects.exists()
