@@ -78,29 +78,34 @@ def idempotent(handler):
             done = ClientOperation.objects.filter(pk=op_id).first()
             if done is not None:
                 return _replay(done, fingerprint)
-            try:
-                return _first_call(view, handler, request, args, kwargs, op_id, fingerprint)
-            except IntegrityError:
-                # A concurrent call with the same key committed first: answer as it did.
-                continue
+            response = _first_call(view, handler, request, args, kwargs, op_id, fingerprint)
+            if response is not None:
+                return response
+            # A concurrent call with the same key committed first: answer as it did.
         return _replay(ClientOperation.objects.get(pk=op_id), fingerprint)
 
     return wrapper
 
 
-def _first_call(view, handler, request, args, kwargs, op_id, fingerprint) -> Response:
+def _first_call(view, handler, request, args, kwargs, op_id, fingerprint) -> Response | None:
+    """The call acted on and its answer kept; None when another call with the key won the
+    insert (only that insert's IntegrityError means so: the action's own is its answer)."""
     user = request.user
     with transaction.atomic():
-        op = ClientOperation.objects.create(
-            id=op_id,
-            organization_id=user.organization_id,
-            user=user,
-            kind=ClientOperation.Kind.API,
-            how=ClientOperation.How.API,
-            label=f"{request.method} {request.path}"[:500],
-            status=ClientOperation.Status.APPLIED,
-            request_hash=fingerprint,
-        )
+        try:
+            with transaction.atomic():
+                op = ClientOperation.objects.create(
+                    id=op_id,
+                    organization_id=user.organization_id,
+                    user=user,
+                    kind=ClientOperation.Kind.API,
+                    how=ClientOperation.How.API,
+                    label=f"{request.method} {request.path}"[:500],
+                    status=ClientOperation.Status.APPLIED,
+                    request_hash=fingerprint,
+                )
+        except IntegrityError:
+            return None
         try:
             with transaction.atomic():
                 response = handler(view, request, *args, **kwargs)

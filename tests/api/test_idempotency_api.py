@@ -256,3 +256,27 @@ def test_every_transfer_and_event_write_replays_its_first_answer(
     assert again["Idempotent-Replayed"] == "true"
     assert (again.status_code, again.json()) == (first.status_code, first.json())
     assert (_ledger(), ClientOperation.objects.count()) == (ledger, ops)
+
+
+def test_an_integrity_error_of_the_action_itself_is_its_answer_not_a_race_to_rerun(
+    client, rep, case, pool_unit, monkeypatch
+):
+    """Only the key's own insert losing a race means "answer as the winner did": an
+    IntegrityError from the action runs it once, keeps nothing, and answers 500."""
+    from django.db import IntegrityError
+
+    import api.views.events as views
+
+    calls = []
+
+    def clashes(**kwargs):
+        calls.append(kwargs)
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(views, "event_mark_used", clashes)
+    client.raise_request_exception = False
+    riley = Api(client, rep)
+    answer = riley.post("api:event_mark_used", {"unit_ids": [pool_unit.pk]}, KEY, pk=case.pk)
+    assert answer.status_code == 500
+    assert len(calls) == 1
+    assert not ClientOperation.objects.exists()
