@@ -70,6 +70,6 @@ urlpatterns = [
     path("events/<int:pk>/cancel/", events.EventCancel.as_view(), name="event_cancel"),
     path("events/<int:pk>/po/", events.EventPo.as_view(), name="event_po"),
     path("events/<int:pk>/paid/", events.EventPaid.as_view(), name="event_paid"),
-    # The ledger feed and the organization export (api/views/ledger.py, export).
+    # The ledger feed (api/views/ledger.py); the full export is a page, /integrations/export/.
     path("ledger/", ledger.LedgerFeed.as_view(), name="ledger_feed"),
 ]

@@ -44,7 +44,8 @@ LEASE_MARGIN = 60
 
 def lease_length() -> datetime.timedelta:
     return datetime.timedelta(
-        seconds=settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT + LEASE_MARGIN
+        # The lookup (bounded by the connect timeout), then connecting and reading.
+        seconds=2 * settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT + LEASE_MARGIN
     )
 
 

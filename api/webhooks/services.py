@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.selectors import actor_for
 from api.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from api.webhooks import signing, transport
@@ -58,6 +58,8 @@ def subscription_create(
         errors["event_types"] = f"Unknown event type(s): {', '.join(map(str, unknown))}."
     elif not types:
         errors["event_types"] = "Choose at least one event type."
+    # Two admins subscribing at once count one after the other: the organization row is the lock.
+    Organization.objects.select_for_update().filter(pk=actor.organization_id).first()
     if (
         WebhookSubscription.objects.filter(organization_id=actor.organization_id).count()
         >= settings.WEBHOOK_MAX_SUBSCRIPTIONS

@@ -20,6 +20,7 @@ intranet deployment); the other rules stay.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import http.client
 import ipaddress
@@ -114,10 +115,24 @@ def address_problem(ip: IPAddress) -> str | None:
     return None
 
 
+# getaddrinfo takes no timeout; a lookup runs here so a slow name server costs an attempt at
+# most WEBHOOK_CONNECT_TIMEOUT (counted in the delivery's lease), never the lease itself.
+_lookups = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address `host` resolves to, looked up once; DeliveryFailed when none."""
+    """Every address `host` resolves to, looked up once, within WEBHOOK_CONNECT_TIMEOUT;
+    DeliveryFailed when none, or when the lookup takes longer."""
+    lookup = _lookups.submit(
+        socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        infos = lookup.result(timeout=settings.WEBHOOK_CONNECT_TIMEOUT)
+    except concurrent.futures.TimeoutError as exc:
+        lookup.cancel()
+        raise DeliveryFailed(
+            f"Looking up {host} took longer than {settings.WEBHOOK_CONNECT_TIMEOUT} s."
+        ) from exc
     except (socket.gaierror, UnicodeError) as exc:
         raise DeliveryFailed(f"Could not resolve {host}: {exc}") from exc
     addresses: list[IPAddress] = []
@@ -177,9 +192,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     """POST `body` to `url` under the rules above. Returns the answer, whatever its status;
     raises DeliveryRefused (nothing sent) or DeliveryFailed (no HTTP answer).
 
-    The whole attempt, over every address tried, ends within the connect and read timeouts
-    together (after the lookup): a delivery's lease outlasts that, so an attempt never
-    outlives it."""
+    The lookup ends within the connect timeout, and the rest of the attempt, over every
+    address tried, within the connect and read timeouts together: a delivery's lease
+    outlasts all three, so an attempt never outlives it."""
     host, port, addresses = checked_addresses(url)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -73,10 +73,11 @@ def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], 
     distributor their own and their reps' stock; a rep their own, and the distributor's while
     pooling is on. This is what an ERP mirroring stock per holder needs: it sees a unit leave
     (the entry's "from" is theirs), where "units I may see now" would drop that very entry
-    once the unit had gone. And it shows nothing the user could not see when it happened: just
-    before or just after the entry, the unit was in their scope. Entries stay in a user's feed
-    whatever happens to the unit later; a change of scope (pooling switched, a rep reassigned)
-    changes which holders count from then on.
+    once the unit had gone. The scope is the caller's scope now, applied to the whole history,
+    as a unit's page shows its whole ledger to whoever may see the unit today: a rep whose pool
+    is switched on, read from the start, gets the distributor's past entries too, and one
+    whose pool is switched off no longer gets them. Entries stay in a feed whatever happens
+    to the unit later.
 
     A user of no organization, or an inactive one, follows nothing."""
     entries = CustodyEntry.objects.using(FEED_DATABASE)

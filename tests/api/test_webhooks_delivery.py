@@ -4,6 +4,7 @@ one webhook-id, give-up and switch-off, no SSRF, no redirects, leases."""
 import datetime
 import ipaddress
 import socket
+import threading
 import time
 
 import pytest
@@ -245,6 +246,31 @@ def _resolver(monkeypatch, answers: dict[str, list[list[str]]], calls: list[str]
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_server_too_slow_to_answer_fails_the_attempt_within_its_lease(
+    admin_user, rep, receiver, monkeypatch, settings
+):
+    # getaddrinfo has no timeout of its own: a slow name server must not stretch an attempt
+    # past its lease, when another worker could claim the delivery and send it again.
+    settings.WEBHOOK_CONNECT_TIMEOUT = 0.5
+    release = threading.Event()
+
+    def stalls(*args, **kwargs):
+        release.wait(10)
+        raise socket.gaierror("gave up")
+
+    subscribe(admin_user, receiver.url(host="slow.test"))
+    receive_units(admin_user, rep, n=1)
+    monkeypatch.setattr(socket, "getaddrinfo", stalls)
+    started = time.monotonic()
+    try:
+        assert attempt_delivery(delivery_id=only_delivery().pk) == "retrying"
+    finally:
+        release.set()
+    assert time.monotonic() - started < delivery_module.lease_length().total_seconds()
+    assert time.monotonic() - started < 3
+    assert "took longer than" in only_delivery().last_error
 
 
 def test_the_connection_goes_to_the_address_checked_not_a_second_lookup(
