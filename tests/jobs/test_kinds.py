@@ -13,9 +13,10 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_inventory_registers_its_import_and_export():
+def test_inventory_registers_its_import_and_export_and_the_api_its_full_export():
     assert kinds.get("import").label == "Unit import" and not kinds.get("import").has_result
-    assert kinds.get("export").has_result and kinds.with_result() == ["export"]
+    assert kinds.get("export").has_result and kinds.get("org_export").has_result
+    assert sorted(kinds.with_result()) == ["export", "org_export"]
 
 
 def test_registering_another_kind_under_a_taken_name_is_refused():
