@@ -245,6 +245,10 @@ API_THROTTLE_RATES = {
 }
 # Every API token expires; one lives at most this many days (api.services.tokens).
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# An Idempotency-Key's first answer is kept this many days (retries come within minutes).
+API_IDEMPOTENCY_DAYS = env.int("API_IDEMPOTENCY_DAYS", default=7)
+# Webhook events and their delivery log are kept this many days once every delivery finished.
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trunkpool API",
     "DESCRIPTION": "Units, custody, transfers, events and recalls, under the same rules as the "
