@@ -37,7 +37,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-SECONDS = int(os.environ.get("SCHEMATHESIS_SECONDS", "75"))
+SECONDS = int(os.environ.get("SCHEMATHESIS_SECONDS", "50"))
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 # Not positive_data_acceptance or negative_data_rejection: a filter naming an id the caller
 # cannot see is refused (a 400) and an admin's `custody` is ignored, as on /inventory/, which a
