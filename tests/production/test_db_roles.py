@@ -8,9 +8,12 @@ rolled-back transaction. The end-to-end test must commit it, and drops it after.
 
 import os
 import re
+import subprocess
+import sys
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -218,9 +221,10 @@ def _drop_role(role: str) -> None:
 @pytest.mark.multiprocess
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_and_a_job_worker_run_as_the_app_role_on_pooled_connections(tmp_path, monkeypatch):
-    """A real server and job worker with DATABASE_URL as the role `db_app_role` made, and the
-    pool on, serve a sign-in, a transfer (ledger entries, unit updates, row locks) and a
-    background export: the granted rights are enough for the app's work."""
+    """`migrate` run as the owner (DATABASE_OWNER_URL) creates the app role named in
+    DATABASE_URL; a real server and job worker connecting as that role, with the pool on, then
+    serve a sign-in, a transfer (ledger entries, unit updates, row locks) and a background
+    export: the granted rights are enough for the app's work."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     role = _role_name()
@@ -237,12 +241,23 @@ def test_gunicorn_and_a_job_worker_run_as_the_app_role_on_pooled_connections(tmp
         "DATABASE_POOL_MAX_SIZE": "2",
         "EXPORT_BACKGROUND_ROWS": "2",
     }
-    # Both boot (seconds of imports) while the role is made; neither connects before that.
+    # The server boots (seconds of imports) while `migrate`, run as the owner as a release
+    # runs it, makes the role; its health check fails until then. The worker, whose loop
+    # would stop on a refused connection, starts after.
     server = Server(tmp_path, "server", env)
-    everything = [server, start_worker(tmp_path, "worker", env=env)]
+    everything = [server]
     try:
-        monkeypatch.setenv("DATABASE_APP_PASSWORD", PASSWORD)
-        call_command("db_app_role", role, interactive=False, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input"],
+            cwd=settings.BASE_DIR,
+            env={**os.environ, **env, "DATABASE_OWNER_URL": owner_url, "DEBUG": "0"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert migrate.returncode == 0, migrate.stderr
+        assert f"Created role {role}." in migrate.stdout
+        everything.append(start_worker(tmp_path, "worker", env=env))
         server.wait_until_up()
         browser = Browser()
         _, form = browser.get(server.url + "/accounts/login/")
