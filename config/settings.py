@@ -64,6 +64,11 @@ def database(config: dict, *, pool: bool = DATABASE_POOL) -> dict:
         config["CONN_MAX_AGE"] = 0
     else:
         config.setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
+    # Behind PgBouncer in transaction mode a cursor kept across transactions (what
+    # .iterator() opens outside one, e.g. a streamed CSV) would meet another server connection.
+    config["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
     # A kept connection that died (a database restart) is replaced before a request uses it;
     # with the pool, the pool checks a connection before lending it.
     config["CONN_HEALTH_CHECKS"] = True

@@ -15,7 +15,12 @@ def read_settings(monkeypatch):
     """Run config/settings.py afresh with `env` and this command line; return its names."""
 
     def read(argv: list[str], **env: str) -> dict:
-        for name in ("DATABASE_POOL", "DATABASE_OWNER_URL", "DEBUG", "CONN_MAX_AGE"):
+        for name in (
+            "DATABASE_POOL",
+            "DATABASE_OWNER_URL",
+            "DATABASE_DISABLE_SERVER_SIDE_CURSORS",
+            "DEBUG",
+        ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("DATABASE_URL", APP_URL)
         for name, value in env.items():
@@ -48,6 +53,12 @@ def test_without_the_pool_a_connection_is_kept_sixty_seconds(read_settings):
     default = read_settings(["gunicorn", "config.wsgi"])["DATABASES"]["default"]
     assert "pool" not in default["OPTIONS"]
     assert default["CONN_MAX_AGE"] == 60
+    assert default["DISABLE_SERVER_SIDE_CURSORS"] is False
+
+
+def test_behind_pgbouncer_server_side_cursors_can_be_switched_off(read_settings):
+    names = read_settings(["gunicorn", "config.wsgi"], DATABASE_DISABLE_SERVER_SIDE_CURSORS="1")
+    assert names["DATABASES"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
 
 
 @pytest.mark.parametrize(
