@@ -238,7 +238,7 @@ def test_gunicorn_and_a_job_worker_run_as_the_app_role_on_pooled_connections(tmp
     env = {
         "DATABASE_URL": app_url,
         "DATABASE_POOL": "1",
-        "DATABASE_POOL_MAX_SIZE": "2",
+        "DATABASE_POOL_MAX_SIZE": "3",
         "EXPORT_BACKGROUND_ROWS": "2",
     }
     # The server boots (seconds of imports) while `migrate`, run as the owner as a release
