@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from api.throttling import hit
 from inventory.models import CustodyEntry, Transfer, Unit
 from inventory.services.transfers import transfer_accept, transfer_create
 from tests.factories import OrganizationFactory, UserFactory
@@ -86,6 +87,8 @@ def test_the_app_role_receives_transfers_and_accepts_through_the_services(app_ro
         (transfer,) = transfer_create(actor=admin, unit_ids=[u.pk for u in units], recipient=rep)
         if transfer.status == Transfer.Status.PENDING:
             transfer_accept(actor=rep, transfer=transfer)
+        # The API's throttle counts with INSERT ... ON CONFLICT DO UPDATE.
+        assert [hit("role-test", 60, now=1_000_000.0)[0] for _ in range(2)] == [1, 2]
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_user")
             assert cursor.fetchone()[0] == app_role
