@@ -4,6 +4,7 @@ Production sets DEBUG=False, SECRET_KEY, DATABASE_URL (PostgreSQL), ALLOWED_HOST
 """
 
 import datetime
+import sys
 from pathlib import Path
 
 import environ
@@ -28,14 +29,61 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-trunkpool-local-only")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
-# A kept connection that died (a database restart) is replaced before a request uses it.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo server handles one request at a time per write; wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# --- Database roles and pooled connections (README, "Production") ---
+# The app and its job workers connect with DATABASE_URL, a role with data rights only. The
+# commands that change the schema or grant rights connect as the schema's owner instead, with
+# DATABASE_OWNER_URL when it is set. They are picked by command name here, so a migration, its
+# RunPython steps and post_migrate handlers all run on the one "default" alias: a second alias
+# would let any data migration that forgot `.using(alias)` write as the app role.
+OWNER_COMMANDS = ("migrate", "db_app_role")
+APP_DATABASE = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+RUNS_AS_OWNER = (
+    len(sys.argv) > 1
+    and sys.argv[1] in OWNER_COMMANDS
+    and bool(env("DATABASE_OWNER_URL", default=""))
+)
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+
+
+def database(config: dict, *, pool: bool = DATABASE_POOL) -> dict:
+    """One DATABASES entry (any alias) with the app's connection rules.
+
+    With `pool` on PostgreSQL, each process keeps a psycopg_pool of DATABASE_POOL_MIN_SIZE to
+    DATABASE_POOL_MAX_SIZE connections and a request waits at most DATABASE_POOL_TIMEOUT seconds
+    for one. The pool holds connections itself, and Django refuses a non-zero CONN_MAX_AGE
+    beside it, so that is 0; otherwise a connection is kept 60 s (0 with DEBUG).
+    """
+    config = {**config, "ATOMIC_REQUESTS": False}
+    options = config["OPTIONS"] = dict(config.get("OPTIONS", {}))
+    if pool and config["ENGINE"] == "django.db.backends.postgresql":
+        options["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+        config["CONN_MAX_AGE"] = 0
+    else:
+        config.setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
+    # Behind PgBouncer in transaction mode a cursor kept across transactions (what
+    # .iterator() opens outside one, e.g. a streamed CSV) would meet another server connection.
+    config["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
+    # A kept connection that died (a database restart) is replaced before a request uses it;
+    # with the pool, the pool checks a connection before lending it.
+    config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # The demo server handles one request at a time per write; wait instead of failing.
+        options["timeout"] = 20
+    return config
+
+
+DATABASES = {
+    # A migration is one connection for a few seconds: no pool.
+    "default": database(env.db("DATABASE_OWNER_URL"), pool=False)
+    if RUNS_AS_OWNER
+    else database(APP_DATABASE)
+}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
 
 
 class InventoryConfig(AppConfig):
@@ -6,6 +9,9 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self):
+        # `migrate` as the owner (DATABASE_OWNER_URL) ends by putting the app role's rights
+        # right: the ledger keeps only SELECT and INSERT whatever a migration created.
+        post_migrate.connect(_grant_app_role, sender=self)
         # accounts may not import inventory; it asks through this hook instead.
         from django.template.defaultfilters import pluralize
 
@@ -38,4 +44,15 @@ class InventoryConfig(AppConfig):
                 result_name="trunkpool-units",
                 result_label=lambda n: f"Download the CSV ({n:,} rows)",
             )
+        )
+
+
+def _grant_app_role(sender, using, interactive=False, verbosity=1, **kwargs):
+    if settings.RUNS_AS_OWNER:
+        call_command(
+            "db_app_role",
+            database=using,
+            interactive=False,
+            keep_password=True,
+            verbosity=verbosity,
         )

@@ -86,6 +86,7 @@ class CommittedProgress:
     def __init__(self, job_id: int):
         self.job_id = job_id
         self.own = None
+        self.claimed = False
         if connection.vendor == "postgresql":
             self.own = connections.create_connection(DEFAULT_DB_ALIAS)
 
@@ -100,7 +101,8 @@ class CommittedProgress:
             return True
         with self.own.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [self.CLAIM_SPACE, self.job_id])
-            return bool(cursor.fetchone()[0])
+            self.claimed = bool(cursor.fetchone()[0])
+            return self.claimed
 
     def set(self, processed: int) -> None:
         if self.own is None:
@@ -115,7 +117,18 @@ class CommittedProgress:
             )
 
     def close(self) -> None:
-        if self.own is not None:
+        if self.own is None:
+            return
+        try:
+            if self.claimed:
+                # With DATABASE_POOL the connection goes back to the pool still open, and a
+                # session lock would stay with it: another worker could never claim the job.
+                with self.own.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [self.CLAIM_SPACE, self.job_id]
+                    )
+                self.claimed = False
+        finally:
             self.own.close()
 
 

@@ -89,6 +89,9 @@ class Unit(models.Model):
                 condition=~Q(state="facility_stock") | Q(facility__isnull=False),
                 name="unit_facility_stock_has_facility",
             ),
+            # What the ledger's composite foreign key (unit, organization) points at, so that
+            # no entry names another organization than its unit's (migration 0024).
+            models.UniqueConstraint(fields=["id", "organization"], name="unit_id_org_unique"),
         ]
         indexes = [
             models.Index(fields=["organization", "custodian", "state"]),
@@ -200,6 +203,9 @@ class CustodyEntryQuerySet(models.QuerySet):
 
 class CustodyEntry(models.Model):
     """One change of a unit's custodian or state. Append-only (and a trigger on PostgreSQL).
+
+    On PostgreSQL a composite foreign key (unit, organization) -> unit (id, organization) refuses
+    an entry whose organization is not its unit's (migration 0024; Django cannot declare it).
 
     from/to custodian and from/to state are the unit's values before and after the entry, so
     replaying a unit's entries in sequence order yields its current custodian and state.
