@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.db.models import Count
 from django_tasks import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from accounts.models import Notification, SentEmail
 from inventory.models import Unit
@@ -117,6 +117,7 @@ def test_a_killed_workers_import_reruns_on_another_worker_once_and_a_long_live_j
     # The healthy job outlived three leases, and was never put back while its worker lived.
     row = taskqueue.job_row(healthy)
     assert (row.status, row.worker_ids) == (TaskResultStatus.SUCCESSFUL, [*workers])
+    assert row.run_after == get_date_max()  # as queued: a put-back sets it to the sweep's now
     assert row.finished_at - row.started_at > datetime.timedelta(seconds=3 * LEASE)
     assert SentEmail.objects.filter(key="probe:healthy").count() == 1
     assert not TaskLease.objects.exists()  # every lease dropped or swept
