@@ -26,6 +26,9 @@ class LeasedWorker(library.Worker):
             self.keeper.stop()
 
     def run_task(self, db_task_result) -> None:
+        # From here a SIGTERM lets the task finish (the library marks it only once it calls it),
+        # so a graceful stop never leaves a claimed task behind with its lease.
+        self.running_task = True
         self.keeper.hold(db_task_result)
         try:
             super().run_task(db_task_result)
