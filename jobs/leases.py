@@ -33,6 +33,7 @@ Each task therefore takes effect once however often it runs:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import random
@@ -46,7 +47,7 @@ from django_tasks_db.models import DBTaskResult
 
 from core.tasks import put_back_lost
 from jobs import kinds
-from jobs.models import TaskLease
+from jobs.models import Job, TaskLease
 from jobs.services import job_give_up
 
 logger = logging.getLogger("trunkpool.tasks")
@@ -122,7 +123,8 @@ def _fail_its_job(task_result: DBTaskResult) -> None:
     # A job kind's task failed for good without raising: fail its job as its last raise would.
     job_id = (task_result.args_kwargs or {}).get("kwargs", {}).get("job_id")
     if job_id is not None and task_result.task_path in kinds.task_paths():
-        job_give_up(job_id=job_id)
+        with contextlib.suppress(Job.DoesNotExist):  # pruned meanwhile: nobody waits for it
+            job_give_up(job_id=job_id)
 
 
 class LeaseKeeper(threading.Thread):
