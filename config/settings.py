@@ -100,13 +100,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    # Before django_tasks_db: jobs' `db_worker` (the library's, holding a lease on the job it
+    # runs: jobs/leases.py) replaces the library's command of that name.
+    "jobs",
     "django_tasks",
     "django_tasks_db",
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
     "accounts",
-    "jobs",
     "inventory",
     "events",
     "rest_framework",
@@ -207,13 +209,16 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
 # Jobs are rows in the app's own database (SQLite for `make run`, PostgreSQL in production), so
 # a job enqueued inside a service's transaction commits with it or not at all. Workers run
-# `manage.py db_worker`; core/tasks.py adds retries with back-off and the stale-job sweeper.
+# `manage.py db_worker`; core/tasks.py adds retries with back-off, jobs/leases.py leases.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 TASK_MAX_ATTEMPTS = env.int("TASK_MAX_ATTEMPTS", default=5)
 TASK_RETRY_BACKOFF = env.int("TASK_RETRY_BACKOFF", default=30)  # seconds, doubled each retry
 TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=3600)
-# A job RUNNING this long is taken to have lost its worker; `sweep_tasks` re-queues it.
-TASK_STALE_AFTER = env.int("TASK_STALE_AFTER", default=1800)
+# A worker renews a lease on the job it runs every TASK_LEASE/3 seconds; a job whose lease ran
+# out (its worker died) goes back to the queue at the next sweep, which every worker makes every
+# TASK_LEASE_SWEEP seconds (jobs/leases.py), so it is picked up again within the two (3 minutes).
+TASK_LEASE = env.float("TASK_LEASE", default=120)
+TASK_LEASE_SWEEP = env.float("TASK_LEASE_SWEEP", default=60)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

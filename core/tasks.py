@@ -10,7 +10,7 @@ adds, on top of that:
   TASK_RETRY_BACKOFF_MAX) until it has been tried `max_attempts` times (TASK_MAX_ATTEMPTS);
   then it stays FAILED and the failure is logged. A retried job must be safe to run again:
   emails go through `accounts.mail.email_send_once`.
-- `sweep_stale_tasks`: puts back a job left RUNNING by a worker that died.
+- `put_back_lost`: puts back a job left RUNNING by a worker that died (jobs.leases finds them).
 - `failed_job_count`: what an organization's admins see on their dashboard.
 
 A job's attempts are counted by the library itself: every claim appends the worker's id to
@@ -110,40 +110,29 @@ class WorkerLost(Exception):
     """Recorded on a job whose worker stopped answering and that has no attempts left."""
 
 
-def sweep_stale_tasks(*, older_than: datetime.timedelta | None = None) -> dict[str, int]:
-    """Put back every job RUNNING for longer than `older_than` (TASK_STALE_AFTER seconds).
-
-    Such a job lost its worker (killed, machine gone): the library never looks at it again. With
-    attempts left it becomes READY at once; without, FAILED (WorkerLost). Each job changes with
-    one conditional UPDATE on (status, started_at), so a worker that does finish it meanwhile,
-    or a second sweeper, wins or loses cleanly. `older_than` must exceed the longest job: a job
-    still running past it would be run twice. Returns how many were requeued and failed.
-    """
-    if older_than is None:
-        older_than = datetime.timedelta(seconds=settings.TASK_STALE_AFTER)
-    now = timezone.now()
-    stale = DBTaskResult.objects.running().filter(started_at__lt=now - older_than)
-    counts = {"requeued": 0, "failed": 0}
-    for job in stale.only("id", "task_path", "worker_ids", "started_at"):
-        _import_task(job)
-        same_claim = DBTaskResult.objects.filter(
-            id=job.id, status=TaskResultStatus.RUNNING, started_at=job.started_at
-        )
-        if len(job.worker_ids) < attempts_allowed(job.task_path):
-            if same_claim.update(status=TaskResultStatus.READY, run_after=now):
-                counts["requeued"] += 1
-                logger.warning("Job id=%s path=%s lost its worker; requeued", job.id, job.task_path)
-        elif same_claim.update(
-            status=TaskResultStatus.FAILED,
-            finished_at=now,
-            exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
-            traceback=f"Still RUNNING after {older_than}; its worker is presumed dead.\n",
-        ):
-            counts["failed"] += 1
-            logger.error(
-                "Job id=%s path=%s lost its worker; failed for good", job.id, job.task_path
-            )
-    return counts
+def put_back_lost(job: DBTaskResult, *, now: datetime.datetime, why: str) -> str | None:
+    """Put back a RUNNING job whose worker is gone (jobs.leases decides that): with attempts
+    left it becomes READY at once, and the next claim counts as its next attempt; without, it
+    is FAILED (WorkerLost, `why` as its traceback). One conditional UPDATE on (status,
+    started_at), so a worker that finishes or claims it meanwhile, or a second sweeper, wins or
+    loses cleanly. Returns "requeued", "failed", or None when the job had moved on."""
+    _import_task(job)
+    same_claim = DBTaskResult.objects.filter(
+        id=job.id, status=TaskResultStatus.RUNNING, started_at=job.started_at
+    )
+    if len(job.worker_ids) < attempts_allowed(job.task_path):
+        if same_claim.update(status=TaskResultStatus.READY, run_after=now):
+            logger.warning("Job id=%s path=%s lost its worker; requeued", job.id, job.task_path)
+            return "requeued"
+    elif same_claim.update(
+        status=TaskResultStatus.FAILED,
+        finished_at=now,
+        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+        traceback=f"{why}\n",
+    ):
+        logger.error("Job id=%s path=%s lost its worker; failed for good", job.id, job.task_path)
+        return "failed"
+    return None
 
 
 def _import_task(job: DBTaskResult) -> None:

@@ -64,5 +64,11 @@ def describe(name: str) -> JobKind:
     return _KINDS.get(name) or JobKind(name=name, label=name, task=None)
 
 
+def task_paths() -> set[str]:
+    """The module paths of the registered kinds' tasks: a queued task with one of them runs
+    the job named by its `job_id` argument."""
+    return {k.task.module_path for k in _KINDS.values() if k.task is not None}
+
+
 def with_result() -> list[str]:
     return [k.name for k in _KINDS.values() if k.has_result]

@@ -120,3 +120,19 @@ class JobChunk(models.Model):
 
     def __str__(self):
         return f"{self.job} {self.part} {self.seq}"
+
+
+class TaskLease(models.Model):
+    """The lease a worker holds on the queued task it runs (jobs.leases): renewed while the task
+    runs; one that ran out means the worker is gone. django-tasks-db's DBTaskResult has no
+    heartbeat column, so the lease lives beside it here, one row per running task."""
+
+    # DBTaskResult.id. No foreign key: the library owns that table and deletes its rows.
+    task_id = models.UUIDField(primary_key=True)
+    worker_id = models.CharField(max_length=64)
+    # The claim the lease is for (DBTaskResult.started_at): a task claimed again is a new claim.
+    claimed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.task_id} held by {self.worker_id} until {self.expires_at}"

@@ -121,3 +121,36 @@ def _wait_for_gate(timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the test never opened the gate")
         time.sleep(0.05)
+
+
+# --- Killed workers (tests/test_workers.py) ---------------------------------------------------
+
+HOLDING = "HOLDING: the import's units and its 'done' are written, not committed"
+
+
+@task(max_attempts=3, takes_context=True)
+def import_held_on_first_try(context, *, organization_id: int, job_id: int) -> None:
+    """The unit import's task (inventory.tasks.import_units), except that its first try stops
+    inside its finishing transaction, after the units and the job's "done" are written and
+    before they commit, and says so on stdout: the test kills its worker there."""
+    from inventory.services import imports
+    from jobs.services import job_run
+
+    if context.attempt == 1:
+        finish = imports.job_finish
+
+        def finish_then_hold(job, **kwargs):
+            finish(job, **kwargs)
+            print(HOLDING, flush=True)
+            time.sleep(120)
+
+        imports.job_finish = finish_then_hold  # this worker process only
+    job_run(context=context, run=imports.job_run_import, job_id=job_id)
+
+
+@task(max_attempts=3)
+def slow_then_record(*, key: str, seconds: float) -> None:
+    """A healthy long job: works for `seconds`, then records its one effect (a second run would
+    add a row the unique sent-log refuses)."""
+    time.sleep(seconds)
+    SentEmail.objects.create(key=key, recipient=PROBE_RECIPIENT)

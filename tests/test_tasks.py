@@ -18,8 +18,9 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import SentEmail, User
 from accounts.selectors import actor_for
 from accounts.services import user_create
-from core.tasks import failed_job_count, retry_delay, sweep_stale_tasks
+from core.tasks import failed_job_count, retry_delay
 from events.selectors import dashboard
+from jobs.leases import tasks_sweep
 from tests import taskqueue
 from tests.factories import OrganizationFactory, UserFactory
 
@@ -113,7 +114,7 @@ def _left_running(result, *, minutes_ago, attempts=1):
 def test_the_sweeper_requeues_a_job_whose_worker_died_and_a_worker_then_runs_it(
     retry_settings,
 ):
-    retry_settings.TASK_STALE_AFTER = 600
+    retry_settings.TASK_LEASE = 600  # neither was ever leased: its claim is its lease
     stale = taskqueue.fails_first_time.enqueue(key="marked-before-the-worker-died")
     SentEmail.objects.create(
         key="marked-before-the-worker-died", recipient=taskqueue.PROBE_RECIPIENT
@@ -137,10 +138,11 @@ def test_the_sweeper_requeues_a_job_whose_worker_died_and_a_worker_then_runs_it(
 
 
 def test_the_sweeper_fails_a_stale_job_with_no_attempts_left(retry_settings):
+    retry_settings.TASK_LEASE = 1800
     result = taskqueue.always_fails.enqueue()
     _left_running(result, minutes_ago=60, attempts=3)
 
-    assert sweep_stale_tasks(older_than=datetime.timedelta(minutes=30)) == {
+    assert tasks_sweep() == {
         "requeued": 0,
         "failed": 1,
     }
@@ -151,6 +153,7 @@ def test_the_sweeper_fails_a_stale_job_with_no_attempts_left(retry_settings):
 
 
 def test_the_sweeper_leaves_alone_a_job_claimed_again_while_it_looked(retry_settings):
+    retry_settings.TASK_LEASE = 1800
     result = taskqueue.always_fails.enqueue()
     _left_running(result, minutes_ago=60)
 
@@ -160,7 +163,7 @@ def test_the_sweeper_leaves_alone_a_job_claimed_again_while_it_looked(retry_sett
         )
 
     with mock.patch("core.tasks._import_task", another_sweeper_and_a_worker_got_there_first):
-        counts = sweep_stale_tasks(older_than=datetime.timedelta(minutes=30))
+        counts = tasks_sweep()
 
     assert counts == {"requeued": 0, "failed": 0}
     row = taskqueue.job_row(result)

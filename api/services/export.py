@@ -132,6 +132,7 @@ LEFT_OUT = {
     "events.ClientOperation": "phones' and API callers' replay records (their answers)",
     "jobs.Job": "imports and exports themselves, this one too",
     "jobs.JobChunk": "the files of imports and exports",
+    "jobs.TaskLease": "workers' leases on running jobs, of no organization",
     "api.ApiToken": "credentials (digests)",
     "api.ThrottleBucket": "request counters",
     "api.WebhookSubscription": "delivery settings with their signing secrets",

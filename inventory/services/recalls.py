@@ -8,7 +8,15 @@ not change). Units in transit stay with their transfer, which can no longer be a
 cancelling or declining it quarantines them (`quarantine_recalled`, below). Units allocated
 on open events are left where they are and listed for action: the surgery happened.
 
-Lock order: the recall row, then units in primary-key order (`inventory.services.ledger.lock_units`).
+Lock order: the recalled product's row (`lock_product_for_recall` / `lock_products_received`),
+then the recall row, then units in primary-key order (`inventory.services.ledger.lock_units`).
+
+Recording a recall and receiving its product serialize on the product's row: otherwise each
+transaction misses the other's uncommitted rows (the recall finds no new unit, the receipt no
+new recall) and a received unit of a recalled lot stays available. Recording takes the row FOR
+UPDATE before it looks for units; every receipt takes it FOR KEY SHARE before it looks for
+recalls (`quarantine_on_receipt`), so receipts never wait for each other or for catalog edits.
+A foreign key's own check does not do this: Django's are deferred to commit, after the look.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -89,6 +97,7 @@ def recall_record(
         errors["recall_date"] = "Give the recall's date."
     if errors:
         raise ValidationError(errors)
+    lock_product_for_recall(product)
     try:
         with transaction.atomic():
             recall = Recall.objects.create(
@@ -321,13 +330,40 @@ def recall_withdraw(*, actor: User, recall: Recall, reason: str) -> Recall:
 QUARANTINABLE_STATES = (UnitState.AVAILABLE, UnitState.HOLD, UnitState.FACILITY_STOCK)
 
 
+def lock_product_for_recall(product: Product) -> None:
+    """Hold `product` against receipts until the transaction ends: a receipt that has not yet
+    looked for recalls waits, and one that has (holding its KEY SHARE lock) is waited for, so
+    the recall's search for units then sees its units."""
+    list(Product.objects.select_for_update().filter(pk=product.pk).values_list("pk", flat=True))
+
+
+def lock_products_received(product_ids: Iterable[int]) -> None:
+    """Hold the products against recalls being recorded until the transaction ends (FOR KEY
+    SHARE: conflicts only with FOR UPDATE, as lock_product_for_recall's or a catalog edit's).
+    In key order, like every multi-row lock here. SQLite has one writer at a time anyway."""
+    ids = sorted(set(product_ids))
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Product._meta.db_table} WHERE id = ANY(%s) "  # noqa: S608
+            "ORDER BY id FOR KEY SHARE",
+            [ids],
+        )
+        cursor.fetchall()
+
+
 def quarantine_on_receipt(actor: User, units: Sequence[Unit]) -> None:
     """Units received into a lot or serial that an active recall names join that recall and
     are quarantined at once: a "quarantined" entry naming the recall follows the "received"
     one; custody and location stay as received. Quarantine rather than refusal, because the
     units are physically here and must be accounted for and returned like the rest. When
     several active recalls name a unit, it joins each and the earliest recorded is named.
-    One query for the recalls of the products received (a handful), then the inserts."""
+    One query for the recalls of the products received (a handful), then the inserts.
+
+    The products are locked first (lock_products_received): a recall being recorded for one
+    of them now is waited for, and then seen."""
+    lock_products_received(u.product_id for u in units)
     active = list(
         Recall.objects.filter(
             organization_id=actor.organization_id,

@@ -1,22 +1,14 @@
-"""Requeue jobs whose worker died while running them (cron, every few minutes)."""
-
-import datetime
+"""Put back the jobs of workers that died (jobs.leases.tasks_sweep). Every worker already does
+this every TASK_LEASE_SWEEP seconds; cron it for a deployment whose workers may all be gone."""
 
 from django.core.management.base import BaseCommand
 
-from core.tasks import sweep_stale_tasks
+from jobs.leases import tasks_sweep
 
 
 class Command(BaseCommand):
-    help = "Requeue jobs left RUNNING longer than TASK_STALE_AFTER (or --older-than) seconds."
+    help = "Requeue (or fail, when out of attempts) every running job whose lease ran out."
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--older-than", type=int, default=None, help="Seconds (default TASK_STALE_AFTER)."
-        )
-
-    def handle(self, *args, older_than=None, **options):
-        counts = sweep_stale_tasks(
-            older_than=None if older_than is None else datetime.timedelta(seconds=older_than)
-        )
+    def handle(self, *args, **options):
+        counts = tasks_sweep()
         self.stdout.write(f"{counts['requeued']} requeued, {counts['failed']} failed.")
