@@ -6,10 +6,6 @@ it as before. Each worker runs a `jobs.leases.LeaseKeeper` thread that renews th
 task and puts back the tasks of workers that died (jobs/leases.py).
 """
 
-import os
-
-from django.core.management.base import CommandError
-from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker as library
 
 from jobs.leases import LeaseKeeper
@@ -37,44 +33,8 @@ class LeasedWorker(library.Worker):
 
 
 class Command(library.Command):
-    # The library's handle(), with LeasedWorker for its Worker (it names the class inline).
-    def handle(
-        self,
-        *,
-        verbosity: int,
-        queue_name: str,
-        interval: float,
-        batch: bool,
-        backend_name: str,
-        startup_delay: bool,
-        reload: bool,
-        max_tasks: int | None,
-        worker_id: str,
-        exclude_queues: str,
-        **options,
-    ) -> None:
-        self.configure_logging(verbosity)
-        if reload and batch:
-            library.logger.warning("--reload and --batch cannot be used together: no reload.")
-            reload = False
-        queue_names = queue_name.split(",")
-        excluded_queue_names = exclude_queues.split(",") if exclude_queues else []
-        if excluded_queue_names and "*" not in queue_names:
-            raise CommandError("--exclude-queues can only be used with --queue-name=*")
-        worker = LeasedWorker(
-            queue_names=queue_names,
-            interval=interval,
-            batch=batch,
-            backend_name=backend_name,
-            startup_delay=startup_delay,
-            max_tasks=max_tasks,
-            worker_id=worker_id,
-            excluded_queue_names=excluded_queue_names,
-        )
-        if reload:
-            if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
-                worker.configure_signals()  # only the child that runs tasks
-            run_with_reloader(worker.run)
-        else:
-            worker.configure_signals()
-            worker.run()
+    def handle(self, *args, **options) -> None:
+        # The library's handle() builds its worker from the module's `Worker` name; this
+        # process runs nothing but the worker, so that name points at LeasedWorker for it.
+        library.Worker = LeasedWorker
+        super().handle(*args, **options)
