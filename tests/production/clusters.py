@@ -3,12 +3,13 @@ replication and archives its WAL, replicas and restored backups made from it wit
 each postmaster on a free port with its unix socket inside its own directory.
 
 PostgreSQL refuses to run as root, and CI runs as root: then every server binary runs as the OS
-user `postgres`, which owns the temporary directory. Servers are stopped with `-m immediate`."""
+user `postgres`, which owns the temporary directory. Servers are stopped as `pg_ctl -m immediate` does (SIGQUIT)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -63,9 +64,19 @@ class Workspace:
         return cluster
 
     def remove(self) -> None:
-        for cluster in self.clusters:
-            cluster.stop()
+        # Every postmaster told first, then waited for: they shut down side by side.
+        stopping = [cluster.stop(wait=False) for cluster in self.clusters]
+        for pid_file in stopping:
+            _wait_gone(pid_file)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _wait_gone(pid_file: Path | None) -> None:
+    # The postmaster removes its pid file as it exits (the pid itself may linger as a zombie
+    # of whichever process adopted it).
+    deadline = time.monotonic() + WAIT
+    while pid_file is not None and pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class Cluster:
@@ -98,7 +109,6 @@ class Cluster:
             archive_command=f"test ! -f {archive}/%f && cp %p {archive}/%f",
             # Test data needs no durability across a crash of this machine.
             fsync="off",
-            synchronous_commit="off",
             shared_buffers="32MB",
         )
 
@@ -140,14 +150,20 @@ class Cluster:
         _run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "start")
         self.started = True
 
-    def stop(self) -> None:
-        if self.started:
-            self.started = False
-            subprocess.run(
-                (["runuser", "-u", "postgres", "--"] if AS_ROOT else [])
-                + [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
-                capture_output=True,
-            )
+    def stop(self, *, wait: bool = True) -> Path | None:
+        """Immediate shutdown (SIGQUIT to the postmaster, what `pg_ctl -m immediate` sends);
+        returns the pid file to wait on when not waiting here."""
+        if not self.started:
+            return None
+        self.started = False
+        pid_file = self.data / "postmaster.pid"
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
+        except (OSError, ValueError, IndexError):
+            return None  # it was not running
+        if wait:
+            _wait_gone(pid_file)
+        return pid_file
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
