@@ -226,3 +226,19 @@ def test_outside_a_request_noting_the_user_reads_nothing(django_assert_num_queri
     """Without the middleware (no replica configured) the token check costs no extra query."""
     with django_assert_num_queries(0):
         replica.note_user(1)
+
+
+@pytest.mark.parametrize("method,database", [("GET", "replica"), ("POST", DEFAULT_DB_ALIAS)])
+def test_a_post_reads_the_primary_throughout_while_a_get_may_read_the_replica(method, database):
+    """A POST validates its form against the state its write acts on."""
+    routed = []
+
+    def view(request):
+        routed.append(ROUTER.db_for_read(Unit))
+        return "response"
+
+    request = RequestFactory().generic(method, "/")
+    request.user = AnonymousUser()
+    replica.ReadPinMiddleware(view)(request)
+    assert routed == [database]
+    assert ROUTER.db_for_read(Unit) == DEFAULT_DB_ALIAS  # the request's scope has closed
