@@ -221,6 +221,9 @@ def test_who_marked_a_unit_used_sees_it_at_once_and_others_once_replay_resumes(c
         assert marker in riley.get(f"/events/{event_id}/")
         # ...while dana's read goes to the replica, which has not replayed the mark yet.
         assert marker not in dana.get(f"/events/{event_id}/")
+        # The API's ledger feed reads the primary for everyone: dana's has the mark already.
+        feed = json.loads(dana.get("/api/v1/ledger/?limit=5000"))
+        assert any(e["unit"] == unit_id and e["to_state"] == "allocated" for e in feed["results"])
     clusters.wait_for_replay()
     assert marker in dana.get(f"/events/{event_id}/")
 
