@@ -112,7 +112,7 @@ def clusters(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         source = connection.settings_dict
     workspace = Workspace()
-    server = None
+    server = seeding = None
     try:
         primary = workspace.cluster("primary")
         primary.init_primary()
@@ -122,32 +122,21 @@ def clusters(django_db_setup, django_db_blocker, tmp_path_factory):
         dump += ["-U", source["USER"], "-d", source["NAME"], "-Fc"]
         schema = _pg("pg_dump", *dump, "--schema-only").stdout
         migrations = _pg("pg_dump", *dump, "--data-only", "-t", "django_migrations").stdout
+        restore = ["-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-d", DB]
         for part in (schema, migrations):
-            _pg(
-                "pg_restore",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(primary.port),
-                "-U",
-                "postgres",
-                "-d",
-                DB,
-                "--no-owner",
-                input=part,
-            )
-        seeded = subprocess.run(
+            _pg("pg_restore", *restore, "--no-owner", input=part)
+
+        # Seeding, the replica's base backup and gunicorn's boot run side by side: the seed
+        # reaches the replica through WAL, and the server reads the replica only once asked.
+        seeding = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("seed_cluster.py"))],
             env=_app_env(primary.url(DB)),
             cwd=settings.BASE_DIR,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-        casey_token = json.loads(seeded.stdout.strip().splitlines()[-1])["casey_token"]
-
         replica = workspace.cluster("replica")
-        # gunicorn boots while the replica is made: it reads the replica only once asked to.
         server = Server(
             tmp_path_factory.mktemp("replica-servers"),
             "server",
@@ -159,9 +148,16 @@ def clusters(django_db_setup, django_db_blocker, tmp_path_factory):
         )
         replica.init_replica_of(primary)
         replica.start()
+        output, _ = seeding.communicate(timeout=120)
+        assert seeding.returncode == 0, output
+        casey_token = json.loads(output.strip().splitlines()[-1])["casey_token"]
         server.wait_until_up()
-        yield Setup(workspace, primary, replica, server, casey_token)
+        setup = Setup(workspace, primary, replica, server, casey_token)
+        setup.wait_for_replay()
+        yield setup
     finally:
+        if seeding is not None and seeding.poll() is None:
+            seeding.kill()
         if server is not None:
             server.popen.kill()  # its state goes with the clusters: no graceful shutdown
             server.stop()
