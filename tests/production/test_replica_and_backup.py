@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import json
+import os
 import re
 import subprocess
 import sys
@@ -165,11 +166,10 @@ def clusters(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 def _app_env(database_url: str) -> dict[str, str]:
-    import os
-
     return {
         **os.environ,
         "DATABASE_URL": database_url,
+        "DATABASE_REPLICA_URL": "",  # the seed and the ledger check use the primary alone
         "DEBUG": "0",
         "SECRET_KEY": "replica-test-key-shared-by-every-process",
     }
