@@ -237,3 +237,16 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.kind} email={'on' if self.email else 'off'}"
+
+
+class ReadPin(models.Model):
+    """Until when a user's reads go to the primary, because they just wrote (accounts.replica).
+
+    A table on the primary rather than process memory, so the pin holds on every app server
+    that user's next request may reach. Written only with DATABASE_REPLICA_URL set."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    until = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.user_id} until {self.until}"

@@ -10,6 +10,7 @@ import secrets
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from accounts.replica import note_user
 from api.models import ApiToken
 
 TOKEN_PREFIX = "tp_"
@@ -62,6 +63,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.filter(pk=token.pk).exclude(
                 last_used_at__gt=now - LAST_USED_EVERY
             ).update(last_used_at=now)
+        # A token client is pinned to the primary after its writes, as a signed-in page is.
+        note_user(token.user_id)
         return token.user, token
 
     def authenticate_header(self, request):

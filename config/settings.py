@@ -377,3 +377,31 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 # Characters of a receiver's answer kept in the delivery log.
 WEBHOOK_RESPONSE_KEEP = 1000
 WEBHOOK_MAX_SUBSCRIPTIONS = env.int("WEBHOOK_MAX_SUBSCRIPTIONS", default=20)
+
+# A streaming read replica (README, "Production"): with DATABASE_REPLICA_URL set, reads of a web
+# request go to it, except inside a transaction, for authentication and permission data, and for
+# READ_PIN_SECONDS after the user wrote (accounts.replica). Its TEST setting mirrors default, so
+# the test suite runs as without it. Without the URL nothing changes: no router, no extra query.
+READ_PIN_SECONDS = env.int("READ_PIN_SECONDS", default=5)
+# Always read from the primary (app labels, or app_label.Model); writes to these never pin.
+REPLICA_PRIMARY_MODELS = [
+    "accounts.User",
+    "accounts.DistributorGroup",
+    "accounts.GroupMembership",
+    "accounts.ReadPin",
+    "auth",
+    "sessions",
+    "axes",
+    "api.ApiToken",
+    "api.ThrottleBucket",
+    "django_tasks_database",
+]
+if env("DATABASE_REPLICA_URL", default=""):
+    # The same connection rules as the primary, the pool included when it is on.
+    DATABASES["replica"] = database(env.db("DATABASE_REPLICA_URL"))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["accounts.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "accounts.replica.ReadPinMiddleware",
+    )
