@@ -186,14 +186,13 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# The client address: behind exactly one load balancer, which appends the address it was
-# connected from to X-Forwarded-For (README, "Production"). Only that right-most entry is
-# trusted (no further proxies listed before it: count 0, non-strict so a client-sent
-# X-Forwarded-For cannot choose its own address); without the header, REMOTE_ADDR.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-AXES_IPWARE_PROXY_COUNT = 0
-AXES_IPWARE_PROXY_ORDER = "left-most"
-IPWARE_STRICT = False
+# The client address (core.clientip), for sign-in throttling and every limit by address: the
+# socket's address, unless settings name the proxies in front. TRUSTED_PROXY_COUNT=N takes the
+# Nth X-Forwarded-For entry from the right (one load balancer: 1); TRUSTED_PROXIES lists the
+# proxies' addresses or networks instead. Reached directly, a client-sent header changes nothing.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_address"
 
 # Content-Security-Policy (django-csp): only this site's own files run or style a page; no
 # inline script or style anywhere. data: images are Bootstrap's CSS icons and the empty favicon.
