@@ -193,6 +193,12 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 AXES_CLIENT_IP_CALLABLE = "core.clientip.client_address"
+# Password-reset requests per client address and per account (its email), as `count/s|m|h|d`,
+# counted in the database every app server shares; past either, no email is sent.
+PASSWORD_RESET_RATES = {
+    "address": env("PASSWORD_RESET_LIMIT_ADDRESS", default="3/h"),
+    "account": env("PASSWORD_RESET_LIMIT_ACCOUNT", default="3/h"),
+}
 
 # Content-Security-Policy (django-csp): only this site's own files run or style a page; no
 # inline script or style anywhere. data: images are Bootstrap's CSS icons and the empty favicon.
