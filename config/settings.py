@@ -166,6 +166,12 @@ TASK_RETRY_BACKOFF = env.int("TASK_RETRY_BACKOFF", default=30)  # seconds, doubl
 TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=3600)
 # A job RUNNING this long is taken to have lost its worker; `sweep_tasks` re-queues it.
 TASK_STALE_AFTER = env.int("TASK_STALE_AFTER", default=1800)
+# How often cron runs `sweep_tasks` (README, "Production"): a lost job waits up to this too.
+TASK_SWEEP_INTERVAL = env.int("TASK_SWEEP_INTERVAL", default=300)
+# The sent-log (accounts.SentEmail) is kept this many days; it must outlast the email task's
+# longest retry window (core.tasks.longest_retry_window) plus a day, or a retried email would go
+# out twice. A system check refuses a shorter value.
+SENT_EMAIL_DAYS = env.int("SENT_EMAIL_DAYS", default=7)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
