@@ -278,8 +278,11 @@ def group_unassign_view(request, pk, rep_pk):
 def group_pooling_view(request, pk):
     group = _group_of(request, pk)
     form = PoolingForm(request.POST)
-    form.is_valid()  # a checkbox: absent means off, so the form is always valid
-    enabled = form.cleaned_data.get("pooling_enabled", False)
+    if not form.is_valid():  # a checkbox: absent means off; only garbage in it is refused
+        for error in form.errors.get("pooling_enabled", []):
+            messages.error(request, error)
+        return _back_to_assigned(group)
+    enabled = form.cleaned_data["pooling_enabled"]
     changed = services.group_set_pooling(actor=request.user, group=group, enabled=enabled)
     state = "on" if enabled else "off"
     if changed:
