@@ -1,10 +1,9 @@
 """The pages with no app behind them: the load balancer's health check, the bad-request page,
-the not-found answer and the CSRF-failure page."""
+and the not-found answer."""
 
 from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views import defaults
 
 from api.errors import error_body
@@ -36,9 +35,3 @@ def page_not_found(request, exception):
             error_body("not_found", "There is no API URL at this address."), status=404
         )
     return defaults.page_not_found(request, exception)
-
-
-def csrf_failure(request, reason=""):
-    """A form sent without its valid CSRF token (mostly a page left open past a sign-out, or a
-    cookie the browser dropped): say what to do, on the site's own page and stylesheet."""
-    return render(request, "403_csrf.html", {"reason": reason}, status=403)

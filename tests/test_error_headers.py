@@ -110,3 +110,12 @@ def test_the_csrf_failure_page_is_ours_on_the_sites_stylesheet(db):
     assert "css/trunkpool.css" in body and "bootstrap.min.css" in body
     assert "page has expired" in body.lower() and reverse("login") in body
     assert_no_inline(response)
+
+
+def test_the_csrf_failure_page_keeps_the_signed_in_navigation(rep):
+    # Rendered with the request, unlike Django's view, which renders the template bare.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(rep)
+    response = client.post(reverse("accounts:notification_read"))
+    assert response.status_code == 403
+    assert 'data-testid="bell"' in response.content.decode()
