@@ -9,6 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('accounts', '0012_rate_counter'),
         ('api', '0002_webhooks'),
     ]
 
