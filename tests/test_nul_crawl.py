@@ -6,7 +6,8 @@ Nothing here lists the forms by hand. Every page the URL-permission matrix knows
 distributor); every <form> on it is submitted once per field with a NUL byte in that field (GET
 forms as a query string, POST forms as a post, file boxes with a CSV that holds a NUL), and every
 JSON endpoint a page names in a data-*-url attribute or the matrix lists (holder, product and
-@mention pickers, scan lookups) is asked with %00 in each of its parameters. A form met again
+@mention pickers, scan lookups) is asked with %00 in each of its parameters, and so is each
+parameter of every link with a query string (tabs, filters, pages). A form met again
 (another visitor, another object) is tried once. Each submission runs in a savepoint rolled back
 after it, and the transaction's own table statistics show whether it wrote anything.
 """
@@ -41,12 +42,15 @@ class Forms(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[dict] = []
         self.urls: set[str] = set()
+        self.links: set[str] = set()  # links with a query string: tabs, filters, pages
         self._form = None
         self._select = None
         self._textarea = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "a" and "?" in (a.get("href") or ""):
+            self.links.add(a["href"])
         for key, value in a.items():
             if key.startswith("data-") and key.endswith("-url") and value:
                 self.urls.add(value)
@@ -179,6 +183,8 @@ class Crawl:
             self.form(client, url, form)
         for endpoint in parser.urls:
             self.endpoint(client, urljoin(url, endpoint))
+        for link in parser.links:
+            self.endpoint(client, urljoin(url, link), script_params=())
         # Keyset cursors and page numbers, once per page whoever opens it.
         for params in ({"after": NUL, "page": NUL}, {"before": NUL}):
             key = ("page", url, tuple(params))
@@ -214,12 +220,12 @@ class Crawl:
             where = f"POST {path} [{name}=CSV with NUL] from {page} as {client.visitor}"
             self.ask(client, "post", path, defaults, where, files={name: upload})
 
-    def endpoint(self, client, url):
+    def endpoint(self, client, url, *, script_params=SCRIPT_PARAMS):
         parts = urlsplit(url)
-        if parts.path.startswith("/static/"):
+        if parts.path.startswith("/static/") or parts.netloc not in ("", "testserver"):
             return
         params = dict(parse_qsl(parts.query))
-        for name in dict.fromkeys([*params, *SCRIPT_PARAMS]):
+        for name in dict.fromkeys([*params, *script_params]):
             key = ("endpoint", _route(parts.path), name)
             if key in self.forms_seen:
                 continue
