@@ -22,3 +22,5 @@ class AccountsConfig(AppConfig):
         connection_created.connect(_unicode_lower_on_sqlite)
         # Connects the retry of failed jobs to every process that runs them (core/tasks.py).
         import core.tasks  # noqa: F401
+
+        from . import checks  # noqa: F401  (registers them)

@@ -2,18 +2,20 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.template import loader
 
+from core.forms import Form, SafeInputMixin
+
 from .fields import HolderField
 from .mail import send_after_commit
 from .models import NotificationKind, Role, User
 from .selectors import HolderPurpose
 
 
-class UserFilterForm(forms.Form):
+class UserFilterForm(Form):
     q = forms.CharField(required=False, label="Search", max_length=100)
     role = forms.ChoiceField(required=False, choices=[("", "All roles"), *Role.choices])
 
 
-class UserCreateForm(forms.Form):
+class UserCreateForm(Form):
     # No "@" (it would break @mentions) and no trailing . + - (a mention ends before them).
     username = forms.RegexField(
         regex=r"^[\w.+-]*\w\Z",
@@ -34,13 +36,13 @@ class UserCreateForm(forms.Form):
         return username
 
 
-class UserEditForm(forms.Form):
+class UserEditForm(Form):
     display_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class AssignRepForm(forms.Form):
+class AssignRepForm(Form):
     rep = HolderField(
         purpose=HolderPurpose.UNASSIGNED_REP,
         label="Sales rep to assign",
@@ -56,11 +58,11 @@ class AssignRepForm(forms.Form):
         )
 
 
-class PoolingForm(forms.Form):
+class PoolingForm(Form):
     pooling_enabled = forms.BooleanField(required=False, label="Access Distributor's Inventory")
 
 
-class PeopleAuthenticationForm(AuthenticationForm):
+class PeopleAuthenticationForm(SafeInputMixin, AuthenticationForm):
     """The sign-in form, for people only. An integration's service user has an unusable
     password from the start; should one ever be set on it (`manage.py changepassword`), it is
     still refused here, with the same words as a wrong password."""
@@ -71,7 +73,7 @@ class PeopleAuthenticationForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-class TrunkpoolPasswordResetForm(PasswordResetForm):
+class TrunkpoolPasswordResetForm(SafeInputMixin, PasswordResetForm):
     """Django's reset form, sending through the app's one mail path (accounts.mail).
 
     It also reaches people who never set a password (an invitation they lost): the emailed
@@ -103,7 +105,7 @@ class TrunkpoolPasswordResetForm(PasswordResetForm):
         )
 
 
-class NotificationSettingsForm(forms.Form):
+class NotificationSettingsForm(Form):
     """One email switch per notification kind (in-app notifications are always on)."""
 
     def __init__(self, *args, preferences: dict[str, bool], **kwargs):

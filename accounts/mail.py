@@ -12,16 +12,19 @@ other way round.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import uuid
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
-from core.tasks import task
+from core.tasks import longest_retry_window, task
 
 from .models import SentEmail
 
@@ -106,3 +109,33 @@ def send_email_once(
     optional HTML alternative to the plain-text `body`.
     """
     return email_send_once(key=key, to=to, subject=subject, body=body, html=html)
+
+
+# Beyond the longest retry window: clocks of servers and cron drift, and a deploy may pause
+# the workers for a while.
+SENT_EMAIL_MARGIN = datetime.timedelta(days=1)
+
+
+def sent_email_keep_problem() -> str | None:
+    """Why settings.SENT_EMAIL_DAYS is too short to keep the sent-log, or None when it is not."""
+    needed = longest_retry_window(send_email_once.module_path) + SENT_EMAIL_MARGIN
+    if datetime.timedelta(days=settings.SENT_EMAIL_DAYS) >= needed:
+        return None
+    return (
+        f"SENT_EMAIL_DAYS={settings.SENT_EMAIL_DAYS} keeps the sent-log for less than the email "
+        f"task's longest retry window plus a day ({needed}); a retried email would go out twice."
+    )
+
+
+def sent_emails_prune(*, now: datetime.datetime | None = None) -> int:
+    """Delete sent-log rows older than settings.SENT_EMAIL_DAYS; returns how many went.
+
+    A row is what stops a retried job from sending its email again, so it is never deleted
+    while a retry could still come: raises ImproperlyConfigured (deleting nothing) when
+    SENT_EMAIL_DAYS is shorter than that (see sent_email_keep_problem)."""
+    problem = sent_email_keep_problem()
+    if problem:
+        raise ImproperlyConfigured(problem)
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.SENT_EMAIL_DAYS)
+    deleted, _ = SentEmail.objects.filter(sent_at__lt=cutoff).delete()
+    return deleted

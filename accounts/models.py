@@ -153,6 +153,26 @@ class SentEmail(models.Model):
         return f"{self.key} to {self.recipient}"
 
 
+class RateCounter(models.Model):
+    """Calls counted per key and fixed window, shared by every app server (API throttles, the
+    password-reset limit): one row per (key, window), counted up with one INSERT … ON CONFLICT
+    DO UPDATE … RETURNING (accounts.ratelimit), so two servers never lose a count."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.BigIntegerField()  # unix seconds at the start of the window
+    window_seconds = models.PositiveIntegerField()  # its length, for pruning ended windows
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_once")
+        ]
+        indexes = [models.Index(fields=["window_start"], name="rate_counter_window_idx")]
+
+    def __str__(self):
+        return f"{self.key}@{self.window_start}: {self.count}"
+
+
 class NotificationKind(models.TextChoices):
     """What a notification is about; each user turns email on or off per kind."""
 

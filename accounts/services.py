@@ -31,6 +31,7 @@ from .models import (
     User,
 )
 from .policies import can_manage_users
+from .ratelimit import over_limit
 from .selectors import actor_for
 
 
@@ -129,6 +130,21 @@ def password_link(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     return settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
+
+
+def password_reset_allowed(*, email: str, address: str) -> bool:
+    """Count one password-reset request for `email` from client `address`; True while both
+    stay within settings.PASSWORD_RESET_RATES ("address" and "account", e.g. "3/h").
+
+    Both counters move on every request, whether or not an account has that email, so the
+    answer (and the time it takes) says nothing about which accounts exist. The counts live in
+    the database every app server shares. The caller sends no email when this is False and
+    answers exactly as when it is True.
+    """
+    rates = settings.PASSWORD_RESET_RATES
+    account = over_limit(f"reset-account:{email.strip().lower()}", rates["account"])
+    by_address = over_limit(f"reset-address:{address}", rates["address"])
+    return not (account or by_address)
 
 
 def _send_invitation(*, actor: User, user: User) -> None:

@@ -3,14 +3,16 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.clientip import client_address
 from core.keyset import keyset_page
 from core.web import add_form_errors, org_member_required, selected_ids
 
@@ -20,6 +22,7 @@ from .forms import (
     AssignRepForm,
     NotificationSettingsForm,
     PoolingForm,
+    TrunkpoolPasswordResetForm,
     UserCreateForm,
     UserEditForm,
     UserFilterForm,
@@ -275,8 +278,11 @@ def group_unassign_view(request, pk, rep_pk):
 def group_pooling_view(request, pk):
     group = _group_of(request, pk)
     form = PoolingForm(request.POST)
-    form.is_valid()  # a checkbox: absent means off, so the form is always valid
-    enabled = form.cleaned_data.get("pooling_enabled", False)
+    if not form.is_valid():  # a checkbox: absent means off; only garbage in it is refused
+        for error in form.errors.get("pooling_enabled", []):
+            messages.error(request, error)
+        return _back_to_assigned(group)
+    enabled = form.cleaned_data["pooling_enabled"]
     changed = services.group_set_pooling(actor=request.user, group=group, enabled=enabled)
     state = "on" if enabled else "off"
     if changed:
@@ -335,3 +341,19 @@ def notification_settings(request):
         messages.success(request, "Saved: you get email for the kinds ticked.")
         return redirect("accounts:notification_settings")
     return render(request, "accounts/notification_settings.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, limited per client address and per account
+    (services.password_reset_allowed). Past a limit no email is sent, and the answer is the
+    same redirect as always: it tells nobody whether the account exists or the limit was hit."""
+
+    form_class = TrunkpoolPasswordResetForm
+
+    def form_valid(self, form):
+        allowed = services.password_reset_allowed(
+            email=form.cleaned_data["email"], address=client_address(self.request)
+        )
+        if allowed:
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())

@@ -14,7 +14,6 @@ class ApiConfig(AppConfig):
         from api import tasks
         from api.services.export import ORG_EXPORT_JOB
         from api.services.retention import api_operations_prune, webhook_events_prune
-        from api.services.throttle import throttle_buckets_prune
         from api.webhooks.outbox import record_event
         from core.outbox import register_sink
         from jobs import pruning
@@ -39,7 +38,6 @@ class ApiConfig(AppConfig):
             )
         )
 
-        # Ended throttle windows go with the daily prune (`manage.py prune_job_results`).
-        pruning.register("API throttle counter(s)", throttle_buckets_prune)
+        # The daily prune (`manage.py prune_job_results`) also forgets these.
         pruning.register("webhook event(s) and deliveries", webhook_events_prune)
         pruning.register("API Idempotency-Key answer(s)", api_operations_prune)

@@ -11,6 +11,7 @@ from django.utils import formats, timezone
 from accounts.models import Role
 from api.models import TokenScope
 from api.services.export import FORMATS
+from core.forms import Form
 
 # Lifetimes offered, in days; those over settings.API_TOKEN_MAX_DAYS are left out.
 LIFETIMES = (7, 30, 90, 180, 365)
@@ -28,7 +29,7 @@ def _lifetime_choices(now: datetime.datetime) -> list[tuple[int, str]]:
     return choices
 
 
-class TokenForm(forms.Form):
+class TokenForm(Form):
     name = forms.CharField(
         max_length=100,
         help_text="What will use it, such as “Inventory report script”.",
@@ -84,7 +85,7 @@ class IntegrationForm(TokenForm):
         self.fields["name"].help_text = "The system that will call the API, such as “ERP sync”."
 
 
-class OrgExportForm(forms.Form):
+class OrgExportForm(Form):
     format = forms.ChoiceField(
         choices=list(FORMATS.items()),
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),

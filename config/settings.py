@@ -119,7 +119,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The headers every answer carries come first: an error raised by a later middleware (a bad
+    # Host in CommonMiddleware) becomes a response that only the middlewares before it see.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -127,7 +130,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.web.SelectionLimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -219,6 +221,10 @@ TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=3600)
 # TASK_LEASE_SWEEP seconds (jobs/leases.py), so it is picked up again within the two (3 minutes).
 TASK_LEASE = env.float("TASK_LEASE", default=120)
 TASK_LEASE_SWEEP = env.float("TASK_LEASE_SWEEP", default=60)
+# The sent-log (accounts.SentEmail) is kept this many days; it must outlast the email task's
+# longest retry window (core.tasks.longest_retry_window) plus a day, or a retried email would go
+# out twice. A system check refuses a shorter value.
+SENT_EMAIL_DAYS = env.int("SENT_EMAIL_DAYS", default=7)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -239,14 +245,19 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# The client address: behind exactly one load balancer, which appends the address it was
-# connected from to X-Forwarded-For (README, "Production"). Only that right-most entry is
-# trusted (no further proxies listed before it: count 0, non-strict so a client-sent
-# X-Forwarded-For cannot choose its own address); without the header, REMOTE_ADDR.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-AXES_IPWARE_PROXY_COUNT = 0
-AXES_IPWARE_PROXY_ORDER = "left-most"
-IPWARE_STRICT = False
+# The client address (core.clientip), for sign-in throttling and every limit by address: the
+# socket's address, unless settings name the proxies in front. TRUSTED_PROXY_COUNT=N takes the
+# Nth X-Forwarded-For entry from the right (one load balancer: 1); TRUSTED_PROXIES lists the
+# proxies' addresses or networks instead. Reached directly, a client-sent header changes nothing.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_address"
+# Password-reset requests per client address and per account (its email), as `count/s|m|h|d`,
+# counted in the database every app server shares; past either, no email is sent.
+PASSWORD_RESET_RATES = {
+    "address": env("PASSWORD_RESET_LIMIT_ADDRESS", default="3/h"),
+    "account": env("PASSWORD_RESET_LIMIT_ACCOUNT", default="3/h"),
+}
 
 # Content-Security-Policy (django-csp): only this site's own files run or style a page; no
 # inline script or style anywhere. data: images are Bootstrap's CSS icons and the empty favicon.
@@ -393,7 +404,7 @@ REPLICA_PRIMARY_MODELS = [
     "sessions",
     "axes",
     "api.ApiToken",
-    "api.ThrottleBucket",
+    "accounts.RateCounter",
     "django_tasks_database",
 ]
 if env("DATABASE_REPLICA_URL", default=""):

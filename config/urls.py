@@ -2,7 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.forms import PeopleAuthenticationForm, TrunkpoolPasswordResetForm
+from accounts.forms import PeopleAuthenticationForm
+from accounts.views import PasswordResetView
 from events.views.dashboard import home
 from inventory.views.scan import scan_page
 
@@ -33,7 +34,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=TrunkpoolPasswordResetForm),
+        PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

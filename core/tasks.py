@@ -70,6 +70,18 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, settings.TASK_RETRY_BACKOFF_MAX))
 
 
+def longest_retry_window(task_path: str) -> datetime.timedelta:
+    """The longest time from one attempt of the task at `task_path` starting to its last
+    attempt starting: every back-off wait, plus, for each attempt, a worker that dies with the
+    job RUNNING, whose lease runs out after TASK_LEASE and is found by the next sweep, made every
+    TASK_LEASE_SWEEP (jobs.leases). Whatever a job remembers to stay idempotent (the sent-log) must be kept
+    at least this long, or a retry would act twice."""
+    allowed = attempts_allowed(task_path)
+    waits = sum((retry_delay(n) for n in range(1, allowed)), datetime.timedelta())
+    lost = datetime.timedelta(seconds=settings.TASK_LEASE + settings.TASK_LEASE_SWEEP)
+    return waits + allowed * lost
+
+
 @receiver(task_finished, dispatch_uid="trunkpool.tasks.retry_failed")
 def _retry_failed(sender, task_result, **kwargs) -> None:
     # The worker has just saved the job FAILED; this runs in the same worker, right after.

@@ -7,6 +7,7 @@ from django import forms
 
 from accounts.fields import HolderField
 from accounts.selectors import HolderPurpose
+from core.forms import Form
 from core.widgets import fast_selects, offer_pairs
 
 from .models import EventStatus, EventType, Facility
@@ -21,6 +22,9 @@ class HolderFilter(django_filters.Filter):
 
 
 class EventFilter(django_filters.FilterSet):
+    class Meta:
+        form = Form  # the one rule for typed text (core.forms)
+
     type = django_filters.ChoiceFilter(choices=EventType.choices, empty_label="Any type")
     status = django_filters.ChoiceFilter(choices=EventStatus.choices, empty_label="Any status")
     facility = django_filters.ModelChoiceFilter(

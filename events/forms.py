@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.fields import HolderField, holder_label
 from accounts.selectors import HolderPurpose
+from core.forms import CodeField, Form, ModelForm
 from inventory.models import Facility
 
 from .models import PHONE_HOWS, PHONE_KINDS, ClientOperation, EventType, Physician, Procedure
@@ -27,7 +28,7 @@ class RepresentativeField(HolderField):
         return super().to_python(value)
 
 
-class EventForm(forms.Form):
+class EventForm(Form):
     type = forms.ChoiceField(choices=EventType.choices, initial=EventType.CASE)
     name = forms.CharField(max_length=200, required=False, help_text="Left blank, one is made up.")
     representative = forms.ModelChoiceField(queryset=None, empty_label=None)
@@ -76,11 +77,11 @@ class EventForm(forms.Form):
             self.initial["scheduled_at"] = timezone.localtime().replace(second=0, microsecond=0)
 
 
-class PoForm(forms.Form):
+class PoForm(Form):
     po_number = forms.CharField(label="PO number", max_length=60)
 
 
-class CommentForm(forms.Form):
+class CommentForm(Form):
     body = forms.CharField(
         label="Comment",
         max_length=5000,
@@ -94,19 +95,19 @@ class CommentForm(forms.Form):
     )
 
 
-class FacilityForm(forms.ModelForm):
+class FacilityForm(ModelForm):
     class Meta:
         model = Facility
         fields = ["name", "kind", "city"]
 
 
-class PhysicianForm(forms.ModelForm):
+class PhysicianForm(ModelForm):
     class Meta:
         model = Physician
         fields = ["name", "specialty"]
 
 
-class ProcedureForm(forms.ModelForm):
+class ProcedureForm(ModelForm):
     class Meta:
         model = Procedure
         fields = ["name"]
@@ -142,7 +143,7 @@ def sync_operations(body: bytes) -> list:
     return operations
 
 
-class ClientOperationForm(forms.Form):
+class ClientOperationForm(Form):
     """One operation an offline phone queued, as the JSON object it sent: its shape only."""
 
     id = forms.UUIDField()
@@ -150,7 +151,7 @@ class ClientOperationForm(forms.Form):
     event = forms.IntegerField(min_value=1, max_value=_BIGGEST_ID)
     unit = forms.IntegerField(min_value=1, max_value=_BIGGEST_ID)
     # Unstripped: an HIBC label may end in a space (its check character).
-    label = forms.CharField(required=False, max_length=500, strip=False)
+    label = CodeField(required=False, max_length=500, strip=False)
     how = forms.ChoiceField(choices=[(h, ClientOperation.How(h).label) for h in PHONE_HOWS])
     at = forms.DateTimeField(required=False)
     # Who made it on the phone: an operation is never applied under another user's session.

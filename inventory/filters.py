@@ -24,6 +24,7 @@ from accounts.policies import (
     usable_holder_ids,
 )
 from accounts.selectors import HolderPurpose
+from core.forms import Form
 from core.widgets import option_html
 
 from .expiry import EXPIRY_CHOICES, expiry_q
@@ -101,6 +102,9 @@ def custody_holder_ids(actor: Actor, value: str) -> frozenset[int] | None:
 
 
 class UnitFilter(django_filters.FilterSet):
+    class Meta:
+        form = Form  # the one rule for typed text (core.forms)
+
     q = django_filters.CharFilter(method="filter_search", label="Search", max_length=100)
     custody = django_filters.ChoiceFilter(
         method="filter_custody", label="Custody", empty_label="All I can see"

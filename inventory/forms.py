@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.fields import HolderField, HolderInput
 from accounts.selectors import HolderPurpose, actor_for
+from core.forms import CodeField, Form, ModelForm
 
 from .models import Location, Product
 from .selectors.catalog import GTIN, product_by_catalog_number, product_matches
@@ -71,7 +72,7 @@ def receive_locations(user, custodians):
     return qs if custodians is None else qs.filter(holder__in=custodians)
 
 
-class TransferForm(forms.Form):
+class TransferForm(Form):
     recipient = CustodyField(
         purpose=HolderPurpose.RECIPIENT,
         allow_org=True,
@@ -101,8 +102,8 @@ class TransferForm(forms.Form):
         self.fields["to_location"].queryset = Location.objects.offered_to(actor_for(user))
 
 
-class ScanForm(forms.Form):
-    scan = forms.CharField(
+class ScanForm(Form):
+    scan = CodeField(
         label="Scan or paste",
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
@@ -117,11 +118,11 @@ class ScanForm(forms.Form):
         return scan
 
 
-class ScanCodeForm(forms.Form):
+class ScanCodeForm(Form):
     """One code the camera read (or a person typed), for the scanner's lookups. Not stripped of
     spaces: a space can be an HIBC label's check character."""
 
-    code = forms.CharField(max_length=2000, strip=False)
+    code = CodeField(max_length=2000, strip=False)
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip("\r\n\t")
@@ -132,7 +133,7 @@ class ScanCodeForm(forms.Form):
         return code
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(Form):
     reason = forms.CharField(
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": "Why are you declining?"}),
@@ -140,7 +141,7 @@ class DeclineForm(forms.Form):
     )
 
 
-class ReceiveForm(forms.Form):
+class ReceiveForm(Form):
     product = forms.ModelChoiceField(queryset=Product.objects.none())
     lot_number = forms.CharField(max_length=64, required=False)
     expiration_date = forms.DateField(
@@ -176,9 +177,9 @@ class ReceiveForm(forms.Form):
         return [s.strip() for s in self.cleaned_data["serial_numbers"].splitlines() if s.strip()]
 
 
-class UdiReceiveForm(forms.Form):
+class UdiReceiveForm(Form):
     # Prefixed "udi" by the receiving page: the box is id_udi-udi, name udi-udi.
-    udi = forms.CharField(
+    udi = CodeField(
         label="UDI barcode",
         max_length=255,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
@@ -202,7 +203,7 @@ class UdiReceiveForm(forms.Form):
         )
 
 
-class CsvImportForm(forms.Form):
+class CsvImportForm(Form):
     file = forms.FileField(label="CSV file")
 
     def __init__(self, *args, user, custodians, **kwargs):
@@ -225,7 +226,7 @@ class CsvImportForm(forms.Form):
             )
 
 
-class ProductForm(forms.ModelForm):
+class ProductForm(ModelForm):
     class Meta:
         model = Product
         fields = [
@@ -282,7 +283,7 @@ class ProductForm(forms.ModelForm):
 SHOWN_PRODUCTS = 5
 
 
-class AttachProductForm(forms.Form):
+class AttachProductForm(Form):
     """An admin's pick of the catalog product a scanned label's GTIN (`identity` GTIN) or HIBC
     identity goes to, by catalog number. Thousands of products: no <select> lists them. The box
     is a type-ahead as the holder pickers' (accounts/fields.py): static/js/holder_field.js
@@ -328,7 +329,7 @@ class AttachProductForm(forms.Form):
         raise forms.ValidationError(message)
 
 
-class LocationForm(forms.ModelForm):
+class LocationForm(ModelForm):
     """A location's name, kind and holder. `custodians` as for `custodian_field`: None lets an
     admin type any distributor or rep, or organization custody (the default when left blank);
     a distributor gets her own name only."""

@@ -3,10 +3,12 @@
 from django import forms
 from django.utils import timezone
 
+from core.forms import CodeField, Form
+
 from .models import Location, Recall
 
 
-class RecallForm(forms.Form):
+class RecallForm(Form):
     reference = forms.CharField(max_length=80, label="Recall reference")
     recall_class = forms.ChoiceField(choices=Recall.RecallClass.choices, label="Class")
     product = forms.CharField(
@@ -27,7 +29,7 @@ class RecallForm(forms.Form):
     reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class RecallReturnForm(forms.Form):
+class RecallReturnForm(Form):
     reference = forms.CharField(max_length=80, label="Return reference (RMA)")
     returned_on = forms.DateField(
         label="Returned on",
@@ -36,12 +38,16 @@ class RecallReturnForm(forms.Form):
     )
 
 
-class RecallWithdrawForm(forms.Form):
-    reason = forms.CharField(max_length=500, label="Why withdraw it")
+class RecallWithdrawForm(Form):
+    reason = forms.CharField(
+        max_length=500,
+        label="Why withdraw it",
+        error_messages={"required": "Say why the recall is withdrawn."},
+    )
 
 
-class LookupForm(forms.Form):
-    code = forms.CharField(
+class LookupForm(Form):
+    code = CodeField(
         max_length=255,
         required=False,
         strip=False,  # a trailing space can be an HIBC label's check character
@@ -54,7 +60,7 @@ class LookupForm(forms.Form):
     lots = forms.CharField(max_length=5000, required=False, label="Lots")
 
 
-class MoveForm(forms.Form):
+class MoveForm(Form):
     to_location = forms.ModelChoiceField(
         queryset=Location.objects.none(), label="Move to", empty_label="Choose a location"
     )
@@ -64,7 +70,7 @@ class MoveForm(forms.Form):
         self.fields["to_location"].queryset = locations
 
 
-class ParLevelForm(forms.Form):
+class ParLevelForm(Form):
     location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
     product = forms.CharField(max_length=64, label="Catalog number")
     par = forms.IntegerField(min_value=1, max_value=100_000)

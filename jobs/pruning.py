@@ -14,7 +14,7 @@ _pruners: dict[str, Pruner] = {}
 
 
 def register(what: str, prune: Pruner) -> None:
-    """Register `prune() -> rows deleted`, named by what it deletes ("API throttle counters")."""
+    """Register `prune() -> rows deleted`, named by what it deletes ("rate-limit counter(s)")."""
     _pruners[what] = prune
 
 

@@ -1,13 +1,11 @@
 """The API's models, one module per subject; everything is importable from here."""
 
-from .throttle import ThrottleBucket
 from .tokens import ApiToken, TokenScope
 from .webhooks import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "ApiToken",
     "TokenScope",
-    "ThrottleBucket",
     "DeliveryStatus",
     "WebhookDelivery",
     "WebhookEvent",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from core.forms import Form
 from core.outbox import EVENT_TYPES
 
 
-class SubscriptionForm(forms.Form):
+class SubscriptionForm(Form):
     # A plain text field: the service says why a URL is refused (not https, a private address).
     url = forms.CharField(
         label="Endpoint URL",

@@ -157,9 +157,15 @@ def recall_return(request, pk):
 def recall_withdraw(request, pk):
     require(policies.can_manage_recalls(actor=actor_for(request.user)))
     recall = get_object_or_404(Recall.objects.visible_to(request.user), pk=pk)
+    form = RecallWithdrawForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("inventory:recall_detail", pk=pk)
     try:
         recall_services.recall_withdraw(
-            actor=request.user, recall=recall, reason=request.POST.get("reason", "")
+            actor=request.user, recall=recall, reason=form.cleaned_data["reason"]
         )
     except ValidationError as exc:
         flash_errors(request, exc)

@@ -12,6 +12,12 @@ from tests.factories import PASSWORD
 LIMIT = 10
 
 
+@pytest.fixture(autouse=True)
+def _behind_one_load_balancer(settings):
+    # REMOTE_ADDR is the balancer, which appends the client's address to X-Forwarded-For.
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
 def _login(client, username, password, ip="198.51.100.7", forwarded=None):
     extra = {"REMOTE_ADDR": "10.0.0.2"}  # the load balancer
     extra["HTTP_X_FORWARDED_FOR"] = forwarded or ip

@@ -2,11 +2,20 @@
 someone guessing another account's password from a shared address (a hospital's network, an
 office) locks that account from there, never everyone else signing in from it."""
 
+import pytest
 from django.urls import reverse
 
 from tests.factories import PASSWORD, RepFactory
 
 LIMIT = 10
+
+
+@pytest.fixture(autouse=True)
+def _behind_one_load_balancer(settings):
+    # REMOTE_ADDR is the balancer, which appends the client's address to X-Forwarded-For.
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
 SHARED_ADDRESS = "198.51.100.7"
 
 

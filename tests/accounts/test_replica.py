@@ -37,9 +37,9 @@ ROUTER = replica.ReplicaRouter()
         ('DELETE FROM "events_eventline" WHERE "id" = %s', {"events_eventline"}),
         ("TRUNCATE inventory_unit", {"inventory_unit"}),
         (
-            "INSERT INTO api_throttlebucket (key, window_start, count) VALUES (%s, %s, 1) "
-            "ON CONFLICT (key, window_start) DO UPDATE SET count = api_throttlebucket.count + 1",
-            {"api_throttlebucket"},
+            "INSERT INTO accounts_ratecounter (key, window_start, window_seconds, count) VALUES (%s, %s, 60, 1) "
+            "ON CONFLICT (key, window_start) DO UPDATE SET count = accounts_ratecounter.count + 1",
+            {"accounts_ratecounter"},
         ),
         (
             "WITH moved AS (UPDATE inventory_unit u SET state = 'used' RETURNING u.id) "
@@ -57,8 +57,8 @@ def test_written_tables_names_what_a_statement_changes_and_nothing_for_reads_and
     [
         'UPDATE "accounts_user" SET "last_login" = %s WHERE "accounts_user"."id" = %s',
         'UPDATE "api_apitoken" SET "last_used_at" = %s WHERE "api_apitoken"."id" = %s',
-        "INSERT INTO api_throttlebucket (key, window_start, count) VALUES (%s, %s, 1) "
-        "ON CONFLICT (key, window_start) DO UPDATE SET count = api_throttlebucket.count + 1",
+        "INSERT INTO accounts_ratecounter (key, window_start, window_seconds, count) VALUES (%s, %s, 60, 1) "
+        "ON CONFLICT (key, window_start) DO UPDATE SET count = accounts_ratecounter.count + 1",
         'INSERT INTO "django_session" ("session_key") VALUES (%s)',
         'DELETE FROM "axes_accessattempt" WHERE "username" = %s',
         'INSERT INTO "axes_accesslog" ("username") VALUES (%s)',
@@ -193,8 +193,8 @@ def test_bookkeeping_writes_in_a_request_pin_nobody(db):
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute(
-                "INSERT INTO api_throttlebucket (key, window_start, count) VALUES (%s, 0, 1) "
-                "ON CONFLICT (key, window_start) DO UPDATE SET count = api_throttlebucket.count + 1",
+                "INSERT INTO accounts_ratecounter (key, window_start, window_seconds, count) VALUES (%s, 0, 60, 1) "
+                "ON CONFLICT (key, window_start) DO UPDATE SET count = accounts_ratecounter.count + 1",
                 ["user:1"],
             )
         return "response"

@@ -15,8 +15,9 @@ from django.test import Client
 from django.urls import reverse
 
 import api.throttling
-from api.models import ThrottleBucket, TokenScope
-from api.services.throttle import throttle_buckets_prune
+from accounts.models import RateCounter
+from accounts.ratelimit import rate_counters_prune
+from api.models import TokenScope
 from tests.api.test_tokens import call, make_token
 from tests.concurrency import race
 from tests.factories import RepFactory
@@ -97,7 +98,7 @@ def test_the_count_lives_in_the_database(rep, rates, frozen):
     token_whole = make_token(rep)
     for _ in range(2):
         call(token_whole)
-    counts = dict(ThrottleBucket.objects.values_list("key", "count"))
+    counts = dict(RateCounter.objects.values_list("key", "count"))
     token_key = next(k for k in counts if k.startswith("token:"))
     assert counts[token_key] == 2 and counts[f"user:{rep.pk}"] == 2
     # A second "server" (another client, no state shared but the database) sees that count.
@@ -157,24 +158,31 @@ def test_two_app_servers_share_one_count(tmp_path):
     assert all(int(retry) >= 1 for _, retry in answers[3:])
 
 
-def test_pruning_deletes_ended_windows_and_keeps_open_ones(settings, db):
-    settings.API_THROTTLE_RATES = {"token": "600/m", "user": "10/h"}
+def test_pruning_deletes_ended_windows_and_keeps_open_ones(db):
     now = FROZEN
     hour_start = now - now % 3600
-    ended = ThrottleBucket.objects.create(key="user:1", window_start=hour_start - 3600, count=9)
-    ended_minute = ThrottleBucket.objects.create(key="token:1", window_start=now - 7200, count=1)
-    open_hour = ThrottleBucket.objects.create(key="user:1", window_start=hour_start, count=3)
-    open_minute = ThrottleBucket.objects.create(key="token:1", window_start=now - now % 60, count=2)
-    assert throttle_buckets_prune(now=now) == 2
-    left = set(ThrottleBucket.objects.all())
+
+    def counter(key, start, window):
+        return RateCounter.objects.create(key=key, window_start=start, window_seconds=window)
+
+    ended = counter("user:1", hour_start - 3600, 3600)
+    ended_minute = counter("token:1", now - 7200, 60)
+    open_hour = counter("user:1", hour_start, 3600)
+    open_minute = counter("token:1", now - now % 60, 60)
+    assert rate_counters_prune(now=now) == 2
+    left = set(RateCounter.objects.all())
     assert left == {open_hour, open_minute}
     assert ended not in left and ended_minute not in left
 
 
 def test_the_daily_prune_command_prunes_the_throttle_counters(db):
-    ThrottleBucket.objects.create(key="user:1", window_start=int(time.time()) - 10 * 86400)
-    current = ThrottleBucket.objects.create(key="user:1", window_start=int(time.time()) // 60 * 60)
+    RateCounter.objects.create(
+        key="user:1", window_start=int(time.time()) - 10 * 86400, window_seconds=86400
+    )
+    current = RateCounter.objects.create(
+        key="user:1", window_start=int(time.time()) // 60 * 60, window_seconds=60
+    )
     out = io.StringIO()
     call_command("prune_job_results", stdout=out)
-    assert list(ThrottleBucket.objects.all()) == [current]
-    assert "Pruned 1 API throttle counter(s)." in out.getvalue()
+    assert list(RateCounter.objects.all()) == [current]
+    assert "Pruned 1 rate-limit counter(s)." in out.getvalue()

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from api.throttling import hit
+from accounts.ratelimit import hit
 from inventory.models import CustodyEntry, Transfer, Unit
 from inventory.services.transfers import transfer_accept, transfer_create
 from tests.factories import OrganizationFactory, UserFactory
