@@ -130,6 +130,7 @@ LEFT_OUT = {
     "accounts.NotificationPreference": "each person's email switches",
     "accounts.SentEmail": "the mail log that stops an email going twice",
     "accounts.RateCounter": "request counters",
+    "accounts.ReadPin": "when a user last wrote, to keep their reads on the primary for seconds",
     "events.ClientOperation": "phones' and API callers' replay records (their answers)",
     "jobs.Job": "imports and exports themselves, this one too",
     "jobs.JobChunk": "the files of imports and exports",
