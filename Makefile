@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT := 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trunkpool
+# Test processes (pytest-xdist); each gets its own test database (test_<name>_gw0, ...).
+TEST_WORKERS ?= 2
 
 .PHONY: setup run run-https test test-sqlite lint bench
 comma := ,
@@ -68,11 +70,11 @@ run-https: setup .tls/cert.pem
 
 test: setup
 	.ci/ensure-chromium
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Quick loop without PostgreSQL: PostgreSQL-only tests are skipped (CI refuses such a run).
 test-sqlite: setup
-	DATABASE_URL=sqlite:///:memory: $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///:memory: $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
