@@ -44,7 +44,7 @@ class PeoplePlan:
         for i, (uid, role) in enumerate(zip(ids, roles, strict=True)):
             first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
             n = i // (len(FIRST) * len(LAST))
-            username = f"{first}.{last}{n or ''}".lower()
+            username = f"{first}.{last}{n or ''}{self.tag}".lower()
             display = f"{first} {last}" + (f" {n + 1}" if n else "")
             joined = ts(self.start - rng.randrange(365 * DAY))
             self.user_rows.append(
