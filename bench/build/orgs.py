@@ -26,6 +26,7 @@ from accounts import demo as accounts_demo
 from accounts.models import DistributorGroup, GroupMembership, Organization, Role, User
 from bench.build.builder import Builder
 from bench.build.common import BENCH_EMAIL_DOMAIN, DEMO_USERNAMES, BenchError, Scale, model, qn
+from bench.build.orgcheck import crossings
 from bench.build.replay import replay_problems
 
 PENDING = "bench_pending_ddl"
@@ -44,8 +45,9 @@ def org_usernames(k: int) -> dict[str, str]:
     return {name: name + org_tag(k) for name in DEMO_USERNAMES}
 
 
-def seed_skeleton(k: int) -> dict[str, User]:
-    """The demo organization's people and stock, again, as organization k (idempotent)."""
+def seed_skeleton(k: int, *, events: bool = True) -> dict[str, User]:
+    """The demo organization's people and stock (and events, unless `events` is False),
+    again, as organization k (idempotent)."""
     from events import demo as events_demo
     from inventory import demo as inventory_demo
 
@@ -78,6 +80,8 @@ def seed_skeleton(k: int) -> dict[str, User]:
         for rep in reps:
             GroupMembership.objects.get_or_create(rep=summary.users[rep], defaults={"group": group})
     inventory_demo.seed(summary)
+    if not events:
+        return summary.users
     # The demo's comments @mention its usernames; here they name this organization's.
     add = events_demo.comment_add
     mention = re.compile(r"@(" + "|".join(DEMO_USERNAMES) + r")\b")
@@ -193,5 +197,11 @@ def load_orgs(count: int, scale: Scale, *, log: Callable[[str], None]) -> dict[s
             raise BenchError(f"{org_name(k)}: the ledger replay disagrees with the units: {bad}")
         log(f"  {org_name(k)}: ledger replay agrees with every unit")
     times["replay every ledger"] = time.perf_counter() - started
+    started = time.perf_counter()
+    crossed = {name: n for name, n in crossings().items() if n}
+    if crossed:
+        raise BenchError(f"rows point into another organization: {crossed}")
+    times["no foreign key crosses organizations"] = time.perf_counter() - started
+    log(f"  every foreign key checked: no row crosses organizations ({len(crossed)} found)")
     times["total"] = time.perf_counter() - total
     return times
