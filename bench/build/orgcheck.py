@@ -1,7 +1,8 @@
 """Which tables belong to an organization, and whether any row points across organizations.
 
-DESIGN.md 14: no row or foreign key crosses organizations, so the data could be distributed by
-organization (Citus) without a redesign. This reads the models, not a hand-kept list:
+The rule (README, "Ten organizations on one cluster"): no row or foreign key crosses
+organizations, so the data could be distributed by organization (Citus) without a redesign.
+This reads the models, not a hand-kept list:
 
 - a table is organization-scoped when it has an `organization` column, or a required foreign
   key to a scoped table (its owner: a transfer line's transfer, a comment's event); its

@@ -1,5 +1,6 @@
 """The unit indexes that find a code (exact lot or serial; a serial or lot that starts with, or
-equals, a term in any case) lead with the organization (DESIGN.md 14): with many organizations
+equals, a term in any case) lead with the organization (README, "Ten organizations on one
+cluster"): with many organizations
 on one cluster, a lot number that every organization stocks is read once, not once each.
 
 Built CONCURRENTLY: at ten organizations the unit table holds 10M rows, and a plain CREATE

@@ -1,6 +1,7 @@
 """Case-insensitive unique names (catalog numbers, locations, recall references) lead with the
-organization (DESIGN.md 14). These tables are small (hundreds to thousands of rows per
-organization), so the swap runs in one transaction: no moment without the constraint."""
+organization (README, "Ten organizations on one cluster"). These tables are small (hundreds
+to thousands of rows per organization), so the swap runs in one transaction: no moment without
+the constraint."""
 
 import django.db.models.functions.text
 from django.db import migrations, models

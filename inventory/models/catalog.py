@@ -36,7 +36,7 @@ class Product(models.Model):
         ordering = ["catalog_number"]
         constraints = [
             # "abc-1" and "ABC-1" are one catalog number to the people who type them.
-            # The organization first: a cluster of many organizations (DESIGN.md 14).
+            # The organization first: many organizations share one cluster (README).
             models.UniqueConstraint(
                 "organization", Lower("catalog_number"), name="product_catalog_number_ci_unique"
             ),

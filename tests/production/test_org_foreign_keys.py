@@ -1,4 +1,4 @@
-"""Ten organizations on one cluster (DESIGN.md 14), in small: `bench_scale --orgs 2` adds two
+"""Ten organizations on one cluster (README), in small: `bench_scale --orgs 2` adds two
 organizations beside an untouched demo, and no row points into another organization, checked
 foreign key by foreign key.
 

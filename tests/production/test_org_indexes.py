@@ -1,4 +1,4 @@
-"""Many organizations on one cluster (DESIGN.md 14): every index on an organization-scoped table
+"""Ten organizations on one cluster (README): every index on an organization-scoped table
 leads with the organization or a narrower key, and no foreign key can join two organizations.
 
 Read from the migrated test database's catalog, so an index added by hand in a migration
