@@ -175,7 +175,8 @@ class Builder(PeoplePlan, UnitPlan, EventPlan, Writer):
         )
         self.facility_ids = list(self.facility_name)
         by_name = {name: pk for pk, name in self.facility_name.items()}
-        self.st_marys = by_name.get("St. Mary's Hospital", self.facility_ids[0])
+        # None: an organization without the demo's directory; plan_directory picks one.
+        self.st_marys = by_name.get("St. Mary's Hospital")
         self.physician_ids = list(
             Physician.objects.filter(organization_id=self.org).values_list("pk", flat=True)
         )

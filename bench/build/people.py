@@ -126,6 +126,8 @@ class PeoplePlan:
             self.facility_rows.append(f"{fid}\t{self.org}\t{esc(name)}\t{kind}\t{city}")
             self.facility_name[fid] = name
         self.facility_ids += list(ids)
+        if self.st_marys is None:
+            self.st_marys = self.facility_ids[0]
         # Each group serves a handful of facilities most of the time; dana's includes St. Mary's.
         self.home_facilities = {}
         for dist in self.dists:
