@@ -122,10 +122,12 @@ class GroupChange(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices)
     rep = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-at", "-pk"]
+        # A group's history, newest first (the group page's last 20), inside the group.
+        indexes = [models.Index(fields=["group", "-at", "-id"], name="group_change_history_idx")]
 
     def __str__(self):
         return f"{self.actor} {self.describe()}"

@@ -80,11 +80,11 @@ def _time_in_process(cells, *, samples, on_result):
     clients: dict[str, Client] = {}
     results = []
     for cell in cells:
-        client = clients.get(cell.role)
+        client = clients.get(cell.login)
         if client is None:
             client = Client(HTTP_HOST="127.0.0.1")
-            client.force_login(User.objects.get(username=cell.role))
-            clients[cell.role] = client
+            client.force_login(User.objects.get(username=cell.login))
+            clients[cell.login] = client
         warm = client.get(cell.path)
         check(cell, warm.status_code, warm.content)
         timings, sql, counts = [], [], []
@@ -179,9 +179,9 @@ def time_over_http(
     sessions: dict[str, HttpSession] = {}
     results = []
     for cell in cells:
-        session = sessions.get(cell.role)
+        session = sessions.get(cell.login)
         if session is None:
-            session = sessions[cell.role] = HttpSession(base_url, cell.role, password)
+            session = sessions[cell.login] = HttpSession(base_url, cell.login, password)
         check(cell, *session.get(cell.path))
         timings = []
         for _ in range(samples):

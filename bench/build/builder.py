@@ -33,9 +33,25 @@ from bench.build.write import Writer
 class Builder(PeoplePlan, UnitPlan, EventPlan, Writer):
     """Plans and writes one organization-sized load. Use `run()`."""
 
-    def __init__(self, scale: Scale, *, log: Callable[[str], None] = lambda s: None):
+    def __init__(
+        self,
+        scale: Scale,
+        *,
+        log: Callable[[str], None] = lambda s: None,
+        org_users: dict[str, User] | None = None,
+        tag: str = "",
+        indexes: bool = True,
+    ):
+        """`org_users` (demo name -> User, e.g. "dana" -> dana.o3) loads into that skeleton's
+        organization instead of the demo's; `tag` then ends every username it adds, so usernames
+        and emails stay unique across organizations. With `indexes=False` the caller has
+        already dropped the big tables' indexes (a multi-organization load rebuilds them once,
+        at the end) and checks the ledger after it restores them."""
         self.scale = scale
         self.log = log
+        self.org_users = org_users
+        self.tag = tag
+        self.indexes = indexes
         self.rng = random.Random(scale.seed)
         self.now = int(timezone.now().timestamp())
         self.start = self.now - 3 * 365 * DAY
@@ -97,12 +113,14 @@ class Builder(PeoplePlan, UnitPlan, EventPlan, Writer):
             self.plan_recalls()
             self.plan_par_levels()
             started = self.phase("plan moves, recalls, par levels", started)
-            dropped = self.drop_bulk_indexes(cursor)
-            started = self.phase("drop indexes and foreign keys of big tables", started)
+            if self.indexes:
+                dropped = self.drop_bulk_indexes(cursor)
+                started = self.phase("drop indexes and foreign keys of big tables", started)
             self.write(cursor)
             started = self.phase("COPY every row", started)
-            self.restore(cursor, dropped)
-            started = self.phase("recreate indexes, check foreign keys", started)
+            if self.indexes:
+                self.restore(cursor, dropped)
+                started = self.phase("recreate indexes, check foreign keys", started)
             self.reset_sequences(cursor)
             for builder in SUMMARY_BUILDERS:
                 builder(cursor, self.org)
@@ -115,6 +133,8 @@ class Builder(PeoplePlan, UnitPlan, EventPlan, Writer):
             )
             for state, n in cursor.fetchall():
                 self.report.counts[f"units {state}"] = n
+            if not self.indexes:
+                return self.report
             cursor.execute("ANALYZE")
             started = self.phase("analyze", started)
             self.report.problems = replay_problems(cursor, self.org)
@@ -127,12 +147,17 @@ class Builder(PeoplePlan, UnitPlan, EventPlan, Writer):
 
     # ---------------------------------------------------------------- read
     def read_demo(self, cursor) -> None:
-        users = {u.username: u for u in User.objects.filter(username__in=DEMO_USERNAMES)}
+        if self.org_users is not None:
+            users = dict(self.org_users)
+        else:
+            users = {u.username: u for u in User.objects.filter(username__in=DEMO_USERNAMES)}
         if len(users) < len(DEMO_USERNAMES):
             raise BenchError("Run `manage.py seed_demo` first.")
         self.demo = users
         self.org = users["admin"].organization_id
-        if User.objects.filter(email__endswith="@" + BENCH_EMAIL_DOMAIN).exists():
+        if User.objects.filter(
+            organization_id=self.org, email__endswith="@" + BENCH_EMAIL_DOMAIN
+        ).exists():
             raise BenchError(
                 "This database already holds a bench_scale organization; time it with "
                 "--skip-load, or drop and re-create the database to load again."
@@ -150,7 +175,8 @@ class Builder(PeoplePlan, UnitPlan, EventPlan, Writer):
         )
         self.facility_ids = list(self.facility_name)
         by_name = {name: pk for pk, name in self.facility_name.items()}
-        self.st_marys = by_name.get("St. Mary's Hospital", self.facility_ids[0])
+        # None: an organization without the demo's directory; plan_directory picks one.
+        self.st_marys = by_name.get("St. Mary's Hospital")
         self.physician_ids = list(
             Physician.objects.filter(organization_id=self.org).values_list("pk", flat=True)
         )

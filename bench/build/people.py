@@ -44,7 +44,7 @@ class PeoplePlan:
         for i, (uid, role) in enumerate(zip(ids, roles, strict=True)):
             first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
             n = i // (len(FIRST) * len(LAST))
-            username = f"{first}.{last}{n or ''}".lower()
+            username = f"{first}.{last}{n or ''}{self.tag}".lower()
             display = f"{first} {last}" + (f" {n + 1}" if n else "")
             joined = ts(self.start - rng.randrange(365 * DAY))
             self.user_rows.append(
@@ -126,6 +126,8 @@ class PeoplePlan:
             self.facility_rows.append(f"{fid}\t{self.org}\t{esc(name)}\t{kind}\t{city}")
             self.facility_name[fid] = name
         self.facility_ids += list(ids)
+        if self.st_marys is None:
+            self.st_marys = self.facility_ids[0]
         # Each group serves a handful of facilities most of the time; dana's includes St. Mary's.
         self.home_facilities = {}
         for dist in self.dists:

@@ -36,8 +36,9 @@ class Product(models.Model):
         ordering = ["catalog_number"]
         constraints = [
             # "abc-1" and "ABC-1" are one catalog number to the people who type them.
+            # The organization first: many organizations share one cluster (README).
             models.UniqueConstraint(
-                Lower("catalog_number"), "organization", name="product_catalog_number_ci_unique"
+                "organization", Lower("catalog_number"), name="product_catalog_number_ci_unique"
             ),
             models.UniqueConstraint(
                 fields=["organization", "gtin"],
@@ -107,7 +108,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), "organization", name="location_name_ci_unique")
+            models.UniqueConstraint("organization", Lower("name"), name="location_name_ci_unique")
         ]
 
     def __str__(self):

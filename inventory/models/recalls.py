@@ -74,7 +74,7 @@ class Recall(models.Model):
         ordering = ["-recall_date", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                Lower("reference"), "organization", name="recall_reference_ci_unique"
+                "organization", Lower("reference"), name="recall_reference_ci_unique"
             ),
             models.CheckConstraint(
                 condition=Q(recall_class__in=["I", "II", "III"]), name="recall_class_valid"

@@ -104,8 +104,11 @@ class Unit(models.Model):
             models.Index(
                 fields=["product", "expiration_date", "id"], name="unit_product_expiry_idx"
             ),
-            models.Index(fields=["lot_number"]),
-            models.Index(fields=["serial_number"]),
+            # Scans and recalls find units by exact lot or serial, always inside one
+            # organization: with many on one cluster, a lot shared by every organization's
+            # stock would otherwise be read for each (migration 0024).
+            models.Index(fields=["organization", "lot_number"], name="unit_org_lot_idx"),
+            models.Index(fields=["organization", "serial_number"], name="unit_org_serial_idx"),
             # Dashboard: expiry counts per holder read only live units near expiry, and pool
             # levels count a holder's available units per location, from the index alone.
             models.Index(

@@ -22,6 +22,7 @@ from accounts.demo import DEMO_PASSWORD
 from bench import pages, timing
 from bench.build.builder import Builder
 from bench.build.common import BenchError, Scale
+from bench.build.orgs import load_orgs
 from bench.build.write import vacuum_analyze
 
 
@@ -34,6 +35,22 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=200_000)
         parser.add_argument("--transfers", type=int, help="Default: a quarter of --events.")
         parser.add_argument("--seed", type=int, default=8, help="Random seed of the plan.")
+        parser.add_argument(
+            "--orgs",
+            type=int,
+            default=1,
+            help="1 (default): grow the demo organization to the full size. N > 1: add N "
+            "organizations of the full size beside the small demo (users dana.o01, ...); "
+            "a stopped load resumes where it stopped.",
+        )
+        parser.add_argument(
+            "--as-org",
+            type=int,
+            default=0,
+            metavar="K",
+            help="Time the users of bench organization K (admin.oKK, dana.oKK, riley.oKK) "
+            "instead of the demo's; 0 = the demo organization.",
+        )
         parser.add_argument("--skip-load", action="store_true", help="Only time the pages.")
         parser.add_argument("--load-only", action="store_true", help="Load, time nothing.")
         parser.add_argument(
@@ -64,7 +81,7 @@ class Command(BaseCommand):
         if o["load_only"]:
             return
         try:
-            cells = [c for c in pages.cells() if o["pages"] in c.page]
+            cells = [c for c in pages.cells(org=o["as_org"]) if o["pages"] in c.page]
         except pages.PagesError as exc:
             raise CommandError(str(exc)) from exc
         try:
@@ -105,6 +122,8 @@ class Command(BaseCommand):
             )
 
     def load(self, o):
+        if o["orgs"] > 1:
+            return self.load_orgs(o)
         scale = Scale(
             units=o["units"],
             users=o["users"],
@@ -128,3 +147,27 @@ class Command(BaseCommand):
         for name, count in report.problems.items():
             self.stdout.write(f"  {name:<40} {count}")
         self.stdout.write(self.style.SUCCESS("Every unit's state and custodian equal its ledger."))
+
+    def load_orgs(self, o):
+        scale = Scale(
+            units=o["units"],
+            users=o["users"],
+            events=o["events"],
+            transfers=o["transfers"],
+            seed=o["seed"],
+        )
+        self.stdout.write(
+            f"Loading {o['orgs']} organizations of {scale.units:,} units, {scale.users:,} users, "
+            f"{scale.events:,} events each, beside the demo organization:"
+        )
+        try:
+            times = load_orgs(o["orgs"], scale, log=self.stdout.write)
+        except BenchError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write("Seconds:")
+        for name, seconds in times.items():
+            self.stdout.write(f"  {name:<40} {seconds:8.1f}")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            self.stdout.write(f"Database size: {cursor.fetchone()[0]}")
+        self.stdout.write(self.style.SUCCESS("Every organization's units equal its ledger."))
