@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0011_notification_kind_webhook_disabled"),
+        ("accounts", "0013_rate_counter"),
     ]
 
     operations = [

@@ -44,7 +44,7 @@ def _run(statements):
 class Migration(migrations.Migration):
     atomic = False  # CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction
 
-    dependencies = [("inventory", "0023_ledger_xact")]
+    dependencies = [("inventory", "0024_ledger_unit_same_organization")]
 
     operations = [
         AddIndexConcurrently(

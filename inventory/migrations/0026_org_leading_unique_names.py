@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0024_org_leading_unit_code_indexes")]
+    dependencies = [("inventory", "0025_org_leading_unit_code_indexes")]
 
     operations = [
         migrations.RemoveConstraint(model_name="location", name="location_name_ci_unique"),

@@ -29,6 +29,6 @@ def _run(statements):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0025_org_leading_unique_names")]
+    dependencies = [("inventory", "0026_org_leading_unique_names")]
 
     operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
