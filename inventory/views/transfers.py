@@ -11,9 +11,11 @@ from accounts.models import User
 from accounts.selectors import actor_for
 from core.keyset import keyset_page
 from core.web import (
+    NOT_SEEN,
     flash_errors,
     org_member_required,
     scanner_csp,
+    seen_for,
     selected_ids,
 )
 from inventory import policies
@@ -84,6 +86,8 @@ def transfer_new(request):
         for note in scanned.notes:
             messages.info(request, note)
         ids += [u.pk for u in scanned.found if u.pk not in ids]
+    elif form.is_bound and form.is_valid() and (seen := seen_for(request.POST, ids)) is None:
+        messages.error(request, NOT_SEEN)
     elif form.is_bound and form.is_valid():
         recipient = holder_from_field(form.cleaned_data["recipient"])
         try:
@@ -93,6 +97,7 @@ def transfer_new(request):
                 recipient=recipient,
                 note=form.cleaned_data["note"],
                 to_location=form.cleaned_data["to_location"],
+                seen=seen,
             )
         except ValidationError as exc:
             flash_errors(request, exc)
