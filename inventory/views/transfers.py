@@ -12,6 +12,8 @@ from accounts.selectors import actor_for
 from core.keyset import keyset_page
 from core.web import (
     NOT_SEEN,
+    SEEN_FIELD,
+    decode_seen,
     flash_errors,
     org_member_required,
     scanner_csp,
@@ -25,6 +27,7 @@ from inventory.forms import (
     TransferForm,
 )
 from inventory.models import LabelMismatch, Transfer, Unit, UnitState
+from inventory.selectors.changes import changes_since
 from inventory.selectors.scans import units_from_scan
 from inventory.selectors.transfers import (
     TRANSFER_KEYSET,
@@ -115,6 +118,13 @@ def transfer_new(request):
                 return redirect("inventory:transfer_detail", pk=transfers[0].pk)
             return redirect("inventory:transfer_list")
     units = list(unit_rows(scoped.filter(pk__in=ids)).order_by("pk"))
+    if form.is_bound and form.errors:
+        # The form's choices follow the units as they are now (their holder is no recipient),
+        # so a page drawn before a change can fail here, before the service's locked check:
+        # say what changed too, or "Sam already holds them" would be all the page says.
+        seen = decode_seen(request.POST.get(SEEN_FIELD, ""))
+        for change in changes_since(units=units, seen=seen, viewer=request.user):
+            messages.error(request, change)
     return render(
         request,
         "inventory/transfer_form.html",
