@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.policies import holder_ids_in_scope
 from accounts.selectors import actor_for
+from inventory import hooks
 from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 
 # A page drawn long ago may have many entries behind it: the message names the latest few.
@@ -38,9 +39,11 @@ def _recall(entry: CustodyEntry) -> str:
     return f" (recall {entry.recall.reference})" if entry.recall_id else ""
 
 
-def _what(entry: CustodyEntry) -> str:
-    """One entry as a verb phrase, without the unit and the time."""
+def _what(entry: CustodyEntry, events: Mapping[int, hooks.EventRef]) -> str:
+    """One entry as a verb phrase, without the unit and the time. `events`: the names of the
+    events the viewer may see; another event stays unnamed."""
     kind = entry.kind
+    on_event = f" on “{events[entry.event_id].name}”" if entry.event_id in events else ""
     if kind == EntryKind.TRANSFER_SENT:
         if entry.to_state == UnitState.QUARANTINED:
             return "was sent back to the organization for return"
@@ -55,9 +58,9 @@ def _what(entry: CustodyEntry) -> str:
     if kind == EntryKind.HOLD_RELEASED:
         return "was released from hold"
     if kind == EntryKind.MARKED_USED:
-        return "was marked used"
+        return f"was marked used{on_event}"
     if kind == EntryKind.UNMARKED:
-        return "was unmarked"
+        return f"was unmarked{on_event}"
     if kind == EntryKind.MOVED:
         return f"was moved to {entry.to_location.name}" if entry.to_location_id else "was moved"
     if kind == EntryKind.QUARANTINED:
@@ -91,7 +94,8 @@ def _story(entries: list[CustodyEntry]) -> list[CustodyEntry]:
 def changes_since(*, units: Sequence[Unit], seen: Mapping[int, int], viewer: User) -> list[str]:
     """One line per unit whose ledger moved past the sequence the viewer's page showed (`seen`,
     by unit id), oldest change first, in the current time zone. Units whose sequence is the
-    one seen are left out. Two queries: the entries since, with their people and places."""
+    one seen are left out. A few queries: the entries since (with their people and places) and
+    the names of their events that the viewer may see."""
     changed = [u for u in units if u.pk in seen and seen[u.pk] != u.ledger_seq]
     if not changed:
         return []
@@ -105,6 +109,9 @@ def changes_since(*, units: Sequence[Unit], seen: Mapping[int, int], viewer: Use
     for entry in entries:
         if entry.sequence > seen[entry.unit_id]:
             since[entry.unit_id].append(entry)
+    events = hooks.ledger_event_refs(
+        user=viewer, event_ids={e.event_id for told in since.values() for e in told}
+    )
     lines = []
     for unit in changed:
         told = _story(since[unit.pk])
@@ -116,7 +123,7 @@ def changes_since(*, units: Sequence[Unit], seen: Mapping[int, int], viewer: Use
         elif not in_scope:
             lines.append(f"{name} is no longer available to you (it changed {_when(told[-1].at)}).")
         else:
-            parts = [f"{_what(e)} {_when(e.at)}" for e in told[-ENTRIES_SHOWN:]]
+            parts = [f"{_what(e, events)} {_when(e.at)}" for e in told[-ENTRIES_SHOWN:]]
             earlier = len(told) - len(parts)
             lead = (
                 f"after {earlier} earlier change{'s' if earlier > 1 else ''}, " if earlier else ""

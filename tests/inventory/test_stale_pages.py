@@ -161,9 +161,8 @@ def test_mark_used_is_refused_when_another_event_took_the_unit_since_the_page_wa
 
     late = client.post(page, {"unit": [u.pk for u in units], "seen": seen}, follow=True)
 
-    assert f"MU-1 was marked used at {_hhmm(units[0].pk, EntryKind.MARKED_USED)}." in (
-        _messages(late)
-    )
+    at = _hhmm(units[0].pk, EntryKind.MARKED_USED)
+    assert f"MU-1 was marked used on “{other.name}” at {at}." in _messages(late)
     assert not EventLine.objects.filter(event=mine).exists()  # not even MU-2
 
 
@@ -291,7 +290,8 @@ def test_the_message_is_in_the_users_time_zone_and_tells_the_changes_in_order(ca
     (unit,) = receive_units(cast["admin"], dana, n=1, serial_prefix="TZ-")
     seen = {unit.pk: unit.ledger_seq}
     transfer_create(actor=dana, unit_ids=[unit.pk], recipient=cast["riley"], to_location=bin_)
-    event_mark_used(actor=cast["riley"], event=open_event(cast["riley"]), unit_ids=[unit.pk])
+    case = open_event(cast["riley"])
+    event_mark_used(actor=cast["riley"], event=case, unit_ids=[unit.pk])
     unit.refresh_from_db()
 
     (line,) = changes_since(units=[unit], seen=seen, viewer=dana)
@@ -308,9 +308,9 @@ def test_the_message_is_in_the_users_time_zone_and_tells_the_changes_in_order(ca
         return f"at {at:%H:%M}" if at.date() == today else f"on {at:%Y-%m-%d} at {at:%H:%M}"
 
     # A transfer completed at once is one change ("went to"), not "was sent", then "went".
-    assert (
-        line
-        == f"TZ-1 went to {cast['riley'].name} {when(accepted)}, then was marked used {when(used)}."
+    riley = cast["riley"].name
+    assert line == (
+        f"TZ-1 went to {riley} {when(accepted)}, then was marked used on “{case.name}” {when(used)}."
     )
     assert changes_since(units=[unit], seen={unit.pk: unit.ledger_seq}, viewer=dana) == []
 
