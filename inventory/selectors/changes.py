@@ -102,7 +102,10 @@ def changes_since(*, units: Sequence[Unit], seen: Mapping[int, int], viewer: Use
     scope = holder_ids_in_scope(actor=actor_for(viewer))
     since: dict[int, list[CustodyEntry]] = defaultdict(list)
     entries = (
-        CustodyEntry.objects.filter(unit_id__in=[u.pk for u in changed])
+        CustodyEntry.objects.filter(
+            unit_id__in=[u.pk for u in changed],
+            sequence__gt=min(seen[u.pk] for u in changed),
+        )
         .select_related("to_custodian", "to_location", "recall", "transfer__recipient")
         .order_by("unit_id", "sequence")
     )
