@@ -16,6 +16,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from inventory.services.ledger import StaleUnits
+
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     body = {"code": code, "message": message}
@@ -37,6 +39,11 @@ def _fields(detail) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, StaleUnits):
+        # The caller's expected sequences are out of date: read the units again, then decide.
+        return Response(
+            error_body("stale", " ".join(exc.messages)), status=status.HTTP_409_CONFLICT
+        )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             fields = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}

@@ -20,7 +20,11 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_bearer_security_scheme_object, get_doc
+from drf_spectacular.plumbing import (
+    build_bearer_security_scheme_object,
+    force_instance,
+    get_doc,
+)
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
@@ -50,7 +54,8 @@ class ApiErrorDetailSerializer(serializers.Serializer):
         help_text="What went wrong, for a program: `invalid` (a field or parameter), `rule` "
         "(a rule of the app refused it; the message names the rule), `not_authenticated`, "
         "`authentication_failed`, `permission_denied`, `not_found`, `throttled`, "
-        "`idempotency_key_reused`, `parse_error`, `unsupported_media_type`."
+        "`idempotency_key_reused`, `parse_error`, `unsupported_media_type`, `stale` (a unit "
+        "changed since the `expected_sequences` sent)."
     )
     message = serializers.CharField(help_text="What went wrong, for a person.")
     fields = serializers.DictField(
@@ -95,6 +100,8 @@ _ERRORS = {
     "401": "No credentials, or a token that is invalid, expired or revoked.",
     "403": "The caller may not do this (a read-only token writing, a rule about the caller).",
     "404": "No such object among those the caller may see.",
+    "409": "A unit changed since the `expected_sequences` sent (code `stale`): nothing was "
+    "done; the message says what changed. Read the units again before retrying.",
     "415": "The body is not JSON.",
     "422": "The Idempotency-Key was used before for a different request.",
     "429": "Too many calls: wait the seconds in Retry-After.",
@@ -161,7 +168,13 @@ class ApiAutoSchema(AutoSchema):
             codes.append("415")
         if writes and self._is_idempotent_write():
             codes.append("422")
+        if writes and self._takes_expected_sequences():
+            codes.append("409")
         return sorted(codes)
+
+    def _takes_expected_sequences(self) -> bool:
+        body = force_instance(self.get_request_serializer())
+        return isinstance(body, serializers.Serializer) and "expected_sequences" in body.fields
 
     def _error_response(self, code: str) -> dict:
         response = self._get_response_for_code(ApiErrorSerializer, code)

@@ -75,6 +75,45 @@ def selected_ids(values) -> list[int]:
     return ids
 
 
+# What a page showed of the units it acts on: one hidden field `seen`, "id:sequence" pairs
+# joined by commas (README, "Stale pages"). One field, not one per unit, so a full selection
+# stays within DATA_UPLOAD_MAX_NUMBER_FIELDS.
+SEEN_FIELD = "seen"
+
+
+def encode_seen(pairs) -> str:
+    """`seen`'s value for (unit id, ledger sequence) pairs."""
+    return ",".join(f"{pk}:{seq}" for pk, seq in pairs)
+
+
+def decode_seen(value: str) -> dict[int, int]:
+    """The (unit id: sequence) pairs of a `seen` value; a part that is not one is ignored (the
+    unit then counts as not shown). At most settings.MAX_SELECTION pairs are read."""
+    seen = {}
+    for part in (value or "").split(",")[: settings.MAX_SELECTION]:
+        pk, _, seq = part.strip().partition(":")
+        digits = pk.isascii() and pk.isdigit() and seq.isascii() and seq.isdigit()
+        if digits and 0 < int(pk) < 2**63 and int(seq) < 2**31:
+            seen[int(pk)] = int(seq)
+    return seen
+
+
+NOT_SEEN = (
+    "Nothing was done: this form did not say how the units looked when the page was drawn. "
+    "Check them again below and resubmit."
+)
+
+
+def seen_for(data, ids) -> dict[int, int] | None:
+    """The sequences a page's form showed for the units `ids` it acts on, or None when it
+    leaves one out (a page from before this rule, a hand-made request): the view then acts on
+    nothing and says NOT_SEEN, as for a unit changed since (README, "Stale pages")."""
+    seen = decode_seen(data.get(SEEN_FIELD, ""))
+    if any(pk not in seen for pk in ids):
+        return None
+    return seen
+
+
 def selection_too_large(request, count: int | None = None):
     """The page for a selection over the limit; it names the limit. Nothing was changed."""
     return render(

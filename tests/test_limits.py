@@ -9,6 +9,7 @@ from events.models import EventLine
 from inventory.models import Transfer, Unit, UnitState
 from tests.events.factories import open_event
 from tests.inventory.factories import receive_units
+from tests.pages import transfer_seen
 
 
 def test_the_two_caps_agree():
@@ -60,6 +61,7 @@ def test_exactly_the_limit_is_accepted(client, rep, one_unit, distributor):
             "unit": _over(settings.MAX_SELECTION, one_unit.pk),
             "recipient": str(distributor.pk),
             "send": "1",
+            "seen": transfer_seen(client, [one_unit.pk]),
         },
     )
     assert response.status_code == 302

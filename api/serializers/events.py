@@ -13,7 +13,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from api.serializers.transfers import BIGGEST_ID, NamedRefSerializer
-from api.serializers.units import HolderField
+from api.serializers.units import ExpectedSequencesField, HolderField, check_expected_among
 from events.models import Event, EventLine, EventType
 from inventory.identification import Identified
 
@@ -172,6 +172,7 @@ class MarkUsedSerializer(UnitIdsSerializer):
         help_text="How each unit was identified, by unit id; a unit not named was chosen from "
         "a list.",
     )
+    expected_sequences = ExpectedSequencesField()
 
     def validate(self, attrs):
         units = set(attrs["unit_ids"])
@@ -184,6 +185,7 @@ class MarkUsedSerializer(UnitIdsSerializer):
                 )
             by_unit[int(key)] = how
         attrs["identified_by"] = by_unit
+        check_expected_among(attrs)
         return attrs
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.units import UnitSerializer
+from api.serializers.units import ExpectedSequencesField, UnitSerializer, check_expected_among
 from api.serializers.users import NamedUserSerializer
 from inventory.models import Recall, RecallReturn, RecallUnit
 from inventory.selectors.recalls import MAX_CODES
@@ -141,6 +141,17 @@ class RecallReturnRequestSerializer(serializers.Serializer):
         max_length=settings.MAX_SELECTION,
         help_text="Which quarantined units go back; left out: every one the recall holds.",
     )
+    expected_sequences = ExpectedSequencesField(
+        help_text="Optional: the `ledger_seq` you last read, by unit id. If any of these units "
+        "changed since, nothing is done and the answer is a 409 (code `stale`) whose message "
+        "says what changed. Without `unit_ids`, the units named are returned too (or told as "
+        "changed); others are judged as they are now."
+    )
+
+    def validate(self, attrs):
+        if "unit_ids" in attrs:
+            check_expected_among(attrs)
+        return attrs
 
 
 class RecallShipmentSerializer(serializers.ModelSerializer):

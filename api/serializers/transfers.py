@@ -9,7 +9,12 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from api.serializers.units import HolderField, UnitSerializer
+from api.serializers.units import (
+    ExpectedSequencesField,
+    HolderField,
+    UnitSerializer,
+    check_expected_among,
+)
 from inventory.models import Transfer
 
 BIGGEST_ID = 2**63 - 1
@@ -110,6 +115,11 @@ class TransferCreateSerializer(serializers.Serializer):
         help_text="Where the units will sit: a location the recipient holds (a trunk, a bin).",
     )
     note = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+    expected_sequences = ExpectedSequencesField()
+
+    def validate(self, attrs):
+        check_expected_among(attrs)
+        return attrs
 
 
 class TransferDeclineSerializer(serializers.Serializer):

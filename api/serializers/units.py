@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
 from inventory.models import CustodyEntry, Unit
 from inventory.selectors.units import custody_label
+
+
+class ExpectedSequencesField(serializers.DictField):
+    """`expected_sequences`: {"<unit id>": ledger_seq} as the caller last read each unit (the
+    unit's `ledger_seq`). Sent, the write is refused with a 409 `stale`, doing nothing, when a
+    unit named changed since (README, "Stale pages"); left out, the units are judged as they
+    are now. Keys come back as ints."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.IntegerField(min_value=0, max_value=2**31 - 1))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            "Optional: the `ledger_seq` you last read, by unit id. If any of these units "
+            "changed since, nothing is done and the answer is a 409 (code `stale`) whose "
+            "message says what changed.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if len(values) > settings.MAX_SELECTION:
+            raise serializers.ValidationError(f"At most {settings.MAX_SELECTION} units.")
+        expected = {}
+        for key, seq in values.items():
+            # isdigit() alone takes "²", which int() refuses.
+            if not (key.isascii() and key.isdigit() and 0 < int(key) < 2**63):
+                raise serializers.ValidationError(f"“{key}” is not a unit id.")
+            expected[int(key)] = seq
+        return expected
+
+
+def check_expected_among(attrs: dict, ids_field: str = "unit_ids") -> None:
+    """An expected sequence for a unit the call does not act on is a mistake, said so."""
+    ids = set(attrs.get(ids_field) or ())
+    for pk in attrs.get("expected_sequences") or {}:
+        if pk not in ids:
+            raise serializers.ValidationError(
+                {"expected_sequences": [f"“{pk}” is not one of the {ids_field} sent."]}
+            )
 
 
 class HolderField(serializers.Serializer):

@@ -234,6 +234,7 @@ class EventMarkUsed(ApiView):
             event=event,
             unit_ids=body.validated_data["unit_ids"],
             identified_by=body.validated_data["identified_by"],
+            seen=body.validated_data.get("expected_sequences"),
         )
         marked = {line.unit_id for line in lines}
         warnings = [

@@ -35,9 +35,17 @@ class HoldRelease(ApiView):
                 .order_by("pk")
                 .values_list("pk", flat=True)[: settings.MAX_SELECTION]
             )
+            # As the hold queue's page: units the caller read are released too, or told as
+            # changed since, never skipped.
+            ids = sorted({*ids, *(data.get("expected_sequences") or {})})[: settings.MAX_SELECTION]
         else:
             ids = data["unit_ids"]
-        released = units_release_hold(actor=request.user, unit_ids=ids, note=data["note"])
+        released = units_release_hold(
+            actor=request.user,
+            unit_ids=ids,
+            note=data["note"],
+            seen=data.get("expected_sequences"),
+        )
         units = unit_rows(Unit.objects.filter(pk__in=[u.pk for u in released])).order_by("pk")
         return Response(
             HoldReleasedSerializer({"units": units}, context={"actor": self.actor}).data

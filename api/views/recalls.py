@@ -162,6 +162,7 @@ class RecallReturnView(ApiView):
             reference=data["reference"],
             returned_on=data["returned_on"],
             unit_ids=data.get("unit_ids"),
+            seen=data.get("expected_sequences"),
         )
         return Response(RecallShipmentSerializer(shipment).data, status=status.HTTP_201_CREATED)
 

@@ -162,6 +162,7 @@ class TransferList(ApiView):
             recipient=holder_from_field(form.cleaned_data["recipient"]),
             note=form.cleaned_data["note"],
             to_location=form.cleaned_data["to_location"],
+            seen=data.get("expected_sequences"),
         )
         rows = list(transfer_rows(Transfer.objects.filter(pk__in=[t.pk for t in transfers])))
         count_units(rows)

@@ -23,7 +23,7 @@ from events.services.events import acting_for, event_for, release_lines
 from inventory.identification import Identified
 from inventory.models import EntryKind, Unit, UnitState
 from inventory.selectors.recalls import active_recalls_for
-from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
+from inventory.services.ledger import NOT_FOUND, check_seen, lock_units, record_entries
 
 
 def _holding_event_problem(unit: Unit) -> str:
@@ -47,6 +47,7 @@ def event_mark_used(
     unit_ids: Sequence[int],
     identified_by: Mapping[int, str] | None = None,
     reported_at: datetime | None = None,
+    seen: Mapping[int, int] | None = None,
 ) -> list[EventLine]:
     """Allocate units to an open event at once, all or nothing. `identified_by` says, by unit
     id, how each was picked (inventory.models.Identified: scanned and the label's format, or
@@ -56,13 +57,16 @@ def event_mark_used(
     Refused, naming the unit: outside what the representative may use, expired before the
     event's date, quarantined by a recall (naming it), facility stock of another facility (or
     on a non-Case event), or taken by another event first (naming it).
-    Facility stock used on a Case is an unbillable line.
+    Facility stock used on a Case is an unbillable line. `seen` (the Mark Used page's, an API
+    client's expected sequences; never a scan's or an offline mark's, judged on the state
+    now) refuses it all with StaleUnits when a unit changed since (`ledger.check_seen`).
     """
     event = event_for(actor, event, policies.can_mark_used, "edit")
     if not unit_ids:
         raise ValidationError("Select at least one unit to mark used.")
     rep_actor = actor_for(event.representative)
     units = lock_units(unit_ids, organization_id=event.organization_id)
+    check_seen(units=units, seen=seen, viewer=actor)
     recalls = active_recalls_for(unit_ids=[u.pk for u in units])
     problems = []
     if len(units) != len(set(unit_ids)):

@@ -13,9 +13,11 @@ from accounts.policies import usable_holder_ids
 from accounts.selectors import actor_for
 from core.keyset import keyset_page
 from core.web import (
+    NOT_SEEN,
     flash_errors,
     org_member_required,
     scanner_csp,
+    seen_for,
     selected_ids,
 )
 from events import policies, selectors
@@ -149,12 +151,17 @@ def _mark_used_post(request, event):
             return redirect(back)
         for note in scanned.notes:
             messages.info(request, note)
-        ids, identified = [u.pk for u in scanned.found], scanned.identified
+        # A scan is judged on the unit as it is now: it carries no sequence.
+        ids, identified, seen = [u.pk for u in scanned.found], scanned.identified, None
     else:
         ids, identified = selected_ids(request.POST.getlist("unit")), {}
+        seen = seen_for(request.POST, ids)
+        if seen is None:
+            messages.error(request, NOT_SEEN)
+            return redirect(back)
     try:
         lines = event_mark_used(
-            actor=request.user, event=event, unit_ids=ids, identified_by=identified
+            actor=request.user, event=event, unit_ids=ids, identified_by=identified, seen=seen
         )
     except ValidationError as exc:
         flash_errors(request, exc)

@@ -79,6 +79,18 @@ def recall_unit_rows(*, recall: Recall, user: User) -> QuerySet[RecallUnit]:
     ).select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
 
 
+def returnable_sequences(*, recall: Recall) -> list[tuple[int, int]]:
+    """(unit id, ledger sequence) of every unit the recall's return form would return (still
+    quarantined, not returned): what the page shows the admin, for its `seen` field."""
+    return list(
+        RecallUnit.objects.filter(
+            recall=recall, returned_in__isnull=True, unit__state=UnitState.QUARANTINED
+        )
+        .order_by("unit_id")
+        .values_list("unit_id", "unit__ledger_seq")
+    )
+
+
 def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
     """What the recall page tracks, over the units the user may see: found, quarantined,
     returned, used in cases (with the surgeons to tell), and units allocated on open events

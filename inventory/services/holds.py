@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,16 +15,25 @@ from inventory.models import (
     Unit,
     UnitState,
 )
-from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
+from inventory.services.ledger import NOT_FOUND, check_seen, lock_units, record_entries
 
 
 @transaction.atomic
-def units_release_hold(*, actor: User, unit_ids: Sequence[int], note: str = "") -> list[Unit]:
-    """An admin reviews declined units and makes them available again with their holder."""
+def units_release_hold(
+    *,
+    actor: User,
+    unit_ids: Sequence[int],
+    note: str = "",
+    seen: Mapping[int, int] | None = None,
+) -> list[Unit]:
+    """An admin reviews declined units and makes them available again with their holder. All
+    or nothing: refused naming each unit not on hold, or (StaleUnits) changed since the
+    sequence `seen` gives for it (`ledger.check_seen`)."""
     who = actor_for(actor)
     if not who.is_admin:
         raise PermissionDenied("Only an admin releases units on hold.")
     units = lock_units(unit_ids, organization_id=who.organization_id)
+    check_seen(units=units, seen=seen, viewer=actor)
     problems = [
         f"{u.label} is not on hold." if u.organization_id == who.organization_id else "Not found."
         for u in units

@@ -3,8 +3,9 @@ units to match. Every other service changes units only through here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from inventory.models import (
     Unit,
     UnitState,
 )
+from inventory.selectors.changes import changes_since
 from inventory.services.par import check_after_commit
 
 KEEP = object()  # "custodian unchanged" for record_entries
@@ -35,6 +37,28 @@ def lock_units(unit_ids: Iterable[int], *, organization_id: int) -> list[Unit]:
         .filter(pk__in=ids, organization_id=organization_id)
         .order_by("pk")
     )
+
+
+class StaleUnits(ValidationError):
+    """Units changed since the page (or API client) that asks for the action last saw them.
+    Its messages say what changed, per unit; nothing was done."""
+
+    code = "stale"
+
+
+def check_seen(*, units: Sequence[Unit], seen: Mapping[int, int] | None, viewer: User) -> None:
+    """Refuse the whole action when a (locked) unit's ledger moved past the sequence `seen`
+    gives for it (by unit id): someone acted on it since the page was drawn (DESIGN 14).
+
+    Called under the row locks of `lock_units`, in the action's transaction, so no change can
+    slip in between this check and the write. `seen` None (scans, offline marks, API calls
+    without expected sequences) judges on the current state only; a unit `seen` does not name
+    is judged the same way. Raises StaleUnits naming each changed unit."""
+    if not seen:
+        return
+    changes = changes_since(units=units, seen=seen, viewer=viewer)
+    if changes:
+        raise StaleUnits(changes)
 
 
 def record_entries(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -22,6 +22,7 @@ from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import (
     KEEP,
     NOT_FOUND,
+    check_seen,
     holder_name,
     lock_units,
     record_entries,
@@ -61,7 +62,13 @@ def location_create(*, actor: User, name: str, kind: str, holder=KEEP) -> Locati
 
 
 @transaction.atomic
-def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -> list[Unit]:
+def units_move(
+    *,
+    actor: User,
+    unit_ids: Sequence[int],
+    to_location: Location,
+    seen: Mapping[int, int] | None = None,
+) -> list[Unit]:
     """Move units between two locations of the same holder: a "moved" entry per unit; custody
     and state do not change. All or nothing. Whoever the mover acted for is told.
 
@@ -69,6 +76,7 @@ def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -
     moves only within organization custody. Refused, naming each unit: not found or out of
     scope, held by someone other than the location's holder (that is a transfer, not a move),
     already there, in transit or allocated or inactive, or quarantined (naming the recall).
+    StaleUnits when a unit changed since the sequence `seen` gives for it (`ledger.check_seen`).
     """
     who = actor_for(actor)
     if to_location is None or to_location.organization_id != actor.organization_id:
@@ -76,6 +84,7 @@ def units_move(*, actor: User, unit_ids: Sequence[int], to_location: Location) -
     if not unit_ids:
         raise ValidationError("Select at least one unit to move.")
     units = lock_units(unit_ids, organization_id=actor.organization_id)
+    check_seen(units=units, seen=seen, viewer=actor)
     problems = []
     if len(units) != len(set(unit_ids)):
         problems.append(NOT_FOUND)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -47,7 +47,7 @@ from inventory.models import (
     UnitState,
 )
 from inventory.selectors.recalls import MAX_CODES, active_recalls_for
-from inventory.services.ledger import NOT_FOUND, lock_units, record_entries
+from inventory.services.ledger import NOT_FOUND, check_seen, lock_units, record_entries
 
 
 @transaction.atomic
@@ -221,31 +221,37 @@ def recall_return(
     reference: str,
     returned_on: datetime.date,
     unit_ids: Sequence[int] | None = None,
+    seen: Mapping[int, int] | None = None,
 ) -> RecallReturn:
     """Return quarantined units of the recall to the manufacturer (admins), in one action:
     each becomes inactive with a "returned" entry naming the recall; custody is unchanged.
-    `unit_ids` None returns every unit the recall holds quarantined. Raises ValidationError
-    naming each unit that is not quarantined under this recall, or when there is none."""
+    `unit_ids` None returns every unit the recall holds quarantined (and those `seen` names, so
+    that one returned or withdrawn since the page was drawn is told, not silently skipped).
+    Raises ValidationError naming each unit that is not quarantined under this recall, or when
+    there is none; StaleUnits when a unit changed since the sequence `seen` gives for it."""
     recall = _locked_active_recall(actor, recall)
     reference = (reference or "").strip()
     if not reference:
         raise ValidationError({"reference": "Give the return's reference (RMA or shipment)."})
     if returned_on is None:
         raise ValidationError({"returned_on": "Give the date of the return."})
-    rows = {
-        r.unit_id: r
-        for r in RecallUnit.objects.filter(recall=recall, returned_in__isnull=True).select_related(
-            "unit"
-        )
-    }
+    # Every unit of the recall, returned ones too: a unit returned since the page was drawn is
+    # locked and told as changed (or as not quarantined), never "not found".
+    rows = {r.unit_id: r for r in RecallUnit.objects.filter(recall=recall).select_related("unit")}
     if unit_ids is None:
-        unit_ids = [pk for pk, r in rows.items() if r.unit.state == UnitState.QUARANTINED]
+        unit_ids = [
+            pk
+            for pk, r in rows.items()
+            if r.returned_in_id is None and r.unit.state == UnitState.QUARANTINED
+        ]
+        unit_ids += [pk for pk in (seen or {}) if pk not in unit_ids]
     elif not unit_ids:
         raise ValidationError("Select at least one quarantined unit to return.")
     asked = set(unit_ids)
     # Only the recall's own units are locked or named: any other id (another recall's unit,
     # another organization's) answers the same "not found", naming nothing.
     units = lock_units(asked & rows.keys(), organization_id=recall.organization_id)
+    check_seen(units=units, seen=seen, viewer=actor)
     problems = []
     if len(units) != len(asked):
         problems.append(NOT_FOUND)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -26,6 +26,7 @@ from inventory.models import (
 from inventory.selectors.recalls import active_recalls_for
 from inventory.services.ledger import (
     NOT_FOUND,
+    check_seen,
     holder_name,
     lock_units,
     record_entries,
@@ -55,6 +56,7 @@ def transfer_create(
     recipient: User | None,
     note: str = "",
     to_location: Location | None = None,
+    seen: Mapping[int, int] | None = None,
 ) -> list[Transfer]:
     """Start moving units to `recipient` (None = organization custody). All or nothing.
 
@@ -65,10 +67,13 @@ def transfer_create(
     cannot move (not found or out of scope, not available, already with the recipient).
     Once accepted, the units sit at `to_location` (a new holder's trunk or bin), or nowhere
     recorded if none is given: the sender's shelf is no longer where they are.
+    `seen` (unit id: ledger sequence the page showed) refuses it all with StaleUnits when a
+    unit changed since (`ledger.check_seen`).
     """
     who = actor_for(actor)
     _check_transfer_request(actor, unit_ids=unit_ids, recipient=recipient, to_location=to_location)
     units = lock_units(unit_ids, organization_id=actor.organization_id)
+    check_seen(units=units, seen=seen, viewer=actor)
     problems = _transfer_problems(who, units=units, unit_ids=unit_ids, recipient=recipient)
     if problems:
         raise ValidationError(problems)

@@ -25,10 +25,23 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from core.web import SEEN_FIELD, encode_seen
 from inventory.models import Transfer, Unit, UnitState
 from inventory.selectors.units import CustodyLabel
 
 register = template.Library()
+
+
+@register.simple_tag
+def seen_field(units) -> SafeString:
+    """The hidden `seen` field of a form that acts on units: each unit's ledger sequence as the
+    page drew it (core.web.encode_seen). `units`: one Unit, Units, or (id, sequence) pairs."""
+    if isinstance(units, Unit):
+        units = [units]
+    pairs = (u if isinstance(u, tuple) else (u.pk, u.ledger_seq) for u in units)
+    return mark_safe(
+        f'<input type="hidden" name="{SEEN_FIELD}" value="{escape(encode_seen(pairs))}">'
+    )
 
 
 def url_without_id(name: str) -> str:

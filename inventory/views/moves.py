@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from accounts.selectors import actor_for
-from core.web import flash_errors, org_member_required, selected_ids
+from core.web import NOT_SEEN, flash_errors, org_member_required, seen_for, selected_ids
 from inventory.models import Location, Unit
 from inventory.recall_forms import MoveForm
 from inventory.selectors.units import custody_label, unit_rows
@@ -34,15 +34,22 @@ def unit_move(request):
         locations=locations,
         initial={"to_location": request.GET.get("to_location")},
     )
-    if submitted and form.is_valid():
+    if submitted and form.is_valid() and (seen := seen_for(request.POST, ids)) is None:
+        messages.error(request, NOT_SEEN)
+    elif submitted and form.is_valid():
         try:
             moved = units_move(
                 actor=request.user,
                 unit_ids=ids,
                 to_location=form.cleaned_data["to_location"],
+                seen=seen,
             )
         except ValidationError as exc:
             flash_errors(request, exc)
+            # Drawn again as things stand now, so a second try judges what the person sees.
+            units = list(
+                unit_rows(Unit.objects.visible_to(request.user).filter(pk__in=ids)).order_by("pk")
+            )
         else:
             messages.success(
                 request, f"Moved {len(moved)} unit(s) to {form.cleaned_data['to_location']}."

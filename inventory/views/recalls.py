@@ -14,7 +14,17 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import actor_for
 from core import csvsafe
 from core.keyset import keyset_page
-from core.web import add_form_errors, flash_errors, org_member_required, scanner_csp, selected_ids
+from core.web import (
+    NOT_SEEN,
+    SEEN_FIELD,
+    add_form_errors,
+    decode_seen,
+    flash_errors,
+    org_member_required,
+    scanner_csp,
+    seen_for,
+    selected_ids,
+)
 from inventory import hooks, policies
 from inventory.models import Recall, Unit
 from inventory.recall_forms import (
@@ -31,6 +41,7 @@ from inventory.selectors.recalls import (
     lookup_units,
     recall_progress,
     recall_unit_rows,
+    returnable_sequences,
     split_codes,
 )
 from inventory.selectors.units import custody_label, product_by_code
@@ -114,6 +125,9 @@ def recall_detail(request, pk):
             "can_manage": can_manage,
             # The return form only when a return would take something (the service's rule).
             "can_return": can_manage and progress.returnable > 0,
+            "returnable_seen": returnable_sequences(recall=recall)
+            if can_manage and progress.returnable
+            else [],
             "return_form": RecallReturnForm(),
             "withdraw_form": RecallWithdrawForm(),
         },
@@ -135,6 +149,15 @@ def recall_return(request, pk):
     # (the service refuses an empty selection), never "everything".
     picked = request.POST.getlist("unit")
     ids = selected_ids(picked) if picked else None
+    if ids is not None:
+        seen = seen_for(request.POST, ids)
+    elif SEEN_FIELD in request.POST:
+        seen = decode_seen(request.POST[SEEN_FIELD])
+    else:
+        seen = None
+    if seen is None:
+        messages.error(request, NOT_SEEN)
+        return redirect("inventory:recall_detail", pk=pk)
     try:
         shipment = recall_services.recall_return(
             actor=request.user,
@@ -142,6 +165,7 @@ def recall_return(request, pk):
             reference=form.cleaned_data["reference"],
             returned_on=form.cleaned_data["returned_on"],
             unit_ids=ids,
+            seen=seen,
         )
     except ValidationError as exc:
         flash_errors(request, exc)

@@ -11,9 +11,13 @@ from accounts.models import User
 from accounts.selectors import actor_for
 from core.keyset import keyset_page
 from core.web import (
+    NOT_SEEN,
+    SEEN_FIELD,
+    decode_seen,
     flash_errors,
     org_member_required,
     scanner_csp,
+    seen_for,
     selected_ids,
 )
 from inventory import policies
@@ -23,6 +27,7 @@ from inventory.forms import (
     TransferForm,
 )
 from inventory.models import LabelMismatch, Transfer, Unit, UnitState
+from inventory.selectors.changes import changes_since
 from inventory.selectors.scans import units_from_scan
 from inventory.selectors.transfers import (
     TRANSFER_KEYSET,
@@ -84,6 +89,8 @@ def transfer_new(request):
         for note in scanned.notes:
             messages.info(request, note)
         ids += [u.pk for u in scanned.found if u.pk not in ids]
+    elif form.is_bound and form.is_valid() and (seen := seen_for(request.POST, ids)) is None:
+        messages.error(request, NOT_SEEN)
     elif form.is_bound and form.is_valid():
         recipient = holder_from_field(form.cleaned_data["recipient"])
         try:
@@ -93,6 +100,7 @@ def transfer_new(request):
                 recipient=recipient,
                 note=form.cleaned_data["note"],
                 to_location=form.cleaned_data["to_location"],
+                seen=seen,
             )
         except ValidationError as exc:
             flash_errors(request, exc)
@@ -110,6 +118,13 @@ def transfer_new(request):
                 return redirect("inventory:transfer_detail", pk=transfers[0].pk)
             return redirect("inventory:transfer_list")
     units = list(unit_rows(scoped.filter(pk__in=ids)).order_by("pk"))
+    if form.is_bound and form.errors:
+        # The form's choices follow the units as they are now (their holder is no recipient),
+        # so a page drawn before a change can fail here, before the service's locked check:
+        # say what changed too, or "Sam already holds them" would be all the page says.
+        seen = decode_seen(request.POST.get(SEEN_FIELD, ""))
+        for change in changes_since(units=units, seen=seen, viewer=request.user):
+            messages.error(request, change)
     return render(
         request,
         "inventory/transfer_form.html",

@@ -17,6 +17,7 @@ from tests.concurrency import race
 from tests.events.factories import FacilityFactory, open_event
 from tests.factories import RepFactory
 from tests.inventory.factories import ledger_problems, receive_units
+from tests.pages import seen_on
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -90,8 +91,11 @@ def test_the_page_and_the_api_racing_for_one_unit_allocate_it_once(group):
     page = Client()
     page.force_login(riley)
 
+    url = reverse("events:mark_used", args=[cases[0].pk])
+    seen = seen_on(page, url)
+
     def through_the_page():
-        return page.post(reverse("events:mark_used", args=[cases[0].pk]), {"unit": [unit.pk]})
+        return page.post(url, {"unit": [unit.pk], "seen": seen})
 
     outcomes = race(through_the_page, _mark_through_the_api(token_for(sam), cases[1], unit))
 
@@ -108,6 +112,7 @@ def test_the_page_and_the_api_racing_for_one_unit_allocate_it_once(group):
     else:  # the API won: the page shows the same words
         assert api_answer.status_code == 200
         shown = page.get(page_answer["Location"]).content.decode()
-        assert "POOL-1 was already marked used on “Case of rep 1”" in shown
+        # Riley's page showed the unit before Sam's call took it: told as a change since.
+        assert "POOL-1 was marked used on “Case of rep 1” at " in shown
     assert CustodyEntry.objects.filter(kind=EntryKind.MARKED_USED).count() == 1
     assert ledger_problems() == []

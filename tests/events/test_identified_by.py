@@ -12,6 +12,7 @@ from events.services.usage import event_mark_used
 from inventory.models import CustodyEntry, EntryKind
 from tests.events.factories import open_event
 from tests.inventory.factories import ProductFactory, receive_units
+from tests.pages import seen_on
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,11 @@ def _marked_how(unit):
 def test_the_marked_used_entry_says_how_the_unit_was_identified(client, rep, units, post, how):
     case = open_event(rep)
     client.force_login(rep)
-    client.post(reverse("events:mark_used", args=[case.pk]), post(units))
+    url = reverse("events:mark_used", args=[case.pk])
+    data = post(units)
+    if "unit" in data:  # ticked on the page: the form sends what the page showed
+        data["seen"] = seen_on(client, url)
+    client.post(url, data)
 
     assert _marked_how(units[0]) == how
     page = client.get(reverse("inventory:unit_detail", args=[units[0].pk])).content.decode()

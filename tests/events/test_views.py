@@ -23,6 +23,7 @@ from tests.events.factories import (
 )
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
+from tests.pages import seen_on
 
 GTIN = "09506000134352"  # a valid GTIN-14
 
@@ -325,7 +326,8 @@ def test_marking_facility_stock_on_the_page_makes_an_unbillable_line(client, rep
     stock = Unit.objects.get(serial_number="FSM-1")
     client.force_login(rep)
 
-    client.post(reverse("events:mark_used", args=[case.pk]), {"unit": [stock.pk]})
+    url = reverse("events:mark_used", args=[case.pk])
+    client.post(url, {"unit": [stock.pk], "seen": seen_on(client, f"{url}?facility_stock=1")})
 
     (line,) = case.lines.current()
     assert (line.unit_id, line.billable, line.from_facility_stock) == (stock.pk, False, True)
@@ -350,7 +352,9 @@ def test_an_expired_unit_has_a_disabled_checkbox_and_cannot_be_marked(client, ad
     assert not re.search(r'<input[^>]*name="unit"[^>]*disabled', rows["GOOD-1"])
 
     # A hand-made POST is refused too, and takes nothing (not even the good unit).
-    response = client.post(url, {"unit": [good.pk, old.pk]}, follow=True)
+    response = client.post(
+        url, {"unit": [good.pk, old.pk], "seen": seen_on(client, url)}, follow=True
+    )
 
     assert "OLD-1 expired on" in response.content.decode()
     assert not case.lines.exists()

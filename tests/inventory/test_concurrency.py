@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from inventory.models import CustodyEntry, EntryKind, Transfer, TransferLine, Unit, UnitState
+from inventory.services.ledger import StaleUnits
 from inventory.services.receiving import ReceiveLine, units_receive
 from inventory.services.transfers import transfer_accept, transfer_cancel, transfer_create
 from tests.concurrency import fresh, race
@@ -135,4 +136,27 @@ def test_two_receipts_of_the_same_serial_at_once_keep_one_unit(world):
     assert isinstance(error, ValidationError), repr(error)
     assert Unit.objects.filter(product=product, serial_number="DUP-1").count() == 1
     assert CustodyEntry.objects.filter(unit__product=product).count() == 1
+    assert ledger_problems() == []
+
+
+def test_two_submits_of_one_page_race_and_only_the_first_acts_the_other_is_told(world):
+    """Two tabs drew the same transfer form (the same seen sequence) and submit at once: the
+    check runs under the row lock, so exactly one transfers and the other is refused as stale,
+    naming what changed, never judged on the state it read before the lock."""
+    riley, sam, dana = world["riley"], world["sam"], world["dana"]
+    (unit,) = receive_units(world["admin"], riley, n=1, serial_prefix="SEEN-")
+    seen = {unit.pk: unit.ledger_seq}
+
+    outcomes = race(
+        lambda: transfer_create(actor=fresh(riley), unit_ids=[unit.pk], recipient=sam, seen=seen),
+        lambda: transfer_create(actor=fresh(riley), unit_ids=[unit.pk], recipient=dana, seen=seen),
+    )
+
+    assert sorted(kind for kind, _ in outcomes) == ["error", "ok"], outcomes
+    (error,) = [value for kind, value in outcomes if kind == "error"]
+    assert isinstance(error, StaleUnits), repr(error)
+    (transfer,) = Transfer.objects.all()
+    assert error.messages[0].startswith(f"SEEN-1 was sent to {transfer.recipient.name} at ")
+    unit.refresh_from_db()
+    assert unit.ledger_seq == seen[unit.pk] + 1  # exactly one entry added
     assert ledger_problems() == []

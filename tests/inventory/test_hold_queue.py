@@ -15,6 +15,7 @@ from inventory.selectors.units import units_on_hold
 from inventory.services.transfers import transfer_create, transfer_decline
 from tests.factories import DistributorFactory, OrganizationFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
+from tests.pages import seen_on
 
 
 @pytest.fixture
@@ -100,7 +101,11 @@ def test_releasing_a_selection_releases_only_those_and_tells_their_holder(client
 
     response = client.post(
         reverse("inventory:hold_release"),
-        {"unit": [held[0].pk, held[2].pk], "next": reverse("inventory:hold_list")},
+        {
+            "unit": [held[0].pk, held[2].pk],
+            "next": reverse("inventory:hold_list"),
+            "seen": seen_on(client, reverse("inventory:hold_list")),
+        },
     )
 
     assert response["Location"] == reverse("inventory:hold_list")
@@ -120,7 +125,10 @@ def test_release_all_releases_every_unit_on_hold_of_the_organization(client, cas
     dana_units, _ = declined(cast, "dana", 1)
     client.force_login(cast["alex"])
 
-    client.post(reverse("inventory:hold_release"), {"all": "1"})
+    client.post(
+        reverse("inventory:hold_release"),
+        {"all": "1", "seen": seen_on(client, reverse("inventory:hold_list"))},
+    )
 
     assert not Unit.objects.filter(state=UnitState.HOLD).exists()
     assert set(
@@ -135,7 +143,10 @@ def test_release_all_takes_at_most_one_selection_and_leaves_the_rest_listed(clie
     held, _ = declined(cast, "riley", 3)
     client.force_login(cast["alex"])
 
-    client.post(reverse("inventory:hold_release"), {"all": "1"})
+    client.post(
+        reverse("inventory:hold_release"),
+        {"all": "1", "seen": seen_on(client, reverse("inventory:hold_list"))},
+    )
 
     assert list(Unit.objects.filter(state=UnitState.HOLD).values_list("pk", flat=True)) == [
         held[2].pk

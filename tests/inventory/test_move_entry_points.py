@@ -8,6 +8,7 @@ from django.urls import reverse
 from inventory.models import CustodyEntry, EntryKind, Unit
 from tests.events.factories import mark_used, open_event
 from tests.inventory.factories import LocationFactory, receive_units
+from tests.pages import seen_fields
 
 MOVE = reverse("inventory:unit_move")
 
@@ -43,7 +44,10 @@ def test_selected_units_arrive_on_the_move_page_without_moving(
     assert offered == {places["warehouse"], places["bin"]}  # the holder's, not the rep's trunk
     assert not CustodyEntry.objects.filter(kind=EntryKind.MOVED).exists()
 
-    client.post(MOVE, {"unit": [u.pk for u in units], "to_location": places["bin"].pk})
+    (seen,) = seen_fields(response.content.decode())
+    client.post(
+        MOVE, {"unit": [u.pk for u in units], "to_location": places["bin"].pk, "seen": seen}
+    )
     assert set(Unit.objects.values_list("location_id", flat=True)) == {places["bin"].pk}
 
 

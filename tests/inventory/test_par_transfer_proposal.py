@@ -13,6 +13,7 @@ from inventory.models import Unit
 from inventory.selectors.par import below_par
 from inventory.services.par import par_level_set
 from tests.inventory.factories import LocationFactory, ProductFactory, receive_units
+from tests.pages import seen_fields
 
 
 def days(n):
@@ -89,6 +90,7 @@ def test_the_dashboard_link_prefills_a_transfer_that_fills_the_bin(
             "recipient": f"{distributor.name} ({distributor.username})",
             "to_location": setup["bin"].pk,
             "send": "1",
+            "seen": seen_fields(page.content.decode())[0],
         },
     )
     moved = Unit.objects.filter(pk__in=query["unit"])

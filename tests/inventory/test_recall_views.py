@@ -16,6 +16,7 @@ from inventory.views import recalls as recall_views
 from tests.events.factories import PhysicianFactory, mark_used, open_event
 from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
+from tests.pages import seen_fields
 
 LOOKUP = reverse("inventory:recall_lookup")
 
@@ -164,9 +165,10 @@ def test_the_recall_page_tracks_progress_and_returns(client, admin_user, lot):
     assert (progress.found, progress.quarantined, len(progress.open_cases)) == (58, 57, 1)
     assert "Dr. Hale" in page.content.decode()
     assert page.context["can_return"] and "Return 57 unit(s)" in page.content.decode()
+    (seen,) = seen_fields(page.content.decode())
     client.post(
         reverse("inventory:recall_return", args=[recall.pk]),
-        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
+        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat(), "seen": seen},
     )
     page = client.get(reverse("inventory:recall_detail", args=[recall.pk]))
     assert page.context["progress"].returned == 57
@@ -218,7 +220,13 @@ def test_returning_another_organizations_unit_is_not_found_and_names_nothing(
     client.force_login(admin_user)
     response = client.post(
         reverse("inventory:recall_return", args=[recall.pk]),
-        {"reference": "RMA", "returned_on": timezone.localdate().isoformat(), "unit": [foreign.pk]},
+        {
+            "reference": "RMA",
+            "returned_on": timezone.localdate().isoformat(),
+            "unit": [foreign.pk],
+            # Hand-made, as a forger would: the unit's true sequence changes nothing.
+            "seen": f"{foreign.pk}:{foreign.ledger_seq}",
+        },
         follow=True,
     )
     text = " ".join(_messages(response))
@@ -331,9 +339,10 @@ def test_the_return_form_shows_only_when_there_is_something_to_return(client, ad
     client.force_login(admin_user)
     html = client.get(url).content.decode()
     assert 'data-testid="return-form"' in html and "Return 57 unit(s)" in html
+    (seen,) = seen_fields(html)
     client.post(
         reverse("inventory:recall_return", args=[recall.pk]),
-        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat()},
+        {"reference": "RMA-1", "returned_on": timezone.localdate().isoformat(), "seen": seen},
     )
     page = client.get(url)
     html = page.content.decode()

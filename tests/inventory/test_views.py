@@ -17,6 +17,7 @@ from inventory.views import transfers as transfer_views
 from inventory.views import units as unit_views
 from tests.factories import DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
+from tests.pages import seen_on, transfer_seen
 
 
 @pytest.fixture
@@ -311,7 +312,12 @@ def test_distributor_transfers_reps_units_on_their_behalf(client, distributor, r
     client.force_login(distributor)
     response = client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [u.pk for u in units], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [u.pk for u in units],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [u.pk for u in units]),
+        },
         follow=True,
     )
     assert "Transferred 2 unit(s) to Sam" in response.content.decode()
@@ -333,7 +339,12 @@ def test_rep_sends_to_another_rep_who_accepts(client, rep, stock):
     client.force_login(rep)
     client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     transfer = Transfer.objects.get()
     assert transfer.status == "pending"
@@ -352,7 +363,12 @@ def test_decline_without_reason_changes_nothing(client, rep, stock):
     client.force_login(rep)
     client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     transfer = Transfer.objects.get()
     client.force_login(stock["sam"])
@@ -387,13 +403,23 @@ def test_transfer_of_a_unit_in_transit_names_the_transfer(client, rep, distribut
     client.force_login(rep)
     client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     first = Transfer.objects.get()
     client.force_login(distributor)
     response = client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": distributor.pk, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": distributor.pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
         follow=True,
     )
     assert f"R-1 is already in transit to Sam (transfer #{first.pk})" in response.content.decode()
@@ -406,7 +432,12 @@ def test_admin_releases_hold_from_the_unit_page(client, admin_user, rep, stock):
     client.force_login(rep)
     client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     client.force_login(stock["sam"])
     client.post(
@@ -414,7 +445,10 @@ def test_admin_releases_hold_from_the_unit_page(client, admin_user, rep, stock):
         {"reason": "Not mine"},
     )
     client.force_login(admin_user)
-    client.post(reverse("inventory:hold_release"), {"unit": [unit.pk]})
+    page = reverse("inventory:unit_detail", args=[unit.pk])
+    client.post(
+        reverse("inventory:hold_release"), {"unit": [unit.pk], "seen": seen_on(client, page)}
+    )
     unit.refresh_from_db()
     assert unit.state == UnitState.AVAILABLE and unit.custodian == rep
 
@@ -507,7 +541,12 @@ def test_units_on_hold_can_be_ticked_only_by_admins(client, admin_user, rep, sto
     client.force_login(rep)
     client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     client.force_login(stock["sam"])
     client.post(
@@ -525,7 +564,12 @@ def test_a_doubled_unit_id_counts_once(client, distributor, rep, stock):
     client.force_login(distributor)
     response = client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk, unit.pk], "recipient": stock["sam"].pk, "send": "1"},
+        {
+            "unit": [unit.pk, unit.pk],
+            "recipient": stock["sam"].pk,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk, unit.pk]),
+        },
         follow=True,
     )
     assert "Transferred 1 unit(s) to Sam" in response.content.decode()
@@ -535,7 +579,13 @@ def test_returns_to_organization_custody_wait_on_the_admin(client, admin_user, r
     unit = Unit.objects.get(serial_number="R-1")
     client.force_login(rep)
     client.post(
-        reverse("inventory:transfer_new"), {"unit": [unit.pk], "recipient": "org", "send": "1"}
+        reverse("inventory:transfer_new"),
+        {
+            "unit": [unit.pk],
+            "recipient": "org",
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     transfer = Transfer.objects.get()
     client.force_login(admin_user)
@@ -618,13 +668,19 @@ def test_the_transfer_box_takes_a_typed_name_and_organization_custody(client, re
             "unit": [one.pk],
             "recipient": f"{stock['sam'].name} ({stock['sam'].username})",
             "send": "1",
+            "seen": transfer_seen(client, [one.pk]),
         },
         follow=True,
     )
     assert "waiting for them to accept" in response.content.decode()
     response = client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [two.pk], "recipient": "Organization custody", "send": "1"},
+        {
+            "unit": [two.pk],
+            "recipient": "Organization custody",
+            "send": "1",
+            "seen": transfer_seen(client, [two.pk]),
+        },
         follow=True,
     )
     assert "to organization custody" in response.content.decode()
@@ -638,7 +694,12 @@ def test_the_transfer_box_refuses_the_sender_and_changes_nothing(client, rep, st
     client.force_login(rep)
     response = client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": rep.username, "send": "1"},
+        {
+            "unit": [unit.pk],
+            "recipient": rep.username,
+            "send": "1",
+            "seen": transfer_seen(client, [unit.pk]),
+        },
     )
     text = html.unescape(response.content.decode())
     assert "You already hold the units you picked" in text
@@ -651,14 +712,15 @@ def test_handing_units_to_the_rep_who_took_them_meanwhile_says_so(client, distri
     to that rep, the unit has reached the rep another way (here: her own earlier transfer, as
     a second tab or a colleague would): a lost race, told as such, nothing changes."""
     unit = Unit.objects.get(serial_number="D-1")
+    client.force_login(distributor)
+    seen = transfer_seen(client, [unit.pk])
     transfer_create(actor=distributor, unit_ids=[unit.pk], recipient=rep)
     unit.refresh_from_db()
     assert unit.custodian == rep
     before = (Transfer.objects.count(), CustodyEntry.objects.count())
-    client.force_login(distributor)
     response = client.post(
         reverse("inventory:transfer_new"),
-        {"unit": [unit.pk], "recipient": f"{rep.name} ({rep.username})", "send": "1"},
+        {"unit": [unit.pk], "recipient": f"{rep.name} ({rep.username})", "send": "1", "seen": seen},
     )
     assert response.status_code == 200
     assert f"{rep.name} already holds the units you picked" in html.unescape(

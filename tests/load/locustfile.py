@@ -32,6 +32,8 @@ SERIAL = re.compile(r'data-serial="([^"]+)"')
 EVENT_LINK = re.compile(r'href="/events/(\d+)/"')
 TRANSFER_LINK = re.compile(r'href="/inventory/transfers/(\d+)/"')
 NEXT_LINK = re.compile(r'rel="next" href="([^"]+)"')
+# What the page showed of its units, sent back with the form (README, "Stale pages").
+SEEN_INPUT = re.compile(r'name="seen" value="([^"]*)"')
 # The recipient box did not take the username: the load script, not a lost race.
 WRONG_INPUT = ("Nobody you may pick here matches", "matches several people")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -51,6 +53,12 @@ def only_local_and_bounded(environment, **kwargs):
     options = environment.parsed_options
     if options is not None and not getattr(options, "run_time", None):
         refuse("give --run-time (e.g. 60s): a load test here is always bounded.")
+
+
+def seen_of(html: str) -> str:
+    """The page's `seen` field, as a browser sends it with the form ("" when it has none)."""
+    match = SEEN_INPUT.search(html)
+    return unescape(match.group(1)) if match else ""
 
 
 def selectable_units(html: str, *, unmark: bool = False) -> list[str]:
@@ -77,6 +85,7 @@ class TrunkpoolUser(HttpUser):
             refuse(f"refusing to load {self.host!r}")
         self.username = random.choice(self.usernames)
         self.serials: list[str] = []
+        self.seen = ""
         page = self.client.get("/accounts/login/", name="login form")
         token = CSRF_INPUT.search(page.text)
         with self.client.post(
@@ -150,6 +159,7 @@ class TrunkpoolUser(HttpUser):
         found = SERIAL.findall(html)
         if found:
             self.serials = (found + self.serials)[:200]
+        self.seen = seen_of(html)
         return selectable_units(html)
 
     def search(self) -> None:
@@ -167,7 +177,7 @@ class TrunkpoolUser(HttpUser):
         unit = random.choice(units)
         self.post(
             "/inventory/transfers/new/",
-            {"unit": unit, "recipient": recipient, "send": "1"},
+            {"unit": unit, "recipient": recipient, "send": "1", "seen": self.seen},
             name=name,
             expect="/inventory/transfers/",
         )
@@ -205,7 +215,8 @@ class PooledRep(TrunkpoolUser):
         units = selectable_units(html)
         if units:
             unit = random.choice(units)
-            if self.post(use, {"unit": unit}, name="mark used", expect=use):
+            seen = seen_of(html)
+            if self.post(use, {"unit": unit, "seen": seen}, name="mark used", expect=use):
                 self.post(
                     f"/events/{event}/unmark/",
                     {"unit": unit},
