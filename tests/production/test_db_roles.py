@@ -22,6 +22,7 @@ from inventory.models import CustodyEntry, Transfer, Unit
 from inventory.services.transfers import transfer_accept, transfer_create
 from tests.factories import OrganizationFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ledger_problems, receive_units
+from tests.pages import seen_fields
 from tests.processes import Server, _database_url, start_worker, wait_until
 from tests.test_stateless import Browser
 
@@ -275,7 +276,13 @@ def test_gunicorn_and_a_job_worker_run_as_the_app_role_on_pooled_connections(tmp
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         landed, page = browser.post(
             server.url + "/inventory/transfers/new/",
-            {"unit": units[0].pk, "recipient": rep.pk, "send": "1", "csrfmiddlewaretoken": token},
+            {
+                "unit": units[0].pk,
+                "recipient": rep.pk,
+                "send": "1",
+                "seen": seen_fields(form)[0],
+                "csrfmiddlewaretoken": token,
+            },
         )
         assert "/inventory/transfers/" in landed, page
 

@@ -27,6 +27,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.pages import seen_fields
 from tests.processes import Server
 from tests.production.clusters import PG_BIN, Workspace, missing_binaries
 
@@ -51,9 +52,15 @@ class Browser:
             return response.read().decode()
 
     def post(self, path: str, data: dict, *, form: str | None = None) -> tuple[str, str]:
-        """Post with the CSRF token of the form at `form` (default: `path`)."""
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(form or path))
-        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token.group(1)}, doseq=True)
+        """Post with the CSRF token of the form at `form` (default: `path`), and what that page
+        showed of its units (its `seen` field), as a browser submits it."""
+        page = self.get(form or path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        shown = seen_fields(page)
+        data = {**data, "csrfmiddlewaretoken": token.group(1)}
+        if shown:
+            data.setdefault("seen", shown[0])
+        body = urllib.parse.urlencode(data, doseq=True)
         with self.opener.open(self.base + path, data=body.encode(), timeout=20) as response:
             return response.geturl(), response.read().decode()
 
