@@ -87,7 +87,9 @@ def _org_scoped_models():
 
 def _narrower_columns(model, scoped) -> set[str]:
     table = model._meta.db_table
-    cols = {"organization_id"}
+    # The row's own key is the narrowest of all (the ledger's (unit, organization) foreign key
+    # targets a unique (id, organization_id) on the unit).
+    cols = {"organization_id", model._meta.pk.column}
     for f in model._meta.concrete_fields:
         if f.is_relation and f.related_model in scoped:
             cols.add(f.column)
