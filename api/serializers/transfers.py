@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from api.serializers.base import InputSerializer
 from api.serializers.units import HolderField, UnitSerializer
 from inventory.models import Transfer
 
@@ -94,7 +95,7 @@ class TransferCreatedSerializer(serializers.Serializer):
     transfers = TransferSerializer(many=True)
 
 
-class TransferCreateSerializer(serializers.Serializer):
+class TransferCreateSerializer(InputSerializer):
     unit_ids = serializers.ListField(
         child=_id_field(), max_length=settings.MAX_SELECTION, help_text="Unit ids to send."
     )
@@ -112,7 +113,7 @@ class TransferCreateSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
 
-class TransferDeclineSerializer(serializers.Serializer):
+class TransferDeclineSerializer(InputSerializer):
     reason = serializers.CharField(
         max_length=500,
         allow_blank=True,
