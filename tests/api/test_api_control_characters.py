@@ -17,6 +17,7 @@ import pkgutil
 from pathlib import Path
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
@@ -25,10 +26,10 @@ import api
 from api.serializers.base import CodeField, InputSerializer, TextField
 from core.forms import MULTI_LINE_MESSAGE, NUL_MESSAGE, SINGLE_LINE_MESSAGE
 from events.models import Event
-from inventory.models import CustodyEntry, Transfer, Unit
+from inventory.models import Recall, Unit
 from tests.api.test_transfers_api import Api
 from tests.events.factories import FacilityFactory, ProcedureFactory, open_event
-from tests.inventory.factories import ProductFactory, receive_units
+from tests.inventory.factories import ProductFactory
 
 CRLF = "\r\nBcc: victim@example.com"
 GTIN = "09506000134352"
@@ -164,6 +165,15 @@ def test_every_field_of_every_input_serializer_judges_its_characters_by_its_kind
     assert tried >= 40
 
 
+def test_a_repeated_query_parameter_is_judged_in_every_copy():
+    from api.views.recalls import RecallFilter
+
+    # The field reads the last copy only; the first still never passes unjudged.
+    filters = RecallFilter(data=QueryDict("status=a%00b&status=open"))
+    assert not filters.is_valid()
+    assert filters.errors == {"status": [NUL_MESSAGE]}
+
+
 def test_multi_line_and_barcode_fields_are_those_the_pages_give_a_textarea_or_a_scan():
     kinds = {
         (cls.__name__, name): type(field).__name__
@@ -237,19 +247,28 @@ def test_a_nul_inside_a_nested_line_or_a_list_is_refused_and_nothing_is_received
     assert not Unit.objects.exists()
 
 
-def test_a_transfer_note_with_a_line_break_is_refused_and_nothing_moves(
-    client, admin_user, distributor, rep
+def test_a_recall_reference_with_a_line_break_is_refused_but_its_reason_keeps_them(
+    client, admin_user
 ):
-    # A ledger note is one line, as the transfer page's note box is.
-    unit = receive_units(admin_user, distributor, n=1)[0]
-    entries = CustodyEntry.objects.count()
-    response = Api(client, distributor).post(
-        "api:transfer_list", {"unit_ids": [unit.pk], "recipient": rep.pk, "note": f"ok{CRLF}"}
-    )
+    # No page form stands behind this one: the serializer is all that judges the text before
+    # the service records it (the reference goes into ledger notes and emails).
+    product = ProductFactory(organization=admin_user.organization)
+    body = {
+        "reference": f"R-7{CRLF}",
+        "recall_class": "I",
+        "product": product.pk,
+        "lot_numbers": ["L1"],
+        "recall_date": timezone.localdate().isoformat(),
+        "reason": "Mislabelled:\r\n\tsee the notice",
+    }
+    api_client = Api(client, admin_user)
+    response = api_client.post("api:recall_list", body)
     assert response.status_code == 400, response.content
-    assert response.json()["error"]["fields"] == {"note": [SINGLE_LINE_MESSAGE]}
-    assert not Transfer.objects.exists()
-    assert CustodyEntry.objects.count() == entries
+    assert response.json()["error"]["fields"] == {"reference": [SINGLE_LINE_MESSAGE]}
+    assert not Recall.objects.exists()
+    response = api_client.post("api:recall_list", {**body, "reference": "R-7"})
+    assert response.status_code == 201, response.content
+    assert Recall.objects.get().reason == "Mislabelled:\r\n\tsee the notice"
 
 
 def test_a_scanned_udi_with_gs1_group_separators_is_still_received(client, admin_user, rep):
