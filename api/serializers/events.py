@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from api.serializers.base import InputSerializer, TextField
 from api.serializers.transfers import BIGGEST_ID, NamedRefSerializer
 from api.serializers.units import ExpectedSequencesField, HolderField, check_expected_among
 from events.models import Event, EventLine, EventType
@@ -134,7 +135,7 @@ class EventUsageSerializer(serializers.Serializer):
     lines = EventLineSerializer(many=True)
 
 
-class EventWriteSerializer(serializers.Serializer):
+class EventWriteSerializer(InputSerializer):
     """Open an event (POST) or change some of its details (PATCH: only the fields sent)."""
 
     type = serializers.ChoiceField(choices=EventType.choices)
@@ -155,10 +156,10 @@ class EventWriteSerializer(serializers.Serializer):
         default="",
         help_text="An anonymous reference such as a case number; never a patient's name.",
     )
-    notes = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    notes = TextField(max_length=5000, allow_blank=True, required=False, default="")
 
 
-class UnitIdsSerializer(serializers.Serializer):
+class UnitIdsSerializer(InputSerializer):
     unit_ids = serializers.ListField(
         child=_id_field(), max_length=settings.MAX_SELECTION, help_text="Unit ids."
     )
@@ -200,5 +201,5 @@ class UnmarkResultSerializer(serializers.Serializer):
     unmarked = serializers.IntegerField()
 
 
-class PoSerializer(serializers.Serializer):
+class PoSerializer(InputSerializer):
     po_number = serializers.CharField(max_length=60, allow_blank=True)

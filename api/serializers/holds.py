@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from api.serializers.base import InputSerializer
 from api.serializers.units import ExpectedSequencesField, UnitSerializer, check_expected_among
 
 BIGGEST_ID = 2**63 - 1
 
 
-class HoldReleaseSerializer(serializers.Serializer):
+class HoldReleaseSerializer(InputSerializer):
     unit_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=BIGGEST_ID),
         required=False,

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import Notification
+from api.serializers.base import InputSerializer
 from api.serializers.users import NamedUserSerializer
 
 BIGGEST_ID = 2**63 - 1
@@ -35,7 +36,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         ]
 
 
-class NotificationFilter(serializers.Serializer):
+class NotificationFilter(InputSerializer):
     unread = serializers.BooleanField(
         required=False,
         default=None,
@@ -44,7 +45,7 @@ class NotificationFilter(serializers.Serializer):
     )
 
 
-class NotificationReadSerializer(serializers.Serializer):
+class NotificationReadSerializer(InputSerializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=BIGGEST_ID),
         required=False,

@@ -7,6 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers.base import CodeField, InputSerializer, TextField
 from api.serializers.units import ExpectedSequencesField, UnitSerializer, check_expected_among
 from api.serializers.users import NamedUserSerializer
 from inventory.models import Recall, RecallReturn, RecallUnit
@@ -120,7 +121,7 @@ def _codes(help_text: str) -> serializers.ListField:
     )
 
 
-class RecallCreateSerializer(serializers.Serializer):
+class RecallCreateSerializer(InputSerializer):
     reference = serializers.CharField(max_length=80, help_text="The manufacturer's reference.")
     recall_class = serializers.ChoiceField(choices=Recall.RecallClass.choices)
     product = serializers.IntegerField(
@@ -129,10 +130,10 @@ class RecallCreateSerializer(serializers.Serializer):
     lot_numbers = _codes("The affected lots.")
     serial_numbers = _codes("The affected serial numbers.")
     recall_date = serializers.DateField()
-    reason = serializers.CharField(max_length=1000)
+    reason = TextField(max_length=1000)
 
 
-class RecallReturnRequestSerializer(serializers.Serializer):
+class RecallReturnRequestSerializer(InputSerializer):
     reference = serializers.CharField(max_length=80, help_text="The return's RMA or shipment.")
     returned_on = serializers.DateField()
     unit_ids = serializers.ListField(
@@ -165,10 +166,10 @@ class RecallShipmentSerializer(serializers.ModelSerializer):
         return sorted(shipment.units.values_list("unit_id", flat=True))
 
 
-class LookupQuerySerializer(serializers.Serializer):
+class LookupQuerySerializer(InputSerializer):
     """The recall lookup page's form, as query parameters (inventory.recall_forms.LookupForm)."""
 
-    q = serializers.CharField(
+    q = CodeField(
         max_length=255,
         required=False,
         trim_whitespace=False,  # a trailing space can be an HIBC label's check character

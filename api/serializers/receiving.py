@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from api.serializers.base import CodeField, InputSerializer
 from api.serializers.units import UnitSerializer
 
 BIGGEST_ID = 2**63 - 1
@@ -20,7 +21,7 @@ CUSTODIAN_HELP = "Whose custody the units go into (a person's id); null: organiz
 LOCATION_HELP = "Where they sit: a location the custodian holds; null or left out: none."
 
 
-class ReceiveLineSerializer(serializers.Serializer):
+class ReceiveLineSerializer(InputSerializer):
     product = _id(help_text="A product of your catalog.")
     lot_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     serial_numbers = serializers.ListField(
@@ -41,14 +42,14 @@ class ReceiveLineSerializer(serializers.Serializer):
     location = _id(required=False, allow_null=True, default=None, help_text=LOCATION_HELP)
 
 
-class ReceiveLinesSerializer(serializers.Serializer):
+class ReceiveLinesSerializer(InputSerializer):
     custodian = _id(allow_null=True, help_text=CUSTODIAN_HELP)
     lines = ReceiveLineSerializer(many=True, allow_empty=False, max_length=1000)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class ReceiveUdiSerializer(serializers.Serializer):
-    udi = serializers.CharField(
+class ReceiveUdiSerializer(InputSerializer):
+    udi = CodeField(
         max_length=255,
         trim_whitespace=False,  # a trailing space can be an HIBC label's check character
         help_text="The scanned GS1, GS1 Digital Link or HIBC label of one unit.",

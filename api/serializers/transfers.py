@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from api.serializers.base import InputSerializer
 from api.serializers.units import (
     ExpectedSequencesField,
     HolderField,
@@ -99,7 +100,7 @@ class TransferCreatedSerializer(serializers.Serializer):
     transfers = TransferSerializer(many=True)
 
 
-class TransferCreateSerializer(serializers.Serializer):
+class TransferCreateSerializer(InputSerializer):
     unit_ids = serializers.ListField(
         child=_id_field(), max_length=settings.MAX_SELECTION, help_text="Unit ids to send."
     )
@@ -122,7 +123,7 @@ class TransferCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class TransferDeclineSerializer(serializers.Serializer):
+class TransferDeclineSerializer(InputSerializer):
     reason = serializers.CharField(
         max_length=500,
         allow_blank=True,

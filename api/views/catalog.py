@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.pagination import paged_response
+from api.serializers.base import InputSerializer
 from api.serializers.catalog import LocationSerializer, ProductSerializer
 from api.serializers.responses import PAGE_PARAMS, READ_ERRORS, paged
 from api.views.base import ApiView, scoped_object
@@ -43,7 +44,7 @@ class ProductDetail(ApiView):
         return Response(ProductSerializer(scoped_object(_products(self.actor), pk=pk)).data)
 
 
-class LocationFilter(serializers.Serializer):
+class LocationFilter(InputSerializer):
     kind = serializers.ChoiceField(choices=Location.Kind.choices, required=False)
 
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from api.idempotency import idempotent
 from api.pagination import keyset_rows, paged_response
+from api.serializers.base import InputSerializer
 from api.serializers.recalls import (
     LookupQuerySerializer,
     LookupSerializer,
@@ -65,7 +66,7 @@ def _detail(request, recall: Recall) -> dict:
     return RecallDetailSerializer(recall, context={"progress": progress}).data
 
 
-class RecallFilter(serializers.Serializer):
+class RecallFilter(InputSerializer):
     status = serializers.ChoiceField(choices=Recall.Status.choices, required=False)
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from api.idempotency import idempotent
 from api.pagination import keyset_rows
+from api.serializers.base import InputSerializer
 from api.serializers.responses import (
     IDEMPOTENCY_KEY,
     PAGE_PARAMS,
@@ -49,7 +50,7 @@ BOXES = {
 }
 
 
-class TransferFilterSerializer(serializers.Serializer):
+class TransferFilterSerializer(InputSerializer):
     box = serializers.ChoiceField(choices=list(BOXES), required=False)
     status = serializers.ChoiceField(choices=Transfer.Status.choices, required=False)
 

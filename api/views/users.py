@@ -17,6 +17,7 @@ from accounts.models import Role
 from accounts.policies import can_manage_users
 from accounts.selectors import user_list
 from api.pagination import paged_response
+from api.serializers.base import InputSerializer
 from api.serializers.responses import PAGE_PARAMS, READ_ERRORS, paged
 from api.serializers.users import UserSerializer
 from api.views.base import ApiView, scoped_object
@@ -24,7 +25,7 @@ from api.views.base import ApiView, scoped_object
 USER_KEYSET = (("pk", "asc"),)
 
 
-class UserFilter(serializers.Serializer):
+class UserFilter(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
 
 
