@@ -23,6 +23,9 @@ from inventory.models import CustodyEntry, EntryKind, Unit, UnitState
 # A page drawn long ago may have many entries behind it: the message names the latest few.
 ENTRIES_SHOWN = 3
 
+# What the services answer for a unit outside the actor's scope: the same as a missing one.
+NOT_FOUND = "A selected unit was not found."
+
 
 def _when(at) -> str:
     local = timezone.localtime(at)
@@ -95,23 +98,36 @@ def changes_since(*, units: Sequence[Unit], seen: Mapping[int, int], viewer: Use
     """One line per unit whose ledger moved past the sequence the viewer's page showed (`seen`,
     by unit id), oldest change first, in the current time zone. Units whose sequence is the
     one seen are left out. A few queries: the entries since (with their people and places) and
-    the names of their events that the viewer may see."""
+    the names of their events that the viewer may see.
+
+    A unit the viewer can see neither now nor at the sequence claimed (another rep's unit, ids
+    tried by hand) makes the answer NOT_FOUND alone, as the action's own scope check would:
+    its label and history are never told to someone who could not see it."""
     changed = [u for u in units if u.pk in seen and seen[u.pk] != u.ledger_seq]
     if not changed:
         return []
     scope = holder_ids_in_scope(actor=actor_for(viewer))
     since: dict[int, list[CustodyEntry]] = defaultdict(list)
+    held_when_seen: dict[int, int | None] = {}
     entries = (
         CustodyEntry.objects.filter(
             unit_id__in=[u.pk for u in changed],
-            sequence__gt=min(seen[u.pk] for u in changed),
+            sequence__gte=min(seen[u.pk] for u in changed),
         )
         .select_related("to_custodian", "to_location", "recall", "transfer__recipient")
         .order_by("unit_id", "sequence")
     )
     for entry in entries:
-        if entry.sequence > seen[entry.unit_id]:
+        if entry.sequence == seen[entry.unit_id]:
+            held_when_seen[entry.unit_id] = entry.to_custodian_id
+        elif entry.sequence > seen[entry.unit_id]:
             since[entry.unit_id].append(entry)
+    if scope is not None and any(
+        unit.custodian_id not in scope
+        and (unit.pk not in held_when_seen or held_when_seen[unit.pk] not in scope)
+        for unit in changed
+    ):
+        return [NOT_FOUND]
     events = hooks.ledger_event_refs(
         user=viewer, event_ids={e.event_id for told in since.values() for e in told}
     )

@@ -17,13 +17,13 @@ from inventory.models import (
     Unit,
     UnitState,
 )
+
+# NOT_FOUND lives beside changes_since, which answers it too; the services import it from here.
+from inventory.selectors.changes import NOT_FOUND as NOT_FOUND
 from inventory.selectors.changes import changes_since
 from inventory.services.par import check_after_commit
 
 KEEP = object()  # "custodian unchanged" for record_entries
-
-
-NOT_FOUND = "A selected unit was not found."
 
 
 def lock_units(unit_ids: Iterable[int], *, organization_id: int) -> list[Unit]:

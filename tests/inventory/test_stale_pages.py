@@ -359,3 +359,30 @@ def test_an_offline_mark_is_judged_on_the_unit_as_it_is_now(cast, org):
     (answer,) = response.json()["results"]
     assert answer["status"] == "applied", answer
     assert Unit.objects.get(pk=unit.pk).state == UnitState.ALLOCATED
+
+
+@pytest.mark.parametrize("claimed", [0, 1, 999])
+def test_a_unit_never_in_the_viewers_scope_is_not_found_whatever_sequence_is_claimed(
+    cast, org, claimed
+):
+    """Another group's rep's unit, its id tried by hand with made-up sequences: the answer is
+    the same as for a missing unit, never its serial or when it changed."""
+    other = DistributorFactory(organization=org)
+    stranger = RepFactory(organization=org, assigned_to=other, display_name="Zed Faraway")
+    (unit,) = receive_units(cast["admin"], stranger, n=1, serial_prefix="SECRET-")
+    client = _login(cast["riley"])
+
+    response = client.post(
+        TRANSFER,
+        {
+            "unit": [unit.pk],
+            "recipient": cast["sam"].pk,
+            "send": "1",
+            "seen": f"{unit.pk}:{claimed}",
+        },
+    )
+
+    body = response.content.decode()
+    assert "A selected unit was not found." in _messages(response) + html.unescape(body)
+    assert "SECRET-" not in body and "SECRET-" not in _messages(response)
+    assert not Transfer.objects.exists()
