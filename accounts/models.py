@@ -269,6 +269,9 @@ class ReadPin(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="+")
     until = models.DateTimeField()
+    # The primary's WAL position (pg_lsn as text) after the write: reads stay on the primary
+    # until the replica has replayed this far, however long that takes past `until`.
+    lsn = models.CharField(max_length=32)
 
     def __str__(self):
         return f"{self.user_id} until {self.until}"

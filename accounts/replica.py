@@ -18,11 +18,15 @@ of these hold; otherwise it goes to the primary:
   replica lags. Querysets built for writes or locks (`select_for_update`, `update`, `delete`,
   `get_or_create`) ask `db_for_write`, so locks are always taken on the primary, and raw SQL
   (`connection.cursor()`: the ledger feed's horizon, the throttle counters) runs on the primary;
-- the user has not written within READ_PIN_SECONDS. A write pins the user: the rest of that
-  request and each of their requests until then, on every app server, read the primary. The pin
-  is a row in `accounts.ReadPin` on the primary, upserted with one INSERT ... ON CONFLICT before
-  the response leaves and read once per request, both against the primary's clock, so app
-  servers whose clocks differ agree on it.
+- the user has not written within READ_PIN_SECONDS, and the replica has replayed their last
+  write. A write pins the user: the rest of that request and each of their requests until then,
+  on every app server, read the primary. The pin is a row in `accounts.ReadPin` on the primary,
+  upserted with one INSERT ... ON CONFLICT before the response leaves and read once per request,
+  both against the primary's clock, so app servers whose clocks differ agree on it. The row
+  also keeps the primary's WAL position after the write: once the seconds have passed, one
+  query asks the replica whether it has replayed that far; until it has (a replica lagging
+  longer than the pin), the user stays on the primary, and once it has, the pin is deleted, so
+  a user who has not written since costs no query but the pin lookup.
 
 How a write is noticed: the middleware wraps the primary connection
 (`connection.execute_wrapper`) for the request and looks at each statement that is not a plain
@@ -146,23 +150,43 @@ def note_user(user_id: int) -> None:
         return  # already on the primary: the pin would change nothing
     from .models import ReadPin
 
+    table = ReadPin._meta.db_table
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(f"SELECT until > now(), lsn FROM {table} WHERE user_id = %s", [user_id])
+        pin = cursor.fetchone()
+    if pin is None:
+        return
+    within_seconds, lsn = pin
+    scope.pinned = within_seconds or not _replica_has_replayed(lsn)
+    if not scope.pinned:
+        # Bookkeeping (the pins' table never pins): the next request needs no replica query.
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = %s AND lsn = %s", [user_id, lsn])
+
+
+def _replica_has_replayed(lsn: str) -> bool:
+    """Has the replica replayed the primary's WAL up to `lsn`? A server that is not replaying
+    (a test's mirror of the primary), or no replica at all, has all of it."""
+    if REPLICA_DB_ALIAS not in connections.settings:
+        return True
+    with connections[REPLICA_DB_ALIAS].cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {ReadPin._meta.db_table} WHERE user_id = %s AND until > now()",
-            [user_id],
+            "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn]
         )
-        scope.pinned = cursor.fetchone() is not None
+        return bool(cursor.fetchone()[0])
 
 
 def pin_user(user_id: int) -> None:
-    """Send this user's reads to the primary for READ_PIN_SECONDS from now (the primary's now)."""
+    """Send this user's reads to the primary for READ_PIN_SECONDS from now (the primary's now),
+    and after that until the replica has replayed the primary's WAL as far as it is now (past
+    this request's writes, which have committed by the time the response leaves)."""
     from .models import ReadPin
 
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {ReadPin._meta.db_table} (user_id, until) "
-            "VALUES (%s, now() + %s * interval '1 second') "
-            "ON CONFLICT (user_id) DO UPDATE SET until = EXCLUDED.until",
+            f"INSERT INTO {ReadPin._meta.db_table} (user_id, until, lsn) "
+            "VALUES (%s, now() + %s * interval '1 second', pg_current_wal_insert_lsn()::text) "
+            "ON CONFLICT (user_id) DO UPDATE SET until = EXCLUDED.until, lsn = EXCLUDED.lsn",
             [user_id, settings.READ_PIN_SECONDS],
         )
 

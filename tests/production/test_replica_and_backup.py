@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,11 +32,14 @@ from tests.pages import seen_fields
 from tests.processes import Server
 from tests.production.clusters import PG_BIN, Workspace, missing_binaries
 
-pytestmark = [pytest.mark.postgres, pytest.mark.multiprocess]
+# django_db: pytest-django sets up the test database (whose schema the clusters copy) only for
+# a run with a test that asks for it, and this module may run alone.
+pytestmark = [pytest.mark.postgres, pytest.mark.multiprocess, pytest.mark.django_db]
 
 DB = "trunkpool"
 PASSWORD = "trunkpool-demo"  # seed_demo's
-PIN_SECONDS = 3
+# Short, so a test can outlast it while replay is paused (the pin then holds by WAL position).
+PIN_SECONDS = 1
 
 
 class Browser:
@@ -227,7 +231,17 @@ def test_who_marked_a_unit_used_sees_it_at_once_and_others_once_replay_resumes(c
         # The API's ledger feed reads the primary for everyone: dana's has the mark already.
         feed = json.loads(dana.get("/api/v1/ledger/?limit=5000"))
         assert any(e["unit"] == unit_id and e["to_state"] == "allocated" for e in feed["results"])
+        # The replica now lags longer than the pin's seconds: riley stays on the primary until
+        # it has replayed the write, never shown the state from before it.
+        time.sleep(PIN_SECONDS + 0.5)
+        assert marker in riley.get(f"/events/{event_id}/")
+        assert marker not in dana.get(f"/events/{event_id}/")
     clusters.wait_for_replay()
+    assert marker in riley.get(f"/events/{event_id}/")
+    assert clusters.one(
+        "SELECT count(*) FROM accounts_readpin r JOIN accounts_user u"
+        " ON u.id = r.user_id WHERE u.username = 'riley'"
+    ) == (0,)
     assert marker in dana.get(f"/events/{event_id}/")
 
 
