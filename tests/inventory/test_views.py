@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.selectors import actor_for
 from inventory.models import CustodyEntry, Transfer, Unit, UnitState
+from inventory.selectors.units import filtered_units
 from inventory.services.transfers import transfer_create
 from inventory.views import transfers as transfer_views
 from inventory.views import units as unit_views
@@ -881,3 +883,19 @@ def test_the_filter_bars_lists_are_escaped_and_keep_the_chosen_option(client, or
     assert "<b>Trunk" not in body
     assert "St. Mary&#x27;s</option>" in body  # the inventory list keeps "Sold to facility"
     assert '<option value="" selected>Any facility</option>' in body  # nothing chosen there
+
+
+def test_my_reps_custody_names_the_custodian_list_once(distributor, rep, stock):
+    """Two "custodian IN" lists (the scope's and the filter's) made PostgreSQL expect 255 of a
+    distributor's 71,000 rep units at full scale, and sort them all: 300-500 ms a page."""
+    filterset, qs, valid = filtered_units(
+        params={"custody": "reps"},
+        actor=actor_for(distributor),
+        queryset=Unit.objects.visible_to(distributor),
+    )
+    assert valid
+    sql = str(qs.query)
+    # The scope's list, and the one holder left out of it: never the reps' list again.
+    assert sql.count('"custodian_id" IN') == 2
+    assert f'NOT ("inventory_unit"."custodian_id" IN ({distributor.pk})' in sql
+    assert sorted(s[0] for s in qs.values_list("serial_number", flat=True)) == ["R", "R", "S", "S"]
