@@ -30,7 +30,7 @@ from inventory.selectors.scans import units_from_scan
 from inventory.selectors.units import (
     custody_label,
     filtered_units,
-    holder_partitions,
+    list_partitions,
     unit_rows,
 )
 from inventory.services.scans import record_label_mismatches
@@ -53,7 +53,7 @@ def mark_used(request, pk):
         request,
         unit_rows(qs),
         MARK_USED_ORDER,
-        partitions=holder_partitions(usable_holder_ids(actor=rep_actor)),
+        partitions=list_partitions(filterset, usable_holder_ids(actor=rep_actor)),
     )
     rows = page.rows
     for unit in _label_custody(rows, rep_actor, viewer=request.user):

@@ -26,7 +26,7 @@ from inventory.selectors.units import (
     custody_label,
     export_row,
     filtered_units,
-    holder_partitions,
+    list_partitions,
     more_rows_than,
     unit_history,
     unit_rows,
@@ -58,7 +58,7 @@ def unit_list(request):
         request,
         unit_rows(qs),
         UNIT_KEYSET,
-        partitions=holder_partitions(holder_ids_in_scope(actor=actor)),
+        partitions=list_partitions(filterset, holder_ids_in_scope(actor=actor)),
     )
     return render(
         request,

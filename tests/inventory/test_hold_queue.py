@@ -189,3 +189,20 @@ def test_the_list_pages_by_cursor_with_fixed_queries(client, cast, settings):
     assert len(first) == len(second)
     listing = [q["sql"] for q in second.captured_queries if '"state" = ' in q["sql"]]
     assert listing and all("OFFSET" not in sql.upper() for sql in listing)
+
+
+def test_the_list_reads_only_the_names_of_the_people_it_shows(client, cast):
+    """Whole user rows (hash, login times) for the holder, who declined and for whom were most
+    of the list's row reading; the page names them and needs nothing else of them."""
+    declined(cast, "riley", 2, actor=cast["dana"])
+    client.force_login(cast["alex"])
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get(reverse("inventory:hold_list")).content.decode()
+    assert str(cast["casey"]) in body and len(hold_ids(body)) == 2
+    reads = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if 'FROM "inventory_unit"' in q["sql"] or 'FROM "inventory_custodyentry"' in q["sql"]
+    ]
+    assert len(reads) == 2
+    assert all('"password"' not in sql and '"last_login"' not in sql for sql in reads)
