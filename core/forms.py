@@ -64,26 +64,31 @@ class SafeInputMixin:
     """Refuses control characters in every field's raw input before the field cleans it."""
 
     def _clean_fields(self):
-        # Django's own loop (forms.BaseForm._clean_fields, 5.2), with the check first: a
-        # field's to_python may already query the database with what was typed.
+        # The check comes first: a field's to_python may already query the database with what
+        # was typed. Django's own loop then cleans the other fields; a refused one is hidden
+        # from it for that loop, so it is not cleaned further.
+        refused = set()
         for name, bf in self._bound_items():
             field = bf.field
-            if not isinstance(field.widget, forms.PasswordInput | forms.FileInput):
-                multiline = isinstance(field.widget, forms.Textarea)
-                accepted = getattr(field, "accepted_controls", frozenset())
-                problems = {
-                    control_character_problem(text, multiline=multiline, accepted=accepted)
-                    for text in (*_texts(bf.data), *_texts(self._raw(bf.html_name)))
-                } - {None}
-                if problems:
-                    self.add_error(name, ValidationError(sorted(problems), code="control"))
-                    continue
-            try:
-                self.cleaned_data[name] = field._clean_bound_field(bf)
-                if hasattr(self, f"clean_{name}"):
-                    self.cleaned_data[name] = getattr(self, f"clean_{name}")()
-            except ValidationError as error:
-                self.add_error(name, error)
+            if isinstance(field.widget, forms.PasswordInput | forms.FileInput):
+                continue
+            multiline = isinstance(field.widget, forms.Textarea)
+            accepted = getattr(field, "accepted_controls", frozenset())
+            problems = {
+                control_character_problem(text, multiline=multiline, accepted=accepted)
+                for text in (*_texts(bf.data), *_texts(self._raw(bf.html_name)))
+            } - {None}
+            if problems:
+                self.add_error(name, ValidationError(sorted(problems), code="control"))
+                refused.add(name)
+        if not refused:
+            return super()._clean_fields()
+        fields = self.fields
+        self.fields = {name: field for name, field in fields.items() if name not in refused}
+        try:
+            return super()._clean_fields()
+        finally:
+            self.fields = fields
 
     def _raw(self, name):
         # What was sent, before the widget read it: a checkbox turns any text into True.
