@@ -330,33 +330,61 @@ def recall_case_uses(
     these units, by event date, at most `limit` lines: what a recall hands the surgeons
     (registered with inventory.hooks). Only events the user may see; every one when `user` is
     None (the recall services, deciding whom to notify). One query."""
-    events = Event.objects.exclude(status=EventStatus.CANCELLED)
-    if user is not None:
-        events = Event.objects.visible_to(user).exclude(status=EventStatus.CANCELLED)
+    events = Event.objects.all() if user is None else Event.objects.visible_to(user)
+    events = events.exclude(status=EventStatus.CANCELLED)
     if open_only:
         events = events.filter(status=EventStatus.OPEN)
-    lines = (
-        EventLine.objects.current()
-        .filter(unit_id__in=unit_ids, event__in=events)
-        .select_related("event__facility", "event__physician", "event__representative")
-        .order_by("event__scheduled_at", "event_id", "unit_id")
+    # Read from the events, joined to their lines (one filter() call, so one join that the
+    # values and the order reuse): visibility then filters the joined event row. Asked from
+    # the lines with `event__in=<visible events>`, the subquery added an eighth relation that
+    # PostgreSQL took 7-12 ms to plan at ten organizations, twice per recall page. Plain
+    # values, not five models a line: the recall page lists up to 200 lines.
+    rows = (
+        events.filter(lines__removed_at__isnull=True, lines__unit_id__in=unit_ids)
+        .order_by("scheduled_at", "pk", "lines__unit_id")
+        .values_list(
+            "lines__unit_id",
+            "pk",
+            "name",
+            "status",
+            "facility__name",
+            "physician__name",
+            "scheduled_at",
+            "patient_ref",
+            "representative_id",
+            "representative__display_name",
+            "representative__username",
+        )
     )
     if limit is not None:
-        lines = lines[:limit]
+        rows = rows[:limit]
+    detail = reverse("events:event_detail", args=[0])[:-2]
     return [
         CaseUse(
-            unit_id=line.unit_id,
-            event_id=line.event_id,
-            name=line.event.name,
-            url=reverse("events:event_detail", args=[line.event_id]),
-            status=line.event.get_status_display(),
-            is_open=line.event.status == EventStatus.OPEN,
-            facility=str(line.event.facility),
-            surgeon=str(line.event.physician or ""),
-            date=line.event.scheduled_at,
-            patient_ref=line.event.patient_ref,
-            representative_id=line.event.representative_id,
-            representative=line.event.representative.name,
+            unit_id=unit_id,
+            event_id=event_id,
+            name=name,
+            url=f"{detail}{event_id}/",
+            status=EventStatus(status).label,
+            is_open=status == EventStatus.OPEN,
+            facility=facility or "",
+            surgeon=surgeon or "",
+            date=scheduled_at,
+            patient_ref=patient_ref,
+            representative_id=rep_id,
+            representative=rep_display or rep_username,
         )
-        for line in lines
+        for (
+            unit_id,
+            event_id,
+            name,
+            status,
+            facility,
+            surgeon,
+            scheduled_at,
+            patient_ref,
+            rep_id,
+            rep_display,
+            rep_username,
+        ) in rows
     ]

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
+from accounts.policies import holder_ids_in_scope
+from accounts.selectors import actor_for
 from inventory import hooks
 from inventory.models import (
     Product,
@@ -74,9 +76,25 @@ class RecallProgress:
 def recall_unit_rows(*, recall: Recall, user: User) -> QuerySet[RecallUnit]:
     """The recall's units that the user may see (admins: all of them; a distributor: her own
     stock and her reps'), with what a row shows. Page it: a recall may name thousands."""
-    return RecallUnit.objects.filter(
-        recall=recall, unit__in=Unit.objects.visible_to(user)
-    ).select_related("unit__product", "unit__custodian", "unit__location", "unit__facility")
+    return _visible_recall_units(recall=recall, user=user).select_related(
+        "unit__product", "unit__custodian", "unit__location", "unit__facility"
+    )
+
+
+def _visible_recall_units(*, recall: Recall, user: User) -> QuerySet[RecallUnit]:
+    """Unit.visible_to's rule (`holder_ids_in_scope`) applied to the recall's units through
+    their own join, not as `unit__in=<visible units>`: that subquery looked every unit up a
+    second time and gave PostgreSQL one more relation to plan in each of the page's queries
+    (7-9 ms of planning each at ten organizations). A recall's units are its organization's,
+    so an admin of that organization sees them all without reading a unit."""
+    if not user.is_authenticated:
+        return RecallUnit.objects.none()
+    actor = actor_for(user)
+    if recall.organization_id != actor.organization_id:
+        return RecallUnit.objects.none()
+    qs = RecallUnit.objects.filter(recall=recall)
+    scope = holder_ids_in_scope(actor=actor)
+    return qs if scope is None else qs.filter(unit__custodian_id__in=scope)
 
 
 def returnable_sequences(*, recall: Recall) -> list[tuple[int, int]]:
@@ -105,7 +123,7 @@ def recall_progress(*, recall: Recall, user: User) -> RecallProgress:
             "pk", filter=Q(unit__state=UnitState.QUARANTINED, returned_in__isnull=True)
         ),
     )
-    unit_ids = rows.values("unit_id")
+    unit_ids = _visible_recall_units(recall=recall, user=user).values("unit_id")
     cases = hooks.cases_using_units(user=user, unit_ids=unit_ids, limit=CASES_SHOWN + 1)
     open_cases = hooks.cases_using_units(
         user=user, unit_ids=unit_ids, limit=CASES_SHOWN, open_only=True

@@ -14,7 +14,7 @@ from inventory.selectors import recalls as recall_selectors
 from inventory.services.recalls import recall_record
 from inventory.views import recalls as recall_views
 from tests.events.factories import PhysicianFactory, mark_used, open_event
-from tests.factories import DistributorFactory, RepFactory, UserFactory
+from tests.factories import AdminFactory, DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive_units
 from tests.pages import seen_fields
 
@@ -350,3 +350,25 @@ def test_the_return_form_shows_only_when_there_is_something_to_return(client, ad
     assert 'data-testid="return-form"' not in html and "Return 0 unit(s)" not in html
     assert 'data-testid="nothing-to-return"' in html
     assert 'action="' + reverse("inventory:recall_withdraw", args=[recall.pk]) + '"' in html
+
+
+def test_another_organizations_admin_gets_none_of_a_recalls_units_or_cases(admin_user, lot):
+    # The selectors no longer read each unit for an admin (a recall's units are its
+    # organization's), so they must refuse a recall of another organization themselves.
+    recall = _recall(admin_user, lot)
+    stranger = AdminFactory()
+    assert recall_selectors.recall_unit_rows(recall=recall, user=stranger).count() == 0
+    progress = recall_selectors.recall_progress(recall=recall, user=stranger)
+    assert (progress.found, progress.cases) == (0, [])
+    own = recall_selectors.recall_progress(recall=recall, user=admin_user)
+    assert (own.found, len(own.cases)) == (58, 1)
+
+
+def test_a_distributor_of_another_group_sees_no_case_of_a_recall_she_may_not_see(org, lot):
+    # Case lines come from Event.visible_to on the joined event: drew's distributor sees her
+    # own units of the lot but not the case riley's unit was used in.
+    drew = Unit.objects.filter(pk=lot["units"]["drew"][0].pk).get().custodian
+    found = recall_selectors.hooks.cases_using_units(
+        user=drew, unit_ids=[u.pk for u in lot["units"]["riley"]]
+    )
+    assert found == []
