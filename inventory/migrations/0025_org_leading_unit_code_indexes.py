@@ -10,7 +10,7 @@ indexes (migration 0005) stay as they are: GIN has no leading column (tests/prod
 test_org_indexes.py says why that is fine).
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from core.migration_operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
 PATTERN_FORWARD = [

@@ -7,7 +7,7 @@ started_by) beside it, the two halves are two index scans ORed together.
 Built CONCURRENTLY: the transfer table is written by every transfer, accept and decline.
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently
+from core.migration_operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
