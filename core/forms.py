@@ -21,6 +21,7 @@ a FilterSet whose Meta.form is `Form`); tests/test_control_characters.py checks 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -52,12 +53,17 @@ def control_character_problem(
     return None
 
 
-def _texts(value):
+def texts_in(value):
+    """Every string in a value: a field's input (a string or a list of them) or a parsed JSON
+    body (objects' values and lists, nested)."""
     if isinstance(value, str):
         yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from texts_in(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _texts(item)
+            yield from texts_in(item)
 
 
 class SafeInputMixin:
@@ -76,7 +82,7 @@ class SafeInputMixin:
             accepted = getattr(field, "accepted_controls", frozenset())
             problems = {
                 control_character_problem(text, multiline=multiline, accepted=accepted)
-                for text in (*_texts(bf.data), *_texts(self._raw(bf.html_name)))
+                for text in (*texts_in(bf.data), *texts_in(self._raw(bf.html_name)))
             } - {None}
             if problems:
                 self.add_error(name, ValidationError(sorted(problems), code="control"))

@@ -39,18 +39,6 @@ class CodeField(serializers.CharField):
     accepted_controls = core_forms.CodeField.accepted_controls
 
 
-def _texts(value):
-    """Every string value in a JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
-
-
 def _keys(value):
     """Every key of the objects in a JSON value."""
     if isinstance(value, Mapping):
@@ -78,7 +66,7 @@ def field_problems(field, raw) -> list[str]:
     problems = {control_character_problem(key, multiline=False) for key in _keys(raw)}
     problems.update(
         control_character_problem(text, multiline=multiline, accepted=accepted)
-        for text in _texts(raw)
+        for text in core_forms.texts_in(raw)
     )
     problems.discard(None)
     return sorted(problems)
