@@ -161,6 +161,14 @@ def used(page):
     return page.get_by_test_id("offline-used").locator("li")
 
 
+def mark_offline(page, unit):
+    """Tap Mark used and wait until the phone has stored it (the list shows it waiting): a
+    navigation before that would abort the write, as it would on a phone."""
+    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    waiting = page.locator(f"[data-unit='{unit.pk}'][data-state='waiting to sync']")
+    expect(used(page).and_(waiting)).to_have_count(1)
+
+
 def test_a_whole_case_is_recorded_offline_by_tap_typed_serial_and_camera_and_synced_once(
     camera_browser, contexts, network, demo, implants
 ):
@@ -190,7 +198,7 @@ def test_a_whole_case_is_recorded_offline_by_tap_typed_serial_and_camera_and_syn
     expect(page.get_by_test_id("offline-event")).to_contain_text(case.name)
 
     # 1. A tap on the list.
-    page.get_by_role("button", name=f"Mark used: {tapped.serial_number}").click()
+    mark_offline(page, tapped)
     # 2. A serial typed, in another case.
     page.get_by_label("Type a serial or lot").fill(typed.serial_number.lower())
     page.get_by_label("Type a serial or lot").press("Enter")
@@ -280,7 +288,7 @@ def test_a_recall_recorded_while_the_rep_was_offline_turns_the_mark_into_a_confl
     unit = implants[0]
     case = open_event(riley)
     page = in_the_basement(contexts, network, "riley", case)
-    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    mark_offline(page, unit)
 
     recall = recall_record(
         actor=admin,
@@ -402,7 +410,7 @@ def test_a_session_that_ended_offline_asks_to_sign_in_then_replays(
     riley = demo["riley"]
     case = open_event(riley)
     page = in_the_basement(contexts, network, "riley", case)
-    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    mark_offline(page, implants[0])
     Session.objects.all().delete()  # the session expired meanwhile
     online(page, network)
     page.get_by_role("link", name="sign in again").click()
@@ -420,7 +428,7 @@ def test_another_user_signing_in_never_replays_the_first_ones_marks_and_drops_th
     riley = demo["riley"]
     case = open_event(riley)
     page = in_the_basement(contexts, network, "riley", case)
-    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    mark_offline(page, implants[0])
     page.context.clear_cookies()  # riley's session is gone; casey picks up the phone
     online(page, network)
     login(page, "casey")
@@ -631,7 +639,7 @@ def test_a_refreshed_copy_shows_the_servers_lines_over_marks_synced_before_it(
     case = open_event(riley)
     unit = implants[0]
     page = in_the_basement(contexts, network, "riley", case)
-    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    mark_offline(page, unit)
     online(page, network)
     wait_for_ops(page, riley.pk)
     # Unmarked at the desk afterwards: the server's state, which a new copy carries.
@@ -657,7 +665,7 @@ def test_a_mark_the_server_fails_on_stays_waiting_says_so_and_syncs_with_sync_no
     riley = demo["riley"]
     case = open_event(riley)
     page = in_the_basement(contexts, network, "riley", case)
-    page.get_by_role("button", name=f"Mark used: {implants[0].serial_number}").click()
+    mark_offline(page, implants[0])
 
     def broken(**kwargs):
         raise RuntimeError("a bug on the server")
@@ -703,7 +711,7 @@ def test_cancelling_a_mark_sent_without_an_answer_queues_its_unmark_instead(
     case = open_event(riley)
     unit = implants[0]
     page = in_the_basement(contexts, network, "riley", case)
-    page.get_by_role("button", name=f"Mark used: {unit.serial_number}").click()
+    mark_offline(page, unit)
     # As a replay that timed out leaves it: sent, maybe received, never answered.
     page.evaluate(
         """async (user) => {
