@@ -20,6 +20,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         connection_created.connect(_unicode_lower_on_sqlite)
+        # `__any_of`, the one-array membership test the scope filters use (core/lookups.py).
+        import core.lookups  # noqa: F401
+
         # Connects the retry of failed jobs to every process that runs them (core/tasks.py).
         import core.tasks  # noqa: F401
 

@@ -32,10 +32,10 @@ from inventory.models import Transfer, Unit
 from inventory.selectors.transfers import (
     TRANSFER_KEYSET,
     count_units,
-    transfer_rows,
     transfers_sent_pending,
     transfers_waiting_on,
     waiting_on_me_q,
+    with_row_details,
 )
 from inventory.selectors.units import unit_rows
 from inventory.services import transfers as transfer_services
@@ -119,8 +119,8 @@ class TransferList(ApiView):
         )
         if "status" in params.validated_data:
             qs = qs.filter(status=params.validated_data["status"])
-        rows, next_url = keyset_rows(request, transfer_rows(qs), TRANSFER_KEYSET)
-        count_units(rows)
+        rows, next_url = keyset_rows(request, qs, TRANSFER_KEYSET)
+        with_row_details(rows)
         return Response({"results": TransferSerializer(rows, many=True).data, "next": next_url})
 
     @extend_schema(
@@ -165,8 +165,7 @@ class TransferList(ApiView):
             to_location=form.cleaned_data["to_location"],
             seen=data.get("expected_sequences"),
         )
-        rows = list(transfer_rows(Transfer.objects.filter(pk__in=[t.pk for t in transfers])))
-        count_units(rows)
+        rows = with_row_details(list(Transfer.objects.filter(pk__in=[t.pk for t in transfers])))
         return Response(
             TransferCreatedSerializer({"transfers": rows}).data, status=status.HTTP_201_CREATED
         )

@@ -34,11 +34,12 @@ class TransferQuerySet(models.QuerySet):
         if not actor.is_active:
             return qs.none()
         named = {actor.id, *rep_holder_ids(actor=actor)}
+        # A distributor's lists name hundreds of people: each bound once (core.lookups).
         return qs.filter(
-            Q(sender_id__in=named | scope)
-            | Q(recipient_id__in=named)
-            | Q(started_by_id__in=named)
-            | Q(on_behalf_of_id__in=named)
+            Q(sender_id__any_of=named | scope)
+            | Q(recipient_id__any_of=named)
+            | Q(started_by_id__any_of=named)
+            | Q(on_behalf_of_id__any_of=named)
         )
 
 

@@ -80,7 +80,7 @@ def list_partitions(filterset: UnitFilter, holder_ids) -> list[Q]:
 
 # A list row names people (name and role) and reads nothing else of them: the rest of a user
 # row (password hash, login times) was most of the timestamps psycopg parsed for a list.
-_USER_UNUSED = (
+USER_UNUSED = (
     "password",
     "last_login",
     "date_joined",
@@ -94,7 +94,7 @@ _USER_UNUSED = (
 
 def people_only_named(*relations: str) -> list[str]:
     """`defer()` arguments that leave out what a list row never reads of these users."""
-    return [f"{relation}__{name}" for relation in relations for name in _USER_UNUSED]
+    return [f"{relation}__{name}" for relation in relations for name in USER_UNUSED]
 
 
 def unit_rows(qs: QuerySet[Unit]) -> QuerySet[Unit]:

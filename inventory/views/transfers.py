@@ -31,11 +31,10 @@ from inventory.selectors.changes import changes_since
 from inventory.selectors.scans import units_from_scan
 from inventory.selectors.transfers import (
     TRANSFER_KEYSET,
-    count_units,
-    transfer_rows,
     transfers_sent_pending,
     transfers_waiting_on,
     waits_on_me,
+    with_row_details,
 )
 from inventory.selectors.units import custody_label, unit_rows
 from inventory.services import transfers as transfer_services
@@ -151,18 +150,14 @@ def _capped(qs) -> tuple[list, bool]:
 @org_member_required
 def transfer_list(request):
     actor = actor_for(request.user)
-    waiting, waiting_capped = _capped(
-        transfer_rows(transfers_waiting_on(user=request.user, actor=actor))
-    )
-    sent, sent_capped = _capped(transfer_rows(transfers_sent_pending(actor=actor)))
+    waiting, waiting_capped = _capped(transfers_waiting_on(user=request.user, actor=actor))
+    sent, sent_capped = _capped(transfers_sent_pending(actor=actor))
     recent = keyset_page(
         request,
-        transfer_rows(
-            Transfer.objects.visible_to(request.user).exclude(status=Transfer.Status.PENDING)
-        ),
+        Transfer.objects.visible_to(request.user).exclude(status=Transfer.Status.PENDING),
         TRANSFER_KEYSET,
     )
-    count_units([*waiting, *sent, *recent.rows])
+    with_row_details([*waiting, *sent, *recent.rows])
     return render(
         request,
         "inventory/transfer_list.html",

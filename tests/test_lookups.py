@@ -1,0 +1,143 @@
+"""`__any_of` (core/lookups.py): one array parameter on PostgreSQL, an IN list elsewhere, and
+always the same rows as `__in`. And the transfers page and API, which bind a distributor's
+whole group with it and load the rows' people after the limit."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from accounts.models import User
+from inventory.models import Transfer
+from inventory.services.transfers import transfer_create
+from tests.factories import AdminFactory, DistributorFactory, RepFactory
+from tests.inventory.factories import receive_units
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people():
+    admin = AdminFactory()
+    org = admin.organization
+    reps = [RepFactory(organization=org) for _ in range(4)]
+    return admin, reps
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        lambda reps: {reps[0].pk, reps[2].pk},
+        lambda reps: [reps[1].pk, reps[1].pk, None],
+        lambda reps: frozenset(),
+        lambda reps: [None],
+        lambda reps: [r.pk for r in reps] + [10**9],
+    ],
+    ids=["set", "duplicates-and-none", "empty", "only-none", "one-unknown"],
+)
+def test_any_of_finds_exactly_what_in_finds(people, wanted):
+    _, reps = people
+    ids = wanted(reps)
+    expected = set(User.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    assert set(User.objects.filter(pk__any_of=ids).values_list("pk", flat=True)) == expected
+    # Over a foreign key and negated, as the transfer scope uses it.
+    assert set(
+        User.objects.exclude(organization_id__any_of=[reps[0].organization_id]).values_list(
+            "pk", flat=True
+        )
+    ) == set(
+        User.objects.exclude(organization_id__in=[reps[0].organization_id]).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def test_any_of_refuses_a_query():
+    with pytest.raises(TypeError, match="use __in"):
+        User.objects.filter(pk__any_of=User.objects.values("pk")).exists()
+
+
+@pytest.mark.postgres
+def test_any_of_binds_one_array_on_postgresql(people):
+    _, reps = people
+    sql, params = (
+        User.objects.filter(organization_id__any_of={r.organization_id for r in reps})
+        .filter(pk__any_of=[r.pk for r in reps])
+        .query.sql_with_params()
+    )
+    assert '"accounts_user"."id" = ANY(%s::bigint[])' in sql
+    assert sorted(params[-1]) == sorted(r.pk for r in reps)
+    assert len(params) == 2
+
+
+class Bound:
+    """Each statement's SQL and parameter count, as the driver gets them."""
+
+    def __init__(self):
+        self.statements: list[tuple[str, int]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+
+@pytest.fixture
+def big_group():
+    """A distributor with 60 reps, each of whom sent one transfer to the next (the last, the
+    newest, to the first)."""
+    dana = DistributorFactory()
+    org = dana.organization
+    admin = AdminFactory(organization=org)
+    reps = [
+        RepFactory(organization=org, assigned_to=dana, display_name=f"Rep {i:03d}")
+        for i in range(60)
+    ]
+    for sender, recipient in zip(reps, reps[1:] + reps[:1], strict=True):
+        units = receive_units(admin, sender, n=1)
+        transfer_create(actor=sender, unit_ids=[units[0].pk], recipient=recipient)
+    return dana, reps
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("where", ["page", "api"])
+def test_a_distributors_transfer_lists_bind_her_group_once_and_load_people_after_the_limit(
+    client, big_group, where
+):
+    dana, reps = big_group
+    client.force_login(dana)
+    bound = Bound()
+    with connection.execute_wrapper(bound):
+        if where == "page":
+            response = client.get(reverse("inventory:transfer_list"))
+        else:
+            response = client.get(reverse("api:transfer_list"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    # The newest transfer is listed with both its people named.
+    assert reps[-1].display_name in text and reps[0].display_name in text
+    lists = [(sql, n) for sql, n in bound.statements if 'FROM "inventory_transfer" ' in sql]
+    assert lists
+    # 61 people in scope, four columns: bound as arrays, a handful of parameters per statement.
+    assert max(n for _, n in lists) < 20, lists
+    # No list query joins the people; one query reads those of the rows kept.
+    assert not any('JOIN "accounts_user"' in sql for sql, _ in lists)
+    people = [sql for sql, _ in bound.statements if sql.startswith('SELECT "accounts_user"')]
+    assert len([sql for sql in people if '"accounts_user"."id" IN' in sql]) == 1
+
+
+def test_transfer_rows_name_their_people_and_count_their_units(client, big_group):
+    dana, reps = big_group
+    client.force_login(dana)
+    answer = client.get(reverse("api:transfer_list")).json()
+    rows = answer["results"]
+    assert len(rows) == 50 and answer["next"] and Transfer.objects.count() == 60
+    newest = rows[0]
+    assert newest["sender"] == {"id": reps[-1].pk, "name": "Rep 059", "role": "rep"}
+    assert newest["recipient"] == {"id": reps[0].pk, "name": "Rep 000", "role": "rep"}
+    assert newest["started_by"] == newest["sender"]
+    assert newest["on_behalf_of"] is None
+    assert newest["unit_count"] == 1
+    # Each row names its own people, not a neighbour's.
+    assert all(row["sender"] == row["started_by"] for row in rows)
+    assert len({row["sender"]["id"] for row in rows}) == 50
