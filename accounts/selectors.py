@@ -146,17 +146,17 @@ def holder_scope(*, actor: Actor, purpose: str, exclude_id: int | None = None) -
     if purpose == HolderPurpose.CUSTODIAN:
         scope = holder_ids_in_scope(actor=actor)
         if scope is not None:
-            qs = qs.filter(pk__in=scope)
+            qs = qs.filter(pk__any_of=scope)
     elif purpose == HolderPurpose.REP:
         qs = qs.filter(role=Role.REP)
         if actor.is_distributor:
-            qs = qs.filter(pk__in=actor.rep_ids)
+            qs = qs.filter(pk__any_of=actor.rep_ids)
         elif not actor.is_admin:
             qs = qs.none()
     elif purpose == HolderPurpose.REPRESENTATIVE:
         scope = event_rep_scope(actor=actor)
         if scope is not None:
-            qs = qs.filter(pk__in=scope)
+            qs = qs.filter(pk__any_of=scope)
     elif purpose == HolderPurpose.UNASSIGNED_REP:
         if not actor.is_admin:
             return qs.none()

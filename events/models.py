@@ -67,7 +67,7 @@ class EventQuerySet(models.QuerySet):
         actor = actor_for(user)
         scope = event_rep_scope(actor=actor)
         qs = self.filter(organization_id=actor.organization_id)
-        return qs if scope is None else qs.filter(representative_id__in=scope)
+        return qs if scope is None else qs.filter(representative_id__any_of=scope)
 
 
 class Event(models.Model):

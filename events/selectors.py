@@ -75,11 +75,11 @@ def representative_choices(*, actor: Actor) -> QuerySet[User]:
     )
     scope = event_rep_scope(actor=actor)
     if scope is not None:  # only narrows the read; the policy below decides
-        candidates = candidates.filter(pk__in=scope)
+        candidates = candidates.filter(pk__any_of=scope)
     allowed = [
         u.pk for u in candidates if policies.can_create_event_for(actor=actor, representative=u)
     ]
-    return User.objects.filter(pk__in=allowed).order_by("display_name", "username")
+    return User.objects.filter(pk__any_of=allowed).order_by("display_name", "username")
 
 
 def usable_units(*, event: Event, rep_actor: Actor, scanning: bool = False) -> QuerySet[Unit]:
@@ -96,7 +96,7 @@ def usable_units(*, event: Event, rep_actor: Actor, scanning: bool = False) -> Q
     return Unit.objects.filter(
         usable,
         organization_id=event.organization_id,
-        custodian_id__in=usable_holder_ids(actor=rep_actor),
+        custodian_id__any_of=usable_holder_ids(actor=rep_actor),
     )
 
 

@@ -80,7 +80,7 @@ def own_reps(actor: Actor) -> list[tuple[str, str]]:
     if not actor.rep_ids:
         return []
     rows = (
-        User.objects.filter(pk__in=actor.rep_ids, is_active=True)
+        User.objects.filter(pk__any_of=actor.rep_ids, is_active=True)
         .order_by("display_name", "username")
         .values_list("pk", "display_name", "username")
     )
@@ -312,8 +312,8 @@ class UnitFilter(django_filters.FilterSet):
             # "custodian IN (hundreds)" lists as independent, and expected 255 of 71,000 units
             # at full scale: it sorted them all (300-500 ms). Leaving out the few others
             # keeps the scope's estimate, so it walks the expiry index for one page (2-7 ms).
-            return qs.exclude(custodian_id__in=rest)
-        return qs.filter(custodian_id__in=ids)
+            return qs.exclude(custodian_id__any_of=rest)
+        return qs.filter(custodian_id__any_of=ids)
 
     def filter_rep(self, qs, name, value):
         return qs.filter(custodian_id=int(value)) if value else qs

@@ -79,7 +79,7 @@ class LocationQuerySet(models.QuerySet):
         scope = holder_ids_in_scope(actor=actor)
         if scope is None:
             return qs.exclude(kind=Location.Kind.TRUNK)
-        return qs.filter(Q(holder__isnull=True) | Q(holder_id__in=scope))
+        return qs.filter(Q(holder__isnull=True) | Q(holder_id__any_of=scope))
 
 
 class Location(models.Model):

@@ -40,7 +40,7 @@ class UnitQuerySet(models.QuerySet):
         scope = holder_ids_in_scope(actor=actor)
         if scope is None:
             return qs
-        return qs.filter(custodian_id__in=scope)
+        return qs.filter(custodian_id__any_of=scope)
 
 
 class Unit(models.Model):

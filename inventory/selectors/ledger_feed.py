@@ -93,7 +93,7 @@ def feed_entries(*, user, horizon: int | None) -> tuple[QuerySet[CustodyEntry], 
     if not scope:
         return entries.none(), []
     if len(scope) > FEED_PARTITION_HOLDERS:
-        either = Q(from_custodian_id__in=scope) | Q(to_custodian_id__in=scope)
+        either = Q(from_custodian_id__any_of=scope) | Q(to_custodian_id__any_of=scope)
         return organization.filter(either), []
     holders = sorted(scope)
     # Together exactly the entries above; one between two holders of the scope is in two

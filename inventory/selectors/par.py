@@ -112,10 +112,10 @@ def below_par(
         organization_id=viewer.organization_id, kind=Location.Kind.WAREHOUSE
     )
     if scope is not None:
-        warehouses = warehouses.filter(holder_id__in=scope)
+        warehouses = warehouses.filter(holder_id__any_of=scope)
     sources = usable.filter(location_id__in=list(warehouses.values_list("pk", flat=True)))
     if scope is not None:
-        sources = sources.filter(custodian_id__in=scope)
+        sources = sources.filter(custodian_id__any_of=scope)
     rows = BelowParRows()
     for level in levels:
         count = counts.get((level.location_id, level.product_id, level.location.holder_id), 0)

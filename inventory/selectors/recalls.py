@@ -94,7 +94,7 @@ def _visible_recall_units(*, recall: Recall, user: User) -> QuerySet[RecallUnit]
         return RecallUnit.objects.none()
     qs = RecallUnit.objects.filter(recall=recall)
     scope = holder_ids_in_scope(actor=actor)
-    return qs if scope is None else qs.filter(unit__custodian_id__in=scope)
+    return qs if scope is None else qs.filter(unit__custodian_id__any_of=scope)
 
 
 def returnable_sequences(*, recall: Recall) -> list[tuple[int, int]]:
