@@ -249,3 +249,18 @@ def test_detail_pages_show_the_custody_label_in_red_or_black(
     (sent,) = transfer_create(actor=rep, unit_ids=[reps.pk], recipient=distributor)
     body = _get(client, rep, reverse("inventory:transfer_detail", args=[sent.pk]))
     assert 'data-custody="own">Mine · ' in body
+
+
+def test_the_dashboards_facility_stock_rows_link_each_facility_and_escape_its_name(
+    client, admin_user, rep, typed
+):
+    facility = typed["facility"]
+    sell_to_facility(rep, representative=rep, facility=facility, units=[typed["unit"]])
+    body = _get(client, admin_user, reverse("home"))
+    section = body.split('data-testid="facility-stock"')[1].split("</ul>")[0]
+    link = f"{reverse('inventory:unit_list')}?state=facility_stock&amp;facility={facility.pk}"
+    assert (
+        f'<a href="{link}">{html.escape(facility.name)}</a>'
+        '<span class="badge text-bg-info">1</span>'
+    ) in section
+    assert NASTY not in section

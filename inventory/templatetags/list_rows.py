@@ -5,7 +5,7 @@ table has one to two thousand of them, which was a third of these pages' time at
 (`manage.py bench_render`, and py-spy on gunicorn under the locust mix). These tags write
 the same markup with `escape` and f-strings, as `events/templatetags/mentions.py` does. They
 read only what the view loaded (`selectors.units.unit_rows`,
-`selectors.transfers.transfer_rows`) and the labels it put on each row: no database work here.
+`selectors.transfers.with_row_details`) and the labels it put on each row: no database work here.
 
 The table around the rows, its empty message, the filters and the pager stay in the
 templates::
@@ -182,7 +182,24 @@ def _transfer_row(transfer: Transfer, *, detail_url: str) -> str:
 
 @register.simple_tag
 def transfer_rows(transfers: Iterable[Transfer]) -> SafeString:
-    """A transfer table's rows. Each transfer carries `unit_count` (`selectors.transfers.count_units`)
-    and its people (`selectors.transfers.transfer_rows`)."""
+    """A transfer table's rows. Each transfer carries its people and `unit_count`
+    (`selectors.transfers.with_row_details`)."""
     detail_url = url_without_id("inventory:transfer_detail")
     return mark_safe("".join(_transfer_row(t, detail_url=detail_url) for t in transfers))
+
+
+@register.simple_tag
+def facility_stock_rows(rows: Iterable[dict]) -> SafeString:
+    """The dashboard's facility stock: one linked row per facility with its unit count
+    (`events.selectors.facility_stock_counts`). An admin's runs to every hospital of the
+    organization (200 at full scale), 5 ms of the dashboard through the template engine."""
+    units_url = escape(reverse("inventory:unit_list"))
+    return mark_safe(
+        "".join(
+            '<li class="list-group-item d-flex justify-content-between">'
+            f'<a href="{units_url}?state=facility_stock&amp;facility={int(row["facility_id"])}">'
+            f"{escape(row['facility__name'])}</a>"
+            f'<span class="badge text-bg-info">{int(row["units"])}</span></li>\n'
+            for row in rows
+        )
+    )
