@@ -93,10 +93,20 @@ def test_a_killed_workers_import_reruns_on_another_worker_once_and_a_long_live_j
         doomed.popen.kill()  # SIGKILL: no handler, no goodbye
         doomed.popen.wait()
         last_lease = TaskLease.objects.get(task_id=held.id).expires_at
+        # Until both tasks are recorded done and their leases dropped: the job's own status
+        # turns DONE inside the task, a moment before its worker records the result and
+        # drops the lease, and stopping the worker in that moment left the lease behind.
         wait_until(
-            lambda: Job.objects.get(pk=job.pk).status == Job.Status.DONE,
+            lambda: (
+                Job.objects.get(pk=job.pk).status == Job.Status.DONE
+                and all(
+                    taskqueue.job_row(t).status == TaskResultStatus.SUCCESSFUL
+                    for t in (held, healthy)
+                )
+                and not TaskLease.objects.filter(task_id__in=[held.id, healthy.id]).exists()
+            ),
             processes=workers.values(),
-            what="the other worker to finish the import",
+            what="the other worker to finish the import and both leases to go",
         )
     finally:
         for worker in everyone:
