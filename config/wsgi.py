@@ -13,7 +13,7 @@ def _freeze_what_lives_as_long_as_the_process() -> None:
     """Load every view module now, then take what is loaded out of the garbage collector's
     reach (`gc.freeze`).
 
-    Django, its apps and the URL patterns are about 110,000 objects that live as long as the
+    Django, its apps and the URL patterns are over 100,000 objects that live as long as the
     worker. Python's oldest-generation collection walked them all, every few hundred requests:
     a 40-70 ms pause in the request it landed on, which set the ten-organization page table's
     95th percentiles (bench_scale). Frozen, the same collections take 1-11 ms.

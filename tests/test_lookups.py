@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.models import User
 from inventory.models import Transfer
 from inventory.services.transfers import transfer_create
-from tests.factories import AdminFactory, DistributorFactory, RepFactory
+from tests.factories import AdminFactory, DistributorFactory, RepFactory, UserFactory
 from tests.inventory.factories import receive_units
 
 pytestmark = pytest.mark.django_db
@@ -41,21 +41,27 @@ def test_any_of_finds_exactly_what_in_finds(people, wanted):
     ids = wanted(reps)
     expected = set(User.objects.filter(pk__in=ids).values_list("pk", flat=True))
     assert set(User.objects.filter(pk__any_of=ids).values_list("pk", flat=True)) == expected
-    # Over a foreign key and negated, as the transfer scope uses it.
-    assert set(
-        User.objects.exclude(organization_id__any_of=[reps[0].organization_id]).values_list(
-            "pk", flat=True
+    # Over a foreign key and negated, with a user of no organization: excluded by neither.
+    nobody = UserFactory(organization=None)
+    orgs = {User.objects.get(pk=pk).organization_id for pk in expected}
+
+    def excluded(lookup):
+        return set(
+            User.objects.exclude(**{f"organization_id__{lookup}": orgs}).values_list(
+                "pk", flat=True
+            )
         )
-    ) == set(
-        User.objects.exclude(organization_id__in=[reps[0].organization_id]).values_list(
-            "pk", flat=True
-        )
-    )
+
+    assert excluded("any_of") == excluded("in")
+    assert nobody.pk in excluded("any_of")
 
 
-def test_any_of_refuses_a_query():
+def test_any_of_refuses_a_query_and_anything_but_integer_ids():
     with pytest.raises(TypeError, match="use __in"):
         User.objects.filter(pk__any_of=User.objects.values("pk")).exists()
+    # A cast to varchar(n)[] would cut longer strings and match their prefixes.
+    with pytest.raises(TypeError, match="integer ids, not CharField"):
+        User.objects.filter(username__any_of=["riley"]).exists()
 
 
 @pytest.mark.postgres

@@ -31,7 +31,9 @@ class RecallQuerySet(models.QuerySet):
         if actor.is_distributor:
             scope = holder_ids_in_scope(actor=actor)
             return qs.filter(
-                pk__in=RecallUnit.objects.filter(unit__custodian_id__in=scope).values("recall_id")
+                pk__in=RecallUnit.objects.filter(unit__custodian_id__any_of=scope).values(
+                    "recall_id"
+                )
             )
         return qs.none()
 
