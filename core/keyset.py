@@ -32,6 +32,7 @@ from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db.models import F, Q, QuerySet
 
+from core.lookups import narrowed
 from core.web import PAGE_SIZE
 
 BAD_CURSOR = (
@@ -264,7 +265,7 @@ class Keyset:
         if partitions:
             rows = []
             for part in partitions:
-                rows.extend(self._read(qs.filter(part), values, reverse))
+                rows.extend(self._read(narrowed(qs, part), values, reverse))
             rows.sort(key=self._sort_key(reverse))
             return rows[: self.size + 1]
         model = qs.model

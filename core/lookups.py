@@ -14,8 +14,9 @@ strings to n characters and match their prefixes, so anything else is refused (u
 
 from __future__ import annotations
 
-from django.db.models import Field, ForeignObject, IntegerField, Lookup
+from django.db.models import Field, ForeignObject, IntegerField, Lookup, Q, QuerySet
 from django.db.models.lookups import In
+from django.db.models.sql.where import WhereNode
 
 
 class AnyOf(Lookup):
@@ -36,6 +37,9 @@ class AnyOf(Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
+        if len(self.rhs) == 1:
+            # A plain equality, which PostgreSQL merges with an equal one (see `narrowed`).
+            return f"{lhs} = %s", (*lhs_params, self.rhs[0])
         db_type = self.lhs.output_field.cast_db_type(connection)
         return f"{lhs} = ANY(%s::{db_type}[])", (*lhs_params, self.rhs)
 
@@ -43,3 +47,37 @@ class AnyOf(Lookup):
 # A foreign key looks its lookups up on ForeignObject and below only, so it is named too.
 Field.register_lookup(AnyOf)
 ForeignObject.register_lookup(AnyOf)
+
+
+def narrowed(qs: QuerySet, condition: Q) -> QuerySet:
+    """`qs.filter(condition)` for a condition `field=value`, with every `field__any_of=ids` of
+    `qs`'s own table narrowed to that value (nothing, if it is not among the ids).
+
+    The same rows: where field = value holds, "field in ids" and "field in ids ∩ {value}" are
+    the same test. But PostgreSQL multiplies "custodian in (dana, riley)" by "custodian =
+    riley" as if the two were independent, and expected 1 of riley's 1,095 usable units at full
+    scale. Narrowed to one id the scope becomes a second "custodian = riley", which PostgreSQL
+    counts once (it expects 48). Used for `core.keyset`'s partitions, one holder each."""
+    filtered = qs.filter(condition)
+    child = condition.children[0] if len(condition.children) == 1 else None
+    if condition.negated or not isinstance(child, tuple):
+        return filtered
+    name, value = child
+    if "__" in name or value is None:
+        return filtered
+    column = qs.model._meta.get_field(name).column
+    _narrow(filtered.query.where, filtered.query.base_table, column, value)
+    return filtered
+
+
+def _narrow(node: WhereNode, alias: str, column: str, value) -> None:
+    for i, child in enumerate(node.children):
+        if isinstance(child, WhereNode):  # cloned with the query: ours to change
+            _narrow(child, alias, column, value)
+        elif (
+            isinstance(child, AnyOf)
+            and getattr(child.lhs, "alias", None) == alias
+            and child.lhs.target.column == column
+        ):
+            # Lookups are shared between clones: replace it, never change it in place.
+            node.children[i] = AnyOf(child.lhs, [v for v in child.rhs if v == value])
