@@ -276,20 +276,25 @@ def dashboard(*, user: User, actor: Actor) -> dict:
     """The numbers a person sees first; each links to the filtered list behind it."""
     today = timezone.localdate()
     visible_units = Unit.objects.visible_to(user)
-    waiting = transfers_waiting_on(user=user, actor=actor)
+    mine = waiting_on_me_q(actor=actor)
+    # One query each for the two transfer counts and the two event counts (FILTER).
+    waiting = transfers_waiting_on(user=user, actor=actor).aggregate(
+        mine=Count("pk", filter=mine), others=Count("pk", filter=~mine)
+    )
+    # Admins represent nobody: their "open events" are the organization's; a distributor's
+    # own beside her whole group's (hers and her reps', as the linked list shows them).
+    open_events = (
+        Event.objects.visible_to(user)
+        .filter(status=EventStatus.OPEN)
+        .aggregate(
+            every=Count("pk"),
+            own=Count("pk", filter=Q(representative_id=actor.id)),
+        )
+    )
     data = {
-        "waiting_on_me": waiting.filter(waiting_on_me_q(actor=actor)).count(),
-        "waiting_on_reps": waiting.exclude(waiting_on_me_q(actor=actor)).count()
-        if (actor.is_distributor or actor.is_admin)
-        else 0,
-        # Admins represent nobody: their "open events" are the organization's.
-        "open_events": (
-            Event.objects.visible_to(user).filter(status=EventStatus.OPEN)
-            if actor.is_admin
-            else Event.objects.visible_to(user).filter(
-                status=EventStatus.OPEN, representative_id=actor.id
-            )
-        ).count(),
+        "waiting_on_me": waiting["mine"],
+        "waiting_on_reps": waiting["others"] if (actor.is_distributor or actor.is_admin) else 0,
+        "open_events": open_events["every"] if actor.is_admin else open_events["own"],
         "expiry": expiry_counts(qs=visible_units, today=today),
         "facility_stock": facility_stock_counts(units=visible_units),
     }
@@ -301,10 +306,7 @@ def dashboard(*, user: User, actor: Actor) -> dict:
     if actor.is_distributor:
         data["pool_levels"] = pool_levels(actor=actor, today=today)
         data["below_par"] = below_par(holder=user, today=today, propose=False)
-        # The whole group's open events (hers and her reps'), as the linked list shows them.
-        data["group_open_events"] = (
-            Event.objects.visible_to(user).filter(status=EventStatus.OPEN).count()
-        )
+        data["group_open_events"] = open_events["every"]
     return data
 
 

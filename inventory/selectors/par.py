@@ -67,6 +67,23 @@ class BelowPar:
     transfers: list[TransferProposal] = field(default_factory=list)  # from other holders
 
 
+def _replenishment_sources(usable, *, viewer):
+    """The units that may refill a par level: usable stock in the warehouses whose stock the
+    viewer may move or transfer."""
+    scope = holder_ids_in_scope(actor=actor_for(viewer))
+    # The few warehouses, by id: a filter the location index serves, where a join on the
+    # location's kind read every unit of the product.
+    warehouses = Location.objects.filter(
+        organization_id=viewer.organization_id, kind=Location.Kind.WAREHOUSE
+    )
+    if scope is not None:
+        warehouses = warehouses.filter(holder_id__any_of=scope)
+    sources = usable.filter(location_id__in=list(warehouses.values_list("pk", flat=True)))
+    if scope is not None:
+        sources = sources.filter(custodian_id__any_of=scope)
+    return sources
+
+
 def below_par(
     *, holder, today=None, viewer=None, propose: bool = True, level_id: int | None = None
 ) -> BelowParRows:
@@ -105,17 +122,8 @@ def below_par(
         .annotate(n=Count("pk"))
         .order_by()
     }
-    scope = holder_ids_in_scope(actor=actor_for(viewer))
-    # The few warehouses whose stock the viewer may move or transfer, by id: a filter the
-    # location index serves, where a join on the location's kind read every unit of the product.
-    warehouses = Location.objects.filter(
-        organization_id=viewer.organization_id, kind=Location.Kind.WAREHOUSE
-    )
-    if scope is not None:
-        warehouses = warehouses.filter(holder_id__any_of=scope)
-    sources = usable.filter(location_id__in=list(warehouses.values_list("pk", flat=True)))
-    if scope is not None:
-        sources = sources.filter(custodian_id__any_of=scope)
+    if propose:
+        sources = _replenishment_sources(usable, viewer=viewer)
     rows = BelowParRows()
     for level in levels:
         count = counts.get((level.location_id, level.product_id, level.location.holder_id), 0)

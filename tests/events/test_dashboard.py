@@ -68,3 +68,18 @@ def test_admin_expiry_counts_cover_the_organization_custody_too(admin_user, rep)
     data = dashboard(user=admin_user, actor=actor_for(admin_user))
     assert data["expiry"] == {"expired": 1, "within_30": 2, "within_90": 2}
     assert "pool_levels" not in data
+
+
+def test_a_distributors_transfer_counts_split_hers_from_her_reps(distributor, rep, admin_user):
+    """Both counts come from one query (FILTER): a transfer to her counts as waiting on her,
+    one to her rep as waiting on her reps, and neither as the other."""
+    other = RepFactory(organization=distributor.organization)
+    to_her = receive_units(admin_user, other, n=2)
+    transfer_create(actor=other, unit_ids=[to_her[0].pk], recipient=distributor)
+    transfer_create(actor=other, unit_ids=[to_her[1].pk], recipient=rep)
+    (spare,) = receive_units(admin_user, other, n=1)
+    transfer_create(actor=other, unit_ids=[spare.pk], recipient=rep)
+    data = dashboard(user=distributor, actor=actor_for(distributor))
+    assert (data["waiting_on_me"], data["waiting_on_reps"]) == (1, 2)
+    rep_data = dashboard(user=rep, actor=actor_for(rep))
+    assert (rep_data["waiting_on_me"], rep_data["waiting_on_reps"]) == (2, 0)
