@@ -14,6 +14,7 @@ strings to n characters and match their prefixes, so anything else is refused (u
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Field, ForeignObject, IntegerField, Lookup, Q, QuerySet
 from django.db.models.lookups import In
 from django.db.models.sql.where import WhereNode
@@ -63,9 +64,14 @@ def narrowed(qs: QuerySet, condition: Q) -> QuerySet:
     if condition.negated or not isinstance(child, tuple):
         return filtered
     name, value = child
-    if "__" in name or value is None:
+    # An id only (a model instance, a string or an expression would compare unequal to
+    # every id and empty the read): anything else is read as given.
+    if "__" in name or type(value) is not int:
         return filtered
-    column = qs.model._meta.get_field(name).column
+    try:
+        column = qs.model._meta.get_field(name).column
+    except FieldDoesNotExist:  # "pk" and the like
+        return filtered
     _narrow(filtered.query.where, filtered.query.base_table, column, value)
     return filtered
 

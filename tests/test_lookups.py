@@ -164,6 +164,12 @@ def test_narrowing_a_scope_to_one_partition_keeps_its_rows_and_leaves_the_scope_
     assert set(scope) == set(units[reps[0].pk]) | set(units[reps[1].pk])
     joined = scope.filter(product__organization_id__any_of=[admin.organization_id])
     assert set(narrowed(joined, Q(custodian_id=reps[1].pk))) == set(units[reps[1].pk])
+    # Under a NOT (an exclude) too, and a condition that is not a plain id is read as given.
+    others = Unit.objects.exclude(custodian_id__any_of=[reps[0].pk])
+    assert not narrowed(others, Q(custodian_id=reps[0].pk)).exists()
+    assert set(narrowed(others, Q(custodian_id=reps[1].pk))) == set(units[reps[1].pk])
+    assert set(narrowed(scope, Q(custodian=reps[1]))) == set(units[reps[1].pk])
+    assert set(narrowed(scope, Q(pk=units[reps[1].pk][0].pk))) == {units[reps[1].pk][0]}
     if connection.vendor == "postgresql":
         sql, params = narrowed(scope, Q(custodian_id=reps[1].pk)).query.sql_with_params()
         # Two equal equalities PostgreSQL merges, no array left: its estimate counts one.

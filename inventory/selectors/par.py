@@ -122,8 +122,7 @@ def below_par(
         .annotate(n=Count("pk"))
         .order_by()
     }
-    if propose:
-        sources = _replenishment_sources(usable, viewer=viewer)
+    sources = _replenishment_sources(usable, viewer=viewer) if propose else None
     rows = BelowParRows()
     for level in levels:
         count = counts.get((level.location_id, level.product_id, level.location.holder_id), 0)

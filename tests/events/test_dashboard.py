@@ -83,3 +83,14 @@ def test_a_distributors_transfer_counts_split_hers_from_her_reps(distributor, re
     assert (data["waiting_on_me"], data["waiting_on_reps"]) == (1, 2)
     rep_data = dashboard(user=rep, actor=actor_for(rep))
     assert (rep_data["waiting_on_me"], rep_data["waiting_on_reps"]) == (2, 0)
+
+
+def test_an_admins_transfer_counts_split_organization_custody_from_the_rest(admin_user, rep):
+    """Only admins take transfers to organization custody (no recipient): those wait on them,
+    the rest on others."""
+    sender = RepFactory(organization=admin_user.organization)
+    units = receive_units(admin_user, sender, n=2)
+    transfer_create(actor=sender, unit_ids=[units[0].pk], recipient=None)
+    transfer_create(actor=sender, unit_ids=[units[1].pk], recipient=rep)
+    data = dashboard(user=admin_user, actor=actor_for(admin_user))
+    assert (data["waiting_on_me"], data["waiting_on_reps"]) == (1, 1)

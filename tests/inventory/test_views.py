@@ -963,6 +963,8 @@ def test_my_reps_custody_names_the_custodian_list_once(distributor, rep, stock):
     # (`__any_of`: one array parameter on PostgreSQL, an IN list on SQLite).
     scope_lists = re.findall(r'(?<!NOT \()"inventory_unit"\."custodian_id" (?:IN \(|= ANY\()', sql)
     assert len(scope_lists) == 1, sql
+    tests = re.findall(r'"inventory_unit"\."custodian_id" (?:IN \(|= ANY\(|= %s)', sql)
+    assert len(tests) == 2, sql
     left_out = re.search(r'NOT \("inventory_unit"\."custodian_id" (IN \(%s\)|= %s)', sql)
     assert left_out, sql
     assert [distributor.pk] in params or distributor.pk in params
