@@ -124,13 +124,7 @@ class Command(BaseCommand):
     def load(self, o):
         if o["orgs"] > 1:
             return self.load_orgs(o)
-        scale = Scale(
-            units=o["units"],
-            users=o["users"],
-            events=o["events"],
-            transfers=o["transfers"],
-            seed=o["seed"],
-        )
+        scale = _scale(o)
         self.stdout.write(
             f"Loading {scale.units:,} units, {scale.users:,} users, {scale.events:,} events:"
         )
@@ -149,13 +143,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Every unit's state and custodian equal its ledger."))
 
     def load_orgs(self, o):
-        scale = Scale(
-            units=o["units"],
-            users=o["users"],
-            events=o["events"],
-            transfers=o["transfers"],
-            seed=o["seed"],
-        )
+        scale = _scale(o)
         self.stdout.write(
             f"Loading {o['orgs']} organizations of {scale.units:,} units, {scale.users:,} users, "
             f"{scale.events:,} events each, beside the demo organization:"
@@ -171,3 +159,14 @@ class Command(BaseCommand):
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             self.stdout.write(f"Database size: {cursor.fetchone()[0]}")
         self.stdout.write(self.style.SUCCESS("Every organization's units equal its ledger."))
+
+
+def _scale(o) -> Scale:
+    """The size of one organization, from the command's options."""
+    return Scale(
+        units=o["units"],
+        users=o["users"],
+        events=o["events"],
+        transfers=o["transfers"],
+        seed=o["seed"],
+    )
